@@ -1,0 +1,6 @@
+#ifndef FLUXBRAIN_CHIREDIS_SHIM_H
+#define FLUXBRAIN_CHIREDIS_SHIM_H
+
+#include <hiredis/hiredis.h>
+
+#endif

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct FluxbrainCommand: AsyncParsableCommand {
+    mutating func run() async throws {}
+}
