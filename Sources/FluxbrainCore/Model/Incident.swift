@@ -1,0 +1,141 @@
+import Foundation
+
+/// How a failing object fails.
+package enum FailureState: String, Sendable, Codable, Hashable, CaseIterable {
+    /// `Ready=False` and the controller retries on its own.
+    case retrying
+    /// `Stalled=True`: the controller has stopped retrying until the spec or source changes.
+    case stalled
+    /// `Reconciling=True` for longer than `FLUXBRAIN_STUCK_AFTER`.
+    case stuck
+}
+
+/// A Kubernetes event recorded for the failing object (core/v1 `Event`, the fields Fluxbrain reads).
+package struct EventRecord: Sendable, Codable, Hashable {
+    package var type: String
+    package var reason: String
+    package var message: String
+    package var count: Int64?
+    package var firstTimestamp: Date?
+    package var lastTimestamp: Date?
+    /// The controller that wrote it (`reportingComponent`, else `source.component`).
+    package var reportingComponent: String?
+    /// The revision from the Flux group-prefixed annotation (`kustomize.toolkit.fluxcd.io/revision`, …), if any.
+    package var revision: String?
+
+    package init(type: String, reason: String, message: String, count: Int64? = nil, firstTimestamp: Date? = nil, lastTimestamp: Date? = nil, reportingComponent: String? = nil, revision: String? = nil) {
+        self.type = type
+        self.reason = reason
+        self.message = message
+        self.count = count
+        self.firstTimestamp = firstTimestamp
+        self.lastTimestamp = lastTimestamp
+        self.reportingComponent = reportingComponent
+        self.revision = revision
+    }
+}
+
+/// One controller log line about the failing object (the Flux controllers log zap JSON).
+package struct LogLine: Sendable, Codable, Hashable {
+    package var timestamp: Date?
+    package var level: String
+    package var message: String
+    package var error: String?
+    package var pod: String?
+    package var reconcileID: String?
+
+    package init(timestamp: Date? = nil, level: String, message: String, error: String? = nil, pod: String? = nil, reconcileID: String? = nil) {
+        self.timestamp = timestamp
+        self.level = level
+        self.message = message
+        self.error = error
+        self.pod = pod
+        self.reconcileID = reconcileID
+    }
+}
+
+/// A Helm release snapshot from a HelmRelease's `status.history`.
+package typealias HelmReleaseSnapshot = FluxObject.HelmSnapshot
+
+/// One failing Flux object and everything Fluxbrain knows about it: the error context.
+///
+/// An incident is identified by its `fingerprint`; the same failure seen again (same reason and revision) is the
+/// same incident. A new revision failing, or a new reason, is a new incident.
+package struct Incident: Sendable, Codable, Hashable, Identifiable {
+    package var fingerprint: Fingerprint
+    package var object: ObjectReference
+    package var state: FailureState
+    /// The condition reason (`BuildFailed`, `UpgradeFailed`, `RetriesExceeded`, …).
+    package var reason: String
+    /// The condition message.
+    package var message: String
+    /// The revision the incident is about: the last attempted one, else the artifact's.
+    package var revision: String?
+    package var lastAppliedRevision: String?
+    package var lastAttemptedRevision: String?
+    /// The artifact revision, for sources.
+    package var artifactRevision: String?
+    /// The object this one takes its artifact from.
+    package var source: ObjectReference?
+    package var dependsOn: [ObjectReference]
+    /// Objects that fail because this one fails (folded into this incident).
+    package var affected: [ObjectReference]
+    /// The Flux controller that reconciles the object.
+    package var controller: String
+    /// `spec.retryInterval` or `spec.interval`, as written (`5m`), when the controller retries on its own.
+    package var retryInterval: String?
+    package var generation: Int64?
+    package var observedGeneration: Int64?
+    /// When the failing condition last changed, as the cluster says.
+    package var since: Date?
+    package var helmHistory: [HelmReleaseSnapshot]
+    /// Warning events, newest first.
+    package var events: [EventRecord]
+    /// Controller log lines, newest first.
+    package var logLines: [LogLine]
+    /// The object's `status` as served.
+    package var status: JSONValue?
+    /// When Fluxbrain saw it.
+    package var detectedAt: Date
+
+    package var id: Fingerprint { fingerprint }
+
+    package init(
+        object: ObjectReference, state: FailureState, reason: String, message: String, revision: String?,
+        lastAppliedRevision: String? = nil, lastAttemptedRevision: String? = nil, artifactRevision: String? = nil,
+        source: ObjectReference? = nil, dependsOn: [ObjectReference] = [], affected: [ObjectReference] = [],
+        controller: String? = nil, retryInterval: String? = nil, generation: Int64? = nil,
+        observedGeneration: Int64? = nil, since: Date? = nil, helmHistory: [HelmReleaseSnapshot] = [],
+        events: [EventRecord] = [], logLines: [LogLine] = [], status: JSONValue? = nil, detectedAt: Date
+    ) {
+        self.fingerprint = Fingerprint(
+            cluster: object.cluster, kind: object.kind.name, namespace: object.namespace, name: object.name,
+            reason: reason, revision: revision)
+        self.object = object
+        self.state = state
+        self.reason = reason
+        self.message = message
+        self.revision = revision
+        self.lastAppliedRevision = lastAppliedRevision
+        self.lastAttemptedRevision = lastAttemptedRevision
+        self.artifactRevision = artifactRevision
+        self.source = source
+        self.dependsOn = dependsOn
+        self.affected = affected
+        self.controller = controller ?? object.kind.controller
+        self.retryInterval = retryInterval
+        self.generation = generation
+        self.observedGeneration = observedGeneration
+        self.since = since
+        self.helmHistory = helmHistory
+        self.events = events
+        self.logLines = logLines
+        self.status = status
+        self.detectedAt = detectedAt
+    }
+
+    /// Deterministic JSON of the incident (sorted keys, no HTML escaping).
+    package func stableJSON(pretty: Bool = false) throws -> String {
+        try StableJSON.string(self, pretty: pretty)
+    }
+}

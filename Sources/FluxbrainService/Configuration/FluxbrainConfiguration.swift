@@ -1,0 +1,260 @@
+import FluxbrainCore
+import Foundation
+
+/// Fluxbrain's whole configuration, read once at start from `FLUXBRAIN_*` environment variables.
+///
+/// Every key, its type and default is listed on the property that holds it; `fluxbrain check-config` prints the
+/// effective values with secrets masked. A bad value fails at start with a `ConfigurationError` naming the variable.
+package struct FluxbrainConfiguration: Sendable {
+    /// How a run ends.
+    package enum RunMode: String, Sendable { case continuous, once }
+
+    /// Log line format.
+    package enum LogFormat: String, Sendable { case json, text }
+
+    // MARK: Collection
+
+    /// `FLUXBRAIN_CLUSTER` (string): the cluster's name in fingerprints and notifications. Required in-cluster and
+    /// with Redis; with a kubeconfig it defaults to the current context's name.
+    package var cluster: String?
+    /// `FLUXBRAIN_CLUSTERS` (`name=context,…`): kubeconfig contexts to watch from a central installation.
+    package var clusters: [(name: String, context: String)]
+    /// `FLUXBRAIN_NAMESPACES` (comma list, default all): namespaces to watch.
+    package var namespaces: [String]
+    /// `FLUXBRAIN_FLUX_NAMESPACE` (default `flux-system`): where the Flux controllers run.
+    package var fluxNamespace: String
+    /// `FLUXBRAIN_KUBE_API_URL` (URL, optional): a Kubernetes API without authentication, e.g. the testbed's
+    /// `fluxbrain fake-cluster`. Overrides in-cluster and kubeconfig discovery.
+    package var kubeAPIURL: URL?
+    /// `FLUXBRAIN_REQUEUE_INTERVAL` (duration, default `5m`): full resync period.
+    package var requeueInterval: Duration
+    /// `FLUXBRAIN_STUCK_AFTER` (duration, default `15m`): `Reconciling=True` longer than this is an incident.
+    package var stuckAfter: Duration
+    /// `FLUXBRAIN_COLLECT_LOGS` (bool, default `false`): attach controller log lines to incidents.
+    package var collectLogs: Bool
+
+    // MARK: Run
+
+    /// `FLUXBRAIN_RUN_MODE` (`continuous`|`once`, default `continuous`).
+    package var runMode: RunMode
+    /// `FLUXBRAIN_LOG_LEVEL` (`trace`…`critical`, default `info`).
+    package var logLevel: String
+    /// `FLUXBRAIN_LOG_FORMAT` (`json`|`text`, default `json` when stderr is not a terminal, else `text`).
+    package var logFormat: LogFormat
+    /// `FLUXBRAIN_HTTP_ADDR` (`host:port` or `:port`, default `:8080`): health and metrics server.
+    package var httpAddress: (host: String, port: Int)
+
+    // MARK: Coordination
+
+    /// `FLUXBRAIN_REDIS_URL` (secret, `redis://[user:password@]host:port[/db]`): shared state; unset = in-memory.
+    package var redisURL: String?
+    /// `FLUXBRAIN_REDIS_PREFIX` (default `fluxbrain`): key prefix.
+    package var redisPrefix: String
+    /// `FLUXBRAIN_REPLICA_ID` (default the hostname): this replica's identity in the lock and leases.
+    package var replicaID: String
+    /// `FLUXBRAIN_LOCK_TTL` (duration, default `15s`): scheduler lock TTL.
+    package var lockTTL: Duration
+    /// `FLUXBRAIN_LEASE` (duration, default `30s`): work item lease.
+    package var lease: Duration
+    /// `FLUXBRAIN_MAX_ATTEMPTS` (int, default 5): claims before an item is dead-lettered.
+    package var maxAttempts: Int
+    /// `FLUXBRAIN_WORKERS` (int, default 4): workers per replica.
+    package var workers: Int
+
+    // MARK: Analysis
+
+    /// `FLUXBRAIN_ERRORBRAIN_URL` (URL, optional): Errorbrain's base URL; unset = Flux context only.
+    package var errorbrainURL: URL?
+    /// `FLUXBRAIN_ERRORBRAIN_TIMEOUT` (duration, default `30s`).
+    package var errorbrainTimeout: Duration
+    /// `FLUXBRAIN_ENVIRONMENT` (`local`|`development`|`staging`|`production`, optional): sent to Errorbrain.
+    package var environmentName: String?
+    /// `FLUXBRAIN_BACKOFF_BASE` (duration, default `30s`): analysis backoff step (failures × base).
+    package var backoffBase: Duration
+    /// `FLUXBRAIN_BACKOFF_MAX` (duration, default `1h`): analysis backoff cap.
+    package var backoffMax: Duration
+    /// `FLUXBRAIN_ANALYSIS_MAX_ATTEMPTS` (int, default 3): then notify without analysis.
+    package var analysisMaxAttempts: Int
+
+    // MARK: Notification
+
+    /// `FLUXBRAIN_REPEAT_INTERVAL` (duration, default `4h`): reminder period for an open incident.
+    package var repeatInterval: Duration
+    /// `FLUXBRAIN_SEND_RESOLVED` (bool, default `true`).
+    package var sendResolved: Bool
+    /// `FLUXBRAIN_SLACK_WEBHOOK` (secret URL, optional).
+    package var slackWebhook: URL?
+    /// `FLUXBRAIN_SLACK_CHANNEL` (optional).
+    package var slackChannel: String?
+    /// `FLUXBRAIN_WEBHOOK_URL` (secret URL, optional).
+    package var webhookURL: URL?
+    /// `FLUXBRAIN_WEBHOOK_SECRET` (secret, optional): HMAC-SHA256 key for `X-Signature`.
+    package var webhookSecret: String?
+    /// `FLUXBRAIN_WEBHOOK_HEADERS` (secret, `Name: value` pairs separated by `,`… see README).
+    package var webhookHeaders: [(String, String)]
+    /// `FLUXBRAIN_GITHUB_OWNER`, `FLUXBRAIN_GITHUB_REPO`, `FLUXBRAIN_GITHUB_TOKEN` (secret): GitHub Issues.
+    package var githubOwner: String?
+    package var githubRepo: String?
+    package var githubToken: String?
+    /// `FLUXBRAIN_GITHUB_API_URL` (URL, default `https://api.github.com`).
+    package var githubAPIURL: URL
+    /// `FLUXBRAIN_GITHUB_REOPEN_WINDOW` (duration, default `24h`).
+    package var githubReopenWindow: Duration
+
+    /// Reads and validates the configuration.
+    package init(environment: EnvironmentReader, isTerminal: Bool = false, hostname: String = ProcessInfo.processInfo.hostName) throws(ConfigurationError) {
+        let env = environment
+        cluster = env.string("FLUXBRAIN_CLUSTER")
+        clusters = try env.pairs("FLUXBRAIN_CLUSTERS").map { (name: $0.0, context: $0.1) }
+        if Set(clusters.map(\.name)).count != clusters.count {
+            throw ConfigurationError(variable: "FLUXBRAIN_CLUSTERS", message: "a cluster name appears twice")
+        }
+        namespaces = env.list("FLUXBRAIN_NAMESPACES")
+        fluxNamespace = env.string("FLUXBRAIN_FLUX_NAMESPACE") ?? "flux-system"
+        kubeAPIURL = try env.url("FLUXBRAIN_KUBE_API_URL")
+        requeueInterval = try env.duration("FLUXBRAIN_REQUEUE_INTERVAL", default: .seconds(300), minimum: .seconds(1))
+        stuckAfter = try env.duration("FLUXBRAIN_STUCK_AFTER", default: .seconds(900), minimum: .seconds(1))
+        collectLogs = try env.bool("FLUXBRAIN_COLLECT_LOGS", default: false)
+
+        runMode = RunMode(rawValue: try env.choice("FLUXBRAIN_RUN_MODE", default: "continuous", choices: ["continuous", "once"]))!
+        logLevel = try env.choice(
+            "FLUXBRAIN_LOG_LEVEL", default: "info", choices: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        logFormat = LogFormat(
+            rawValue: try env.choice("FLUXBRAIN_LOG_FORMAT", default: isTerminal ? "text" : "json", choices: ["json", "text"]))!
+        httpAddress = try Self.parseAddress(env.string("FLUXBRAIN_HTTP_ADDR") ?? ":8080", variable: "FLUXBRAIN_HTTP_ADDR")
+
+        redisURL = env.string("FLUXBRAIN_REDIS_URL")
+        if let redisURL, !(redisURL.hasPrefix("redis://") || redisURL.hasPrefix("rediss://")) {
+            throw ConfigurationError(variable: "FLUXBRAIN_REDIS_URL", message: "must start with redis:// (the value is not shown: it may hold a password)")
+        }
+        if let redisURL, redisURL.hasPrefix("rediss://") {
+            throw ConfigurationError(
+                variable: "FLUXBRAIN_REDIS_URL",
+                message: "rediss:// (TLS) is not supported: hiredis 0.14 has no TLS; use redis:// on a trusted network or a TLS sidecar")
+        }
+        redisPrefix = env.string("FLUXBRAIN_REDIS_PREFIX") ?? "fluxbrain"
+        replicaID = env.string("FLUXBRAIN_REPLICA_ID") ?? hostname
+        lockTTL = try env.duration("FLUXBRAIN_LOCK_TTL", default: .seconds(15), minimum: .milliseconds(300))
+        lease = try env.duration("FLUXBRAIN_LEASE", default: .seconds(30), minimum: .milliseconds(300))
+        maxAttempts = try env.int("FLUXBRAIN_MAX_ATTEMPTS", default: 5, range: 1...1000)
+        workers = try env.int("FLUXBRAIN_WORKERS", default: 4, range: 1...256)
+
+        errorbrainURL = try env.url("FLUXBRAIN_ERRORBRAIN_URL")
+        errorbrainTimeout = try env.duration("FLUXBRAIN_ERRORBRAIN_TIMEOUT", default: .seconds(30), minimum: .milliseconds(10))
+        environmentName = try env.string("FLUXBRAIN_ENVIRONMENT").map { _ throws(ConfigurationError) in
+            try env.choice("FLUXBRAIN_ENVIRONMENT", default: "", choices: ["local", "development", "staging", "production"])
+        }
+        backoffBase = try env.duration("FLUXBRAIN_BACKOFF_BASE", default: .seconds(30), minimum: .milliseconds(1))
+        backoffMax = try env.duration("FLUXBRAIN_BACKOFF_MAX", default: .seconds(3600), minimum: .milliseconds(1))
+        if backoffMax < backoffBase {
+            throw ConfigurationError(variable: "FLUXBRAIN_BACKOFF_MAX", message: "must not be below FLUXBRAIN_BACKOFF_BASE")
+        }
+        analysisMaxAttempts = try env.int("FLUXBRAIN_ANALYSIS_MAX_ATTEMPTS", default: 3, range: 1...100)
+
+        repeatInterval = try env.duration("FLUXBRAIN_REPEAT_INTERVAL", default: .seconds(4 * 3600), minimum: .seconds(1))
+        sendResolved = try env.bool("FLUXBRAIN_SEND_RESOLVED", default: true)
+        slackWebhook = try env.url("FLUXBRAIN_SLACK_WEBHOOK", secret: true)
+        slackChannel = env.string("FLUXBRAIN_SLACK_CHANNEL")
+        webhookURL = try env.url("FLUXBRAIN_WEBHOOK_URL", secret: true)
+        webhookSecret = env.string("FLUXBRAIN_WEBHOOK_SECRET")
+        webhookHeaders = try Self.parseHeaders(env.string("FLUXBRAIN_WEBHOOK_HEADERS"))
+        githubOwner = env.string("FLUXBRAIN_GITHUB_OWNER")
+        githubRepo = env.string("FLUXBRAIN_GITHUB_REPO")
+        githubToken = env.string("FLUXBRAIN_GITHUB_TOKEN")
+        githubAPIURL = try env.url("FLUXBRAIN_GITHUB_API_URL") ?? URL(string: "https://api.github.com")!
+        githubReopenWindow = try env.duration("FLUXBRAIN_GITHUB_REOPEN_WINDOW", default: .seconds(24 * 3600))
+        let github = [("FLUXBRAIN_GITHUB_OWNER", githubOwner), ("FLUXBRAIN_GITHUB_REPO", githubRepo), ("FLUXBRAIN_GITHUB_TOKEN", githubToken)]
+        let setCount = github.filter { $0.1 != nil }.count
+        if setCount > 0, setCount < 3, let missing = github.first(where: { $0.1 == nil }) {
+            throw ConfigurationError(
+                variable: missing.0, message: "is required when any of FLUXBRAIN_GITHUB_OWNER, _REPO, _TOKEN is set")
+        }
+    }
+
+    /// `true` when GitHub Issues are configured.
+    package var githubEnabled: Bool { githubOwner != nil && githubRepo != nil && githubToken != nil }
+
+    /// Parses `host:port` or `:port`.
+    package static func parseAddress(_ text: String, variable: String) throws(ConfigurationError) -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+        else {
+            throw ConfigurationError(variable: variable, message: "'\(text)' is not host:port or :port")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    /// Parses `FLUXBRAIN_WEBHOOK_HEADERS`: `Name: value` pairs separated by newlines or `;`. Values are secrets.
+    package static func parseHeaders(_ text: String?) throws(ConfigurationError) -> [(String, String)] {
+        guard let text else { return [] }
+        var headers: [(String, String)] = []
+        for entry in text.split(whereSeparator: { $0 == "\n" || $0 == ";" }) {
+            let trimmed = entry.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            guard let colon = trimmed.firstIndex(of: ":") else {
+                throw ConfigurationError(variable: "FLUXBRAIN_WEBHOOK_HEADERS", message: "an entry is not of the form 'Name: value'")
+            }
+            let name = trimmed[..<colon].trimmingCharacters(in: .whitespaces)
+            let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                throw ConfigurationError(variable: "FLUXBRAIN_WEBHOOK_HEADERS", message: "'\(name)' is not a valid header name")
+            }
+            headers.append((name, value))
+        }
+        return headers
+    }
+
+    /// The effective configuration as `NAME=value` lines, secrets masked, for `fluxbrain check-config`.
+    package func describe() -> [(String, String)] {
+        func mask(_ value: Any?) -> String { value == nil ? "(unset)" : "****** (set)" }
+        func show(_ value: String?) -> String { value ?? "(unset)" }
+        func maskURL(_ url: URL?) -> String {
+            guard let url, let host = url.host else { return "(unset)" }
+            return "\(url.scheme ?? "https")://\(host)/****** (set)"
+        }
+        var redisShown = "(unset: single process, in-memory state)"
+        if let redisURL, let parsed = URL(string: redisURL) {
+            redisShown = "redis://\(parsed.password == nil ? "" : "******@")\(parsed.host ?? "?"):\(parsed.port ?? 6379)\(parsed.path)"
+        }
+        return [
+            ("FLUXBRAIN_CLUSTER", show(cluster)),
+            ("FLUXBRAIN_CLUSTERS", clusters.isEmpty ? "(unset)" : clusters.map { "\($0.name)=\($0.context)" }.joined(separator: ",")),
+            ("FLUXBRAIN_NAMESPACES", namespaces.isEmpty ? "(all)" : namespaces.joined(separator: ",")),
+            ("FLUXBRAIN_FLUX_NAMESPACE", fluxNamespace),
+            ("FLUXBRAIN_KUBE_API_URL", kubeAPIURL?.absoluteString ?? "(unset)"),
+            ("FLUXBRAIN_REQUEUE_INTERVAL", requeueInterval.formattedShort),
+            ("FLUXBRAIN_STUCK_AFTER", stuckAfter.formattedShort),
+            ("FLUXBRAIN_COLLECT_LOGS", "\(collectLogs)"),
+            ("FLUXBRAIN_RUN_MODE", runMode.rawValue),
+            ("FLUXBRAIN_LOG_LEVEL", logLevel),
+            ("FLUXBRAIN_LOG_FORMAT", logFormat.rawValue),
+            ("FLUXBRAIN_HTTP_ADDR", "\(httpAddress.host):\(httpAddress.port)"),
+            ("FLUXBRAIN_REDIS_URL", redisShown),
+            ("FLUXBRAIN_REDIS_PREFIX", redisPrefix),
+            ("FLUXBRAIN_REPLICA_ID", replicaID),
+            ("FLUXBRAIN_LOCK_TTL", lockTTL.formattedShort),
+            ("FLUXBRAIN_LEASE", lease.formattedShort),
+            ("FLUXBRAIN_MAX_ATTEMPTS", "\(maxAttempts)"),
+            ("FLUXBRAIN_WORKERS", "\(workers)"),
+            ("FLUXBRAIN_ERRORBRAIN_URL", errorbrainURL?.absoluteString ?? "(unset: notifications carry the Flux context only)"),
+            ("FLUXBRAIN_ERRORBRAIN_TIMEOUT", errorbrainTimeout.formattedShort),
+            ("FLUXBRAIN_ENVIRONMENT", show(environmentName)),
+            ("FLUXBRAIN_BACKOFF_BASE", backoffBase.formattedShort),
+            ("FLUXBRAIN_BACKOFF_MAX", backoffMax.formattedShort),
+            ("FLUXBRAIN_ANALYSIS_MAX_ATTEMPTS", "\(analysisMaxAttempts)"),
+            ("FLUXBRAIN_REPEAT_INTERVAL", repeatInterval.formattedShort),
+            ("FLUXBRAIN_SEND_RESOLVED", "\(sendResolved)"),
+            ("FLUXBRAIN_SLACK_WEBHOOK", maskURL(slackWebhook)),
+            ("FLUXBRAIN_SLACK_CHANNEL", show(slackChannel)),
+            ("FLUXBRAIN_WEBHOOK_URL", maskURL(webhookURL)),
+            ("FLUXBRAIN_WEBHOOK_SECRET", mask(webhookSecret)),
+            ("FLUXBRAIN_WEBHOOK_HEADERS", webhookHeaders.isEmpty ? "(unset)" : webhookHeaders.map { "\($0.0): ******" }.joined(separator: "; ")),
+            ("FLUXBRAIN_GITHUB_OWNER", show(githubOwner)),
+            ("FLUXBRAIN_GITHUB_REPO", show(githubRepo)),
+            ("FLUXBRAIN_GITHUB_TOKEN", mask(githubToken)),
+            ("FLUXBRAIN_GITHUB_API_URL", githubAPIURL.absoluteString),
+            ("FLUXBRAIN_GITHUB_REOPEN_WINDOW", githubReopenWindow.formattedShort),
+        ]
+    }
+}
