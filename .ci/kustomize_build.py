@@ -406,8 +406,8 @@ def apply_patch_docs(objs: list[dict], docs: list, target: dict | None, where: s
                     and (not pid[0] or res_id(o)[0] == pid[0])
                     and (not pid[2] or res_id(o)[2] == pid[2])]
         if not hits:
-            raise BuildError(f"{where}: patch for {fmt_id(res_id(doc)) if isinstance(doc, dict) else doc!r} "
-                             f"matches no resource")
+            what = fmt_id(res_id(doc)) if not target else f"target {target}"
+            raise BuildError(f"{where}: patch for {what} matches no resource")
         if len(hits) > 1 and not target:
             raise BuildError(f"{where}: patch for {fmt_id(res_id(doc))} matches several resources")
         if doc.get("$patch") == "delete":
