@@ -27,10 +27,12 @@ RUN swift package resolve
 # from it is built into the product.
 COPY Sources ./Sources
 COPY Tests ./Tests
+# strip --strip-debug drops DWARF but keeps the symbol table, so crash
+# backtraces still name functions. ldd lists what the runtime stage must have.
 RUN swift build -c release --product fluxbrain --static-swift-stdlib \
  && mkdir -p /out \
  && cp "$(swift build -c release --show-bin-path)/fluxbrain" /out/fluxbrain \
- && strip /out/fluxbrain \
+ && strip --strip-debug /out/fluxbrain \
  && ldd /out/fluxbrain
 
 FROM ${RUNTIME_IMAGE} AS runtime
@@ -52,8 +54,7 @@ RUN ["/usr/local/bin/fluxbrain", "--help"]
 # Works with a read-only root filesystem: the only writable place the
 # process uses is /tmp (mount a tmpfs / emptyDir there).
 ENV HOME=/tmp \
-    TMPDIR=/tmp \
-    FLUXBRAIN_HTTP_ADDR=:8080
+    TMPDIR=/tmp
 WORKDIR /tmp
 USER 65532:65532
 EXPOSE 8080
