@@ -10,7 +10,7 @@ kustomizations offline. It supports:
                      namespace of ServiceAccount subjects of bindings that
                      pointed at a ServiceAccount moved by it
   images             name -> newName / newTag / digest on pod-spec containers
-  patches            `path:` or inline `patch:`, optional `target:`;
+  patches            `path:` or inline `patch:` (one document each), optional `target:`;
                      strategic merge (incl. `$patch: delete` of whole objects,
                      `$patch: delete|replace` inside maps/list items, `null`
                      deleting a key, merge keys for the common lists) and
@@ -486,6 +486,10 @@ def build(directory: str, _stack: tuple[str, ...] = ()) -> list[dict]:
         else:
             where = f"{kfile} (inline patch)"
             pdocs = [d for d in yaml.safe_load_all(p["patch"]) if d is not None]
+        # kustomize before v5.1 takes one patch per `patches` entry; stay portable.
+        if len(pdocs) != 1:
+            raise BuildError(f"{where}: a `patches` entry must hold exactly one patch document "
+                             f"(found {len(pdocs)}); split it or use one entry per patch")
         objs = apply_patch_docs(objs, pdocs, p.get("target"), where)
 
     if k.get("namespace"):
