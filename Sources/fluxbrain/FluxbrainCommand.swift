@@ -1,6 +1,15 @@
 import ArgumentParser
+import FluxbrainService
+import Foundation
 
+/// The `fluxbrain` command line.
 @main
 struct FluxbrainCommand: AsyncParsableCommand {
-    mutating func run() async throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "fluxbrain",
+        abstract: "Notices failing Flux reconciliations, gathers their context, asks Errorbrain, tells people.",
+        discussion: "Configuration comes from FLUXBRAIN_* environment variables; see README.md.",
+        subcommands: [RunCommand.self, OnceCommand.self, CheckConfigCommand.self],
+        defaultSubcommand: nil
+    )
 }

@@ -16,6 +16,13 @@ package struct ObjectList: Sendable, Decodable {
         package var index: Int
         package var name: String?
         package var reason: String
+
+        package init(index: Int, name: String?, reason: String) {
+            self.index = index
+            self.name = name
+            self.reason = reason
+        }
+
         package var description: String { "item \(index)\(name.map { " (\($0))" } ?? ""): \(reason)" }
     }
 

@@ -1,0 +1,55 @@
+import Foundation
+
+/// A reliable work queue with leases: at-least-once delivery, dedup by key, dead letters.
+///
+/// Semantics every implementation keeps (the in-memory one and the Redis one run the same tests):
+/// - `enqueue` is fenced: it throws `FencedError` unless `lease` is the current leader lease; it returns
+///   `.duplicate` while an item with the same key is queued, delayed or leased.
+/// - `claim` pops the oldest ready item (after moving due delayed items to ready), counts an attempt, leases it for
+///   `lease` and returns a fresh token. An item claimed more than `maxAttempts` times is dead-lettered instead.
+/// - `heartbeat`, `ack` and `nack` only act for the current token; they return `false` when the claim was lost
+///   (the lease expired and the item was reaped or re-claimed), and then the caller must stop without side effects.
+/// - `nack` puts the item back after `delay` (or dead-letters it once attempts reached `maxAttempts`) and keeps the
+///   error; `ack` removes it for good.
+/// - `reap` returns expired leases to the front of the queue, or dead-letters them at `maxAttempts`.
+package protocol WorkQueue: Sendable {
+    func enqueue(_ item: WorkItem, lease: LeaderLease) async throws -> EnqueueResult
+    func claim(worker: String, lease: Duration) async throws -> ClaimedWork?
+    func heartbeat(_ claim: ClaimedWork, lease: Duration) async throws -> Bool
+    func ack(_ claim: ClaimedWork) async throws -> Bool
+    func nack(_ claim: ClaimedWork, delay: Duration, error: String) async throws -> Bool
+    func reap() async throws -> ReapResult
+    func stats() async throws -> QueueStats
+    func deadLetters(limit: Int) async throws -> [DeadLetter]
+    /// Moves dead letters (all, or the one with `key`) back to the ready queue with their attempts reset.
+    func requeueDead(key: String?) async throws -> Int
+    /// `true` while an item with `key` is queued, delayed or leased (not acked, not dead).
+    func isPending(key: String) async throws -> Bool
+    /// Waits up to `timeout` for an enqueue (a doorbell); returns early when work may be available.
+    func waitForWork(timeout: Duration) async throws
+}
+
+/// The scheduler lock: one replica at a time holds it and may enqueue.
+///
+/// `acquire` grants a new, higher epoch each time the lock changes hands; `renew` extends it only for the holder of
+/// that exact lease; `release` deletes it only for that holder.
+package protocol LeaderLock: Sendable {
+    func acquire(replicaID: String, ttl: Duration) async throws -> LeaderLease?
+    func renew(_ lease: LeaderLease, ttl: Duration) async throws -> Bool
+    func release(_ lease: LeaderLease) async throws
+    /// The current holder, if any.
+    func holder() async throws -> LeaderLease?
+}
+
+/// Which incidents are open, per object: the scheduler's memory of what it has reported, so that a recovered object
+/// gets exactly one resolved item and a changed fingerprint replaces the old incident.
+///
+/// Writes are fenced like `WorkQueue.enqueue`.
+package protocol IncidentIndex: Sendable {
+    /// Every open incident of `cluster`.
+    func openIncidents(cluster: String) async throws -> [Incident]
+    /// Records `incident` as the open incident of its object (replacing any other), fenced by `lease`.
+    func open(_ incident: Incident, lease: LeaderLease) async throws
+    /// Forgets the open incident `fingerprint` of `object`, fenced by `lease`.
+    func close(_ object: ObjectReference, fingerprint: Fingerprint, lease: LeaderLease) async throws
+}

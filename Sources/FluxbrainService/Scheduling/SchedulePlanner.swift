@@ -1,0 +1,63 @@
+import FluxbrainCore
+
+/// What the scheduler must do after one look at a cluster: the pure part of the leader loop.
+package struct SchedulePlan: Sendable, Equatable {
+    /// Items to enqueue.
+    package var enqueue: [WorkItem] = []
+    /// Incidents to record as open (new, or replacing an older fingerprint of the same object).
+    package var open: [Incident] = []
+    /// Open incidents to forget, with why.
+    package var close: [(incident: Incident, why: CloseReason)] = []
+
+    /// Why an open incident is forgotten.
+    package enum CloseReason: String, Sendable, Equatable {
+        /// The object is Ready again: a resolved item is enqueued.
+        case resolved
+        /// The object fails with another fingerprint (a new revision or reason): a new incident replaces it.
+        case superseded
+    }
+
+    package static func == (lhs: SchedulePlan, rhs: SchedulePlan) -> Bool {
+        lhs.enqueue == rhs.enqueue && lhs.open == rhs.open
+            && lhs.close.map { [$0.incident.fingerprint.hex, $0.why.rawValue] }
+                == rhs.close.map { [$0.incident.fingerprint.hex, $0.why.rawValue] }
+    }
+}
+
+/// Compares what a cluster looks like now with the incidents the scheduler remembers as open.
+///
+/// - an incident not open yet (or with a new fingerprint for its object) → open it and enqueue `firing`;
+/// - an open incident seen again → enqueue `firing` only on a full resync (`includeReminders`): the notification
+///   store decides whether a reminder is due, and the queue's dedup absorbs repeats;
+/// - an open incident whose object is healthy again → enqueue `resolved` and close it;
+/// - an open incident whose object fails with another fingerprint → close it as superseded (no message: the new
+///   incident's notification says what fails now);
+/// - an open incident whose object is progressing, suspended or absent → left open (no decision yet).
+package struct SchedulePlanner: Sendable {
+    package init() {}
+
+    package func plan(assessment: Assessment, open: [Incident], includeReminders: Bool) -> SchedulePlan {
+        var plan = SchedulePlan()
+        let openByObject = Dictionary(open.map { ($0.object, $0) }, uniquingKeysWith: { first, _ in first })
+        var failingObjects = Set<ObjectReference>()
+        for incident in assessment.incidents {
+            failingObjects.insert(incident.object)
+            if let previous = openByObject[incident.object] {
+                if previous.fingerprint == incident.fingerprint {
+                    if includeReminders { plan.enqueue.append(WorkItem(transition: .firing, incident: incident)) }
+                    continue
+                }
+                plan.close.append((previous, .superseded))
+            }
+            plan.open.append(incident)
+            plan.enqueue.append(WorkItem(transition: .firing, incident: incident))
+        }
+        for incident in open where !failingObjects.contains(incident.object) {
+            if assessment.healthy.contains(incident.object) {
+                plan.enqueue.append(WorkItem(transition: .resolved, incident: incident))
+                plan.close.append((incident, .resolved))
+            }
+        }
+        return plan
+    }
+}

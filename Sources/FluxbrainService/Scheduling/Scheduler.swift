@@ -1,0 +1,127 @@
+import FluxbrainCore
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// The leader's loop: collect, compare with the open incidents, enqueue transitions. Runs on every replica but
+/// acts only while this replica holds the scheduler lock; every write is fenced by the lease inside the store.
+package struct Scheduler: Service {
+    package struct Configuration: Sendable {
+        /// Full resync period (`FLUXBRAIN_REQUEUE_INTERVAL`): reminders are checked on each.
+        package var resyncInterval: Duration
+        /// How long to wait after a change before a pass, so a burst of watch events makes one pass.
+        package var debounce: Duration
+
+        package init(resyncInterval: Duration, debounce: Duration = .milliseconds(100)) {
+            self.resyncInterval = resyncInterval
+            self.debounce = debounce
+        }
+    }
+
+    /// What one pass did.
+    package struct PassResult: Sendable, Equatable {
+        package var enqueued: [String] = []
+        package var duplicates: Int = 0
+        package var resolved: Int = 0
+        package var fenced = false
+    }
+
+    private let configuration: Configuration
+    private let source: any IncidentSource
+    private let queue: any WorkQueue
+    private let index: any IncidentIndex
+    private let leadership: Leadership
+    private let logger: Logger
+
+    package init(
+        configuration: Configuration, source: any IncidentSource, queue: any WorkQueue, index: any IncidentIndex,
+        leadership: Leadership, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.source = source
+        self.queue = queue
+        self.index = index
+        self.leadership = leadership
+        self.logger = logger
+    }
+
+    package func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            var lastFullPass: ContinuousClock.Instant?
+            while !Task.isCancelled {
+                guard let lease = leadership.currentLease else {
+                    lastFullPass = nil
+                    try await Task.sleep(for: .milliseconds(200))
+                    continue
+                }
+                let full = lastFullPass.map { ContinuousClock.now - $0 >= configuration.resyncInterval } ?? true
+                do {
+                    _ = try await pass(lease: lease, includeReminders: full)
+                    if full { lastFullPass = .now }
+                } catch {
+                    logger.warning("scheduler pass failed", metadata: ["error": "\(error)"])
+                    try await Task.sleep(for: .seconds(1))
+                    continue
+                }
+                let untilResync = lastFullPass.map { configuration.resyncInterval - (ContinuousClock.now - $0) } ?? .zero
+                let wait = min(max(untilResync, .milliseconds(50)), leadership.renewInterval)
+                try await source.waitForChange(timeout: wait)
+                try await Task.sleep(for: configuration.debounce)
+            }
+        }
+    }
+
+    /// One collection pass under `lease`. Enqueues before it records, so a crash in between only causes a
+    /// duplicate enqueue that the queue's dedup absorbs.
+    package func pass(lease: LeaderLease, includeReminders: Bool, now: Date = Date()) async throws -> PassResult {
+        var result = PassResult()
+        let planner = SchedulePlanner()
+        do {
+            for cluster in try await source.assess(now: now) {
+                let open = try await index.openIncidents(cluster: cluster.cluster)
+                let plan = planner.plan(assessment: cluster.assessment, open: open, includeReminders: includeReminders)
+                let opened = Set(plan.open.map(\.fingerprint))
+                for item in plan.enqueue {
+                    var item = item
+                    if item.transition == .firing, opened.contains(item.incident.fingerprint) {
+                        item.incident = await source.enrich(item.incident)
+                    }
+                    switch try await queue.enqueue(item, lease: lease) {
+                    case .enqueued:
+                        result.enqueued.append(item.key)
+                        Counter(label: "fluxbrain_enqueued_total", dimensions: [("transition", item.transition.rawValue)]).increment()
+                    case .duplicate:
+                        result.duplicates += 1
+                    }
+                }
+                for incident in plan.open {
+                    try await index.open(incident, lease: lease)
+                    logger.info(
+                        "incident opened",
+                        metadata: [
+                            "fingerprint": "\(incident.fingerprint.short)", "object": "\(incident.object)",
+                            "cluster": "\(incident.object.cluster)", "reason": "\(incident.reason)",
+                        ])
+                }
+                for (incident, why) in plan.close {
+                    try await index.close(incident.object, fingerprint: incident.fingerprint, lease: lease)
+                    if why == .resolved { result.resolved += 1 }
+                    logger.info(
+                        "incident closed",
+                        metadata: [
+                            "fingerprint": "\(incident.fingerprint.short)", "object": "\(incident.object)", "why": "\(why.rawValue)",
+                        ])
+                }
+                Gauge(label: "fluxbrain_incidents_open", dimensions: [("cluster", cluster.cluster)]).record(
+                    open.count + plan.open.count - plan.close.count)
+            }
+        } catch let error as FencedError {
+            leadership.stepDown()
+            logger.warning("enqueue fenced: another replica leads now", metadata: ["epoch": "\(error.lease.epoch)"])
+            Counter(label: "fluxbrain_fenced_writes_total").increment()
+            result.fenced = true
+        }
+        return result
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+/// Runs the built `fluxbrain` executable as a user would.
+struct FluxbrainProcess {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// The package root (three levels above this file).
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// `.build/<triple>/debug/fluxbrain`, next to the test bundle.
+    static var executable: URL {
+        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [bundleDirectory, bundleDirectory.deletingLastPathComponent()] {
+            let url = candidate.appendingPathComponent("fluxbrain")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return packageRoot.appendingPathComponent(".build/debug/fluxbrain")
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = packageRoot
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FLUXBRAIN_") }
+        env["FLUXBRAIN_LOG_FORMAT"] = "json"
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+@Suite struct CLITests {
+    @Test func onceOnTheExampleSnapshotReportsExactlyItsFailingObjects() throws {
+        let result = try FluxbrainProcess.run(["once", "--snapshot", "examples/snapshot", "--output", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let incidents = try result.stdout.split(separator: "\n").map { line in
+            try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+        let objects = incidents.compactMap { incident -> String? in
+            guard let object = incident["object"] as? [String: Any] else { return nil }
+            return "\(object["kind"]!)/\(object["namespace"]!)/\(object["name"]!)"
+        }
+        #expect(
+            Set(objects) == [
+                "Kustomization/flux-system/infra", "GitRepository/storefront/storefront", "HelmRelease/podinfo/podinfo",
+                "HelmRelease/ingress-nginx/ingress-nginx",
+            ])
+        #expect(objects.count == 4)
+        let infra = try #require(incidents.first { ($0["object"] as? [String: Any])?["name"] as? String == "infra" })
+        let affected = (infra["affected"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(affected == ["apps"])
+    }
+
+    @Test func onceTextOutputIsReadable() throws {
+        let result = try FluxbrainProcess.run(["once", "--snapshot", "examples/snapshot"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("STALLED  HelmRelease podinfo/podinfo"))
+        #expect(result.stdout.contains("Flux has stopped retrying"))
+        #expect(result.stdout.contains("FAILING  Kustomization flux-system/infra"))
+        #expect(result.stdout.contains("Flux retries on its own every 2m0s"))
+        #expect(!result.stdout.contains("monitoring"), "a suspended object was reported")
+        #expect(!result.stdout.contains("tenants"), "a progressing object was reported")
+    }
+
+    @Test func malformedSnapshotFileIsNamedWithExitCodeTwo() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fluxbrain-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data("{\"kind\": \"List\", \"items\": [".utf8).write(to: directory.appendingPathComponent("broken.json"))
+        let result = try FluxbrainProcess.run(["once", "--snapshot", directory.path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("broken.json"))
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test func badConfigurationNamesTheVariableWithExitCodeTwo() throws {
+        let result = try FluxbrainProcess.run(
+            ["once", "--snapshot", "examples/snapshot"], environment: ["FLUXBRAIN_STUCK_AFTER": "soon"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("FLUXBRAIN_STUCK_AFTER"))
+    }
+
+    @Test func checkConfigMasksSecrets() throws {
+        let result = try FluxbrainProcess.run(
+            ["check-config"], environment: ["FLUXBRAIN_GITHUB_OWNER": "acme", "FLUXBRAIN_GITHUB_REPO": "ops", "FLUXBRAIN_GITHUB_TOKEN": "ghp_supersecret"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("FLUXBRAIN_GITHUB_TOKEN"))
+        #expect(!result.stdout.contains("ghp_supersecret"))
+    }
+}
