@@ -1,0 +1,190 @@
+import FluxbrainCore
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// Everything a run needs, built by the composition function from the configuration.
+package struct RuntimeParts: Sendable {
+    package var queue: any WorkQueue
+    package var lock: any LeaderLock
+    package var index: any IncidentIndex
+    package var source: any IncidentSource
+    package var processor: any IncidentProcessor
+    /// Readiness checks for `/readyz` (Redis, clusters, …).
+    package var readiness: @Sendable () async -> [ReadinessCheck]
+    /// Services that must run beside the pipeline (collectors, clients to shut down), started first.
+    package var services: [any Service]
+    /// Runs after everything stopped (close clients).
+    package var shutdown: @Sendable () async -> Void
+
+    package init(
+        queue: any WorkQueue, lock: any LeaderLock, index: any IncidentIndex, source: any IncidentSource,
+        processor: any IncidentProcessor, readiness: @escaping @Sendable () async -> [ReadinessCheck] = { [] },
+        services: [any Service] = [], shutdown: @escaping @Sendable () async -> Void = {}
+    ) {
+        self.queue = queue
+        self.lock = lock
+        self.index = index
+        self.source = source
+        self.processor = processor
+        self.readiness = readiness
+        self.services = services
+        self.shutdown = shutdown
+    }
+}
+
+/// How a `once` run ended.
+package enum OnceOutcome: Sendable, Equatable {
+    /// Another replica holds the scheduler lock: nothing to do (exit 0).
+    case anotherReplicaLeads(holder: String?)
+    /// Every item this run enqueued was processed (acked) or dead-lettered.
+    case completed(enqueued: Int, deadLettered: Int)
+    /// Items were still pending when the deadline passed.
+    case timedOut(pending: Int)
+}
+
+/// Runs Fluxbrain: continuously as one `ServiceGroup`, or once (CronJob mode).
+package enum FluxbrainRuntime {
+    /// The continuous service: health/metrics server, leader election, scheduler and workers in one `ServiceGroup`
+    /// that drains on SIGTERM/SIGINT (dependencies first, so shutdown runs in reverse order).
+    package static func runContinuous(
+        configuration: FluxbrainConfiguration, parts: RuntimeParts, registry: PrometheusCollectorRegistry, logger: Logger
+    ) async throws {
+        let leadership = Leadership(ttl: configuration.lockTTL)
+        let http = HealthServer.makeApplication(
+            host: configuration.httpAddress.host, port: configuration.httpAddress.port, registry: registry,
+            readiness: parts.readiness, logger: logger)
+        let election = LeaderElection(
+            lock: parts.lock, replicaID: configuration.replicaID, ttl: configuration.lockTTL, leadership: leadership,
+            logger: logger)
+        let scheduler = Scheduler(
+            configuration: .init(resyncInterval: configuration.requeueInterval), source: parts.source,
+            queue: parts.queue, index: parts.index, leadership: leadership, logger: logger)
+        let workers = WorkerPool(
+            configuration: .init(workers: configuration.workers, lease: configuration.lease, replicaID: configuration.replicaID),
+            queue: parts.queue, processor: parts.processor, logger: logger)
+        let gauges = QueueGauges(queue: parts.queue, interval: .seconds(5), logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: parts.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
+                    .init(service: http), .init(service: election), .init(service: scheduler),
+                    .init(service: workers), .init(service: gauges),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        logger.notice(
+            "fluxbrain started",
+            metadata: [
+                "replica": "\(configuration.replicaID)", "workers": "\(configuration.workers)",
+                "state": "\(configuration.redisURL == nil ? "in-memory" : "redis")",
+                "http": "\(configuration.httpAddress.host):\(configuration.httpAddress.port)",
+            ])
+        do {
+            try await group.run()
+        } catch {
+            await parts.shutdown()
+            throw error
+        }
+        await parts.shutdown()
+    }
+
+    /// One pass: take the lock (or return because another replica leads), collect, enqueue, process until every
+    /// item this run enqueued is done, release the lock.
+    package static func runOnce(
+        configuration: FluxbrainConfiguration, parts: RuntimeParts, deadline: Duration = .seconds(600), logger: Logger
+    ) async throws -> OnceOutcome {
+        guard let lease = try await parts.lock.acquire(replicaID: configuration.replicaID, ttl: configuration.lockTTL) else {
+            let holder = try? await parts.lock.holder()
+            return .anotherReplicaLeads(holder: holder?.replicaID)
+        }
+        let leadership = Leadership(ttl: configuration.lockTTL)
+        let election = LeaderElection(
+            lock: parts.lock, replicaID: configuration.replicaID, ttl: configuration.lockTTL, leadership: leadership,
+            logger: logger)
+        await election.tick()
+        let scheduler = Scheduler(
+            configuration: .init(resyncInterval: configuration.requeueInterval), source: parts.source,
+            queue: parts.queue, index: parts.index, leadership: leadership, logger: logger)
+        let pool = WorkerPool(
+            configuration: .init(workers: configuration.workers, lease: configuration.lease, replicaID: configuration.replicaID),
+            queue: parts.queue, processor: parts.processor, logger: logger)
+
+        let outcome: OnceOutcome = try await withThrowingTaskGroup(of: OnceOutcome?.self) { group in
+            // Keep the lock while working.
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: leadership.renewInterval)
+                    await election.tick()
+                }
+                return nil
+            }
+            group.addTask {
+                let pass = try await scheduler.pass(lease: leadership.currentLease ?? lease, includeReminders: true)
+                if pass.fenced { return .anotherReplicaLeads(holder: nil) }
+                let keys = pass.enqueued
+                logger.info("enqueued", metadata: ["items": "\(keys.count)", "duplicates": "\(pass.duplicates)"])
+                let start = ContinuousClock.now
+                while true {
+                    var pending = 0
+                    for key in keys where try await parts.queue.isPending(key: key) { pending += 1 }
+                    if pending == 0 { break }
+                    if ContinuousClock.now - start > deadline { return .timedOut(pending: pending) }
+                    _ = try await parts.queue.reap()
+                    await withTaskGroup(of: Bool.self) { workers in
+                        for index in 0..<configuration.workers {
+                            workers.addTask { await pool.processOne(worker: "\(configuration.replicaID)/once-\(index)") }
+                        }
+                        var any = false
+                        for await processed in workers { any = any || processed }
+                        if !any { try? await parts.queue.waitForWork(timeout: .milliseconds(200)) }
+                    }
+                }
+                let dead = try await parts.queue.deadLetters(limit: 10_000).filter { keys.contains($0.key) }.count
+                return .completed(enqueued: keys.count, deadLettered: dead)
+            }
+            var result: OnceOutcome = .timedOut(pending: -1)
+            while let next = try await group.next() {
+                if let next {
+                    result = next
+                    break
+                }
+            }
+            group.cancelAll()
+            return result
+        }
+        if let current = leadership.currentLease ?? Optional(lease) {
+            try? await parts.lock.release(current)
+        }
+        await parts.shutdown()
+        return outcome
+    }
+}
+
+/// Refreshes the queue depth gauges periodically.
+struct QueueGauges: Service {
+    let queue: any WorkQueue
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                if let stats = try? await queue.stats() {
+                    QueueGauges.record(stats)
+                }
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    static func record(_ stats: QueueStats) {
+        for (state, value) in [
+            ("ready", stats.ready), ("delayed", stats.delayed), ("leased", stats.leased), ("dead", stats.dead),
+            ("pending", stats.pending),
+        ] {
+            Gauge(label: "fluxbrain_queue_depth", dimensions: [("state", state)]).record(value)
+        }
+    }
+}
