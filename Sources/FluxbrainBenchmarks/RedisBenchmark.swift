@@ -98,7 +98,9 @@ enum RedisBenchmark {
                     + pad(format(ratio, decimals: 2), 8) + target
             )
         }
-        print("(medians of \(options.repeats) interleaved rounds; async row: \(max(options.requests / 5, 1000)) requests)")
+        print(
+            "(medians of \(options.repeats) interleaved rounds; async row: \(max(options.requests / 5, 1000)) requests)"
+        )
     }
 
     // MARK: - Workloads
@@ -197,7 +199,9 @@ enum RedisBenchmark {
         let segments = text.split(whereSeparator: { $0 == "\r" || $0 == "\n" })
         guard let line = segments.last(where: { $0.contains("requests per second") }) else { return nil }
         guard let colon = line.firstIndex(of: ":") else { return nil }
-        let number = line[line.index(after: colon)...].drop(while: { $0 == " " }).prefix(while: { $0.isNumber || $0 == "." })
+        let number = line[line.index(after: colon)...].drop(while: { $0 == " " }).prefix(while: {
+            $0.isNumber || $0 == "."
+        })
         return Double(number)
     }
 
@@ -206,7 +210,10 @@ enum RedisBenchmark {
             let candidate = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw RedisError(.invalidConfiguration, "\(name) not found on PATH (apt-get install redis-tools / redis-server)")
+        throw RedisError(
+            .invalidConfiguration,
+            "\(name) not found on PATH (apt-get install redis-tools / redis-server)"
+        )
     }
 
     // MARK: - Options and formatting

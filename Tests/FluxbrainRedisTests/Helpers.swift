@@ -2,6 +2,7 @@ import CoreMetrics
 import FluxbrainRedis
 import Logging
 import Synchronization
+import Testing
 
 /// Log lines captured in memory (tests never bootstrap the global logging system).
 final class CapturedLogs: Sendable {
@@ -110,5 +111,3 @@ func redisError(
         return nil
     }
 }
-
-import Testing

@@ -29,7 +29,8 @@ import Testing
                 // Nested arrays, integers, nil (Lua false), status and error elements from a Lua table.
                 let nested = try await client.send(
                     "EVAL",
-                    "return {1, 'two', {3, {'four', false}}, redis.status_reply('FINE'), redis.error_reply('BAD thing')}",
+                    "return {1, 'two', {3, {'four', false}}, redis.status_reply('FINE'), "
+                        + "redis.error_reply('BAD thing')}",
                     0
                 )
                 #expect(
@@ -92,7 +93,9 @@ import Testing
                 }
                 #expect(sets == Array(repeating: .status("OK"), count: 1000))
                 #expect(values == (0..<1000).map { "value-\($0)" })
-                try await client.send(RedisCommand("DEL", arguments: [counter] + (0..<1000).map { redis.key("k\($0)") }))
+                try await client.send(
+                    RedisCommand("DEL", arguments: [counter] + (0..<1000).map { redis.key("k\($0)") })
+                )
             }
         }
     }
@@ -102,8 +105,11 @@ import Testing
         try await RedisServerProcess.with { server in
             let metrics = CapturedMetrics()
             let configuration = try RedisConfiguration(url: server.url)
-            try await withRedisClient(configuration: configuration, logger: CapturedLogs().logger(), metricsFactory: metrics)
-            { client in
+            try await withRedisClient(
+                configuration: configuration,
+                logger: CapturedLogs().logger(),
+                metricsFactory: metrics
+            ) { client in
                 let script = RedisScript(
                     name: "incr-by",
                     source: "return redis.call('INCRBY', KEYS[1], ARGV[1])"

@@ -16,27 +16,57 @@ import Testing
 
     static let validCases: [ValidCase] = [
         ValidCase(
-            url: "redis://h:1/2", host: "h", port: 1, username: nil, password: nil, database: 2,
+            url: "redis://h:1/2",
+            host: "h",
+            port: 1,
+            username: nil,
+            password: nil,
+            database: 2,
             redacted: "redis://h:1/2"
         ),
         ValidCase(
-            url: "redis://:pw@h", host: "h", port: 6379, username: nil, password: "pw", database: 0,
+            url: "redis://:pw@h",
+            host: "h",
+            port: 6379,
+            username: nil,
+            password: "pw",
+            database: 0,
             redacted: "redis://:***@h:6379/0"
         ),
         ValidCase(
-            url: "redis://user:p%40w@h:1/0", host: "h", port: 1, username: "user", password: "p@w", database: 0,
+            url: "redis://user:p%40w@h:1/0",
+            host: "h",
+            port: 1,
+            username: "user",
+            password: "p@w",
+            database: 0,
             redacted: "redis://user:***@h:1/0"
         ),
         ValidCase(
-            url: "REDIS://127.0.0.1:6390/", host: "127.0.0.1", port: 6390, username: nil, password: nil, database: 0,
+            url: "REDIS://127.0.0.1:6390/",
+            host: "127.0.0.1",
+            port: 6390,
+            username: nil,
+            password: nil,
+            database: 0,
             redacted: "redis://127.0.0.1:6390/0"
         ),
         ValidCase(
-            url: "redis://:a@b:c@h:7/15", host: "h", port: 7, username: nil, password: "a@b:c", database: 15,
+            url: "redis://:a@b:c@h:7/15",
+            host: "h",
+            port: 7,
+            username: nil,
+            password: "a@b:c",
+            database: 15,
             redacted: "redis://:***@h:7/15"
         ),
         ValidCase(
-            url: "redis://[::1]:6380/1", host: "::1", port: 6380, username: nil, password: nil, database: 1,
+            url: "redis://[::1]:6380/1",
+            host: "::1",
+            port: 6380,
+            username: nil,
+            password: nil,
+            database: 1,
             redacted: "redis://[::1]:6380/1"
         ),
     ]
@@ -112,15 +142,20 @@ import Testing
     @Test func commandKeepsBinaryArgumentsAndFormatsNumbers() {
         let command = RedisCommand("set", "k", [0x61, 0x00, 0x62] as [UInt8], 42, 1.5, Double.infinity)
         #expect(command.name == "SET")
-        #expect(command.arguments == [Array("set".utf8), Array("k".utf8), [0x61, 0, 0x62], Array("42".utf8),
-                                      Array("1.5".utf8), Array("+inf".utf8)])
+        #expect(
+            command.arguments == [
+                Array("set".utf8), Array("k".utf8), [0x61, 0, 0x62], Array("42".utf8),
+                Array("1.5".utf8), Array("+inf".utf8),
+            ]
+        )
         #expect(command.nameEquals("SET"))
         #expect(!command.nameEquals("GET"))
         #expect(!command.description.contains("k"))
     }
 
     @Test(arguments: [
-        (Duration.seconds(5), "5"), (.milliseconds(1500), "1.5"), (.milliseconds(10), "0.01"), (.milliseconds(250), "0.25"),
+        (Duration.seconds(5), "5"), (.milliseconds(1500), "1.5"), (.milliseconds(10), "0.01"),
+        (.milliseconds(250), "0.25"),
     ])
     func formatsBlockingTimeoutsInSeconds(_ duration: Duration, _ expected: String) {
         #expect(RedisCommand.secondsArgument(duration) == expected)

@@ -9,9 +9,13 @@ import Testing
             let metrics = CapturedMetrics()
             let configuration = try redis.configuration(database: 3, poolSize: 1)
             #expect(configuration.redactedURL.hasSuffix("/3"))
-            try await withRedisClient(configuration: configuration, logger: CapturedLogs().logger(), metricsFactory: metrics)
-            { client in
-                try await withRedisClient(configuration: redis.configuration(), logger: CapturedLogs().logger()) { killer in
+            try await withRedisClient(
+                configuration: configuration,
+                logger: CapturedLogs().logger(),
+                metricsFactory: metrics
+            ) { client in
+                try await withRedisClient(configuration: redis.configuration(), logger: CapturedLogs().logger()) {
+                    killer in
                     let key = redis.key("db3")
                     try await client.send("SET", key, "in-db-3")
                     #expect(try await killer.send("EXISTS", key) == .integer(0))  // it is not in db 0
@@ -32,7 +36,9 @@ import Testing
                     let newID = try #require(try await client.send("CLIENT", "ID").integer)
                     #expect(newID != id)
                     #expect(try await killer.send("CLIENT", "KILL", "ID", newID) == .integer(1))
-                    #expect(try await client.send(RedisCommand("GET", key).idempotent()) == .bulk(Array("in-db-3".utf8)))
+                    #expect(
+                        try await client.send(RedisCommand("GET", key).idempotent()) == .bulk(Array("in-db-3".utf8))
+                    )
                     #expect(metrics.value("fluxbrain_redis_reconnects_total") == 2)
                     try await client.send("DEL", key)
                 }

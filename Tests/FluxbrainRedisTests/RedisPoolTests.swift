@@ -1,6 +1,6 @@
-import Foundation
 import FluxbrainRedis
 import FluxbrainTestSupport
+import Foundation
 import Testing
 
 /// The connection pool, dedicated connections for blocking commands, timeouts and lifecycle.
@@ -48,7 +48,9 @@ import Testing
                                 workers.addTask {
                                     var values: [Int64] = []
                                     for _ in 0..<10 {
-                                        values.append(try await client.send("INCR", redis.key("w\(task)")).integer ?? -1)
+                                        values.append(
+                                            try await client.send("INCR", redis.key("w\(task)")).integer ?? -1
+                                        )
                                     }
                                     return values
                                 }
@@ -71,7 +73,10 @@ import Testing
                     }
                     #expect(popped.sorted() == (0..<8).map { "item-\($0)" })
                 }
-                #expect(ContinuousClock.now - start < .seconds(4), "the BLPOPs were served by the pushes, not their timeout")
+                #expect(
+                    ContinuousClock.now - start < .seconds(4),
+                    "the BLPOPs were served by the pushes, not their timeout"
+                )
                 // Idle dedicated connections beyond idleDedicatedConnections (2) are closed.
                 #expect(try await Self.eventually { client.connectionCounts.dedicated == 2 })
                 try await client.send(RedisCommand("DEL", arguments: (0..<50).map { redis.key("w\($0)") }))

@@ -241,7 +241,8 @@ package final class RedisServerProcess: Sendable {
         while ContinuousClock.now < deadline {
             if !process.isRunning {
                 throw StartError(
-                    message: "redis-server on port \(port) exited with status \(process.terminationStatus) during start",
+                    message:
+                        "redis-server on port \(port) exited with status \(process.terminationStatus) during start",
                     log: logTail()
                 )
             }
@@ -249,7 +250,10 @@ package final class RedisServerProcess: Sendable {
             try await Task.sleep(for: .milliseconds(10))
         }
         kill(process.processIdentifier, SIGKILL)
-        throw StartError(message: "redis-server on port \(port) did not answer PING within \(options.startTimeout)", log: logTail())
+        throw StartError(
+            message: "redis-server on port \(port) did not answer PING within \(options.startTimeout)",
+            log: logTail()
+        )
     }
 
     private func signal(_ signal: Int32) {
