@@ -17,6 +17,12 @@ package struct ObjectList: Sendable, Decodable {
         package var name: String?
         package var reason: String
         package var description: String { "item \(index)\(name.map { " (\($0))" } ?? ""): \(reason)" }
+
+        package init(index: Int, name: String?, reason: String) {
+            self.index = index
+            self.name = name
+            self.reason = reason
+        }
     }
 
     private enum CodingKeys: String, CodingKey {
