@@ -16,14 +16,16 @@ package enum ObjectHealth: Sendable, Hashable {
 
 /// Decides from an object's own status whether it fails, and builds the incident.
 ///
-/// The rules (docs/detection.md, from fluxcd/pkg runtime conditions):
+/// The rules (docs/detection.md, from fluxcd/pkg runtime conditions), in this order:
 /// - suspended (`spec.suspend`) objects are never failing;
 /// - `Stalled=True` is failing (`stalled`): the controller stopped retrying;
+/// - a HelmRelease whose `Ready=False` reason is `RollbackSucceeded`/`UninstallSucceeded` is failing (`retrying`):
+///   the release was remediated, the upgrade or install itself failed;
 /// - `Ready=False` is failing (`retrying`) unless `Reconciling=True` with reason `Progressing` says a new attempt is
-///   under way; a HelmRelease whose Ready reason is `RollbackSucceeded`/`UninstallSucceeded` is failing;
-/// - `Reconciling=True` for longer than `stuckAfter` is failing (`stuck`);
+///   under way (then it is progressing, or `stuck` once that attempt lasts longer than `stuckAfter`);
+/// - `Reconciling=True` (not `ProgressingWithRetry`) for longer than `stuckAfter` is failing (`stuck`);
 /// - `Ready=Unknown` or `Reconciling=True` is progressing; `Ready=True` with `observedGeneration == generation` is
-///   healthy.
+///   healthy, `Ready=True` for an older generation is progressing.
 package struct Detector: Sendable {
     /// How long `Reconciling=True` may last before the object counts as stuck (`FLUXBRAIN_STUCK_AFTER`).
     package var stuckAfter: Duration
@@ -32,29 +34,50 @@ package struct Detector: Sendable {
         self.stuckAfter = stuckAfter
     }
 
+    /// HelmRelease `Ready=False` reasons that mean a failed release was remediated.
+    package static let remediatedReasons: Set<String> = ["RollbackSucceeded", "UninstallSucceeded"]
+
     /// The health of `object` at `now`.
     package func health(of object: FluxObject, now: Date) -> ObjectHealth {
         if object.spec?.suspend == true { return .suspended }
-        if let stalled = object.condition("Stalled"), stalled.status == "True" { return .failing(.stalled) }
-        let ready = object.condition("Ready")
-        let reconciling = object.condition("Reconciling")
-        if let reconciling, reconciling.status == "True", isOlder(reconciling.lastTransitionTime, than: stuckAfter, now: now) {
-            return .failing(.stuck)
+        let conditions = object.status?.conditions ?? []
+        var ready: FluxObject.Condition?
+        var reconciling: FluxObject.Condition?
+        for condition in conditions {
+            switch condition.type {
+            case "Stalled" where condition.status == "True": return .failing(.stalled)
+            case "Ready" where ready == nil: ready = condition
+            case "Reconciling" where reconciling == nil: reconciling = condition
+            default: break
+            }
         }
-        guard let ready else { return reconciling?.status == "True" ? .progressing : .unknown }
-        switch ready.status {
-        case "False":
-            if let reconciling, reconciling.status == "True", reconciling.reason == "Progressing" {
-                return .progressing
+        let isReconciling = reconciling?.status == "True"
+        if let ready, ready.status == "False" {
+            if object.kind == FluxKind.helmRelease.name, let reason = ready.reason, Self.remediatedReasons.contains(reason) {
+                return .failing(.retrying)
+            }
+            if isReconciling, reconciling?.reason == "Progressing" {
+                return isOlder(reconciling?.lastTransitionTime, than: stuckAfter, now: now) ? .failing(.stuck) : .progressing
             }
             return .failing(.retrying)
+        }
+        if isReconciling {
+            if reconciling?.reason != "ProgressingWithRetry",
+                isOlder(reconciling?.lastTransitionTime, than: stuckAfter, now: now)
+            {
+                return .failing(.stuck)
+            }
+            return .progressing
+        }
+        guard let ready else { return .unknown }
+        switch ready.status {
         case "True":
             if let generation = object.metadata.generation, let observed = object.status?.observedGeneration,
                 observed != generation
             {
                 return .progressing
             }
-            return reconciling?.status == "True" ? .progressing : .healthy
+            return .healthy
         default:
             return .progressing
         }
@@ -64,6 +87,13 @@ package struct Detector: Sendable {
     package func incident(for object: FluxObject, cluster: String, now: Date) -> Incident? {
         guard case .failing(let state) = health(of: object, now: now), let reference = object.reference(cluster: cluster)
         else { return nil }
+        return makeIncident(for: object, reference: reference, state: state, cluster: cluster, now: now)
+    }
+
+    /// Builds the incident of a failing object whose state is already known.
+    func makeIncident(
+        for object: FluxObject, reference: ObjectReference, state: FailureState, cluster: String, now: Date
+    ) -> Incident {
         let ready = object.condition("Ready")
         let stalled = object.condition("Stalled")
         let reconciling = object.condition("Reconciling")

@@ -59,6 +59,19 @@ package struct FluxObject: Sendable, Decodable {
         package var name: String
         package var namespace: String?
         package var apiVersion: String?
+
+        package init(kind: String, name: String, namespace: String? = nil, apiVersion: String? = nil) {
+            self.kind = kind
+            self.name = name
+            self.namespace = namespace
+            self.apiVersion = apiVersion
+        }
+    }
+
+    /// A reference by name alone, e.g. an ImagePolicy's `imageRepositoryRef`.
+    package struct NamedReference: Sendable, Codable, Hashable {
+        package var name: String
+        package var namespace: String?
     }
 
     /// A `dependsOn` entry.
@@ -81,11 +94,26 @@ package struct FluxObject: Sendable, Decodable {
         package var dependsOn: [Dependency]?
         package var releaseName: String?
         package var targetNamespace: String?
-        /// ImageUpdateAutomation and ImagePolicy refer to their inputs by other names.
-        package var imageRepositoryRef: SourceReference?
+        /// An ImagePolicy's ImageRepository (`{name, namespace?}`, no kind).
+        package var imageRepositoryRef: NamedReference?
 
+        /// A HelmRelease's `chart` (`{spec: {…}}`); a HelmChart's `chart` is the chart name (a string), kept in
+        /// `name`.
         package struct ChartTemplate: Sendable, Decodable {
             package var spec: ChartSpec?
+            /// HelmChart `spec.chart`.
+            package var name: String?
+
+            private enum CodingKeys: String, CodingKey { case spec }
+
+            package init(from decoder: any Decoder) throws {
+                if let name = try? decoder.singleValueContainer().decode(String.self) {
+                    self.name = name
+                    return
+                }
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                spec = try container.decodeIfPresent(ChartSpec.self, forKey: .spec)
+            }
         }
 
         package struct ChartSpec: Sendable, Decodable {
@@ -201,6 +229,9 @@ package struct FluxObject: Sendable, Decodable {
                     name: String(helmChart[helmChart.index(after: slash)...]))
             }
             return ObjectReference(cluster: cluster, kind: .helmChart, namespace: sourceNamespace, name: "\(namespace)-\(metadata.name)")
+        }
+        if kind == FluxKind.imagePolicy.name, let ref = spec?.imageRepositoryRef {
+            return ObjectReference(cluster: cluster, kind: .imageRepository, namespace: ref.namespace ?? namespace, name: ref.name)
         }
         guard let ref = spec?.sourceRef ?? spec?.chartRef ?? spec?.chart?.spec?.sourceRef,
             let kind = FluxKind.named(ref.kind)
