@@ -25,11 +25,6 @@ package struct ObjectList: Sendable, Decodable {
 
         package var description: String { "item \(index)\(name.map { " (\($0))" } ?? ""): \(reason)" }
 
-        package init(index: Int, name: String?, reason: String) {
-            self.index = index
-            self.name = name
-            self.reason = reason
-        }
     }
 
     private enum CodingKeys: String, CodingKey {

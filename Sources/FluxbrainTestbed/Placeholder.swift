@@ -1,0 +1,1 @@
+// Placeholder until the fake cluster and the webhook sink land.
