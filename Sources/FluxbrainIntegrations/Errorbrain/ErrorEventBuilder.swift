@@ -1,0 +1,228 @@
+import FluxbrainCore
+import Foundation
+
+/// Size caps for one error event; every string is cut with an explicit `… [truncated N bytes]` marker.
+package struct ErrorEventLimits: Sendable, Hashable {
+    /// The condition message (`message`), in UTF-8 bytes.
+    package var messageBytes: Int
+    /// Any other string (metadata values, event messages, log lines, status fields), in UTF-8 bytes.
+    package var fieldBytes: Int
+    /// Items kept per JSON array inside evidence (e.g. a Kustomization's inventory); the rest is summarized.
+    package var arrayItems: Int
+    /// Kubernetes events sent as evidence (newest first).
+    package var maxEvents: Int
+    /// Controller log lines sent as evidence (newest first).
+    package var maxLogLines: Int
+    /// The whole encoded event; evidence is dropped from the end (oldest log lines, then oldest events, then the
+    /// status) until it fits, and `metadata.evidence_omitted` says how many items were dropped.
+    package var totalBytes: Int
+
+    package init(
+        messageBytes: Int = 8 * 1024, fieldBytes: Int = 2 * 1024, arrayItems: Int = 50, maxEvents: Int = 10,
+        maxLogLines: Int = 20, totalBytes: Int = 64 * 1024
+    ) {
+        self.messageBytes = messageBytes
+        self.fieldBytes = fieldBytes
+        self.arrayItems = arrayItems
+        self.maxEvents = maxEvents
+        self.maxLogLines = maxLogLines
+        self.totalBytes = totalBytes
+    }
+}
+
+/// Turns an incident into Errorbrain's `error_event`: redacted, capped, and inside the schema's keys.
+///
+/// - `id`: a lowercase UUID derived from the fingerprint (the same incident always gets the same id, so
+///   `GET /analysis/{id}` finds it from any replica); `timestamp`: when the failing condition changed, else when
+///   Fluxbrain saw it (RFC 3339, UTC).
+/// - `source`: `language` `other`, `name` the controller, `environment` from `FLUXBRAIN_ENVIRONMENT` when set,
+///   `hostname` the controller pod when a log line names it, `tags` `["flux", <kind lowercased>, <cluster>]`.
+/// - `message` the condition message, `error_type` the reason, `severity` `error` for stalled and retrying
+///   incidents and `warning` for stuck ones.
+/// - `metadata`: cluster, kind, namespace, name, revision(s), `source_ref`, `depends_on`, `affected`, `fingerprint`,
+///   `state`, `retry_interval`, `since`, generations and `component` (`Kind/namespace/name`, the only key
+///   Errorbrain's rules read).
+/// - `evidence`: the object's status as `custom`, then Kubernetes events as `event`, then controller log lines as
+///   `log_line`.
+package struct ErrorEventBuilder: Sendable {
+    package var environment: ErrorEvent.Environment?
+    package var redactor: Redactor
+    package var limits: ErrorEventLimits
+
+    package init(
+        environment: ErrorEvent.Environment? = nil, redactor: Redactor = Redactor(),
+        limits: ErrorEventLimits = ErrorEventLimits()
+    ) {
+        self.environment = environment
+        self.redactor = redactor
+        self.limits = limits
+    }
+
+    /// The event for `incident`.
+    package func event(for incident: Incident) -> ErrorEvent {
+        let object = incident.object
+        let pod = incident.logLines.lazy.compactMap(\.pod).first
+        let source = ErrorEvent.Source(
+            name: incident.controller, environment: environment, hostname: pod.map(text),
+            tags: ["flux", object.kind.name.lowercased(), object.cluster])
+        var event = ErrorEvent(
+            id: Self.eventID(for: incident.fingerprint),
+            timestamp: RFC3339.string(from: incident.since ?? incident.detectedAt),
+            source: source,
+            message: Redactor.truncate(redactor.redact(incident.message), limit: limits.messageBytes),
+            errorType: text(incident.reason),
+            severity: Self.severity(for: incident.state),
+            metadata: metadata(for: incident),
+            evidence: nil)
+        var evidence: [ErrorEvent.Evidence] = []
+        if let status = incident.status {
+            evidence.append(
+                ErrorEvent.Evidence(
+                    type: .custom,
+                    data: [
+                        "description": .string("status of \(object) as served by the Kubernetes API"),
+                        "status": cap(redactor.redact(status)),
+                    ]))
+        }
+        evidence += incident.events.prefix(limits.maxEvents).map { eventEvidence($0, object: object) }
+        evidence += incident.logLines.prefix(limits.maxLogLines).map { logEvidence($0, controller: incident.controller) }
+        event.evidence = evidence.isEmpty ? nil : evidence
+        return fit(event)
+    }
+
+    /// The severity Errorbrain gets for a failure state: stalled and retrying are errors, stuck is a warning.
+    package static func severity(for state: FailureState) -> ErrorEvent.Severity {
+        switch state {
+        case .stalled, .retrying: return .error
+        case .stuck: return .warning
+        }
+    }
+
+    /// A lowercase UUID derived from the fingerprint (version-8 layout over its first 128 bits).
+    package static func eventID(for fingerprint: Fingerprint) -> String {
+        var hex = Array(fingerprint.hex.prefix(32))
+        hex[12] = "8"
+        let variant: [Character] = ["8", "9", "a", "b"]
+        hex[16] = variant[Int(String(hex[16]), radix: 16)! & 3]
+        let text = String(hex)
+        func part(_ from: Int, _ length: Int) -> Substring {
+            let start = text.index(text.startIndex, offsetBy: from)
+            return text[start..<text.index(start, offsetBy: length)]
+        }
+        return "\(part(0, 8))-\(part(8, 4))-\(part(12, 4))-\(part(16, 4))-\(part(20, 12))"
+    }
+
+    // MARK: Private
+
+    private func text(_ value: String) -> String {
+        Redactor.truncate(redactor.redact(value), limit: limits.fieldBytes)
+    }
+
+    private func metadata(for incident: Incident) -> [String: JSONValue] {
+        let object = incident.object
+        var metadata: [String: JSONValue] = [
+            "cluster": .string(object.cluster),
+            "kind": .string(object.kind.name),
+            "namespace": .string(object.namespace),
+            "name": .string(object.name),
+            "fingerprint": .string(incident.fingerprint.hex),
+            "component": .string(object.description),
+            "state": .string(incident.state.rawValue),
+            "controller": .string(incident.controller),
+        ]
+        metadata["revision"] = incident.revision.map { .string($0) }
+        metadata["last_applied_revision"] = incident.lastAppliedRevision.map { .string($0) }
+        metadata["last_attempted_revision"] = incident.lastAttemptedRevision.map { .string($0) }
+        metadata["artifact_revision"] = incident.artifactRevision.map { .string($0) }
+        metadata["source_ref"] = incident.source.map { .string($0.description) }
+        if !incident.dependsOn.isEmpty {
+            metadata["depends_on"] = .array(incident.dependsOn.map { .string($0.description) })
+        }
+        if !incident.affected.isEmpty {
+            metadata["affected"] = .array(incident.affected.map { .string($0.description) })
+        }
+        metadata["retry_interval"] = incident.retryInterval.map { .string($0) }
+        metadata["since"] = incident.since.map { .string(RFC3339.string(from: $0)) }
+        metadata["generation"] = incident.generation.map { .int($0) }
+        metadata["observed_generation"] = incident.observedGeneration.map { .int($0) }
+        metadata["detected_at"] = .string(RFC3339.string(from: incident.detectedAt))
+        return cap(redactor.redact(.object(metadata))).objectValue ?? [:]
+    }
+
+    private func eventEvidence(_ record: EventRecord, object: ObjectReference) -> ErrorEvent.Evidence {
+        var data: [String: JSONValue] = [
+            "type": .string(record.type),
+            "reason": .string(record.reason),
+            "message": .string(record.message),
+            "involvedObject": .string(object.description),
+        ]
+        data["count"] = record.count.map { .int($0) }
+        data["reportingComponent"] = record.reportingComponent.map { .string($0) }
+        data["revision"] = record.revision.map { .string($0) }
+        data["firstTimestamp"] = record.firstTimestamp.map { .string(RFC3339.string(from: $0)) }
+        data["lastTimestamp"] = record.lastTimestamp.map { .string(RFC3339.string(from: $0)) }
+        let when = record.lastTimestamp ?? record.firstTimestamp
+        return ErrorEvent.Evidence(
+            type: .event, data: cap(redactor.redact(.object(data))).objectValue ?? [:],
+            timestamp: when.map { RFC3339.string(from: $0) })
+    }
+
+    private func logEvidence(_ line: LogLine, controller: String) -> ErrorEvent.Evidence {
+        var data: [String: JSONValue] = [
+            "level": .string(Self.logLevel(line.level)),
+            "message": .string(line.message),
+            "logger": .string(controller),
+        ]
+        data["error"] = line.error.map { .string($0) }
+        data["pod"] = line.pod.map { .string($0) }
+        data["reconcileID"] = line.reconcileID.map { .string($0) }
+        return ErrorEvent.Evidence(
+            type: .logLine, data: cap(redactor.redact(.object(data))).objectValue ?? [:],
+            timestamp: line.timestamp.map { RFC3339.stringWithFraction(from: $0) })
+    }
+
+    /// zap levels → the evidence schema's `log_evidence.level` enum.
+    private static func logLevel(_ level: String) -> String {
+        switch level.lowercased() {
+        case "debug", "trace": return "debug"
+        case "info": return "info"
+        case "warn", "warning": return "warning"
+        case "error": return "error"
+        case "dpanic", "panic", "fatal", "critical": return "critical"
+        default: return "info"
+        }
+    }
+
+    /// Caps every string and array in `value`.
+    private func cap(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .string(let text):
+            return .string(Redactor.truncate(text, limit: limits.fieldBytes))
+        case .array(let items):
+            var kept = items.prefix(limits.arrayItems).map(cap)
+            if items.count > limits.arrayItems {
+                kept.append(.string("… [truncated \(items.count - limits.arrayItems) items]"))
+            }
+            return .array(kept)
+        case .object(let members):
+            return .object(members.mapValues(cap))
+        case .null, .bool, .int, .double:
+            return value
+        }
+    }
+
+    /// Drops evidence from the end until the encoded event fits `limits.totalBytes`.
+    private func fit(_ event: ErrorEvent) -> ErrorEvent {
+        var event = event
+        var omitted = 0
+        while let size = try? StableJSON.encode(event).count, size > limits.totalBytes,
+            var evidence = event.evidence, !evidence.isEmpty
+        {
+            evidence.removeLast()
+            omitted += 1
+            event.evidence = evidence.isEmpty ? nil : evidence
+            event.metadata?["evidence_omitted"] = .int(Int64(omitted))
+        }
+        return event
+    }
+}

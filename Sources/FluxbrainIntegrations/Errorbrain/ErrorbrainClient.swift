@@ -1,0 +1,253 @@
+import AsyncHTTPClient
+import FluxbrainCore
+import Foundation
+import Logging
+import NIOCore
+
+/// How Errorbrain is reached; built by the service from `FLUXBRAIN_ERRORBRAIN_*`.
+package struct ErrorbrainClientConfiguration: Sendable {
+    /// `FLUXBRAIN_ERRORBRAIN_URL`: the base URL (`http://errorbrain:8000`); `/events` and `/healthz` are appended.
+    package var baseURL: URL
+    /// `FLUXBRAIN_ERRORBRAIN_TIMEOUT` (default 30s): the whole of one attempt, retries included.
+    package var timeout: Duration
+    /// `FLUXBRAIN_ENVIRONMENT`: `source.environment`, omitted when `nil`.
+    package var environment: ErrorEvent.Environment?
+    /// Tries within one attempt, on connection errors and 5xx (default 3).
+    package var maxTries: Int
+    /// The jittered exponential backoff between those tries.
+    package var retry: RetryBackoff
+    /// Largest response body read (default 1 MiB).
+    package var maxResponseBytes: Int
+    /// Size caps for the event.
+    package var limits: ErrorEventLimits
+
+    package init(
+        baseURL: URL, timeout: Duration = .seconds(30), environment: ErrorEvent.Environment? = nil, maxTries: Int = 3,
+        retry: RetryBackoff = RetryBackoff(), maxResponseBytes: Int = 1024 * 1024,
+        limits: ErrorEventLimits = ErrorEventLimits()
+    ) {
+        self.baseURL = baseURL
+        self.timeout = timeout
+        self.environment = environment
+        self.maxTries = max(1, maxTries)
+        self.retry = retry
+        self.maxResponseBytes = maxResponseBytes
+        self.limits = limits
+    }
+}
+
+/// Jittered exponential backoff between tries inside one attempt: `base × 2^(retry-1)`, capped at `maximum`,
+/// multiplied by a jitter factor in 0.5…1. Pure.
+package struct RetryBackoff: Sendable, Hashable {
+    package var base: Duration
+    package var maximum: Duration
+
+    package init(base: Duration = .milliseconds(500), maximum: Duration = .seconds(5)) {
+        self.base = base
+        self.maximum = maximum
+    }
+
+    /// The wait before retry number `retry` (1 for the first retry); `jitter` in 0…1 picks within 50…100 %.
+    package func delay(beforeRetry retry: Int, jitter: Double) -> Duration {
+        let exponent = min(max(retry - 1, 0), 30)
+        let full = min(base * (1 << exponent), maximum)
+        return full * (0.5 + 0.5 * min(max(jitter, 0), 1))
+    }
+}
+
+/// Errorbrain's HTTP client: `POST /events` (an `ErrorEvent` in, a `Verdict` out) and `GET /healthz`.
+///
+/// One attempt is bounded by `timeout`. Inside it, connection errors and 5xx answers are retried with jittered
+/// exponential backoff, up to `maxTries`. A 4xx (422 included) is not retried: it is logged with the status and, for
+/// a 422, the `detail[].loc` paths only — never the body, which echoes the request. Garbage and invalid verdicts are
+/// not retried either. Everything sent is redacted and capped by `ErrorEventBuilder`.
+package struct ErrorbrainClient: AnalysisService {
+    private let configuration: ErrorbrainClientConfiguration
+    private let httpClient: HTTPClient
+    private let logger: Logger
+    private let builder: ErrorEventBuilder
+    private let redactor: Redactor
+    private let sleep: @Sendable (Duration) async throws -> Void
+
+    /// - Parameters:
+    ///   - httpClient: a client owned (and shut down) by the caller.
+    ///   - clock: sleeps between retries (the deadline itself is real time, as the HTTP client's is).
+    package init<C: Clock<Duration>>(
+        configuration: ErrorbrainClientConfiguration, httpClient: HTTPClient, logger: Logger,
+        redactor: Redactor = Redactor(), clock: C = ContinuousClock()
+    ) {
+        self.configuration = configuration
+        self.httpClient = httpClient
+        self.logger = logger
+        self.redactor = redactor
+        self.builder = ErrorEventBuilder(
+            environment: configuration.environment, redactor: redactor, limits: configuration.limits)
+        self.sleep = { try await clock.sleep(for: $0) }
+    }
+
+    /// The event that `analyze` sends for `incident`.
+    package func event(for incident: Incident) -> ErrorEvent {
+        builder.event(for: incident)
+    }
+
+    /// Sends the incident to Errorbrain and returns its verdict in Fluxbrain's terms.
+    package func analyze(_ incident: Incident) async throws -> AnalysisResult {
+        let event = builder.event(for: incident)
+        let verdict = try await send(event)
+        return verdict.analysisResult(for: incident, redactor: redactor)
+    }
+
+    /// `POST /events` with `event`; the verdict, validated.
+    package func send(_ event: ErrorEvent) async throws(ErrorbrainError) -> Verdict {
+        let body: Data
+        do {
+            body = try StableJSON.encode(event)
+        } catch {
+            throw ErrorbrainError(.invalidRequest, "the event could not be encoded", underlying: error)
+        }
+        var logger = self.logger
+        logger[metadataKey: "event_id"] = "\(event.id)"
+        let (status, responseBody) = try await post(path: "/events", body: body, logger: logger)
+        let verdict = try Verdict.decode(responseBody.readableBytesView)
+        guard verdict.eventID == event.id.lowercased() else {
+            throw ErrorbrainError(
+                .invalidVerdict, "the verdict is for event \(verdict.eventID.prefix(36)), not \(event.id)", status: status)
+        }
+        return verdict
+    }
+
+    /// `GET /healthz` answers 200 within the timeout (at most 5s): Errorbrain is ready.
+    package func checkHealth() async throws(ErrorbrainError) {
+        var request = HTTPClientRequest(url: url("/healthz"))
+        request.method = .GET
+        let timeout = min(configuration.timeout, .seconds(5))
+        do {
+            let response = try await httpClient.execute(request, deadline: .now() + timeAmount(timeout), logger: logger)
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            guard response.status.code == 200 else {
+                throw ErrorbrainError(.serverError, "GET /healthz answered \(response.status.code)", status: Int(response.status.code))
+            }
+        } catch let error as ErrorbrainError {
+            throw error
+        } catch {
+            throw Self.transportError(error, path: "/healthz")
+        }
+    }
+
+    /// `true` when `checkHealth()` succeeds.
+    package func healthy() async -> Bool {
+        do {
+            try await checkHealth()
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    // MARK: Private
+
+    private func url(_ path: String) -> String {
+        var base = configuration.baseURL.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        return base + path
+    }
+
+    private func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    /// POSTs with retries on connection errors and 5xx until `maxTries` or the deadline; returns a 2xx answer.
+    private func post(path: String, body: Data, logger: Logger) async throws(ErrorbrainError) -> (Int, ByteBuffer) {
+        let deadline = ContinuousClock.now.advanced(by: configuration.timeout)
+        let nioDeadline = NIODeadline.now() + timeAmount(configuration.timeout)
+        var lastError: ErrorbrainError?
+        for attempt in 1...configuration.maxTries {
+            if attempt > 1 {
+                let wait = configuration.retry.delay(beforeRetry: attempt - 1, jitter: Double.random(in: 0...1))
+                guard ContinuousClock.now.advanced(by: wait) < deadline else { break }
+                do {
+                    try await sleep(wait)
+                } catch {
+                    throw ErrorbrainError(.timeout, "cancelled while waiting to retry", underlying: error)
+                }
+            }
+            var request = HTTPClientRequest(url: url(path))
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Accept", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+            do {
+                let response = try await httpClient.execute(request, deadline: nioDeadline, logger: logger)
+                let status = Int(response.status.code)
+                let responseBody: ByteBuffer
+                do {
+                    responseBody = try await response.body.collect(upTo: configuration.maxResponseBytes)
+                } catch let error as NIOTooManyBytesError {
+                    throw ErrorbrainError(
+                        .invalidVerdict, "the answer is larger than \(configuration.maxResponseBytes) bytes",
+                        status: status, underlying: error)
+                }
+                switch status {
+                case 200..<300:
+                    return (status, responseBody)
+                case 500..<600:
+                    lastError = ErrorbrainError(.serverError, "\(path) answered \(status)", status: status)
+                    logger.notice(
+                        "Errorbrain answered a server error",
+                        metadata: ["status": "\(status)", "try": "\(attempt)", "max_tries": "\(configuration.maxTries)"])
+                    continue
+                default:
+                    let locations = status == 422 ? Self.locations(in: responseBody) : []
+                    var metadata: Logger.Metadata = ["status": "\(status)"]
+                    if !locations.isEmpty { metadata["locations"] = "\(locations.joined(separator: ", "))" }
+                    logger.error("Errorbrain rejected the event", metadata: metadata)
+                    let at = locations.isEmpty ? "" : " at \(locations.joined(separator: ", "))"
+                    throw ErrorbrainError(
+                        .rejected, "\(path) answered \(status)\(at)", status: status, locations: locations)
+                }
+            } catch let error as ErrorbrainError {
+                throw error
+            } catch {
+                let classified = Self.transportError(error, path: path)
+                if classified.code == .timeout || error is CancellationError { throw classified }
+                lastError = classified
+                logger.notice(
+                    "Errorbrain could not be reached",
+                    metadata: ["error": "\(error)", "try": "\(attempt)", "max_tries": "\(configuration.maxTries)"])
+            }
+        }
+        throw lastError ?? ErrorbrainError(.timeout, "\(path): no answer within \(configuration.timeout)")
+    }
+
+    private static func transportError(_ error: any Error, path: String) -> ErrorbrainError {
+        if let error = error as? HTTPClientError,
+            error == .deadlineExceeded || error == .readTimeout || error == .cancelled
+        {
+            return ErrorbrainError(.timeout, "\(path): no answer in time", underlying: error)
+        }
+        if error is CancellationError {
+            return ErrorbrainError(.timeout, "\(path): cancelled", underlying: error)
+        }
+        return ErrorbrainError(.connectionFailed, "\(path): could not connect", underlying: error)
+    }
+
+    /// The `detail[].loc` paths of a FastAPI 422 body, joined with dots (`body.source.namespace`); nothing else
+    /// of the body is read.
+    static func locations(in body: ByteBuffer) -> [String] {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView)),
+            let details = value["detail"]?.arrayValue
+        else { return [] }
+        return details.prefix(20).compactMap { detail -> String? in
+            guard let loc = detail["loc"]?.arrayValue else { return nil }
+            let parts = loc.prefix(10).map { part -> String in
+                switch part {
+                case .string(let text): return String(text.prefix(64))
+                case .int(let number): return String(number)
+                default: return "?"
+                }
+            }
+            return parts.joined(separator: ".")
+        }
+    }
+}

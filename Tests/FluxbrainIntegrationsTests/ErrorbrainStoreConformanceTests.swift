@@ -1,0 +1,13 @@
+import FluxbrainCore
+import FluxbrainTestSupport
+import Testing
+
+@Suite struct ErrorbrainStoreConformanceTests {
+    @Test func inMemoryStorePassesTheConformanceSuiteOnAManualClock() async throws {
+        try await AnalysisStoreConformance.run(InMemoryAnalysisStore(clock: ManualWallClock()))
+    }
+
+    @Test func inMemoryStorePassesTheConformanceSuiteOnTheSystemClock() async throws {
+        try await AnalysisStoreConformance.run(InMemoryAnalysisStore())
+    }
+}

@@ -1,0 +1,163 @@
+import FluxbrainCore
+import Foundation
+
+/// A fake Errorbrain on loopback: `Tests/Fixtures/fake_errorbrain.py` (Python 3 with the `jsonschema` package),
+/// which validates every `POST /events` body against the JSON Schemas in `shared/errorbrain-spec/v1` and answers
+/// like the real server (422 shapes, timezone-less `created_at`, rules-engine verdicts).
+///
+/// Use the scoped API: `try await FakeErrorbrain.with { fake in … }`. The schemas are found in
+/// `$FLUXBRAIN_ERRORBRAIN_SPEC_DIR`, else in `<repo>/../shared/errorbrain-spec/v1`.
+///
+/// `@unchecked Sendable`: the only mutable state is the child process, which is only terminated in `stop()`.
+package final class FakeErrorbrain: @unchecked Sendable {
+    /// Scripted behaviours of the fake (see the script's docstring).
+    package enum Mode: String, Sendable, CaseIterable {
+        case ok
+        case uppercase
+        case fail500Once = "fail500once"
+        case always500
+        case slow
+        case garbage
+        case confidence7
+        case missing
+        case reject422
+        case retrySafe = "retry_safe"
+    }
+
+    /// One `POST /events` as the fake saw it.
+    package struct RecordedRequest: Sendable {
+        /// The body, parsed.
+        package var body: JSONValue?
+        /// The body exactly as received (re-encoded with sorted keys).
+        package var text: String
+        /// `true` when it validated against the schema.
+        package var valid: Bool
+        /// Validation errors: `body.path: type`.
+        package var errors: [String]
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    package let baseURL: URL
+    private let process: Process
+    private let directory: URL
+
+    private init(process: Process, directory: URL, port: Int) {
+        self.process = process
+        self.directory = directory
+        self.baseURL = URL(string: "http://127.0.0.1:\(port)")!
+    }
+
+    /// Starts a fake, runs `body` with it and stops it.
+    package static func with<T: Sendable>(
+        mode: Mode = .ok, _ body: (FakeErrorbrain) async throws -> T
+    ) async throws -> T {
+        let fake = try await start(mode: mode)
+        do {
+            let result = try await body(fake)
+            await fake.stop()
+            return result
+        } catch {
+            await fake.stop()
+            throw error
+        }
+    }
+
+    /// Starts a fake on a free loopback port and waits until it listens.
+    package static func start(mode: Mode = .ok) async throws -> FakeErrorbrain {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fake-errorbrain-\(UUID().uuidString.lowercased())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let portFile = directory.appendingPathComponent("port")
+        let control = directory.appendingPathComponent("control.json")
+        try Data(#"{"mode": "\#(mode.rawValue)"}"#.utf8).write(to: control)
+        let log = directory.appendingPathComponent("server.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", scriptPath.path, "--spec-dir", specDirectory.path, "--port", "0",
+            "--port-file", portFile.path, "--record", directory.appendingPathComponent("requests.jsonl").path,
+            "--control-file", control.path,
+        ]
+        let logHandle = try FileHandle(forWritingTo: log)
+        process.standardOutput = logHandle
+        process.standardError = logHandle
+        try process.run()
+
+        // Python and jsonschema start slowly on a busy machine: wait up to 60s for the port file.
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < .seconds(60) {
+            if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
+                return FakeErrorbrain(process: process, directory: directory, port: port)
+            }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        throw FakeErrorbrainError(message: "fake Errorbrain did not start: \(output)")
+    }
+
+    /// Changes the behaviour for the following requests.
+    package func setMode(_ mode: Mode, slowSeconds: Double = 5) throws {
+        let control = directory.appendingPathComponent("control.json")
+        let temporary = directory.appendingPathComponent("control.json.tmp")
+        try Data(#"{"mode": "\#(mode.rawValue)", "slow_seconds": \#(slowSeconds)}"#.utf8).write(to: temporary)
+        guard rename(temporary.path, control.path) == 0 else {
+            throw FakeErrorbrainError(message: "could not write \(control.path)")
+        }
+    }
+
+    /// Every `POST /events` received so far, in order.
+    package func requests() throws -> [RecordedRequest] {
+        let file = directory.appendingPathComponent("requests.jsonl")
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return [] }
+        return try text.split(separator: "\n").map { line in
+            let entry = try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))
+            let body = entry["body"]
+            let bodyText = try body.map { try StableJSON.string($0) } ?? entry["raw"]?.stringValue ?? ""
+            let valid: Bool = if case .bool(let value) = entry["valid"] { value } else { false }
+            let errors = entry["errors"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            return RecordedRequest(body: body, text: bodyText, valid: valid, errors: errors)
+        }
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 2s) and removes its files; never blocks a thread.
+    package func stop() async {
+        if process.isRunning {
+            process.terminate()
+            let started = ContinuousClock.now
+            while process.isRunning, ContinuousClock.now - started < .seconds(2) {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The repository root: three levels above this file (`Tests/FluxbrainTestSupport/FakeErrorbrain.swift`).
+    package static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+    }
+
+    /// `Tests/Fixtures/fake_errorbrain.py`.
+    package static var scriptPath: URL {
+        repositoryRoot.appendingPathComponent("Tests/Fixtures/fake_errorbrain.py")
+    }
+
+    /// `$FLUXBRAIN_ERRORBRAIN_SPEC_DIR`, else `<repo>/../shared/errorbrain-spec/v1`.
+    package static var specDirectory: URL {
+        if let path = ProcessInfo.processInfo.environment["FLUXBRAIN_ERRORBRAIN_SPEC_DIR"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/errorbrain-spec/v1")
+    }
+}
+
+/// The fake could not be started or read.
+package struct FakeErrorbrainError: Error, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
+}
