@@ -130,7 +130,10 @@ package final class WebhookSink: Sendable {
             if let recordPath { append(record, to: recordPath) }
             logger.info(
                 "webhook received",
-                metadata: ["path": "\(record.path)", "idempotencyKey": "\(record.idempotencyKey ?? "-")", "status": "\(status)"])
+                metadata: [
+                    "path": "\(record.path)", "idempotencyKey": "\(record.idempotencyKey ?? "-")",
+                    "status": "\(status)",
+                ])
             let answer = status < 300 ? #"{"ok":true}"# : #"{"ok":false,"error":"injected failure"}"#
             return Response(
                 status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],

@@ -62,7 +62,10 @@ final class Counter: Sendable {
         state: .retrying, reason: "BuildFailed", message: "kustomize build failed", revision: "main@sha1:abc",
         detectedAt: Date(timeIntervalSince1970: 1_795_000_000))
 
-    func dispatcher(_ notifiers: [any Notifier], metrics: RecordingMetrics = RecordingMetrics(), store: InMemoryNotificationStore? = nil) -> NotificationDispatcher {
+    func dispatcher(
+        _ notifiers: [any Notifier], metrics: RecordingMetrics = RecordingMetrics(),
+        store: InMemoryNotificationStore? = nil
+    ) -> NotificationDispatcher {
         NotificationDispatcher(
             notifiers: notifiers, store: store ?? InMemoryNotificationStore(now: { [clock] in clock.now() }),
             settings: NotificationSettings(), metrics: metrics, logger: Logger(label: "test"))
@@ -176,14 +179,17 @@ final class Counter: Sendable {
         let lines = Mutex<[String]>([])
         let console = ConsoleNotifier(write: { text in lines.withLock { $0.append(text) } })
         let result = AnalysisResult(
-            verdictID: "v", eventID: "e", title: "Missing CRD", description: "The CRD is not installed.", confidence: 0.82,
+            verdictID: "v", eventID: "e", title: "Missing CRD", description: "The CRD is not installed.",
+            confidence: 0.82,
             severity: .critical, affectedComponents: [],
             actions: [.init(title: "Install the CRD", description: "Apply crds/ first", urgency: .high)],
             evidenceRefs: [], createdAt: nil, retrySafety: RetrySafety.derived(from: incident))
         _ = try await console.send(
-            IncidentNotification(kind: .firing, incident: incident, analysis: .analyzed(result), sequence: 1, notifiedAt: clock.now()))
+            IncidentNotification(
+                kind: .firing, incident: incident, analysis: .analyzed(result), sequence: 1, notifiedAt: clock.now()))
         _ = try await console.send(
-            IncidentNotification(kind: .resolved, incident: incident, analysis: .notConfigured, sequence: 2, notifiedAt: clock.now()))
+            IncidentNotification(
+                kind: .resolved, incident: incident, analysis: .notConfigured, sequence: 2, notifiedAt: clock.now()))
         let text = lines.withLock { $0 }
         #expect(text.count == 2)
         #expect(text[0].contains("FAILING  Kustomization flux-system/infra  (cluster prod)"))

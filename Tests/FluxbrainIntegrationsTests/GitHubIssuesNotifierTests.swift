@@ -8,7 +8,8 @@ import Testing
     let clock = ManualNotificationClock(NotifyFixtures.now)
 
     func notifier(
-        _ api: URL, token: String = "ghp_test", timeout: Duration = .seconds(5), sleeps: NotifyFixtures.Sleeps = .init(),
+        _ api: URL, token: String = "ghp_test", timeout: Duration = .seconds(5),
+        sleeps: NotifyFixtures.Sleeps = .init(),
         reopenWindow: Duration = .seconds(24 * 3600)
     ) -> GitHubIssuesNotifier {
         GitHubIssuesNotifier(
@@ -143,7 +144,9 @@ import Testing
             let target = fake.seed(title: "ours", body: marker + "\nbody", labels: ["fluxbrain"])
             clock.advance(by: .seconds(1))
             for index in 0..<230 {
-                fake.seed(title: "other \(index)", body: "<!-- fluxbrain-fingerprint: other\(index) -->", labels: ["fluxbrain"])
+                fake.seed(
+                    title: "other \(index)", body: "<!-- fluxbrain-fingerprint: other\(index) -->",
+                    labels: ["fluxbrain"])
             }
             let report = try await notifier(api).send(n)
             #expect(report.detail == "commented on issue #\(target)")
@@ -195,7 +198,9 @@ import Testing
                 AnalysisResult(
                     verdictID: "v", eventID: "e", title: "t", description: String(repeating: "d", count: 40_000),
                     confidence: 0.5, severity: .warning, affectedComponents: [],
-                    actions: (0..<30).map { .init(title: "a\($0)", description: String(repeating: "z", count: 3_000), urgency: .low) },
+                    actions: (0..<30).map {
+                        .init(title: "a\($0)", description: String(repeating: "z", count: 3_000), urgency: .low)
+                    },
                     evidenceRefs: [], createdAt: nil, retrySafety: n.retrySafety))
             let body = GitHubIssueRenderer().body(n)
             #expect(body.unicodeScalars.count <= 65_536)
@@ -219,7 +224,8 @@ import Testing
     }
 
     @Test func linkHeaderNextIsParsed() {
-        let header = #"<https://api.github.com/repositories/1/issues?page=2>; rel="next", <https://api.github.com/repositories/1/issues?page=5>; rel="last""#
+        let header =
+            #"<https://api.github.com/repositories/1/issues?page=2>; rel="next", <https://api.github.com/repositories/1/issues?page=5>; rel="last""#
         #expect(nextPageURL(linkHeader: header) == "https://api.github.com/repositories/1/issues?page=2")
         #expect(nextPageURL(linkHeader: #"<https://x/?page=1>; rel="prev""#) == nil)
         #expect(nextPageURL(linkHeader: nil) == nil)

@@ -16,7 +16,8 @@ enum NotifyFixtures {
     /// HelmRelease podinfo/podinfo from examples/snapshot/helm.yaml (stalled, UpgradeFailed), with the Warning
     /// events helm-controller records for it.
     static func podinfoIncident() throws -> Incident {
-        let snapshot = try SnapshotLoader().load(path: repositoryRoot.appendingPathComponent("examples/snapshot/helm.yaml").path)
+        let snapshot = try SnapshotLoader().load(
+            path: repositoryRoot.appendingPathComponent("examples/snapshot/helm.yaml").path)
         let assessment = Detector().assess(snapshot.objects, cluster: "prod-eu-1", now: now)
         guard var incident = assessment.incidents.first(where: { $0.object.name == "podinfo" }) else {
             throw CoreError(.notFound, "podinfo incident not detected")
@@ -24,11 +25,13 @@ enum NotifyFixtures {
         incident.events = [
             EventRecord(
                 type: "Warning", reason: "UpgradeFailed",
-                message: "Helm upgrade failed for release podinfo/podinfo with chart podinfo@6.9.3: timeout waiting for: [Deployment/podinfo/podinfo status: 'InProgress']",
+                message:
+                    "Helm upgrade failed for release podinfo/podinfo with chart podinfo@6.9.3: timeout waiting for: [Deployment/podinfo/podinfo status: 'InProgress']",
                 count: 1, firstTimestamp: date("2026-11-28T19:47:58Z"), lastTimestamp: date("2026-11-28T19:47:58Z"),
                 reportingComponent: "helm-controller", revision: "6.9.3"),
             EventRecord(
-                type: "Warning", reason: "Unhealthy", message: "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                type: "Warning", reason: "Unhealthy",
+                message: "Readiness probe failed: HTTP probe failed with statuscode: 503",
                 count: 31, firstTimestamp: date("2026-11-28T19:43:05Z"), lastTimestamp: date("2026-11-28T19:47:55Z"),
                 reportingComponent: "kubelet"),
         ]
@@ -56,17 +59,20 @@ enum NotifyFixtures {
                     urgency: .medium),
                 .init(
                     title: "Add upgrade remediation",
-                    description: "Set spec.upgrade.remediation.retries and strategy: rollback so a failed upgrade rolls back.",
+                    description:
+                        "Set spec.upgrade.remediation.retries and strategy: rollback so a failed upgrade rolls back.",
                     urgency: .low),
             ],
             evidenceRefs: ["event:UpgradeFailed", "event:Unhealthy"], createdAt: date("2026-11-28T19:48:21Z"),
             retrySafety: RetrySafety(
                 fluxRetries: false,
-                summary: "Flux has stopped retrying (RetriesExceeded): it needs a change to the chart version or values",
+                summary:
+                    "Flux has stopped retrying (RetriesExceeded): it needs a change to the chart version or values",
                 basis: .errorbrain))
     }
 
-    static func podinfoNotification(kind: NotificationKind = .firing, sequence: Int = 1) throws -> IncidentNotification {
+    static func podinfoNotification(kind: NotificationKind = .firing, sequence: Int = 1) throws -> IncidentNotification
+    {
         let incident = try podinfoIncident()
         return IncidentNotification(
             kind: kind, incident: incident, analysis: .analyzed(podinfoAnalysis(for: incident)), sequence: sequence,
@@ -96,7 +102,8 @@ enum NotifyFixtures {
 /// GETs through the shared client, for reading the fakes' own endpoints.
 enum HTTPGet {
     static func text(_ url: URL) async throws -> String {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url.absoluteString), timeout: .seconds(5))
+        let response = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: url.absoluteString), timeout: .seconds(5))
         return String(buffer: try await response.body.collect(upTo: 1 << 20))
     }
 

@@ -29,9 +29,11 @@ import Testing
                     let notifiers: [any Notifier] = [
                         SlackNotifier(webhookURL: slackURL, http: http),
                         WebhookNotifier(url: webhookURL, secret: "s", http: http),
-                        GitHubIssuesNotifier(owner: "acme", repo: "platform", token: "ghp_test", apiURL: api, http: http),
+                        GitHubIssuesNotifier(
+                            owner: "acme", repo: "platform", token: "ghp_test", apiURL: api, http: http),
                     ]
-                    let results = await NotifyTest.run(notifiers: notifiers, cluster: "prod-eu-1", logger: Logger(label: "t"))
+                    let results = await NotifyTest.run(
+                        notifiers: notifiers, cluster: "prod-eu-1", logger: Logger(label: "t"))
                     #expect(results.map(\.channel) == [.slack, .webhook, .github])
                     #expect(results[0].ok && results[0].httpStatus == 200)
                     #expect(!results[1].ok && results[1].httpStatus == 500)
@@ -70,7 +72,8 @@ import Testing
                     let notifiers: [any Notifier] = [
                         SlackNotifier(webhookURL: slackURL, http: http),
                         WebhookNotifier(url: webhookURL, secret: "s", http: http),
-                        GitHubIssuesNotifier(owner: "acme", repo: "platform", token: "ghp_test", apiURL: api, http: http),
+                        GitHubIssuesNotifier(
+                            owner: "acme", repo: "platform", token: "ghp_test", apiURL: api, http: http),
                     ]
                     let dispatcher = NotificationDispatcher(
                         notifiers: notifiers, store: InMemoryNotificationStore(now: clock.closure),
@@ -79,7 +82,9 @@ import Testing
                     let analysis = NotifyFixtures.podinfoAnalysis(for: incident)
                     func tick(_ status: NotificationStatus, after seconds: Int) async -> Int {
                         clock.advance(by: .seconds(seconds))
-                        let outcomes = await dispatcher.dispatch(incident: incident, status: status) { .analyzed(analysis) }
+                        let outcomes = await dispatcher.dispatch(incident: incident, status: status) {
+                            .analyzed(analysis)
+                        }
                         return outcomes.filter(\.delivered).count
                     }
                     #expect(await tick(.firing, after: 0) == 3)
@@ -88,9 +93,12 @@ import Testing
                     #expect(await tick(.resolved, after: 60) == 3)
                     #expect(await tick(.resolved, after: 60) == 0)
 
-                    let kinds = slack.requests.compactMap { $0.json?["blocks"]?.arrayValue?.first?["text"]?["text"]?.stringValue?.first }
+                    let kinds = slack.requests.compactMap {
+                        $0.json?["blocks"]?.arrayValue?.first?["text"]?["text"]?.stringValue?.first
+                    }
                     #expect(kinds == ["⛔", "🔁", "✅"])
-                    #expect(sink.records.compactMap { $0.body["kind"]?.stringValue } == ["firing", "reminder", "resolved"])
+                    #expect(
+                        sink.records.compactMap { $0.body["kind"]?.stringValue } == ["firing", "reminder", "resolved"])
                     #expect(Set(sink.records.compactMap(\.idempotencyKey)).count == 3)
                     #expect(github.issues.count == 1)
                     #expect(github.issues.first?.state == "closed")

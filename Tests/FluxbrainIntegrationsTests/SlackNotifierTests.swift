@@ -23,7 +23,10 @@ import Testing
         let first = try #require(actions.range(of: "1. *Roll back to 6.9.2*"))
         let second = try #require(actions.range(of: "2. *Make the cache reachable"))
         #expect(first.lowerBound < second.lowerBound)
-        #expect(texts.contains { $0.hasPrefix("*Recent events*") && $0.contains("Readiness probe failed") && $0.contains("(×31)") })
+        #expect(
+            texts.contains {
+                $0.hasPrefix("*Recent events*") && $0.contains("Readiness probe failed") && $0.contains("(×31)")
+            })
         #expect(message.text.hasPrefix("⛔ STALLED: HelmRelease podinfo/podinfo in cluster prod-eu-1 — UpgradeFailed"))
         #expect(FakeSlack.withinLimits(try JSONDecoder().decode(JSONValue.self, from: StableJSON.encode(message))))
     }
@@ -113,7 +116,8 @@ import Testing
         try await FakeSlack.withRunning { fake, url in
             fake.enqueue(.rateLimited(retryAfter: 120))
             let sleeps = NotifyFixtures.Sleeps()
-            let notifier = SlackNotifier(webhookURL: url, http: NotifyFixtures.http(maxRetryAfter: .seconds(30), sleeps: sleeps))
+            let notifier = SlackNotifier(
+                webhookURL: url, http: NotifyFixtures.http(maxRetryAfter: .seconds(30), sleeps: sleeps))
             let error = await #expect(throws: NotificationError.self) {
                 _ = try await notifier.send(try NotifyFixtures.podinfoNotification())
             }

@@ -10,7 +10,10 @@ import Testing
 @Suite struct WebhookNotifierTests {
     /// RFC 4231 test case 2, and a vector computed with `openssl dgst -sha256 -hmac`.
     @Test(arguments: [
-        ("Jefe", "what do ya want for nothing?", "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+        (
+            "Jefe", "what do ya want for nothing?",
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        ),
         ("s3cr3t", #"{"kind":"firing"}"#, "sha256=" + hmacReference(key: "s3cr3t", message: #"{"kind":"firing"}"#)),
     ])
     func signatureIsHexHMACSHA256OfTheBody(key: String, message: String, expected: String) {
@@ -27,7 +30,8 @@ import Testing
             #expect(report.httpStatus == 200)
             let record = try #require(sink.records.first)
             #expect(record.path == "/hooks/fluxbrain")
-            #expect(record.headers["x-signature"] == WebhookNotifier.signature(body: record.rawBytes, secret: "topsecret"))
+            #expect(
+                record.headers["x-signature"] == WebhookNotifier.signature(body: record.rawBytes, secret: "topsecret"))
             #expect(record.headers["idempotency-key"] == "\(notification.incident.fingerprint.hex):firing:1")
             #expect(record.headers["x-team"] == "platform")
             #expect(record.headers["authorization"] == nil, "the sink never records Authorization")
@@ -93,7 +97,8 @@ import Testing
             #expect(error?.code == .serverError)
             #expect(error?.httpStatus == 503)
             #expect(sink.records.count == 3)
-            #expect(Set(sink.records.compactMap(\.idempotencyKey)) == [notification.idempotencyKey], "retries keep the key")
+            #expect(
+                Set(sink.records.compactMap(\.idempotencyKey)) == [notification.idempotencyKey], "retries keep the key")
         }
     }
 
@@ -124,7 +129,8 @@ func hmacReference(key: String, message: String) -> String {
 /// A small JSON Schema (draft 2020-12 subset) checker: type, required, properties, additionalProperties, enum,
 /// const, items, $ref to #/$defs, minimum/maximum. Enough to keep the documented schema honest.
 enum SchemaCheck {
-    static func validate(_ value: JSONValue, against schema: JSONValue, root: JSONValue, path: String = "$") -> [String] {
+    static func validate(_ value: JSONValue, against schema: JSONValue, root: JSONValue, path: String = "$") -> [String]
+    {
         if let ref = schema["$ref"]?.stringValue {
             let name = String(ref.dropFirst("#/$defs/".count))
             guard let target = root["$defs"]?[name] else { return ["\(path): unknown $ref \(ref)"] }
@@ -141,8 +147,12 @@ enum SchemaCheck {
                 return ["\(path): \(value) is not \(allowed)"]
             }
         }
-        if let options = schema["enum"]?.arrayValue, !options.contains(value) { problems.append("\(path): \(value) not in enum") }
-        if let constant = schema["const"], constant != value { problems.append("\(path): \(value) ≠ const \(constant)") }
+        if let options = schema["enum"]?.arrayValue, !options.contains(value) {
+            problems.append("\(path): \(value) not in enum")
+        }
+        if let constant = schema["const"], constant != value {
+            problems.append("\(path): \(value) ≠ const \(constant)")
+        }
         if case .object(let members) = value {
             for key in schema["required"]?.arrayValue?.compactMap(\.stringValue) ?? [] where members[key] == nil {
                 problems.append("\(path): missing \(key)")
@@ -161,10 +171,12 @@ enum SchemaCheck {
                 problems += validate(item, against: itemSchema, root: root, path: "\(path)[\(index)]")
             }
         }
-        if let minimum = schema["minimum"], let number = number(value), let bound = self.number(minimum), number < bound {
+        if let minimum = schema["minimum"], let number = number(value), let bound = self.number(minimum), number < bound
+        {
             problems.append("\(path): below minimum")
         }
-        if let maximum = schema["maximum"], let number = number(value), let bound = self.number(maximum), number > bound {
+        if let maximum = schema["maximum"], let number = number(value), let bound = self.number(maximum), number > bound
+        {
             problems.append("\(path): above maximum")
         }
         return problems
@@ -172,7 +184,8 @@ enum SchemaCheck {
 
     static func matches(_ value: JSONValue, type: String) -> Bool {
         switch (type, value) {
-        case ("null", .null), ("boolean", .bool), ("string", .string), ("array", .array), ("object", .object): return true
+        case ("null", .null), ("boolean", .bool), ("string", .string), ("array", .array), ("object", .object):
+            return true
         case ("integer", .int), ("number", .int), ("number", .double): return true
         default: return false
         }

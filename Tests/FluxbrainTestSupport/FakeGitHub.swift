@@ -58,7 +58,10 @@ package final class FakeGitHub: Sendable {
     private let now: @Sendable () -> Date
     private let state = Mutex(State())
 
-    package init(owner: String = "acme", repo: String = "platform", token: String = "ghp_test", now: @escaping @Sendable () -> Date = { Date() }) {
+    package init(
+        owner: String = "acme", repo: String = "platform", token: String = "ghp_test",
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.owner = owner
         self.repo = repo
         self.token = token
@@ -70,7 +73,9 @@ package final class FakeGitHub: Sendable {
     /// Every issue and pull request, by number.
     package var issues: [Issue] { state.withLock { $0.issues } }
     /// Comments on issue `number`, oldest first.
-    package func comments(on number: Int) -> [Comment] { state.withLock { $0.comments.filter { $0.issueNumber == number } } }
+    package func comments(on number: Int) -> [Comment] {
+        state.withLock { $0.comments.filter { $0.issueNumber == number } }
+    }
 
     /// Creates the next issue but answers only after `delay` (longer than the client's timeout: the response is
     /// lost); with `thenRateLimit`, the request after that create is rate limited (so the sender's own retry fails).
@@ -86,7 +91,10 @@ package final class FakeGitHub: Sendable {
 
     /// Adds an issue (or a pull request) directly, e.g. to seed history; returns its number.
     @discardableResult
-    package func seed(title: String, body: String, labels: [String], state issueState: String = "open", closedAt: Date? = nil, pullRequest: Bool = false) -> Int {
+    package func seed(
+        title: String, body: String, labels: [String], state issueState: String = "open", closedAt: Date? = nil,
+        pullRequest: Bool = false
+    ) -> Int {
         let time = now()
         return state.withLock { state in
             let number = state.issues.count + 1
@@ -132,11 +140,16 @@ package final class FakeGitHub: Sendable {
                     "x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "\(reset)",
                     "content-type": "application/json; charset=utf-8",
                 ],
-                body: #"{"message":"API rate limit exceeded for user ID 1.","documentation_url":"https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"}"#)
+                body:
+                    #"{"message":"API rate limit exceeded for user ID 1.","documentation_url":"https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"}"#
+            )
         case .secondary(let retryAfter):
             return fakeResponse(
-                status: 429, headers: ["retry-after": "\(retryAfter)", "content-type": "application/json; charset=utf-8"],
-                body: #"{"message":"You have exceeded a secondary rate limit.","documentation_url":"https://docs.github.com/rest"}"#)
+                status: 429,
+                headers: ["retry-after": "\(retryAfter)", "content-type": "application/json; charset=utf-8"],
+                body:
+                    #"{"message":"You have exceeded a secondary rate limit.","documentation_url":"https://docs.github.com/rest"}"#
+            )
         case nil:
             break
         }
@@ -190,7 +203,17 @@ package final class FakeGitHub: Sendable {
         }
         let text = body["body"]?.stringValue ?? ""
         guard text.count <= 65_536 else {
-            return json(422, ["message": "Validation Failed", "errors": [["resource": "Issue", "field": "body", "code": "custom", "message": "body is too long (maximum is 65536 characters)"]]])
+            return json(
+                422,
+                [
+                    "message": "Validation Failed",
+                    "errors": [
+                        [
+                            "resource": "Issue", "field": "body", "code": "custom",
+                            "message": "body is too long (maximum is 65536 characters)",
+                        ]
+                    ],
+                ])
         }
         let labels = body["labels"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let time = now()
@@ -266,7 +289,8 @@ package final class FakeGitHub: Sendable {
             "body": issue.body, "state": issue.state, "state_reason": issue.stateReason ?? NSNull(),
             "locked": false, "comments": state.withLock { $0.comments.filter { $0.issueNumber == issue.number }.count },
             "labels": issue.labels.enumerated().map { index, name in
-                ["id": 100 + index, "name": name, "color": "ededed", "default": false, "description": NSNull()] as [String: Any]
+                ["id": 100 + index, "name": name, "color": "ededed", "default": false, "description": NSNull()]
+                    as [String: Any]
             },
             "user": ["login": "fluxbrain-bot", "id": 1, "type": "User"],
             "url": "http://\(host)/repos/\(owner)/\(repo)/issues/\(issue.number)",
@@ -276,7 +300,10 @@ package final class FakeGitHub: Sendable {
             "author_association": "OWNER",
         ]
         if issue.isPullRequest {
-            object["pull_request"] = ["url": "http://\(host)/repos/\(owner)/\(repo)/pulls/\(issue.number)", "html_url": "\(base)/pull/\(issue.number)"]
+            object["pull_request"] = [
+                "url": "http://\(host)/repos/\(owner)/\(repo)/pulls/\(issue.number)",
+                "html_url": "\(base)/pull/\(issue.number)",
+            ]
         }
         return object
     }
@@ -287,7 +314,8 @@ package final class FakeGitHub: Sendable {
             "html_url": "https://github.com/\(owner)/\(repo)/issues/\(comment.issueNumber)#issuecomment-\(comment.id)",
             "issue_url": "https://api.github.com/repos/\(owner)/\(repo)/issues/\(comment.issueNumber)",
             "user": ["login": "fluxbrain-bot", "id": 1, "type": "User"],
-            "created_at": RFC3339.string(from: comment.createdAt), "updated_at": RFC3339.string(from: comment.createdAt),
+            "created_at": RFC3339.string(from: comment.createdAt),
+            "updated_at": RFC3339.string(from: comment.createdAt),
         ]
     }
 

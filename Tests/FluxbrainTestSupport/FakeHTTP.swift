@@ -31,7 +31,9 @@ package struct RecordedRequest: Sendable, Hashable {
         // HTTP/1 `Host` arrives as the `:authority` pseudo-header.
         if headers["host"] == nil, let authority = request.head.authority { headers["host"] = authority }
         var query: [String: String] = [:]
-        for (key, value) in request.uri.queryParameters { query[String(key)] = String(value).removingPercentEncoding ?? String(value) }
+        for (key, value) in request.uri.queryParameters {
+            query[String(key)] = String(value).removingPercentEncoding ?? String(value)
+        }
         return RecordedRequest(
             method: request.method.rawValue, path: request.uri.path, query: query, headers: headers,
             body: Data(buffer.readableBytesView))

@@ -54,7 +54,8 @@ package final class FakeSlack: Sendable {
         }
         switch fault {
         case .rateLimited(let seconds):
-            return fakeResponse(status: 429, headers: ["Retry-After": "\(seconds)", "Content-Type": "text/plain"], body: "rate_limited")
+            return fakeResponse(
+                status: 429, headers: ["Retry-After": "\(seconds)", "Content-Type": "text/plain"], body: "rate_limited")
         case .serverError:
             return fakeResponse(status: 500, headers: ["Content-Type": "text/plain"], body: "internal_error")
         case .error(let status, let code):
@@ -78,7 +79,9 @@ package final class FakeSlack: Sendable {
         for block in blocks {
             let type = block["type"]?.stringValue
             let text = block["text"]?["text"]?.stringValue ?? ""
-            if type == "header", text.count > 150 || block["text"]?["type"]?.stringValue != "plain_text" { return false }
+            if type == "header", text.count > 150 || block["text"]?["type"]?.stringValue != "plain_text" {
+                return false
+            }
             if type == "section" {
                 if text.count > 3000 { return false }
                 let fields = block["fields"]?.arrayValue ?? []

@@ -95,7 +95,9 @@ package enum NotificationStoreConformance {
             try await expect(store.state(fingerprint: fp, channel: ch) == nil, "unknown incident has state")
             try await sendAndMark(.firing, .firing, sequence: 1)
             let state = try await store.state(fingerprint: fp, channel: ch)
-            try expect(state?.lastStatusNotified == .firing, "lastStatusNotified is \(String(describing: state?.lastStatusNotified))")
+            try expect(
+                state?.lastStatusNotified == .firing,
+                "lastStatusNotified is \(String(describing: state?.lastStatusNotified))")
             try expect(state?.notifyCount == 1, "notifyCount is \(String(describing: state?.notifyCount))")
             try expect(state?.claim == nil, "claim not cleared")
 
@@ -114,7 +116,8 @@ package enum NotificationStoreConformance {
             try await sendAndMark(.firing, .reminder, sequence: 2)
             let after = try await claim(.firing, token: "t4")
             guard case .skipNotDue = after.decision else {
-                throw ConformanceFailure(check: check, message: "expected skipNotDue after reminder, got \(after.decision)")
+                throw ConformanceFailure(
+                    check: check, message: "expected skipNotDue after reminder, got \(after.decision)")
             }
 
         case "resolvedSentExactlyOnce":
@@ -130,7 +133,8 @@ package enum NotificationStoreConformance {
             try await sendAndMark(.firing, .firing, sequence: 1)
             let off = settings(unit: unit, sendResolved: false)
             let resolved = try await claim(.resolved, token: "t2", settings: off)
-            try expect(resolved.decision == .skipResolvedDisabled, "resolved with sendResolved off: \(resolved.decision)")
+            try expect(
+                resolved.decision == .skipResolvedDisabled, "resolved with sendResolved off: \(resolved.decision)")
             let again = try await claim(.resolved, token: "t3", settings: off)
             try expect(again.decision == .skipAlreadyResolved, "second resolved: \(again.decision)")
             let refire = try await claim(.firing, token: "t4", settings: off)
@@ -154,7 +158,8 @@ package enum NotificationStoreConformance {
             }
             try await advance(unit * 5)
             let takeover = try await claim(.firing, token: "c")
-            try expect(takeover.decision == .send(.firing, sequence: 1), "claim after lease expiry: \(takeover.decision)")
+            try expect(
+                takeover.decision == .send(.firing, sequence: 1), "claim after lease expiry: \(takeover.decision)")
             let late = try await store.markSent(fingerprint: fp, channel: ch, token: "a", status: .firing)
             try expect(!late, "markSent with an expired token was applied")
             let current = try await store.markSent(fingerprint: fp, channel: ch, token: "c", status: .firing)
@@ -167,9 +172,12 @@ package enum NotificationStoreConformance {
                 let backoff = expectedBackoff.removeFirst()
                 let token = "f\(failures)"
                 let result = try await claim(.firing, token: token)
-                try expect(result.decision == .send(.firing, sequence: 1), "attempt \(failures + 1): \(result.decision)")
-                try expect(result.previousFailures == failures, "previousFailures \(result.previousFailures) ≠ \(failures)")
-                let next = try await store.markFailed(fingerprint: fp, channel: ch, token: token, error: "boom", settings: s)
+                try expect(
+                    result.decision == .send(.firing, sequence: 1), "attempt \(failures + 1): \(result.decision)")
+                try expect(
+                    result.previousFailures == failures, "previousFailures \(result.previousFailures) ≠ \(failures)")
+                let next = try await store.markFailed(
+                    fingerprint: fp, channel: ch, token: token, error: "boom", settings: s)
                 failures += 1
                 guard let next else { throw ConformanceFailure(check: check, message: "markFailed not applied") }
                 let waited = next.timeIntervalSince(result.now)
@@ -198,8 +206,12 @@ package enum NotificationStoreConformance {
             try expect(sent, "webhook markSent not applied")
             let slackState = try await store.state(fingerprint: fp, channel: .slack)
             let webhookState = try await store.state(fingerprint: fp, channel: .webhook)
-            try expect(slackState?.failures == 1 && slackState?.lastStatusNotified == nil, "slack state \(String(describing: slackState))")
-            try expect(webhookState?.failures == 0 && webhookState?.notifyCount == 1, "webhook state \(String(describing: webhookState))")
+            try expect(
+                slackState?.failures == 1 && slackState?.lastStatusNotified == nil,
+                "slack state \(String(describing: slackState))")
+            try expect(
+                webhookState?.failures == 0 && webhookState?.notifyCount == 1,
+                "webhook state \(String(describing: webhookState))")
             let github = try await claim(.firing, token: "g", channel: .github)
             try expect(github.decision == .send(.firing, sequence: 1), "github: \(github.decision)")
 
@@ -212,10 +224,13 @@ package enum NotificationStoreConformance {
         case "staleTokenIsIgnored":
             _ = try await claim(.firing, token: "right")
             let wrongSent = try await store.markSent(fingerprint: fp, channel: ch, token: "wrong", status: .firing)
-            let wrongFailed = try await store.markFailed(fingerprint: fp, channel: ch, token: "wrong", error: "x", settings: s)
+            let wrongFailed = try await store.markFailed(
+                fingerprint: fp, channel: ch, token: "wrong", error: "x", settings: s)
             try expect(!wrongSent && wrongFailed == nil, "a wrong token changed the state")
             let state = try await store.state(fingerprint: fp, channel: ch)
-            try expect(state?.claim?.token == "right" && state?.notifyCount == 0 && state?.failures == 0, "state \(String(describing: state))")
+            try expect(
+                state?.claim?.token == "right" && state?.notifyCount == 0 && state?.failures == 0,
+                "state \(String(describing: state))")
 
         default:
             throw ConformanceFailure(check: check, message: "no such check")
@@ -224,7 +239,8 @@ package enum NotificationStoreConformance {
 
     private static func randomFingerprint() -> Fingerprint {
         Fingerprint(
-            cluster: "conformance", kind: "Kustomization", namespace: "ns", name: UUID().uuidString, reason: "BuildFailed",
+            cluster: "conformance", kind: "Kustomization", namespace: "ns", name: UUID().uuidString,
+            reason: "BuildFailed",
             revision: UUID().uuidString)
     }
 }

@@ -66,13 +66,16 @@ package struct IncidentNotification: Sendable, Hashable {
     /// `<fingerprint>:<kind>:<sequence>`: the same for every retry of one notification, different for every other.
     package var idempotencyKey: String
 
-    package init(kind: NotificationKind, incident: Incident, analysis: AnalysisOutcome, sequence: Int, notifiedAt: Date) {
+    package init(
+        kind: NotificationKind, incident: Incident, analysis: AnalysisOutcome, sequence: Int, notifiedAt: Date
+    ) {
         self.kind = kind
         self.incident = incident
         self.analysis = analysis
         self.sequence = sequence
         self.notifiedAt = notifiedAt
-        self.idempotencyKey = IncidentNotification.idempotencyKey(fingerprint: incident.fingerprint, kind: kind, sequence: sequence)
+        self.idempotencyKey = IncidentNotification.idempotencyKey(
+            fingerprint: incident.fingerprint, kind: kind, sequence: sequence)
     }
 
     /// `<fingerprint>:<kind>:<sequence>`.

@@ -115,7 +115,9 @@ package struct NotificationDispatcher: Sendable {
                 guard case .send(let kind, let sequence) = claim.decision, let outcome else {
                     logger.debug(
                         "notification skipped", metadata: ["channel": "\(channel)", "decision": "\(claim.decision)"])
-                    group.addTask { (claimed.index, ChannelOutcome(channel: channel, result: .skipped(claim.decision))) }
+                    group.addTask {
+                        (claimed.index, ChannelOutcome(channel: channel, result: .skipped(claim.decision)))
+                    }
                     continue
                 }
                 let notification = IncidentNotification(
@@ -171,7 +173,8 @@ package struct NotificationDispatcher: Sendable {
             metrics.recordLatency(channel: channel, seconds: (monotonicNow() - start).timeInterval)
             metrics.count(channel: channel, kind: notification.kind, result: .failed)
             let failure =
-                (error as? NotificationError) ?? NotificationError(.transport, "\(channel) send failed", underlying: error)
+                (error as? NotificationError)
+                ?? NotificationError(.transport, "\(channel) send failed", underlying: error)
             var next: Date?
             do {
                 next = try await store.markFailed(

@@ -31,8 +31,9 @@ package protocol NotificationStore: Sendable {
 
     /// Records a delivery; `false` if `token` no longer holds the claim.
     @discardableResult
-    func markSent(fingerprint: Fingerprint, channel: ChannelID, token: String, status: NotificationStatus)
-        async throws -> Bool
+    func markSent(
+        fingerprint: Fingerprint, channel: ChannelID, token: String, status: NotificationStatus
+    ) async throws -> Bool
 
     /// Records a failed send and returns when the next attempt is due; `nil` if `token` no longer holds the claim.
     @discardableResult
@@ -74,9 +75,9 @@ package actor InMemoryNotificationStore: NotificationStore {
     }
 
     @discardableResult
-    package func markSent(fingerprint: Fingerprint, channel: ChannelID, token: String, status: NotificationStatus)
-        -> Bool
-    {
+    package func markSent(
+        fingerprint: Fingerprint, channel: ChannelID, token: String, status: NotificationStatus
+    ) -> Bool {
         let key = Key(fingerprint: fingerprint, channel: channel)
         guard let state = states[key] else { return false }
         var machine = NotificationStateMachine(state: state, settings: NotificationSettings())

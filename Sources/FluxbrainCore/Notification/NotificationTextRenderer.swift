@@ -42,10 +42,13 @@ package struct NotificationTextRenderer: Sendable {
         var lines = [banner(notification)]
         if notification.kind == .resolved {
             lines.append(
-                "RESOLVED  \(incident.object.kind.name) \(incident.object.namespacedName)  (cluster \(incident.object.cluster))")
+                "RESOLVED  \(incident.object.kind.name) \(incident.object.namespacedName)  (cluster \(incident.object.cluster))"
+            )
             lines.append("  reason:      \(incident.reason) has cleared")
             let since = incident.since ?? incident.detectedAt
-            lines.append("  failing:     since \(RFC3339.string(from: since)), resolved by \(RFC3339.string(from: notification.notifiedAt))")
+            lines.append(
+                "  failing:     since \(RFC3339.string(from: since)), resolved by \(RFC3339.string(from: notification.notifiedAt))"
+            )
             if let revision = incident.revision { lines.append("  revision:    \(revision)") }
             lines.append("  fingerprint: \(incident.fingerprint.hex)")
             return lines.joined(separator: "\n")
@@ -67,7 +70,9 @@ package struct NotificationTextRenderer: Sendable {
                 "\(result.title) (confidence \(Self.percent(result.confidence)), severity \(result.severity.rawValue))"
                     + (result.description.isEmpty ? "" : "\n\(result.description)"))
             for (index, action) in result.actions.enumerated() {
-                field(index == 0 ? "actions" : "", "\(index + 1). [\(action.urgency.rawValue)] \(action.title): \(action.description)")
+                field(
+                    index == 0 ? "actions" : "",
+                    "\(index + 1). [\(action.urgency.rawValue)] \(action.title): \(action.description)")
             }
         } else if let note = Self.analysisNote(notification.analysis) {
             field("analysis", note)

@@ -48,7 +48,8 @@ package struct GitHubIssueRenderer: Sendable {
     /// `fluxbrain`, `cluster:<name>`, `kind:<Kind>` (plus `test` for notify-test), each at most 50 characters.
     package func labels(_ notification: IncidentNotification) -> [String] {
         var labels = [
-            Self.label, "cluster:\(notification.incident.object.cluster)", "kind:\(notification.incident.object.kind.name)",
+            Self.label, "cluster:\(notification.incident.object.cluster)",
+            "kind:\(notification.incident.object.kind.name)",
         ]
         if notification.kind == .test { labels.append("test") }
         return labels.map { String($0.prefix(Self.labelLimit)) }
@@ -60,14 +61,17 @@ package struct GitHubIssueRenderer: Sendable {
         var out = Self.fingerprintMarker(incident.fingerprint) + "\n"
         out += Self.notificationMarker(notification.idempotencyKey) + "\n"
         if notification.kind == .test {
-            out += "> [!NOTE]\n> **Test issue from `fluxbrain notify-test`.** Nothing is failing; the incident below is a sample. "
+            out +=
+                "> [!NOTE]\n> **Test issue from `fluxbrain notify-test`.** Nothing is failing; the incident below is a sample. "
             out += "Fluxbrain closes this issue right away.\n\n"
         }
-        out += "## \(SlackMessageBuilder.emoji(notification)) \(notification.statusLabel): `\(incident.object.kind.name)` \(incident.object.namespacedName)\n\n"
+        out +=
+            "## \(SlackMessageBuilder.emoji(notification)) \(notification.statusLabel): `\(incident.object.kind.name)` \(incident.object.namespacedName)\n\n"
         out += summary(notification)
         out += "\n---\n"
         out += "_Opened by Fluxbrain for cluster `\(cell(incident.object.cluster))`. "
-        out += "Fluxbrain comments here on reminders and when the incident recurs, and closes this issue when it resolves._\n"
+        out +=
+            "Fluxbrain comments here on reminders and when the incident recurs, and closes this issue when it resolves._\n"
         return Self.limit(out)
     }
 
@@ -83,7 +87,9 @@ package struct GitHubIssueRenderer: Sendable {
         ]
         if let revision = incident.revision {
             var text = "`\(cell(revision))`"
-            if let applied = incident.lastAppliedRevision, applied != revision { text += " (last applied `\(cell(applied))`)" }
+            if let applied = incident.lastAppliedRevision, applied != revision {
+                text += " (last applied `\(cell(applied))`)"
+            }
             rows.append(("Revision", text))
         }
         if let source = incident.source { rows.append(("Source", "`\(cell(source.description))`")) }
@@ -91,7 +97,10 @@ package struct GitHubIssueRenderer: Sendable {
         rows.append(("Retry safety", "\(safety.fluxRetries ? "🔄" : "✋") \(cell(safety.summary))"))
         if let result = notification.analysis.result {
             rows.append(
-                ("Confidence", "\(NotificationTextRenderer.percent(result.confidence)) (severity \(result.severity.rawValue))"))
+                (
+                    "Confidence",
+                    "\(NotificationTextRenderer.percent(result.confidence)) (severity \(result.severity.rawValue))"
+                ))
         }
         rows.append(("Since", RFC3339.string(from: incident.since ?? incident.detectedAt)))
         rows.append(("Controller", incident.controller))
@@ -105,7 +114,8 @@ package struct GitHubIssueRenderer: Sendable {
             if !result.actions.isEmpty {
                 out += "\n### What to do\n\n"
                 for (index, action) in result.actions.enumerated() {
-                    out += "\(index + 1). **\(clip(action.title, 500))** (\(action.urgency.rawValue)) — \(clip(action.description, 2_000))\n"
+                    out +=
+                        "\(index + 1). **\(clip(action.title, 500))** (\(action.urgency.rawValue)) — \(clip(action.description, 2_000))\n"
                 }
             }
         } else if let note = NotificationTextRenderer.analysisNote(notification.analysis) {
@@ -120,14 +130,16 @@ package struct GitHubIssueRenderer: Sendable {
             out += "\n### Recent events\n\n| Last seen | Type | Reason | Count | Message |\n|---|---|---|---|---|\n"
             for event in incident.events.prefix(maxEvents) {
                 let when = event.lastTimestamp.map(RFC3339.string(from:)) ?? ""
-                out += "| \(when) | \(cell(event.type)) | \(cell(event.reason)) | \(event.count.map(String.init) ?? "") | \(cell(clip(event.message, 1_000))) |\n"
+                out +=
+                    "| \(when) | \(cell(event.type)) | \(cell(event.reason)) | \(event.count.map(String.init) ?? "") | \(cell(clip(event.message, 1_000))) |\n"
             }
         }
         if !incident.helmHistory.isEmpty {
             out += "\n### Helm history\n\n| Version | Status | Action | Chart | App |\n|---|---|---|---|---|\n"
             for release in incident.helmHistory.prefix(5) {
                 let chart = [release.chartName, release.chartVersion].compactMap { $0 }.joined(separator: "@")
-                out += "| \(release.version.map(String.init) ?? "") | \(release.status ?? "") | \(release.action ?? "") | \(cell(chart)) | \(release.appVersion ?? "") |\n"
+                out +=
+                    "| \(release.version.map(String.init) ?? "") | \(release.status ?? "") | \(release.action ?? "") | \(cell(chart)) | \(release.appVersion ?? "") |\n"
             }
         }
         out += "\n<sub>fingerprint `\(incident.fingerprint.hex)`</sub>\n"
@@ -145,7 +157,8 @@ package struct GitHubIssueRenderer: Sendable {
         case .reminder:
             out += "🔁 **Still failing** at \(when) (reminder, notification #\(notification.sequence)).\n\n"
         case .firing, .test:
-            out += reopened
+            out +=
+                reopened
                 ? "🔴 **Failing again** at \(when): the incident recurred within the reopen window, so this issue is reopened.\n\n"
                 : "🔴 **Failing again** at \(when).\n\n"
         }

@@ -79,7 +79,8 @@ package struct GitHubIssuesNotifier: Notifier {
             _ = try await request(
                 .PATCH, path: "/issues/\(open.number)", json: ["state": "closed", "state_reason": "completed"],
                 expect: 200, what: "close issue", attempts: &attempts)
-            return DeliveryReport(httpStatus: 200, detail: "issue #\(open.number) commented and closed", url: open.htmlURL)
+            return DeliveryReport(
+                httpStatus: 200, detail: "issue #\(open.number) commented and closed", url: open.htmlURL)
         case .firing, .reminder:
             // One retry of the whole lookup-then-create when a create's response is lost: the lookup then finds the
             // issue the lost response created, by its notification marker.
@@ -94,12 +95,14 @@ package struct GitHubIssuesNotifier: Notifier {
         }
     }
 
-    private func fireOrRemind(_ notification: IncidentNotification, attempts: inout Int) async throws -> DeliveryReport {
+    private func fireOrRemind(_ notification: IncidentNotification, attempts: inout Int) async throws -> DeliveryReport
+    {
         let fingerprint = notification.incident.fingerprint
         if let open = try await findOpen(fingerprint, attempts: &attempts) {
             if open.body?.contains(GitHubIssueRenderer.notificationMarker(notification.idempotencyKey)) == true {
                 return DeliveryReport(
-                    httpStatus: 200, detail: "issue #\(open.number) was created by an earlier attempt", url: open.htmlURL)
+                    httpStatus: 200, detail: "issue #\(open.number) was created by an earlier attempt",
+                    url: open.htmlURL)
             }
             _ = try await request(
                 .POST, path: "/issues/\(open.number)/comments", json: ["body": renderer.comment(notification)],
@@ -176,9 +179,13 @@ package struct GitHubIssuesNotifier: Notifier {
     }
 
     private func listPage(_ url: String, attempts: inout Int) async throws -> ([GitHubIssue], String?) {
-        let exchange = try await call(.GET, url: url, body: nil, what: "list issues", attempts: &attempts, idempotent: true)
+        let exchange = try await call(
+            .GET, url: url, body: nil, what: "list issues", attempts: &attempts, idempotent: true)
         guard exchange.status == 200 else { throw failure(exchange, what: "list issues") }
-        return (try decode([GitHubIssue].self, exchange, what: "issue list"), nextPageURL(linkHeader: exchange.headers.first(name: "link")))
+        return (
+            try decode([GitHubIssue].self, exchange, what: "issue list"),
+            nextPageURL(linkHeader: exchange.headers.first(name: "link"))
+        )
     }
 
     // MARK: HTTP
@@ -219,7 +226,8 @@ package struct GitHubIssuesNotifier: Notifier {
         var http = self.http
         if !idempotent { http.policy.retryServerErrors = false }
         do {
-            let exchange = try await http.execute(method: method, url: url, headers: headers, body: body, what: "GitHub \(what)")
+            let exchange = try await http.execute(
+                method: method, url: url, headers: headers, body: body, what: "GitHub \(what)")
             attempts += exchange.attempts
             return exchange
         } catch {

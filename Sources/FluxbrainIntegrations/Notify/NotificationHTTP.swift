@@ -117,7 +117,8 @@ package struct NotificationHTTP: Sendable {
                 responseHeaders = response.headers
                 responseBody = try await response.body.collect(upTo: policy.maxResponseBytes)
             } catch {
-                throw NotificationError(.transport, "\(what): request failed", underlying: Self.redacted(error, url: url))
+                throw NotificationError(
+                    .transport, "\(what): request failed", underlying: Self.redacted(error, url: url))
             }
             let exchange = HTTPExchange(status: status, headers: responseHeaders, body: responseBody, attempts: attempt)
             if let wait = Self.rateLimitWait(status: status, headers: responseHeaders, now: now()) {

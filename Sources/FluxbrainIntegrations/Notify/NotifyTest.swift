@@ -53,7 +53,8 @@ package enum NotifyTest {
             actions: [
                 .init(title: "Nothing to do", description: "This is a test message.", urgency: .low)
             ], evidenceRefs: [], createdAt: now, retrySafety: RetrySafety.derived(from: incident))
-        return IncidentNotification(kind: .test, incident: incident, analysis: .analyzed(analysis), sequence: 1, notifiedAt: now)
+        return IncidentNotification(
+            kind: .test, incident: incident, analysis: .analyzed(analysis), sequence: 1, notifiedAt: now)
     }
 
     /// Sends the sample through every notifier concurrently; one result per notifier, in their order.
@@ -70,7 +71,8 @@ package enum NotifyTest {
                         return (
                             index,
                             Result(
-                                channel: notifier.channel, ok: true, httpStatus: report.httpStatus, detail: report.detail,
+                                channel: notifier.channel, ok: true, httpStatus: report.httpStatus,
+                                detail: report.detail,
                                 error: nil, url: report.url, seconds: (ContinuousClock.now - start).timeInterval)
                         )
                     } catch {

@@ -38,7 +38,8 @@ package struct SlackMessageBuilder: Sendable {
         let object = notification.incident.object
         var label = notification.statusLabel
         if notification.kind == .test { label = "[TEST] notify-test" }
-        let text = "\(Self.emoji(notification)) \(label) \(object.kind.name) \(object.namespacedName) · \(object.cluster)"
+        let text =
+            "\(Self.emoji(notification)) \(label) \(object.kind.name) \(object.namespacedName) · \(object.cluster)"
         return truncated(text, to: SlackLimits.headerText, marker: "…")
     }
 
@@ -84,7 +85,8 @@ package struct SlackMessageBuilder: Sendable {
         fields.append("*Retry safety*\n\(safety.fluxRetries ? "🔄 " : "✋ ")\(escape(safety.summary))")
         if let result = notification.analysis.result {
             fields.append(
-                "*Confidence*\n\(NotificationTextRenderer.percent(result.confidence)) (severity \(result.severity.rawValue))")
+                "*Confidence*\n\(NotificationTextRenderer.percent(result.confidence)) (severity \(result.severity.rawValue))"
+            )
         }
         fields.append("*Since*\n\(slackDate(incident.since ?? incident.detectedAt))")
         blocks.append(.fields(fields.prefix(SlackLimits.fields).map { truncated($0, to: SlackLimits.fieldText) }))
@@ -111,7 +113,9 @@ package struct SlackMessageBuilder: Sendable {
         if !incident.affected.isEmpty {
             let lines = incident.affected.map { "• \(escape($0.description))" }
             blocks.append(
-                .section(limitSection("*Affected downstream (\(incident.affected.count))*\n" + lines.joined(separator: "\n"))))
+                .section(
+                    limitSection("*Affected downstream (\(incident.affected.count))*\n" + lines.joined(separator: "\n"))
+                ))
         }
 
         // Recent events.
@@ -130,7 +134,8 @@ package struct SlackMessageBuilder: Sendable {
     /// The plain-text fallback: one line, at most 3,000 characters.
     package func fallbackText(_ notification: IncidentNotification) -> String {
         let incident = notification.incident
-        var text = "\(Self.emoji(notification)) \(notification.kind == .test ? "[TEST] " : "")\(notification.statusLabel): "
+        var text =
+            "\(Self.emoji(notification)) \(notification.kind == .test ? "[TEST] " : "")\(notification.statusLabel): "
         text += "\(incident.object.kind.name) \(incident.object.namespacedName) in cluster \(incident.object.cluster)"
         text += " — \(incident.reason)"
         if notification.kind != .resolved {

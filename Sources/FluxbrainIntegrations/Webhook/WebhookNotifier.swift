@@ -59,11 +59,13 @@ package struct WebhookNotifier: Notifier {
             throw NotificationError(.invalidResponse, "could not encode the webhook payload", underlying: error)
         }
         let exchange = try await http.execute(
-            method: .POST, url: url.absoluteString, headers: headers(body: body, idempotencyKey: notification.idempotencyKey),
+            method: .POST, url: url.absoluteString,
+            headers: headers(body: body, idempotencyKey: notification.idempotencyKey),
             body: ByteBuffer(bytes: body), what: "webhook")
         guard (200..<300).contains(exchange.status) else {
             let code: NotificationError.Code = exchange.status >= 500 ? .serverError : .rejected
-            throw NotificationError(code, "the webhook refused the payload: \(errorSnippet(exchange))", httpStatus: exchange.status)
+            throw NotificationError(
+                code, "the webhook refused the payload: \(errorSnippet(exchange))", httpStatus: exchange.status)
         }
         return DeliveryReport(httpStatus: exchange.status, attempts: exchange.attempts, detail: "delivered")
     }

@@ -122,7 +122,8 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
         retrySafety = RetrySafetyValue(
             fluxRetries: safety.fluxRetries, summary: safety.summary, basis: safety.basis.rawValue)
         events = incident.events.prefix(maxEvents).map {
-            Event(type: $0.type, reason: $0.reason, message: $0.message, count: $0.count, lastTimestamp: $0.lastTimestamp)
+            Event(
+                type: $0.type, reason: $0.reason, message: $0.message, count: $0.count, lastTimestamp: $0.lastTimestamp)
         }
         since = incident.since
         detectedAt = incident.detectedAt
