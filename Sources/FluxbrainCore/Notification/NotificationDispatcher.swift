@@ -1,0 +1,196 @@
+import Foundation
+import Logging
+
+/// What happened on one channel for one dispatch.
+package struct ChannelOutcome: Sendable {
+    package enum Result: Sendable {
+        /// Delivered.
+        case sent(NotificationKind, DeliveryReport)
+        /// The send failed; the channel retries at `nextAttemptAt` (nil if the claim had been lost meanwhile).
+        case failed(NotificationKind, NotificationError, nextAttemptAt: Date?)
+        /// Nothing to send, and why.
+        case skipped(NotificationDecision)
+        /// The store could not be asked; nothing was sent.
+        case storeError(String)
+    }
+
+    package var channel: ChannelID
+    package var result: Result
+
+    /// `true` if a notification was delivered.
+    package var delivered: Bool {
+        if case .sent = result { return true }
+        return false
+    }
+}
+
+/// Delivers an incident's notifications on every channel independently.
+///
+/// For each channel: claim through the `NotificationStore` (which applies `NotificationStateMachine`), send, then
+/// `markSent` or `markFailed`. Channels run concurrently in a task group; an error on one never affects another.
+/// The analysis is asked for lazily, once, and only if at least one channel is to send.
+package struct NotificationDispatcher: Sendable {
+    package var notifiers: [any Notifier]
+    package var store: any NotificationStore
+    package var settings: NotificationSettings
+    package var metrics: any NotificationMetrics
+    package var logger: Logger
+    private let makeToken: @Sendable () -> String
+    private let monotonicNow: @Sendable () -> ContinuousClock.Instant
+
+    /// - Parameters:
+    ///   - notifiers: one per configured channel (channels must be distinct).
+    ///   - makeToken: claim tokens, unique per send attempt (default: random UUIDs).
+    package init(
+        notifiers: [any Notifier], store: any NotificationStore, settings: NotificationSettings,
+        metrics: any NotificationMetrics = NoNotificationMetrics(), logger: Logger,
+        makeToken: @escaping @Sendable () -> String = { UUID().uuidString }
+    ) {
+        self.notifiers = notifiers
+        self.store = store
+        self.settings = settings
+        self.metrics = metrics
+        self.logger = logger
+        self.makeToken = makeToken
+        self.monotonicNow = { ContinuousClock.now }
+    }
+
+    /// Notifies about `incident` observed as `status` on every channel that is due.
+    ///
+    /// - Parameter analysis: called at most once, and only if some channel is to send.
+    /// - Returns: one outcome per notifier, in the notifiers' order.
+    package func dispatch(
+        incident: Incident, status: NotificationStatus, analysis: @escaping @Sendable () async -> AnalysisOutcome
+    ) async -> [ChannelOutcome] {
+        var incidentLogger = self.logger
+        incidentLogger[metadataKey: "fingerprint"] = "\(incident.fingerprint.short)"
+        incidentLogger[metadataKey: "object"] = "\(incident.object)"
+        incidentLogger[metadataKey: "cluster"] = "\(incident.object.cluster)"
+        let logger = incidentLogger
+
+        // 1. Claim on every channel.
+        struct Claimed: Sendable {
+            var index: Int
+            var token: String
+            var claim: NotificationClaim?
+            var error: String?
+        }
+        let claims = await withTaskGroup(of: Claimed.self) { group in
+            for (index, notifier) in notifiers.enumerated() {
+                let token = makeToken()
+                group.addTask {
+                    do {
+                        let claim = try await store.claim(
+                            fingerprint: incident.fingerprint, channel: notifier.channel, status: status, token: token,
+                            settings: settings)
+                        return Claimed(index: index, token: token, claim: claim)
+                    } catch {
+                        return Claimed(index: index, token: token, error: "\(error)")
+                    }
+                }
+            }
+            var all: [Claimed] = []
+            for await claimed in group { all.append(claimed) }
+            return all.sorted { $0.index < $1.index }
+        }
+
+        // 2. Analysis, once, if anything is to be sent.
+        let anyToSend = claims.contains { $0.claim?.decision.kindToSend != nil }
+        let outcome: AnalysisOutcome? = anyToSend ? await analysis() : nil
+
+        // 3. Send on the claimed channels, concurrently.
+        return await withTaskGroup(of: (Int, ChannelOutcome).self) { group in
+            for claimed in claims {
+                let notifier = notifiers[claimed.index]
+                let channel = notifier.channel
+                guard let claim = claimed.claim else {
+                    logger.warning(
+                        "notification store failed; not notifying",
+                        metadata: ["channel": "\(channel)", "error": "\(claimed.error ?? "?")"])
+                    group.addTask {
+                        (claimed.index, ChannelOutcome(channel: channel, result: .storeError(claimed.error ?? "?")))
+                    }
+                    continue
+                }
+                guard case .send(let kind, let sequence) = claim.decision, let outcome else {
+                    logger.debug(
+                        "notification skipped", metadata: ["channel": "\(channel)", "decision": "\(claim.decision)"])
+                    group.addTask {
+                        (claimed.index, ChannelOutcome(channel: channel, result: .skipped(claim.decision)))
+                    }
+                    continue
+                }
+                let notification = IncidentNotification(
+                    kind: kind, incident: incident, analysis: outcome, sequence: sequence, notifiedAt: claim.now)
+                group.addTask {
+                    let result = await send(
+                        notification, with: notifier, token: claimed.token, retry: claim.previousFailures > 0,
+                        logger: logger)
+                    return (claimed.index, ChannelOutcome(channel: channel, result: result))
+                }
+            }
+            var all: [(Int, ChannelOutcome)] = []
+            for await item in group { all.append(item) }
+            return all.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    private func send(
+        _ notification: IncidentNotification, with notifier: any Notifier, token: String, retry: Bool, logger: Logger
+    ) async -> ChannelOutcome.Result {
+        let channel = notifier.channel
+        let fingerprint = notification.incident.fingerprint
+        if retry { metrics.count(channel: channel, kind: notification.kind, result: .retried) }
+        let start = monotonicNow()
+        do {
+            let report = try await notifier.send(notification)
+            metrics.recordLatency(channel: channel, seconds: (monotonicNow() - start).timeInterval)
+            for _ in 1..<max(report.attempts, 1) {
+                metrics.count(channel: channel, kind: notification.kind, result: .retried)
+            }
+            metrics.count(channel: channel, kind: notification.kind, result: .sent)
+            do {
+                let applied = try await store.markSent(
+                    fingerprint: fingerprint, channel: channel, token: token, status: notification.kind.status)
+                if !applied {
+                    logger.warning(
+                        "notification delivered after its send lease expired",
+                        metadata: ["channel": "\(channel)", "kind": "\(notification.kind)"])
+                }
+            } catch {
+                logger.error(
+                    "could not record a delivered notification; it may be sent again",
+                    metadata: ["channel": "\(channel)", "error": "\(error)"])
+            }
+            logger.info(
+                "notification sent",
+                metadata: [
+                    "channel": "\(channel)", "kind": "\(notification.kind)", "sequence": "\(notification.sequence)",
+                    "detail": "\(report.detail ?? "")",
+                ])
+            return .sent(notification.kind, report)
+        } catch {
+            metrics.recordLatency(channel: channel, seconds: (monotonicNow() - start).timeInterval)
+            metrics.count(channel: channel, kind: notification.kind, result: .failed)
+            let failure =
+                (error as? NotificationError)
+                ?? NotificationError(.transport, "\(channel) send failed", underlying: error)
+            var next: Date?
+            do {
+                next = try await store.markFailed(
+                    fingerprint: fingerprint, channel: channel, token: token, error: failure.description,
+                    settings: settings)
+            } catch {
+                logger.error(
+                    "could not record a failed notification", metadata: ["channel": "\(channel)", "error": "\(error)"])
+            }
+            logger.warning(
+                "notification failed",
+                metadata: [
+                    "channel": "\(channel)", "kind": "\(notification.kind)", "error": "\(failure)",
+                    "nextAttemptAt": "\(next.map(RFC3339.string(from:)) ?? "-")",
+                ])
+            return .failed(notification.kind, failure, nextAttemptAt: next)
+        }
+    }
+}

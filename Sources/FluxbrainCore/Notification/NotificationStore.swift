@@ -1,0 +1,112 @@
+import Foundation
+
+/// The answer of `NotificationStore.claim`: the decision and the store's time it was made at.
+package struct NotificationClaim: Sendable, Hashable {
+    package var decision: NotificationDecision
+    /// The store's clock when deciding (Redis uses `TIME`), to stamp the notification.
+    package var now: Date
+    /// Consecutive failed sends before this claim (a send with `failures > 0` is a retry).
+    package var previousFailures: Int
+
+    package init(decision: NotificationDecision, now: Date, previousFailures: Int = 0) {
+        self.decision = decision
+        self.now = now
+        self.previousFailures = previousFailures
+    }
+}
+
+/// Notification state per (incident fingerprint, channel), shared by every sender.
+///
+/// Implementations apply `NotificationStateMachine` atomically and take time from their own clock, so replicas
+/// agree: the in-memory store for one process, a Redis store (a Lua `should_notify_and_claim`, `mark_sent`,
+/// `mark_failed`) across replicas. `Tests/FluxbrainTestSupport/NotificationStoreConformance.swift` is the suite
+/// every implementation must pass.
+package protocol NotificationStore: Sendable {
+    /// Decides whether `channel` should notify about `fingerprint` observed as `status`, and on `.send` claims the
+    /// send with `token` for `settings.sendLease`.
+    func claim(
+        fingerprint: Fingerprint, channel: ChannelID, status: NotificationStatus, token: String,
+        settings: NotificationSettings
+    ) async throws -> NotificationClaim
+
+    /// Records a delivery; `false` if `token` no longer holds the claim.
+    @discardableResult
+    func markSent(
+        fingerprint: Fingerprint, channel: ChannelID, token: String, status: NotificationStatus
+    ) async throws -> Bool
+
+    /// Records a failed send and returns when the next attempt is due; `nil` if `token` no longer holds the claim.
+    @discardableResult
+    func markFailed(
+        fingerprint: Fingerprint, channel: ChannelID, token: String, error: String, settings: NotificationSettings
+    ) async throws -> Date?
+
+    /// The state, or `nil` if the channel never saw the incident.
+    func state(fingerprint: Fingerprint, channel: ChannelID) async throws -> NotificationState?
+}
+
+/// A `NotificationStore` in process memory: one replica, state lost on restart (the first occurrence after a
+/// restart notifies again, which fails open).
+package actor InMemoryNotificationStore: NotificationStore {
+    private struct Key: Hashable {
+        var fingerprint: Fingerprint
+        var channel: ChannelID
+    }
+
+    private var states: [Key: NotificationState] = [:]
+    private let now: @Sendable () -> Date
+
+    /// - Parameter now: the clock; tests inject a manual one.
+    package init(now: @escaping @Sendable () -> Date = { Date() }) {
+        self.now = now
+    }
+
+    package func claim(
+        fingerprint: Fingerprint, channel: ChannelID, status: NotificationStatus, token: String,
+        settings: NotificationSettings
+    ) -> NotificationClaim {
+        let key = Key(fingerprint: fingerprint, channel: channel)
+        let time = now()
+        var machine = NotificationStateMachine(state: states[key] ?? NotificationState(), settings: settings)
+        let failures = machine.state.failures
+        let decision = machine.claim(status: status, token: token, now: time)
+        states[key] = machine.state
+        return NotificationClaim(decision: decision, now: time, previousFailures: failures)
+    }
+
+    @discardableResult
+    package func markSent(
+        fingerprint: Fingerprint, channel: ChannelID, token: String, status: NotificationStatus
+    ) -> Bool {
+        let key = Key(fingerprint: fingerprint, channel: channel)
+        guard let state = states[key] else { return false }
+        var machine = NotificationStateMachine(state: state, settings: NotificationSettings())
+        let applied = machine.markSent(token: token, status: status, now: now())
+        states[key] = machine.state
+        return applied
+    }
+
+    @discardableResult
+    package func markFailed(
+        fingerprint: Fingerprint, channel: ChannelID, token: String, error: String, settings: NotificationSettings
+    ) -> Date? {
+        let key = Key(fingerprint: fingerprint, channel: channel)
+        guard let state = states[key] else { return nil }
+        var machine = NotificationStateMachine(state: state, settings: settings)
+        let next = machine.markFailed(token: token, error: error, now: now())
+        states[key] = machine.state
+        return next
+    }
+
+    package func state(fingerprint: Fingerprint, channel: ChannelID) -> NotificationState? {
+        states[Key(fingerprint: fingerprint, channel: channel)]
+    }
+
+    /// Forgets incidents whose last delivery is older than `age` and that hold no claim (housekeeping).
+    package func prune(olderThan age: Duration) {
+        let cutoff = now().addingTimeInterval(-age.timeInterval)
+        states = states.filter { _, state in
+            state.claim != nil || (state.lastNotifiedAt ?? state.nextAttemptAt ?? .distantFuture) >= cutoff
+        }
+    }
+}

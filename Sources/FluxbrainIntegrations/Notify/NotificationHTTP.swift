@@ -1,0 +1,177 @@
+import AsyncHTTPClient
+import FluxbrainCore
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// How a notifier retries one HTTP request inside a single send.
+package struct HTTPRetryPolicy: Sendable, Hashable {
+    /// Timeout of one request, including reading the body.
+    package var timeout: Duration
+    /// Attempts in all, first included (a 429 or a 5xx is retried until this many attempts were made).
+    package var maxAttempts: Int
+    /// The longest `Retry-After` (or GitHub rate-limit reset) the notifier sleeps through; longer waits fail the
+    /// send with `.rateLimited` and the dispatcher's backoff takes over.
+    package var maxRetryAfter: Duration
+    /// Wait before retrying a 5xx: `serverErrorBackoff × attempt`.
+    package var serverErrorBackoff: Duration
+    /// Retry 5xx answers (off for requests that are not idempotent, such as creating a GitHub issue).
+    package var retryServerErrors: Bool
+    /// The most response body bytes read.
+    package var maxResponseBytes: Int
+
+    package init(
+        timeout: Duration = .seconds(10), maxAttempts: Int = 3, maxRetryAfter: Duration = .seconds(30),
+        serverErrorBackoff: Duration = .seconds(1), retryServerErrors: Bool = true, maxResponseBytes: Int = 1 << 20
+    ) {
+        self.timeout = timeout
+        self.maxAttempts = maxAttempts
+        self.maxRetryAfter = maxRetryAfter
+        self.serverErrorBackoff = serverErrorBackoff
+        self.retryServerErrors = retryServerErrors
+        self.maxResponseBytes = maxResponseBytes
+    }
+}
+
+/// One HTTP answer as notifiers read it.
+package struct HTTPExchange: Sendable {
+    package var status: Int
+    package var headers: HTTPHeaders
+    package var body: ByteBuffer
+    /// Attempts made, first included.
+    package var attempts: Int
+
+    /// The body as UTF-8 text.
+    package var text: String { String(buffer: body) }
+}
+
+/// Sends notifier HTTP requests through one shared `HTTPClient`, with timeouts, capped bodies and the retries of
+/// an `HTTPRetryPolicy` (429 `Retry-After`, GitHub's rate-limit headers, 5xx backoff), sleeping through an
+/// injected sleeper.
+///
+/// The URL is never logged or put in an error: webhook URLs are secrets.
+package struct NotificationHTTP: Sendable {
+    package var client: HTTPClient
+    package var policy: HTTPRetryPolicy
+    /// Sleeps between retries; tests inject one that records and returns at once.
+    package var sleep: @Sendable (Duration) async throws -> Void
+    /// Wall-clock time, to turn `x-ratelimit-reset` epoch seconds into a wait.
+    package var now: @Sendable () -> Date
+    package var logger: Logger
+
+    package init(
+        client: HTTPClient, policy: HTTPRetryPolicy = HTTPRetryPolicy(),
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+    ) {
+        self.client = client
+        self.policy = policy
+        self.sleep = sleep
+        self.now = now
+        self.logger = logger
+    }
+
+    /// How long the answer asks to wait before retrying, if it is a rate limit: `Retry-After` seconds on 429 or
+    /// 403, or `x-ratelimit-reset` when `x-ratelimit-remaining` is 0. `nil` if it is not a rate limit.
+    package static func rateLimitWait(status: Int, headers: HTTPHeaders, now: Date) -> Duration? {
+        guard status == 429 || status == 403 else { return nil }
+        if let value = headers.first(name: "retry-after")?.trimmingCharacters(in: .whitespaces) {
+            if let seconds = Int(value) { return .seconds(max(seconds, 0)) }
+            // HTTP-date form.
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+            if let date = formatter.date(from: value) {
+                return .seconds(max(Int(date.timeIntervalSince(now).rounded(.up)), 0))
+            }
+        }
+        if headers.first(name: "x-ratelimit-remaining") == "0",
+            let reset = headers.first(name: "x-ratelimit-reset").flatMap(Double.init)
+        {
+            return .seconds(max(Int((reset - now.timeIntervalSince1970).rounded(.up)), 0))
+        }
+        return status == 429 ? .seconds(1) : nil
+    }
+
+    /// Sends the request, retrying rate limits and (if the policy says so) 5xx; returns the final answer whatever
+    /// its status. Throws `.transport` on connection failures and timeouts, `.rateLimited` when asked to wait
+    /// longer than the policy allows or out of attempts on a rate limit.
+    package func execute(
+        method: HTTPMethod, url: String, headers: HTTPHeaders, body: ByteBuffer?, what: String
+    ) async throws(NotificationError) -> HTTPExchange {
+        var attempt = 0
+        while true {
+            attempt += 1
+            var request = HTTPClientRequest(url: url)
+            request.method = method
+            request.headers = headers
+            if let body { request.body = .bytes(body) }
+            let status: Int
+            let responseHeaders: HTTPHeaders
+            let responseBody: ByteBuffer
+            do {
+                let response = try await client.execute(request, timeout: .nanoseconds(policy.timeout.nanoseconds))
+                status = Int(response.status.code)
+                responseHeaders = response.headers
+                responseBody = try await response.body.collect(upTo: policy.maxResponseBytes)
+            } catch {
+                throw NotificationError(
+                    .transport, "\(what): request failed", underlying: Self.redacted(error, url: url))
+            }
+            let exchange = HTTPExchange(status: status, headers: responseHeaders, body: responseBody, attempts: attempt)
+            if let wait = Self.rateLimitWait(status: status, headers: responseHeaders, now: now()) {
+                guard wait <= policy.maxRetryAfter, attempt < policy.maxAttempts else {
+                    throw NotificationError(
+                        .rateLimited, "\(what): rate limited", httpStatus: status, retryAfter: wait)
+                }
+                logger.info(
+                    "rate limited; waiting", metadata: ["what": "\(what)", "status": "\(status)", "wait": "\(wait)"])
+                try await sleepOrThrow(wait, what: what)
+                continue
+            }
+            if status >= 500, policy.retryServerErrors, attempt < policy.maxAttempts {
+                logger.info("server error; retrying", metadata: ["what": "\(what)", "status": "\(status)"])
+                try await sleepOrThrow(policy.serverErrorBackoff * attempt, what: what)
+                continue
+            }
+            return exchange
+        }
+    }
+
+    private func sleepOrThrow(_ duration: Duration, what: String) async throws(NotificationError) {
+        do { try await sleep(duration) } catch {
+            throw NotificationError(.transport, "\(what): cancelled while waiting to retry", underlying: error)
+        }
+    }
+
+    /// The error as text with the URL, and its path and query (where webhook secrets live), removed.
+    private static func redacted(_ error: any Error, url: String) -> any Error {
+        var text = String(describing: error)
+        var secrets = [url]
+        if let parsed = URL(string: url) {
+            secrets.append(parsed.path)
+            if let query = parsed.query { secrets.append(query) }
+        }
+        for secret in secrets where secret.count > 1 {
+            text = text.replacingOccurrences(of: secret, with: "<redacted>")
+        }
+        return NotificationError(.transport, "\(type(of: error)): \(text)")
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating.
+    package var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : product + attoseconds / 1_000_000_000
+    }
+}
+
+/// The exact text of an error answer, for reports: at most 300 characters.
+package func errorSnippet(_ exchange: HTTPExchange) -> String {
+    let text = exchange.text.trimmingCharacters(in: .whitespacesAndNewlines)
+    return text.count > 300 ? String(text.prefix(300)) + "…" : text
+}

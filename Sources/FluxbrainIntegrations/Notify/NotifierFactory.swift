@@ -1,0 +1,67 @@
+import AsyncHTTPClient
+import FluxbrainCore
+import Foundation
+import Logging
+
+/// Builds the configured notifiers from configuration values and one shared `HTTPClient`.
+package enum NotifierFactory {
+    /// The values the notifiers read (the `FLUXBRAIN_*` variables of the same names).
+    package struct Settings: Sendable {
+        package var slackWebhook: URL?
+        package var slackChannel: String?
+        package var webhookURL: URL?
+        package var webhookSecret: String?
+        package var webhookHeaders: [(String, String)]
+        package var githubOwner: String?
+        package var githubRepo: String?
+        package var githubToken: String?
+        package var githubAPIURL: URL
+        package var githubReopenWindow: Duration
+        /// Timeout of one HTTP request (default 10s).
+        package var requestTimeout: Duration
+
+        package init(
+            slackWebhook: URL? = nil, slackChannel: String? = nil, webhookURL: URL? = nil, webhookSecret: String? = nil,
+            webhookHeaders: [(String, String)] = [], githubOwner: String? = nil, githubRepo: String? = nil,
+            githubToken: String? = nil, githubAPIURL: URL = URL(string: "https://api.github.com")!,
+            githubReopenWindow: Duration = .seconds(24 * 3600), requestTimeout: Duration = .seconds(10)
+        ) {
+            self.slackWebhook = slackWebhook
+            self.slackChannel = slackChannel
+            self.webhookURL = webhookURL
+            self.webhookSecret = webhookSecret
+            self.webhookHeaders = webhookHeaders
+            self.githubOwner = githubOwner
+            self.githubRepo = githubRepo
+            self.githubToken = githubToken
+            self.githubAPIURL = githubAPIURL
+            self.githubReopenWindow = githubReopenWindow
+            self.requestTimeout = requestTimeout
+        }
+    }
+
+    /// Slack, webhook and GitHub notifiers for what is configured; the console notifier alone when nothing is.
+    package static func make(
+        _ settings: Settings, client: HTTPClient, logger: Logger,
+        console: @escaping @Sendable (String) -> Void = { print($0 + "\n") }
+    ) -> [any Notifier] {
+        let http = NotificationHTTP(
+            client: client, policy: HTTPRetryPolicy(timeout: settings.requestTimeout), logger: logger)
+        var notifiers: [any Notifier] = []
+        if let url = settings.slackWebhook {
+            notifiers.append(SlackNotifier(webhookURL: url, channelOverride: settings.slackChannel, http: http))
+        }
+        if let url = settings.webhookURL {
+            notifiers.append(
+                WebhookNotifier(url: url, secret: settings.webhookSecret, headers: settings.webhookHeaders, http: http))
+        }
+        if let owner = settings.githubOwner, let repo = settings.githubRepo, let token = settings.githubToken {
+            notifiers.append(
+                GitHubIssuesNotifier(
+                    owner: owner, repo: repo, token: token, apiURL: settings.githubAPIURL,
+                    reopenWindow: settings.githubReopenWindow, http: http))
+        }
+        if notifiers.isEmpty { notifiers.append(ConsoleNotifier(write: console)) }
+        return notifiers
+    }
+}

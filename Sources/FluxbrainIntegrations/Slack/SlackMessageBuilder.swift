@@ -1,0 +1,192 @@
+import FluxbrainCore
+import Foundation
+
+/// Builds the Slack message for a notification: a pure function of the notification.
+///
+/// Layout: a header (status emoji and label, kind/namespace/name, cluster); fields (reason, revision, source, retry
+/// safety, confidence, since); the condition message; the root cause and ordered actions; affected downstream
+/// objects; recent events; a context line with the fingerprint. Every text respects Slack's limits, with a visible
+/// truncation marker, and the message never exceeds 50 blocks.
+package struct SlackMessageBuilder: Sendable {
+    /// `FLUXBRAIN_SLACK_CHANNEL`.
+    package var channel: String?
+    /// Events shown at most.
+    package var maxEvents: Int
+
+    package init(channel: String? = nil, maxEvents: Int = 5) {
+        self.channel = channel
+        self.maxEvents = maxEvents
+    }
+
+    /// 🔴 failing, ⛔ stalled, ⏳ stuck, 🔁 reminder, ✅ resolved, 🧪 test.
+    package static func emoji(_ notification: IncidentNotification) -> String {
+        switch notification.kind {
+        case .resolved: return "✅"
+        case .test: return "🧪"
+        case .reminder: return "🔁"
+        case .firing:
+            switch notification.incident.state {
+            case .stalled: return "⛔"
+            case .stuck: return "⏳"
+            case .retrying: return "🔴"
+            }
+        }
+    }
+
+    /// The header line, e.g. `⛔ STALLED HelmRelease podinfo/podinfo · prod`, at most 150 characters.
+    package func headerText(_ notification: IncidentNotification) -> String {
+        let object = notification.incident.object
+        var label = notification.statusLabel
+        if notification.kind == .test { label = "[TEST] notify-test" }
+        let text =
+            "\(Self.emoji(notification)) \(label) \(object.kind.name) \(object.namespacedName) · \(object.cluster)"
+        return truncated(text, to: SlackLimits.headerText, marker: "…")
+    }
+
+    /// The message.
+    package func message(for notification: IncidentNotification) -> SlackMessage {
+        let incident = notification.incident
+        let object = incident.object
+        var blocks: [SlackBlock] = [.header(headerText(notification))]
+
+        if notification.kind == .test {
+            blocks.append(
+                .section(
+                    "*This is a test message from `fluxbrain notify-test`.* Nothing is failing; the incident below is a sample."
+                ))
+        }
+
+        if notification.kind == .resolved {
+            let since = incident.since ?? incident.detectedAt
+            blocks.append(
+                .section(
+                    limitSection(
+                        "*Resolved:* `\(object.kind.name)` *\(escape(object.namespacedName))* in cluster *\(escape(object.cluster))* is healthy again.\n"
+                            + "It had failed with `\(escape(incident.reason))` since \(slackDate(since)).")))
+            var fields = ["*Reason (cleared)*\n\(escape(incident.reason))"]
+            if let revision = incident.revision { fields.append("*Revision*\n`\(escape(revision))`") }
+            blocks.append(.fields(fields.map { truncated($0, to: SlackLimits.fieldText) }))
+            blocks.append(context(notification))
+            return finish(blocks, notification: notification)
+        }
+
+        // Fields.
+        let safety = notification.retrySafety
+        var fields: [String] = []
+        fields.append("*Reason*\n`\(escape(incident.reason))`")
+        if let revision = incident.revision {
+            var text = "*Revision*\n`\(escape(revision))`"
+            if let applied = incident.lastAppliedRevision, applied != revision {
+                text += " (last applied `\(escape(applied))`)"
+            }
+            fields.append(text)
+        }
+        if let source = incident.source { fields.append("*Source*\n\(escape(source.description))") }
+        fields.append("*Retry safety*\n\(safety.fluxRetries ? "🔄 " : "✋ ")\(escape(safety.summary))")
+        if let result = notification.analysis.result {
+            fields.append(
+                "*Confidence*\n\(NotificationTextRenderer.percent(result.confidence)) (severity \(result.severity.rawValue))"
+            )
+        }
+        fields.append("*Since*\n\(slackDate(incident.since ?? incident.detectedAt))")
+        blocks.append(.fields(fields.prefix(SlackLimits.fields).map { truncated($0, to: SlackLimits.fieldText) }))
+
+        // The condition message.
+        blocks.append(.section(limitSection("*Message*\n```\(escape(incident.message))```")))
+
+        // Analysis.
+        if let result = notification.analysis.result {
+            var text = "*Root cause:* \(escape(result.title))"
+            if !result.description.isEmpty { text += "\n\(escape(result.description))" }
+            blocks.append(.section(limitSection(text)))
+            if !result.actions.isEmpty {
+                let lines = result.actions.enumerated().map { index, action in
+                    "\(index + 1). *\(escape(action.title))* (\(action.urgency.rawValue)) — \(escape(action.description))"
+                }
+                blocks.append(.section(limitSection("*What to do*\n" + lines.joined(separator: "\n"))))
+            }
+        } else if let note = NotificationTextRenderer.analysisNote(notification.analysis) {
+            blocks.append(.context([truncated(escape(note), to: SlackLimits.sectionText)]))
+        }
+
+        // Affected downstream objects.
+        if !incident.affected.isEmpty {
+            let lines = incident.affected.map { "• \(escape($0.description))" }
+            blocks.append(
+                .section(
+                    limitSection("*Affected downstream (\(incident.affected.count))*\n" + lines.joined(separator: "\n"))
+                ))
+        }
+
+        // Recent events.
+        if !incident.events.isEmpty {
+            let lines = incident.events.prefix(maxEvents).map { event -> String in
+                let when = event.lastTimestamp.map { slackDate($0) + " " } ?? ""
+                let count = (event.count ?? 1) > 1 ? " (×\(event.count!))" : ""
+                return "• \(when)*\(escape(event.reason))*\(count): \(escape(event.message))"
+            }
+            blocks.append(.section(limitSection("*Recent events*\n" + lines.joined(separator: "\n"))))
+        }
+        blocks.append(context(notification))
+        return finish(blocks, notification: notification)
+    }
+
+    /// The plain-text fallback: one line, at most 3,000 characters.
+    package func fallbackText(_ notification: IncidentNotification) -> String {
+        let incident = notification.incident
+        var text =
+            "\(Self.emoji(notification)) \(notification.kind == .test ? "[TEST] " : "")\(notification.statusLabel): "
+        text += "\(incident.object.kind.name) \(incident.object.namespacedName) in cluster \(incident.object.cluster)"
+        text += " — \(incident.reason)"
+        if notification.kind != .resolved {
+            text += ": \(incident.message)"
+            if let result = notification.analysis.result { text += " | Root cause: \(result.title)" }
+        }
+        return truncated(text, to: SlackLimits.sectionText)
+    }
+
+    private func context(_ notification: IncidentNotification) -> SlackBlock {
+        var items = ["fingerprint `\(notification.incident.fingerprint.short)`"]
+        switch notification.kind {
+        case .firing: items.append(notification.sequence > 1 ? "failing again" : "first notification")
+        case .reminder: items.append("reminder (notification #\(notification.sequence))")
+        case .resolved: items.append("resolved")
+        case .test: items.append("notify-test")
+        }
+        items.append("controller \(notification.incident.controller)")
+        items.append("Fluxbrain · \(slackDate(notification.notifiedAt))")
+        return .context(items)
+    }
+
+    private func finish(_ blocks: [SlackBlock], notification: IncidentNotification) -> SlackMessage {
+        SlackMessage(text: fallbackText(notification), blocks: Self.capBlocks(blocks), channel: channel)
+    }
+
+    /// Keeps at most 50 blocks; the last says how many were dropped.
+    package static func capBlocks(_ blocks: [SlackBlock]) -> [SlackBlock] {
+        guard blocks.count > SlackLimits.blocks else { return blocks }
+        let dropped = blocks.count - (SlackLimits.blocks - 1)
+        return Array(blocks.prefix(SlackLimits.blocks - 1)) + [.context(["… (truncated: \(dropped) more blocks)"])]
+    }
+
+    /// Cuts section text to Slack's limit, closing an open code fence so the marker stays visible.
+    private func limitSection(_ text: String) -> String {
+        guard text.count > SlackLimits.sectionText else { return text }
+        let closesFence = text.hasSuffix("```")
+        let budget = SlackLimits.sectionText - (closesFence ? 3 : 0)
+        var cut = truncated(closesFence ? String(text.dropLast(3)) : text, to: budget)
+        if closesFence {
+            // Keep the marker outside the code block.
+            cut = String(cut.dropLast(SlackLimits.truncationMarker.count)) + "```" + SlackLimits.truncationMarker
+        }
+        return cut
+    }
+
+    /// Slack's mrkdwn escaping: `&`, `<`, `>`.
+    private func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    private func slackDate(_ date: Date) -> String { RFC3339.string(from: date) }
+}

@@ -1,0 +1,113 @@
+import AsyncHTTPClient
+import FluxbrainCore
+import FluxbrainIntegrations
+import FluxbrainTestSupport
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+
+/// Shared fixtures for the notification tests.
+enum NotifyFixtures {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let now = Date(timeIntervalSince1970: 1_795_903_710)  // 2026-11-28T19:48:30Z
+
+    /// HelmRelease podinfo/podinfo from examples/snapshot/helm.yaml (stalled, UpgradeFailed), with the Warning
+    /// events helm-controller records for it.
+    static func podinfoIncident() throws -> Incident {
+        let snapshot = try SnapshotLoader().load(
+            path: repositoryRoot.appendingPathComponent("examples/snapshot/helm.yaml").path)
+        let assessment = Detector().assess(snapshot.objects, cluster: "prod-eu-1", now: now)
+        guard var incident = assessment.incidents.first(where: { $0.object.name == "podinfo" }) else {
+            throw CoreError(.notFound, "podinfo incident not detected")
+        }
+        incident.events = [
+            EventRecord(
+                type: "Warning", reason: "UpgradeFailed",
+                message:
+                    "Helm upgrade failed for release podinfo/podinfo with chart podinfo@6.9.3: timeout waiting for: [Deployment/podinfo/podinfo status: 'InProgress']",
+                count: 1, firstTimestamp: date("2026-11-28T19:47:58Z"), lastTimestamp: date("2026-11-28T19:47:58Z"),
+                reportingComponent: "helm-controller", revision: "6.9.3"),
+            EventRecord(
+                type: "Warning", reason: "Unhealthy",
+                message: "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                count: 31, firstTimestamp: date("2026-11-28T19:43:05Z"), lastTimestamp: date("2026-11-28T19:47:55Z"),
+                reportingComponent: "kubelet"),
+        ]
+        return incident
+    }
+
+    static func date(_ text: String) -> Date { RFC3339.date(from: text)! }
+
+    static func podinfoAnalysis(for incident: Incident) -> AnalysisResult {
+        AnalysisResult(
+            verdictID: "3f6c2a9e-8d41-4b7a-9c55-0e1d2f3a4b5c", eventID: "a1b2c3d4-e5f6-4789-8abc-def012345678",
+            title: "podinfo 6.9.3 pods never become ready: the new readiness probe path /readyz returns 503",
+            description:
+                "Chart 6.9.3 moved the readiness probe from /healthz to /readyz, which podinfo only serves once its cache backend is reachable. The upgrade's new ReplicaSet never became ready within the 5m timeout, so Helm marked release v4 failed; with no remediation configured, Flux stopped retrying.",
+            confidence: 0.82, severity: .critical,
+            affectedComponents: ["Deployment/podinfo/podinfo", "HelmRelease/podinfo/podinfo"],
+            actions: [
+                .init(
+                    title: "Roll back to 6.9.2",
+                    description: "Pin spec.chart.spec.version to 6.9.2 and commit; Flux reconciles the change.",
+                    urgency: .high),
+                .init(
+                    title: "Make the cache reachable or disable it",
+                    description: "Set values.cache to \"\" or deploy the redis dependency before upgrading again.",
+                    urgency: .medium),
+                .init(
+                    title: "Add upgrade remediation",
+                    description:
+                        "Set spec.upgrade.remediation.retries and strategy: rollback so a failed upgrade rolls back.",
+                    urgency: .low),
+            ],
+            evidenceRefs: ["event:UpgradeFailed", "event:Unhealthy"], createdAt: date("2026-11-28T19:48:21Z"),
+            retrySafety: RetrySafety(
+                fluxRetries: false,
+                summary:
+                    "Flux has stopped retrying (RetriesExceeded): it needs a change to the chart version or values",
+                basis: .errorbrain))
+    }
+
+    static func podinfoNotification(kind: NotificationKind = .firing, sequence: Int = 1) throws -> IncidentNotification
+    {
+        let incident = try podinfoIncident()
+        return IncidentNotification(
+            kind: kind, incident: incident, analysis: .analyzed(podinfoAnalysis(for: incident)), sequence: sequence,
+            notifiedAt: now)
+    }
+
+    /// A sleeper that records and returns at once.
+    final class Sleeps: Sendable {
+        private let recorded = Mutex<[Duration]>([])
+        var all: [Duration] { recorded.withLock { $0 } }
+        var sleeper: @Sendable (Duration) async throws -> Void {
+            { [self] duration in self.recorded.withLock { $0.append(duration) } }
+        }
+    }
+
+    static func http(
+        timeout: Duration = .seconds(5), maxRetryAfter: Duration = .seconds(30), sleeps: Sleeps = Sleeps(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) -> NotificationHTTP {
+        NotificationHTTP(
+            client: HTTPClient.shared,
+            policy: HTTPRetryPolicy(timeout: timeout, maxRetryAfter: maxRetryAfter, serverErrorBackoff: .seconds(1)),
+            sleep: sleeps.sleeper, now: now, logger: Logger(label: "test"))
+    }
+}
+
+/// GETs through the shared client, for reading the fakes' own endpoints.
+enum HTTPGet {
+    static func text(_ url: URL) async throws -> String {
+        let response = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: url.absoluteString), timeout: .seconds(5))
+        return String(buffer: try await response.body.collect(upTo: 1 << 20))
+    }
+
+    static func json(_ url: URL) async throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(try await text(url).utf8))
+    }
+}

@@ -1,0 +1,130 @@
+import FluxbrainCore
+import FluxbrainIntegrations
+import FluxbrainTestSupport
+import FluxbrainTestbed
+import Foundation
+import Logging
+import Testing
+
+@Suite struct NotifyTests {
+    @Test func inMemoryStorePassesTheStoreConformanceSuite() async throws {
+        let clock = ManualNotificationClock()
+        let store = InMemoryNotificationStore(now: clock.closure)
+        try await NotificationStoreConformance.run(store: store, unit: .seconds(1)) { clock.advance(by: $0) }
+    }
+
+    @Test(arguments: NotificationStoreConformance.checks)
+    func conformanceCheck(_ check: String) async throws {
+        let clock = ManualNotificationClock()
+        let store = InMemoryNotificationStore(now: clock.closure)
+        try await NotificationStoreConformance.run(check, store: store, unit: .seconds(60)) { clock.advance(by: $0) }
+    }
+
+    @Test func notifyTestReportsEachChannel() async throws {
+        try await FakeSlack.withRunning { slack, slackURL in
+            try await FakeGitHub.withRunning { github, api in
+                try await WebhookSink.withRunning(logger: Logger(label: "sink")) { sink, webhookURL in
+                    sink.failNext(status: 500, count: 3)
+                    let http = NotifyFixtures.http()
+                    let notifiers: [any Notifier] = [
+                        SlackNotifier(webhookURL: slackURL, http: http),
+                        WebhookNotifier(url: webhookURL, secret: "s", http: http),
+                        GitHubIssuesNotifier(
+                            owner: "acme", repo: "platform", token: "ghp_test", apiURL: api, http: http),
+                    ]
+                    let results = await NotifyTest.run(
+                        notifiers: notifiers, cluster: "prod-eu-1", logger: Logger(label: "t"))
+                    #expect(results.map(\.channel) == [.slack, .webhook, .github])
+                    #expect(results[0].ok && results[0].httpStatus == 200)
+                    #expect(!results[1].ok && results[1].httpStatus == 500)
+                    #expect(results[1].error?.contains("refused") == true)
+                    #expect(results[2].ok)
+                    #expect(results[2].detail?.hasPrefix("test issue #1 created and closed") == true)
+                    #expect(results[1].line.contains("FAILED HTTP 500"))
+                    let header = slack.requests.first?.json?["blocks"]?.arrayValue?.first?["text"]?["text"]?.stringValue
+                    #expect(header?.contains("[TEST]") == true)
+                    #expect(github.issues.first?.title.hasPrefix("[TEST] Fluxbrain notify-test") == true)
+                    #expect(github.issues.first?.labels.contains("test") == true)
+                    #expect(github.issues.first?.state == "closed")
+                    #expect(sink.records.first?.body["kind"]?.stringValue == "test")
+                }
+            }
+        }
+    }
+
+    @Test func consoleIsTheDefaultWhenNothingIsConfigured() {
+        let notifiers = NotifierFactory.make(.init(), client: .shared, logger: Logger(label: "t"))
+        #expect(notifiers.map(\.channel) == [.console])
+        let all = NotifierFactory.make(
+            .init(
+                slackWebhook: URL(string: "http://127.0.0.1:1/s")!, webhookURL: URL(string: "http://127.0.0.1:1/w")!,
+                githubOwner: "o", githubRepo: "r", githubToken: "t"),
+            client: .shared, logger: Logger(label: "t"))
+        #expect(all.map(\.channel) == [.slack, .webhook, .github])
+    }
+
+    @Test func everyChannelTellsEachIncidentOnceRemindsAndResolves() async throws {
+        let clock = ManualNotificationClock(NotifyFixtures.now)
+        try await FakeSlack.withRunning { slack, slackURL in
+            try await FakeGitHub.withRunning(now: clock.closure) { github, api in
+                try await WebhookSink.withRunning(logger: Logger(label: "sink")) { sink, webhookURL in
+                    let http = NotifyFixtures.http(now: clock.closure)
+                    let notifiers: [any Notifier] = [
+                        SlackNotifier(webhookURL: slackURL, http: http),
+                        WebhookNotifier(url: webhookURL, secret: "s", http: http),
+                        GitHubIssuesNotifier(
+                            owner: "acme", repo: "platform", token: "ghp_test", apiURL: api, http: http),
+                    ]
+                    let dispatcher = NotificationDispatcher(
+                        notifiers: notifiers, store: InMemoryNotificationStore(now: clock.closure),
+                        settings: NotificationSettings(), logger: Logger(label: "d"))
+                    let incident = try NotifyFixtures.podinfoIncident()
+                    let analysis = NotifyFixtures.podinfoAnalysis(for: incident)
+                    func tick(_ status: NotificationStatus, after seconds: Int) async -> Int {
+                        clock.advance(by: .seconds(seconds))
+                        let outcomes = await dispatcher.dispatch(incident: incident, status: status) {
+                            .analyzed(analysis)
+                        }
+                        return outcomes.filter(\.delivered).count
+                    }
+                    #expect(await tick(.firing, after: 0) == 3)
+                    for _ in 0..<5 { #expect(await tick(.firing, after: 600) == 0) }  // the scheduler re-observes
+                    #expect(await tick(.firing, after: 4 * 3600) == 3)  // reminder
+                    #expect(await tick(.resolved, after: 60) == 3)
+                    #expect(await tick(.resolved, after: 60) == 0)
+
+                    let kinds = slack.requests.compactMap {
+                        $0.json?["blocks"]?.arrayValue?.first?["text"]?["text"]?.stringValue?.first
+                    }
+                    #expect(kinds == ["⛔", "🔁", "✅"])
+                    #expect(
+                        sink.records.compactMap { $0.body["kind"]?.stringValue } == ["firing", "reminder", "resolved"])
+                    #expect(Set(sink.records.compactMap(\.idempotencyKey)).count == 3)
+                    #expect(github.issues.count == 1)
+                    #expect(github.issues.first?.state == "closed")
+                    #expect(github.comments(on: 1).count == 2)
+                }
+            }
+        }
+    }
+
+    /// Writes docs/examples/slack-payload.json and docs/examples/github-issue-body.md when
+    /// `FLUXBRAIN_WRITE_EXAMPLES=1`; otherwise checks the committed files are what the code produces.
+    @Test func examplesInDocsMatchTheCode() throws {
+        let notification = try NotifyFixtures.podinfoNotification()
+        let slack = try StableJSON.string(SlackMessageBuilder().message(for: notification), pretty: true) + "\n"
+        let github = GitHubIssueRenderer().body(notification)
+        let directory = NotifyFixtures.repositoryRoot.appendingPathComponent("docs/examples")
+        let files = [("slack-payload.json", slack), ("github-issue-body.md", github)]
+        if ProcessInfo.processInfo.environment["FLUXBRAIN_WRITE_EXAMPLES"] == "1" {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            for (name, text) in files {
+                try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            }
+        }
+        for (name, text) in files {
+            let committed = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+            #expect(committed == text, "docs/examples/\(name) is stale: run with FLUXBRAIN_WRITE_EXAMPLES=1")
+        }
+    }
+}
