@@ -119,12 +119,12 @@ package enum AnalysisStoreConformance {
     }
 
     private static func check(_ condition: Bool, _ rule: String, file: String = #fileID, line: Int = #line) throws {
-        if !condition { throw ConformanceFailure(rule: rule, file: file, line: line) }
+        if !condition { throw AnalysisStoreConformanceFailure(rule: rule, file: file, line: line) }
     }
 }
 
 /// A broken `AnalysisStore` rule.
-package struct ConformanceFailure: Error, CustomStringConvertible {
+package struct AnalysisStoreConformanceFailure: Error, CustomStringConvertible {
     package var rule: String
     package var file: String
     package var line: Int
