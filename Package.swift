@@ -100,9 +100,15 @@ let package = Package(
         .executableTarget(
             name: "fluxbrain",
             dependencies: [
+                "FluxbrainCore",
+                "FluxbrainIntegrations",
                 "FluxbrainService",
                 "FluxbrainTestbed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(

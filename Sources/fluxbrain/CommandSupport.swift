@@ -3,9 +3,14 @@ import FluxbrainCore
 import FluxbrainService
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 
 /// Exit code for bad configuration or bad input files.
 let usageErrorExitCode = ExitCode(2)
+
+/// The process's Prometheus registry, exported on `/metrics`.
+let metricsRegistry = PrometheusCollectorRegistry()
 
 /// Prints `message` to standard error as `fluxbrain: error: …`.
 func printError(_ message: String) {
@@ -14,6 +19,7 @@ func printError(_ message: String) {
 
 /// Reads the configuration, or prints the error naming the variable and exits with code 2.
 func loadConfiguration() throws -> FluxbrainConfiguration {
+    unblockSignals()
     do {
         return try FluxbrainConfiguration(environment: EnvironmentReader(), isTerminal: isatty(STDERR_FILENO) == 1)
     } catch {
@@ -22,18 +28,61 @@ func loadConfiguration() throws -> FluxbrainConfiguration {
     }
 }
 
-/// Bootstraps logging once for the process: JSON lines unless configured or on a terminal.
-func bootstrapLogging(_ configuration: FluxbrainConfiguration) -> Logger {
+/// A parent may have started us with signals blocked (test runners do); SIGTERM must reach the service group.
+private func unblockSignals() {
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigprocmask(SIG_SETMASK, &set, nil)
+}
+
+/// Bootstraps logging (JSON lines unless configured or on a terminal; secrets redacted) and metrics (Prometheus),
+/// once for the process.
+func bootstrapObservability(_ configuration: FluxbrainConfiguration) -> Logger {
     let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
     let format = configuration.logFormat
     LoggingSystem.bootstrap { label in
-        var handler: any LogHandler
+        let inner: any LogHandler
         switch format {
-        case .json: handler = JSONLogHandler(label: label)
-        case .text: handler = StreamLogHandler.standardError(label: label)
+        case .json: inner = JSONLogHandler(label: label)
+        case .text: inner = StreamLogHandler.standardError(label: label)
         }
+        var handler = RedactingLogHandler(wrapping: inner)
         handler.logLevel = level
         return handler
     }
-    return Logger(label: "fluxbrain")
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
+    var logger = Logger(label: "fluxbrain")
+    logger[metadataKey: "replica"] = "\(configuration.replicaID)"
+    return logger
+}
+
+/// Builds the run's parts; configuration problems found here exit with code 2 too.
+func makeParts(
+    _ configuration: FluxbrainConfiguration, snapshot: String?, console: ConsoleFormat?, logger: Logger
+) async throws -> RuntimeParts {
+    do {
+        return try await Composition.makeParts(
+            configuration: configuration, snapshotPath: snapshot, console: console, logger: logger)
+    } catch let error as ConfigurationError {
+        printError(error.description)
+        throw usageErrorExitCode
+    }
+}
+
+/// Reports how a once run ended and picks the exit code: 0 when done (or another replica leads), 1 otherwise.
+func finishOnce(_ outcome: OnceOutcome, failOnIncident: Bool, logger: Logger) throws {
+    switch outcome {
+    case .anotherReplicaLeads(let holder):
+        logger.notice("another replica holds the scheduler lock; nothing to do", metadata: ["holder": "\(holder ?? "?")"])
+    case .completed(let enqueued, let dead):
+        logger.info("once run complete", metadata: ["items": "\(enqueued)", "deadLettered": "\(dead)"])
+        if dead > 0 {
+            printError("\(dead) item(s) were dead-lettered; see 'fluxbrain queue dead'")
+            throw ExitCode(1)
+        }
+        if failOnIncident, enqueued > 0 { throw ExitCode(1) }
+    case .timedOut(let pending):
+        printError("\(pending) item(s) still pending at the deadline")
+        throw ExitCode(1)
+    }
 }

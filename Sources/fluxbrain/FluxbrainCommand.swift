@@ -9,7 +9,8 @@ struct FluxbrainCommand: AsyncParsableCommand {
         commandName: "fluxbrain",
         abstract: "Notices failing Flux reconciliations, gathers their context, asks Errorbrain, tells people.",
         discussion: "Configuration comes from FLUXBRAIN_* environment variables; see README.md.",
-        subcommands: [RunCommand.self, OnceCommand.self, CheckConfigCommand.self],
-        defaultSubcommand: nil
+        subcommands: [
+            RunCommand.self, OnceCommand.self, CheckConfigCommand.self, NotifyTestCommand.self, SinkCommand.self,
+        ]
     )
 }

@@ -3,21 +3,23 @@ import FluxbrainCore
 import FluxbrainService
 import Foundation
 
-/// `fluxbrain once`: one collection pass, then exit.
+/// `fluxbrain once`: one collection pass through the whole pipeline, then exit.
 struct OnceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "once",
-        abstract: "Collect once, report every failing Flux object, and exit.",
+        abstract: "Collect once, analyze and notify every incident, and exit.",
         discussion: """
             With --snapshot, reads Flux objects saved from a cluster (a directory or a file; JSON or YAML; \
-            single objects, typed lists or kind: List documents) and needs neither a cluster nor Redis.
+            single objects, typed lists or kind: List documents) and needs neither a cluster nor Redis. \
+            Incidents are reported on the console (readable, or one JSON object per line with --output json) \
+            and on every configured channel.
             """
     )
 
     @Option(name: .long, help: "A file or directory of Flux objects saved with kubectl (-o yaml or -o json).")
     var snapshot: String?
 
-    @Option(name: .long, help: "text (readable) or json (one incident per line).")
+    @Option(name: .long, help: "Console format: text (readable) or json (one notification per line).")
     var output: ReportFormatArgument = .text
 
     @Flag(name: .long, help: "Exit with code 1 when any incident is found.")
@@ -25,25 +27,24 @@ struct OnceCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try loadConfiguration()
-        let logger = bootstrapLogging(configuration)
-        guard let snapshot else {
-            printError("live clusters are not wired into 'once' yet: pass --snapshot PATH")
-            throw usageErrorExitCode
+        let logger = bootstrapObservability(configuration)
+        if let snapshot {
+            // Check the snapshot up front: a malformed file is a usage error (exit 2) naming the file.
+            do {
+                let report = try SnapshotRun(
+                    path: snapshot, cluster: configuration.cluster ?? "snapshot",
+                    detector: Detector(stuckAfter: configuration.stuckAfter)
+                ).collect(logger: logger)
+                FileHandle.standardError.write(Data((try report.render(format: .text).summary + "\n").utf8))
+            } catch let error as CoreError {
+                printError(error.description)
+                throw usageErrorExitCode
+            }
         }
-        let run = SnapshotRun(
-            path: snapshot, cluster: configuration.cluster ?? "snapshot",
-            detector: Detector(stuckAfter: configuration.stuckAfter))
-        let report: CollectionReport
-        do {
-            report = try run.collect(logger: logger)
-        } catch {
-            printError(error.description)
-            throw usageErrorExitCode
-        }
-        let rendered = try report.render(format: output.format)
-        FileHandle.standardOutput.write(Data(rendered.output.utf8))
-        FileHandle.standardError.write(Data((rendered.summary + "\n").utf8))
-        if failOnIncident, !report.incidents.isEmpty { throw ExitCode(1) }
+        let parts = try await makeParts(
+            configuration, snapshot: snapshot, console: output.format == .json ? .json : .text, logger: logger)
+        let outcome = try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: logger)
+        try finishOnce(outcome, failOnIncident: failOnIncident, logger: logger)
     }
 }
 

@@ -50,9 +50,11 @@ struct FluxbrainProcess {
     @Test func onceOnTheExampleSnapshotReportsExactlyItsFailingObjects() throws {
         let result = try FluxbrainProcess.run(["once", "--snapshot", "examples/snapshot", "--output", "json"])
         #expect(result.status == 0, "\(result.stderr)")
-        let incidents = try result.stdout.split(separator: "\n").map { line in
+        let notifications = try result.stdout.split(separator: "\n").map { line in
             try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         }
+        #expect(notifications.allSatisfy { $0["kind"] as? String == "firing" })
+        let incidents = notifications.compactMap { $0["incident"] as? [String: Any] }
         let objects = incidents.compactMap { incident -> String? in
             guard let object = incident["object"] as? [String: Any] else { return nil }
             return "\(object["kind"]!)/\(object["namespace"]!)/\(object["name"]!)"

@@ -1,0 +1,176 @@
+import AsyncHTTPClient
+import FluxbrainCore
+import FluxbrainIntegrations
+import Foundation
+import Logging
+
+/// How the console channel prints.
+package enum ConsoleFormat: Sendable {
+    /// Readable reports (the default channel when nothing else is configured).
+    case text
+    /// One JSON object per notification per line.
+    case json
+}
+
+/// Builds every part of a run from the configuration: the one composition function; no singletons.
+package enum Composition {
+    /// The parts shared by `run` and `once`.
+    ///
+    /// - Parameters:
+    ///   - snapshotPath: read incidents from a snapshot instead of Kubernetes (`--snapshot`).
+    ///   - console: how the console channel prints, or `nil` to use only the configured channels.
+    package static func makeParts(
+        configuration: FluxbrainConfiguration, snapshotPath: String?, console: ConsoleFormat?, logger: Logger
+    ) async throws -> RuntimeParts {
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            return try await makeParts(
+                configuration: configuration, snapshotPath: snapshotPath, console: console, httpClient: httpClient,
+                logger: logger)
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+    }
+
+    private static func makeParts(
+        configuration: FluxbrainConfiguration, snapshotPath: String?, console: ConsoleFormat?, httpClient: HTTPClient,
+        logger: Logger
+    ) async throws -> RuntimeParts {
+        let detector = Detector(stuckAfter: configuration.stuckAfter)
+        let state = try await makeState(configuration: configuration, logger: logger)
+
+        // Where incidents come from.
+        let source: any IncidentSource
+        if let snapshotPath {
+            source = SnapshotSource(
+                run: SnapshotRun(path: snapshotPath, cluster: configuration.cluster ?? "snapshot", detector: detector))
+        } else {
+            throw ConfigurationError(
+                variable: "FLUXBRAIN_KUBE_API_URL",
+                message: "no cluster to watch: live clusters are not wired yet; pass --snapshot PATH")
+        }
+
+        // Analysis.
+        let errorbrain = configuration.errorbrainURL.map { url in
+            ErrorbrainClient(
+                configuration: ErrorbrainClientConfiguration(
+                    baseURL: url, timeout: configuration.errorbrainTimeout,
+                    environment: configuration.environmentName.flatMap(ErrorEvent.Environment.init(rawValue:))),
+                httpClient: httpClient, logger: logger)
+        }
+        let analyzer = Analyzer(
+            service: errorbrain, store: state.analysis,
+            backoff: AnalysisBackoff(base: configuration.backoffBase, maximum: configuration.backoffMax),
+            maxAttempts: configuration.analysisMaxAttempts, observer: MetricsAnalysisObserver(), logger: logger)
+
+        // Notification.
+        let notifiers = makeNotifiers(configuration: configuration, console: console, httpClient: httpClient, logger: logger)
+        let settings = NotificationSettings(
+            repeatInterval: configuration.repeatInterval, sendResolved: configuration.sendResolved,
+            sendLease: max(.seconds(120), configuration.errorbrainTimeout * 4),
+            backoffBase: configuration.backoffBase, backoffMax: configuration.backoffMax)
+        let dispatcher = NotificationDispatcher(
+            notifiers: notifiers, store: state.notification, settings: settings,
+            metrics: SwiftMetricsNotificationMetrics(), logger: logger)
+        let processor = PipelineProcessor(
+            analyzer: analyzer, analysisStore: state.analysis, dispatcher: dispatcher, logger: logger)
+
+        let readinessChecks = state.readiness
+        return RuntimeParts(
+            queue: state.queue, lock: state.lock, index: state.index, source: source, processor: processor,
+            readiness: {
+                var checks = await readinessChecks()
+                if let errorbrain {
+                    let ok = await errorbrain.healthy()
+                    // Errorbrain being down delays analysis but never stops notifications: reported, not required.
+                    checks.append(ReadinessCheck(name: "errorbrain", ok: true, detail: ok ? "healthy" : "unreachable (notifications go out without analysis)"))
+                }
+                return checks
+            },
+            services: [],
+            shutdown: {
+                await state.shutdown()
+                try? await httpClient.shutdown()
+            })
+    }
+
+    /// The notifiers for the configured channels; the console one when none is configured (or when asked for).
+    package static func makeNotifiers(
+        configuration: FluxbrainConfiguration, console: ConsoleFormat?, httpClient: HTTPClient, logger: Logger
+    ) -> [any Notifier] {
+        let settings = NotifierFactory.Settings(
+            slackWebhook: configuration.slackWebhook, slackChannel: configuration.slackChannel,
+            webhookURL: configuration.webhookURL, webhookSecret: configuration.webhookSecret,
+            webhookHeaders: configuration.webhookHeaders, githubOwner: configuration.githubOwner,
+            githubRepo: configuration.githubRepo, githubToken: configuration.githubToken,
+            githubAPIURL: configuration.githubAPIURL, githubReopenWindow: configuration.githubReopenWindow)
+        var notifiers = NotifierFactory.make(settings, client: httpClient, logger: logger, console: ConsoleOutput.write)
+        let hasConsole = notifiers.contains { $0.channel == .console }
+        switch console {
+        case .json:
+            notifiers.removeAll { $0.channel == .console }
+            notifiers.append(JSONConsoleNotifier())
+        case .text where !hasConsole:
+            notifiers.append(ConsoleNotifier(write: ConsoleOutput.write))
+        case .text, nil:
+            break
+        }
+        return notifiers
+    }
+
+    /// Shared state: Redis when `FLUXBRAIN_REDIS_URL` is set, else in memory.
+    struct State: Sendable {
+        var queue: any WorkQueue
+        var lock: any LeaderLock
+        var index: any IncidentIndex
+        var analysis: any AnalysisStore
+        var notification: any NotificationStore
+        var readiness: @Sendable () async -> [ReadinessCheck]
+        var shutdown: @Sendable () async -> Void
+    }
+
+    static func makeState(configuration: FluxbrainConfiguration, logger: Logger) async throws -> State {
+        let memory = InMemoryCoordination(maxAttempts: configuration.maxAttempts)
+        return State(
+            queue: memory, lock: memory, index: memory, analysis: InMemoryAnalysisStore(),
+            notification: InMemoryNotificationStore(),
+            readiness: { [ReadinessCheck(name: "state", ok: true, detail: "in-memory (single process)")] },
+            shutdown: {})
+    }
+}
+
+/// Writes whole notifications to standard output, one at a time.
+enum ConsoleOutput {
+    private static let lock = NSLock()
+
+    @Sendable static func write(_ text: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        FileHandle.standardOutput.write(Data((text + "\n\n").utf8))
+    }
+}
+
+/// The console channel for machines: one JSON object per notification per line.
+struct JSONConsoleNotifier: Notifier {
+    var channel: ChannelID { .console }
+
+    private struct Line: Encodable {
+        var kind: NotificationKind
+        var sequence: Int
+        var notifiedAt: Date
+        var incident: Incident
+        var analysis: AnalysisResult?
+        var analysisNote: String?
+    }
+
+    func send(_ notification: IncidentNotification) async throws -> DeliveryReport {
+        let line = Line(
+            kind: notification.kind, sequence: notification.sequence, notifiedAt: notification.notifiedAt,
+            incident: notification.incident, analysis: notification.analysis.result,
+            analysisNote: NotificationTextRenderer.analysisNote(notification.analysis))
+        let text = try StableJSON.string(line)
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        return DeliveryReport(detail: "stdout")
+    }
+}

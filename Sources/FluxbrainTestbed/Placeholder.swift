@@ -1,1 +1,0 @@
-// Placeholder until the fake cluster and the webhook sink land.

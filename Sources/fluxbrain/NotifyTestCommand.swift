@@ -1,0 +1,28 @@
+import ArgumentParser
+import AsyncHTTPClient
+import FluxbrainIntegrations
+import FluxbrainService
+import Foundation
+
+/// `fluxbrain notify-test`: send a labelled sample through every configured channel and say what happened.
+struct NotifyTestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "notify-test",
+        abstract: "Send a clearly labelled sample incident through every configured channel and report each result."
+    )
+
+    func run() async throws {
+        let configuration = try loadConfiguration()
+        let logger = bootstrapObservability(configuration)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let notifiers = Composition.makeNotifiers(
+            configuration: configuration, console: nil, httpClient: client, logger: logger)
+        let results = await NotifyTest.run(
+            notifiers: notifiers, cluster: configuration.cluster ?? "notify-test", logger: logger)
+        try? await client.shutdown()
+        for result in results {
+            FileHandle.standardOutput.write(Data((result.line + "\n").utf8))
+        }
+        if results.contains(where: { !$0.ok }) { throw ExitCode(1) }
+    }
+}
