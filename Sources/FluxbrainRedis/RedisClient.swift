@@ -53,9 +53,10 @@ package final class RedisClient: Sendable {
         dedicated.closeDetached()
     }
 
-    /// Leases a shared connection and runs `body` on its thread (hence `@Sendable`), synchronously; `body` may send several commands
-    /// (a pipeline, `MULTI`/`EXEC`, `WATCH`). The connection must not escape `body`. Session state left behind
-    /// (open `MULTI`, `WATCH`, another `SELECT`ed db, unread appended replies) is cleaned up before the next lease.
+    /// Leases a shared connection and runs `body` on its thread (hence `@Sendable`), synchronously; `body` may
+    /// send several commands (a pipeline, `MULTI`/`EXEC`, `WATCH`). The connection must not escape `body`. Session
+    /// state left behind (open `MULTI`, `WATCH`, another `SELECT`ed db, unread appended replies) is cleaned up
+    /// before the next lease.
     /// Do not run blocking commands here; use ``withDedicatedConnection(_:)``.
     package func withConnection<T: Sendable>(_ body: @Sendable (RedisConnection) throws -> T) async throws -> T {
         let handle = try await shared.lease()

@@ -183,7 +183,10 @@ enum RedisURLParser {
                     + "on a trusted network or a TLS-terminating sidecar"
             )
         case "unix", "redis+unix", "redis-socket":
-            throw RedisError(.unsupportedScheme, "Unix socket Redis URLs (\(scheme)://) are not supported; use redis://")
+            throw RedisError(
+                .unsupportedScheme,
+                "Unix socket Redis URLs (\(scheme)://) are not supported; use redis://"
+            )
         default:
             throw RedisError(
                 .unsupportedScheme,
@@ -284,7 +287,8 @@ enum RedisURLParser {
         return String(validating: bytes, as: UTF8.self)
     }
 
-    /// Percent-encodes everything but unreserved characters (used for the user name in ``RedisConfiguration/redactedURL``).
+    /// Percent-encodes everything but unreserved characters (for the user name in
+    /// ``RedisConfiguration/redactedURL``).
     static func percentEncode(_ text: String) -> String {
         var result = ""
         for byte in text.utf8 {

@@ -192,13 +192,19 @@ package final class RedisConnection {
 
     private func roundTrip(_ command: RedisCommand) throws(RedisError) -> RedisReply {
         guard pendingReplies == 0 else {
-            throw RedisError(.misuse, "send called with \(pendingReplies) unread appended replies; call readReply() first")
+            throw RedisError(
+                .misuse,
+                "send called with \(pendingReplies) unread appended replies; call readReply() first"
+            )
         }
         let wasConnected = context != nil
         do {
             return try attempt(command)
         } catch where error.code == .io && command.isIdempotent && wasConnected {
-            logger.debug("Re-sending idempotent Redis command on a fresh connection", metadata: ["redis.command": "\(command.name)"])
+            logger.debug(
+                "Re-sending idempotent Redis command on a fresh connection",
+                metadata: ["redis.command": "\(command.name)"]
+            )
             return try attempt(command)
         }
     }
@@ -355,7 +361,8 @@ package final class RedisConnection {
             } else if reason.contains("timed out") || reason == String(cString: strerror(EAGAIN)) {
                 code = .timeout
                 message =
-                    "Connecting to Redis at \(configuration.endpoint) timed out after \(configuration.connectTimeout) (\(reason))"
+                    "Connecting to Redis at \(configuration.endpoint) timed out after "
+                    + "\(configuration.connectTimeout) (\(reason))"
             } else {
                 code = .connectFailed
                 message = "Could not connect to Redis at \(configuration.endpoint): \(reason)"
@@ -466,7 +473,8 @@ package final class RedisConnection {
         close()
         let error: RedisError
         switch kind {
-        case REDIS_ERR_IO where reason == String(cString: strerror(EAGAIN)) || reason == String(cString: strerror(EWOULDBLOCK)):
+        case REDIS_ERR_IO
+        where reason == String(cString: strerror(EAGAIN)) || reason == String(cString: strerror(EWOULDBLOCK)):
             error = RedisError(
                 .timeout,
                 "Redis command to \(configuration.endpoint) timed out (the command may still have been applied)"
@@ -477,9 +485,15 @@ package final class RedisConnection {
                 "Connection to Redis at \(configuration.endpoint) lost: \(reason) (the command may have been applied)"
             )
         default:
-            error = RedisError(.protocol, "Redis connection to \(configuration.endpoint) failed: \(reason) (err \(kind))")
+            error = RedisError(
+                .protocol,
+                "Redis connection to \(configuration.endpoint) failed: \(reason) (err \(kind))"
+            )
         }
-        logger.warning("Redis connection failed; it will reconnect on the next command", metadata: ["error": "\(error.message)"])
+        logger.warning(
+            "Redis connection failed; it will reconnect on the next command",
+            metadata: ["error": "\(error.message)"]
+        )
         return error
     }
 

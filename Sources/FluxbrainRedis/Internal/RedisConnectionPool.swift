@@ -151,7 +151,8 @@ final class RedisConnectionPool: Sendable {
         }
         do {
             return try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RedisConnectionHandle, any Error>) in
+                try await withCheckedThrowingContinuation {
+                    (continuation: CheckedContinuation<RedisConnectionHandle, any Error>) in
                     enum Outcome {
                         case queued
                         case handle(RedisConnectionHandle)

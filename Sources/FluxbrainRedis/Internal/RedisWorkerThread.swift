@@ -16,7 +16,7 @@ final class RedisWorkerThread: @unchecked Sendable {
     init(name: String) {
         let thread = Thread { [self] in run() }
         thread.name = name
-        thread.stackSize = 512 * 1024
+        thread.stackSize = 1 << 20
         thread.start()
     }
 

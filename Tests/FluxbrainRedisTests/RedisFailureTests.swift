@@ -1,0 +1,180 @@
+import FluxbrainRedis
+import FluxbrainTestSupport
+import Testing
+
+/// Lost connections, stalls, restarts and configuration errors, against real redis-server processes.
+@Suite struct RedisFailureTests {
+    @Test func reconnectsWithItsSelectedDatabaseAfterClientKill() async throws {
+        try await PlainRedis.with { redis in
+            let metrics = CapturedMetrics()
+            let configuration = try redis.configuration(database: 3, poolSize: 1)
+            #expect(configuration.redactedURL.hasSuffix("/3"))
+            try await withRedisClient(
+                configuration: configuration,
+                logger: CapturedLogs().logger(),
+                metricsFactory: metrics
+            ) { client in
+                try await withRedisClient(configuration: redis.configuration(), logger: CapturedLogs().logger()) {
+                    killer in
+                    let key = redis.key("db3")
+                    try await client.send("SET", key, "in-db-3")
+                    #expect(try await killer.send("EXISTS", key) == .integer(0))  // it is not in db 0
+
+                    let id = try #require(try await client.send("CLIENT", "ID").integer)
+                    #expect(try await killer.send("CLIENT", "KILL", "ID", id) == .integer(1))
+                    // The command that meets the dead connection fails: its outcome is unknown, so no silent retry.
+                    let lost = await redisError { try await client.send("GET", key) }
+                    #expect(lost?.code == .io)
+                    // The next one reconnects, re-applies SELECT 3 and finds the key.
+                    #expect(try await client.send("GET", key) == .bulk(Array("in-db-3".utf8)))
+                    let info = try await client.send("CLIENT", "INFO").string ?? ""
+                    #expect(info.contains(" db=3 "))
+                    #expect(metrics.value("fluxbrain_redis_reconnects_total") == 1)
+                    #expect(metrics.value("fluxbrain_redis_errors_total", [("kind", "io")]) == 1)
+
+                    // A command marked idempotent is re-sent once on a fresh connection instead.
+                    let newID = try #require(try await client.send("CLIENT", "ID").integer)
+                    #expect(newID != id)
+                    #expect(try await killer.send("CLIENT", "KILL", "ID", newID) == .integer(1))
+                    #expect(
+                        try await client.send(RedisCommand("GET", key).idempotent()) == .bulk(Array("in-db-3".utf8))
+                    )
+                    #expect(metrics.value("fluxbrain_redis_reconnects_total") == 2)
+                    try await client.send("DEL", key)
+                }
+            }
+        }
+    }
+
+    @Test func pausedServerTimesOutWithinTheCommandTimeoutAndRecovers() async throws {
+        try await RedisServerProcess.with { server in
+            let timeout = Duration.milliseconds(500)
+            let configuration = try RedisConfiguration(url: server.url, commandTimeout: timeout, poolSize: 1)
+            try await withRedisClient(configuration: configuration, logger: CapturedLogs().logger()) { client in
+                try await client.send("PING")
+                server.pause()
+                let (error, elapsed) = await measure {
+                    await redisError { try await client.send("SET", "k", "v") }
+                }
+                #expect(error?.code == .timeout)
+                #expect(error?.message.contains("127.0.0.1:\(server.port)") == true)
+                #expect(elapsed >= .milliseconds(400))
+                #expect(elapsed < timeout + .milliseconds(700))
+
+                // A fresh connection also succeeds at TCP level (listen backlog) and then times out on the command.
+                try await withRedisClient(configuration: configuration, logger: CapturedLogs().logger()) { fresh in
+                    let (freshError, freshElapsed) = await measure {
+                        await redisError { try await fresh.send("PING") }
+                    }
+                    #expect(freshError?.code == .timeout)
+                    #expect(freshElapsed < timeout + .milliseconds(700))
+                }
+
+                server.resume()
+                #expect(try await client.send("PING") == .status("PONG"))
+                // The timed-out SET may or may not have been applied (ambiguous outcome); either is fine here.
+                let value = try await client.send("GET", "k")
+                #expect(value == .null || value == .bulk(Array("v".utf8)))
+            }
+        }
+    }
+
+    @Test func wrongPasswordGivesAClearAuthenticationError() async throws {
+        try await RedisServerProcess.with(.init(password: "right-pass")) { server in
+            let logs = CapturedLogs()
+            let wrong = try RedisConfiguration(url: "redis://:wrong-pass@127.0.0.1:\(server.port)/0")
+            try await withRedisClient(configuration: wrong, logger: logs.logger()) { client in
+                let error = await redisError { try await client.send("PING") }
+                #expect(error?.code == .authenticationFailed)
+                #expect(error?.message.hasPrefix("Redis AUTH failed for 127.0.0.1:\(server.port): WRONGPASS") == true)
+                #expect(error?.description.contains("wrong-pass") == false)
+            }
+            let withUser = try RedisConfiguration(url: "redis://default:wrong-pass@127.0.0.1:\(server.port)")
+            try await withRedisClient(configuration: withUser, logger: logs.logger()) { client in
+                let error = await redisError { try await client.send("PING") }
+                #expect(error?.code == .authenticationFailed)
+            }
+            #expect(!logs.all.isEmpty)
+            #expect(!logs.all.contains { $0.contains("wrong-pass") })
+
+            let right = try RedisConfiguration(url: "redis://default:right-pass@127.0.0.1:\(server.port)/2")
+            let pong = try await withRedisClient(configuration: right, logger: logs.logger()) { client in
+                try await client.send("PING")
+            }
+            #expect(pong == .status("PONG"))
+            let none = try RedisConfiguration(url: "redis://127.0.0.1:\(server.port)")
+            try await withRedisClient(configuration: none, logger: logs.logger()) { client in
+                let error = await redisError { try await client.send("PING") }
+                #expect(error?.code == .server)
+                #expect(error?.message.hasPrefix("NOAUTH") == true)
+            }
+            #expect(!logs.all.contains { $0.contains("right-pass") })
+        }
+    }
+
+    @Test func passwordForAServerWithoutOneIsAnAuthenticationError() async throws {
+        try await PlainRedis.with { redis in
+            guard redis.base.password == nil else { return }
+            var configuration = try redis.configuration()
+            configuration.password = "unneeded"
+            try await withRedisClient(configuration: configuration, logger: CapturedLogs().logger()) { client in
+                let error = await redisError { try await client.send("PING") }
+                #expect(error?.code == .authenticationFailed)
+                #expect(error?.message.contains("without any password configured") == true)
+            }
+        }
+    }
+
+    @Test func refusedConnectionNamesHostAndPort() async throws {
+        let port = try RedisServerProcess.freePort()
+        let configuration = try RedisConfiguration(url: "redis://127.0.0.1:\(port)/0")
+        try await withRedisClient(configuration: configuration, logger: CapturedLogs().logger()) { client in
+            let error = await redisError { try await client.send("PING") }
+            #expect(error?.code == .connectionRefused)
+            #expect(error?.message == "Could not connect to Redis at 127.0.0.1:\(port): Connection refused")
+        }
+    }
+
+    @Test func serverProcessStopsOnSIGTERMAndRestartsOnTheSamePort() async throws {
+        try await RedisServerProcess.with { server in
+            let port = server.port
+            #expect(server.url == "redis://127.0.0.1:\(port)/0")
+            // SIGTERM must reach the server (a child inheriting a blocked signal mask would ignore it for 3 s).
+            let (_, elapsed) = await measure { await server.stop(removingDirectory: false) }
+            #expect(server.pid == nil)
+            #expect(elapsed < .seconds(1))
+            try await server.restart()
+            #expect(server.port == port)
+            let configuration = try RedisConfiguration(url: server.url)
+            let pong = try await withRedisClient(configuration: configuration, logger: CapturedLogs().logger()) {
+                try await $0.send("PING")
+            }
+            #expect(pong == .status("PONG"))
+        }
+    }
+
+    @Test func survivesKillAndRestartWithAOFAndReloadsScripts() async throws {
+        try await RedisServerProcess.with(.init(appendOnly: true)) { server in
+            let configuration = try RedisConfiguration(url: server.url(database: 1), poolSize: 1)
+            try await withRedisClient(configuration: configuration, logger: CapturedLogs().logger()) { client in
+                let script = RedisScript(name: "get", source: "return redis.call('GET', KEYS[1])")
+                try await client.send("SET", "durable", "yes")
+                #expect(try await client.evalSHA(script, keys: ["durable"]) == .bulk(Array("yes".utf8)))
+                let firstPID = server.pid
+
+                await server.kill9()
+                #expect(server.pid == nil)
+                let lost = await redisError { try await client.send("PING") }
+                #expect(lost?.code == .io)
+                let down = await redisError { try await client.send("PING") }
+                #expect(down?.code == .connectionRefused)
+
+                try await server.restart()
+                #expect(server.pid != nil && server.pid != firstPID)
+                // Cached SHA → NOSCRIPT on the restarted server → SCRIPT LOAD and one retry.
+                #expect(try await client.evalSHA(script, keys: ["durable"]) == .bulk(Array("yes".utf8)))
+                #expect(try await client.send("GET", "durable") == .bulk(Array("yes".utf8)))
+            }
+        }
+    }
+}
