@@ -301,8 +301,10 @@ final class BenchmarkRedisServer: Sendable {
         }
     }
 
+    /// SIGKILL: nothing to persist, and a child of Foundation's `Process` inherits the spawning thread's signal
+    /// mask, in which SIGTERM is blocked.
     func stop() {
-        kill(pid, SIGTERM)
+        kill(pid, SIGKILL)
         try? FileManager.default.removeItem(at: directory)
     }
 

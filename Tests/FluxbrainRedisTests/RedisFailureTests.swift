@@ -135,6 +135,24 @@ import Testing
         }
     }
 
+    @Test func serverProcessStopsOnSIGTERMAndRestartsOnTheSamePort() async throws {
+        try await RedisServerProcess.with { server in
+            let port = server.port
+            #expect(server.url == "redis://127.0.0.1:\(port)/0")
+            // SIGTERM must reach the server (a child inheriting a blocked signal mask would ignore it for 3 s).
+            let (_, elapsed) = await measure { await server.stop(removingDirectory: false) }
+            #expect(server.pid == nil)
+            #expect(elapsed < .seconds(1))
+            try await server.restart()
+            #expect(server.port == port)
+            let configuration = try RedisConfiguration(url: server.url)
+            let pong = try await withRedisClient(configuration: configuration, logger: CapturedLogs().logger()) {
+                try await $0.send("PING")
+            }
+            #expect(pong == .status("PONG"))
+        }
+    }
+
     @Test func survivesKillAndRestartWithAOFAndReloadsScripts() async throws {
         try await RedisServerProcess.with(.init(appendOnly: true)) { server in
             let configuration = try RedisConfiguration(url: server.url(database: 1), poolSize: 1)

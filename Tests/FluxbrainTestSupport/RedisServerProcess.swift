@@ -69,13 +69,13 @@ package final class RedisServerProcess: Sendable {
     package let options: Options
 
     private let executable: String
-    private let process: Mutex<Process?>
+    private let process: Mutex<SpawnedProcess?>
 
-    /// The PID of the running server, or `nil` when it is not running.
+    /// The PID of the running server, or `nil` when it is not running (or has exited and was reaped).
     package var pid: Int32? {
         process.withLock { process in
-            guard let process, process.isRunning else { return nil }
-            return process.processIdentifier
+            guard let process, process.isRunning() else { return nil }
+            return process.pid
         }
     }
 
@@ -97,9 +97,11 @@ package final class RedisServerProcess: Sendable {
     }
 
     deinit {
-        let process = self.process.withLock { $0 }
-        if let process, process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+        process.withLock { process in
+            if let process, process.isRunning() {
+                process.send(SIGKILL)
+                process.reapBlocking()
+            }
         }
         try? FileManager.default.removeItem(at: directory)
     }
@@ -223,33 +225,21 @@ package final class RedisServerProcess: Sendable {
         if let password = options.password { arguments += ["--requirepass", password] }
         arguments += options.extraArguments
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw StartError(message: "could not run \(executable): \(error)", log: "")
-        }
+        let process = try SpawnedProcess(executable: executable, arguments: arguments)
         self.process.withLock { $0 = process }
 
         let deadline = ContinuousClock.now + options.startTimeout
         while ContinuousClock.now < deadline {
-            if !process.isRunning {
+            if !process.isRunning() {
                 throw StartError(
-                    message:
-                        "redis-server on port \(port) exited with status \(process.terminationStatus) during start",
+                    message: "redis-server on port \(port) exited (wait status \(process.waitStatus)) during start",
                     log: logTail()
                 )
             }
             if Self.answersPing(host: host, port: port) { return }
             try await Task.sleep(for: .milliseconds(10))
         }
-        kill(process.processIdentifier, SIGKILL)
+        process.send(SIGKILL)
         throw StartError(
             message: "redis-server on port \(port) did not answer PING within \(options.startTimeout)",
             log: logTail()
@@ -259,8 +249,8 @@ package final class RedisServerProcess: Sendable {
     private func signal(_ signal: Int32) {
         process.withLock { process in
             // Only the PID this object started, and only while it has not been reaped.
-            guard let process, process.isRunning else { return }
-            kill(process.processIdentifier, signal)
+            guard let process, process.isRunning() else { return }
+            process.send(signal)
         }
     }
 
@@ -341,5 +331,89 @@ package final class RedisServerProcess: Sendable {
 
     private static func percentEncode(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+    }
+}
+
+/// A child started with `posix_spawn` with an **empty signal mask** and default signal dispositions.
+///
+/// Foundation's `Process` passes on the spawning thread's signal mask, and Swift concurrency / Dispatch worker
+/// threads block most signals: a `redis-server` started that way ignores SIGTERM. Reaped with `waitpid(WNOHANG)`.
+final class SpawnedProcess: @unchecked Sendable {
+    /// The child's PID (only signalled while not reaped, so it cannot belong to another process).
+    let pid: pid_t
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var reaped = false
+    private var status: Int32 = 0
+
+    init(executable: String, arguments: [String]) throws {
+        var fileActions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fileActions)
+        defer { posix_spawn_file_actions_destroy(&fileActions) }
+        for descriptor: Int32 in [0, 1, 2] {
+            posix_spawn_file_actions_addopen(&fileActions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, executable, &fileActions, &attributes, argv, environ)
+        guard result == 0 else {
+            throw RedisServerProcess.StartError(
+                message: "posix_spawn \(executable) failed: \(String(cString: strerror(result)))",
+                log: ""
+            )
+        }
+        pid = child
+    }
+
+    /// `true` until the child has exited (reaps it without blocking).
+    func isRunning() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if reaped { return false }
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        if result == pid || (result == -1 && errno == ECHILD) {
+            reaped = true
+            self.status = status
+            return false
+        }
+        return true
+    }
+
+    /// The raw `waitpid` status once reaped.
+    var waitStatus: Int32 {
+        lock.lock()
+        defer { lock.unlock() }
+        return status
+    }
+
+    /// Sends `signal` unless the child was already reaped.
+    func send(_ signal: Int32) {
+        lock.lock()
+        defer { lock.unlock() }
+        if !reaped { kill(pid, signal) }
+    }
+
+    /// Waits for the child to exit (after SIGKILL: immediate); used only from `deinit`.
+    func reapBlocking() {
+        lock.lock()
+        defer { lock.unlock() }
+        if reaped { return }
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+        reaped = true
+        self.status = status
     }
 }

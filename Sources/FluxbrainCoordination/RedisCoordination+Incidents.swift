@@ -1,0 +1,43 @@
+import FluxbrainCore
+import FluxbrainRedis
+import Foundation
+
+extension RedisCoordination {
+    /// Every open incident of `cluster` (`HVALS <prefix>:{fbq}:open:<cluster>`), sorted by object. An entry that
+    /// does not decode is skipped with an error log; it stays in Redis for inspection.
+    package func openIncidents(cluster: String) async throws -> [Incident] {
+        let key = keys.open(cluster: cluster)
+        let reply = try await send(RedisCommand("HVALS", key).idempotent(), operation: "openIncidents")
+        guard let values = reply.array else { throw unexpected(reply, from: "openIncidents") }
+        let decoder = StableJSON.makeDecoder()
+        var incidents: [Incident] = []
+        for value in values {
+            guard let bytes = value.bytes, let incident = try? decoder.decode(Incident.self, from: Data(bytes)) else {
+                logger.error("skipping an undecodable open incident", metadata: ["key": "\(key)"])
+                continue
+            }
+            incidents.append(incident)
+        }
+        return incidents.sorted { $0.object < $1.object }
+    }
+
+    /// Records `incident` as its object's open incident (replacing any other); fenced by `lease`.
+    package func open(_ incident: Incident, lease: LeaderLease) async throws {
+        let json: [UInt8]
+        do {
+            json = Array(try StableJSON.encode(incident))
+        } catch {
+            throw CoordinationError(.encoding, "could not encode incident \(incident.fingerprint)", underlying: error)
+        }
+        _ = try await run(
+            CoordinationScripts.openIncident, keys: [keys.lock, keys.open(cluster: incident.object.cluster)],
+            arguments: [lease.lockValue, CoordinationKeys.openField(incident.object), json], fencedBy: lease)
+    }
+
+    /// Forgets `object`'s open incident if its fingerprint is `fingerprint`; fenced by `lease`.
+    package func close(_ object: ObjectReference, fingerprint: Fingerprint, lease: LeaderLease) async throws {
+        _ = try await run(
+            CoordinationScripts.closeIncident, keys: [keys.lock, keys.open(cluster: object.cluster)],
+            arguments: [lease.lockValue, CoordinationKeys.openField(object), fingerprint.hex], fencedBy: lease)
+    }
+}

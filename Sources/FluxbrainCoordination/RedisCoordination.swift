@@ -1,0 +1,133 @@
+import CoreMetrics
+import FluxbrainCore
+import FluxbrainRedis
+import Foundation
+import Logging
+
+/// The Redis-backed `WorkQueue`, `LeaderLock` and `IncidentIndex`, shared by every replica of one installation.
+///
+/// Same semantics as `InMemoryCoordination` (the conformance suite runs against both). Every multi-step operation
+/// is one Lua script (``CoordinationScripts``), so it is atomic, uses Redis `TIME` as its clock, and is safe to
+/// repeat after an ambiguous timeout. Key layout: ``CoordinationKeys``; contracts and failure semantics:
+/// docs/coordination.md.
+///
+/// ```swift
+/// let coordination = RedisCoordination(
+///     client: client, configuration: .init(keyPrefix: config.redisPrefix, maxAttempts: config.maxAttempts),
+///     logger: logger)
+/// ```
+package final class RedisCoordination: WorkQueue, LeaderLock, IncidentIndex, Sendable {
+    /// How the coordination layer names its keys and treats failing items.
+    ///
+    /// Keys:
+    /// - `keyPrefix` (`String`, default `fluxbrain`; `FLUXBRAIN_REDIS_PREFIX`): the first part of every key, so
+    ///   several installations can share one Redis.
+    /// - `maxAttempts` (`Int`, default 5; `FLUXBRAIN_MAX_ATTEMPTS`): claims (crashes and nacks alike) before an item
+    ///   is dead-lettered.
+    /// - `lockName` (`String`, default `lock:scheduler`): the scheduler lock's key below the prefix; its epoch
+    ///   counter is `<lock>:epoch`.
+    /// - `reapBatchSize` (`Int`, default 100): expired leases handled per reap script call (a reap loops until
+    ///   done, so one call never blocks Redis for long).
+    /// - `doorbellLength` (`Int`, default 64): how many wake-ups the doorbell list keeps.
+    package struct Configuration: Sendable, Hashable {
+        package var keyPrefix: String
+        package var maxAttempts: Int
+        package var lockName: String
+        package var reapBatchSize: Int
+        package var doorbellLength: Int
+
+        package init(
+            keyPrefix: String = "fluxbrain",
+            maxAttempts: Int = 5,
+            lockName: String = "lock:scheduler",
+            reapBatchSize: Int = 100,
+            doorbellLength: Int = 64
+        ) {
+            self.keyPrefix = keyPrefix
+            self.maxAttempts = max(1, maxAttempts)
+            self.lockName = lockName
+            self.reapBatchSize = max(1, reapBatchSize)
+            self.doorbellLength = max(1, doorbellLength)
+        }
+    }
+
+    /// The configuration this instance was created with.
+    package let configuration: Configuration
+    /// The key names (for tooling and tests that inspect Redis directly).
+    package let keys: CoordinationKeys
+    let client: RedisClient
+    let logger: Logger
+    let metrics: QueueMetrics
+
+    /// - Parameters:
+    ///   - client: the Redis client; blocking waits (``waitForWork(timeout:)``) use its dedicated connections.
+    ///   - configuration: key prefix, attempts and lock name.
+    ///   - logger: for malformed items and dead letters.
+    ///   - metricsFactory: where `fluxbrain_queue_*` metrics go (default: the bootstrapped `MetricsSystem`).
+    package init(
+        client: RedisClient,
+        configuration: Configuration = Configuration(),
+        logger: Logger,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) {
+        self.client = client
+        self.configuration = configuration
+        self.keys = CoordinationKeys(prefix: configuration.keyPrefix, lockName: configuration.lockName)
+        self.logger = logger
+        self.metrics = QueueMetrics(factory: metricsFactory)
+    }
+
+    /// Runs `script`, wrapping Redis failures as ``CoordinationError`` with the operation's name; a `FENCED` error
+    /// reply becomes `FencedError` for `lease`.
+    func run(
+        _ script: RedisScript,
+        keys: [String],
+        arguments: [any RedisArgumentConvertible],
+        fencedBy lease: LeaderLease? = nil
+    ) async throws -> RedisReply {
+        do {
+            do {
+                return try await client.evalSHA(script, keys: keys, arguments: arguments)
+            } catch where error.code == .noScript {
+                // The client reloads once on NOSCRIPT; a second flush between its reload and its retry (a restart
+                // storm) lands here. NOSCRIPT means the script did not run, so one more try is safe.
+                return try await client.evalSHA(script, keys: keys, arguments: arguments)
+            }
+        } catch {
+            if let lease, error.code == .server, error.message.hasPrefix("FENCED") {
+                throw FencedError(lease: lease)
+            }
+            throw CoordinationError(.redis, "\(script.name) failed", underlying: error)
+        }
+    }
+
+    /// Sends one plain command (a read), wrapping failures like ``run(_:keys:arguments:fencedBy:)``.
+    func send(_ command: RedisCommand, operation: String) async throws -> RedisReply {
+        do {
+            return try await client.send(command)
+        } catch {
+            throw CoordinationError(.redis, "\(operation) failed", underlying: error)
+        }
+    }
+
+    func unexpected(_ reply: RedisReply, from operation: String, file: String = #fileID, line: UInt = #line)
+        -> CoordinationError
+    {
+        CoordinationError(
+            .unexpectedReply, "\(operation) returned an unexpected reply: \(reply)", file: file, line: line)
+    }
+
+    func integer(_ reply: RedisReply, from operation: String) throws -> Int64 {
+        guard let value = reply.integer else { throw unexpected(reply, from: operation) }
+        return value
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, at least `minimum` (Redis rejects `PX 0`).
+    func milliseconds(atLeast minimum: Int64 = 1) -> Int64 {
+        let (seconds, attoseconds) = components
+        let value = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return Swift.max(minimum, value)
+    }
+}
