@@ -145,7 +145,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FluxbrainServiceTests",
-            dependencies: ["FluxbrainService", "FluxbrainTestSupport"]
+            dependencies: [
+                "FluxbrainCoordination", "FluxbrainCore", "FluxbrainRedis", "FluxbrainService", "FluxbrainTestSupport",
+                "FluxbrainTestbed",
+            ]
         ),
     ]
 )

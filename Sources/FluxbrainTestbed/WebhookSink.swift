@@ -19,6 +19,8 @@ package struct WebhookSinkRecord: Sendable, Codable, Hashable {
     package var body: JSONValue
     /// The raw body, base64 (so signatures can be checked against the exact bytes).
     package var rawBody: String
+    /// The status the sink answered with.
+    package var status: Int?
 
     /// `Idempotency-Key`, if sent.
     package var idempotencyKey: String? { headers["idempotency-key"] }
@@ -39,6 +41,7 @@ package final class WebhookSink: Sendable {
     private struct State {
         var records: [WebhookSinkRecord] = []
         var queuedStatuses: [Int] = []
+        var failingFingerprints: [String: Int] = [:]
     }
 
     private let state = Mutex(State())
@@ -69,6 +72,19 @@ package final class WebhookSink: Sendable {
     /// Makes the next `count` POSTs answer `status` (still recorded): to test a failing receiver.
     package func failNext(status: Int, count: Int = 1) {
         state.withLock { $0.queuedStatuses.append(contentsOf: Array(repeating: status, count: count)) }
+    }
+
+    /// Makes every POST whose payload carries `fingerprint` answer `status`: a receiver that always rejects one
+    /// incident (a poison item).
+    package func failAlways(fingerprint: String, status: Int = 500) {
+        state.withLock { $0.failingFingerprints[fingerprint] = status }
+    }
+
+    /// Successful (2xx) deliveries whose payload's `fingerprint` is `fingerprint` and `kind` is `kind`.
+    package func delivered(fingerprint: String, kind: String) -> Int {
+        records.filter {
+            $0.fingerprint == fingerprint && $0.body["kind"]?.stringValue == kind && ($0.status ?? 200) < 300
+        }.count
     }
 
     /// Runs the sink on `host:port` (0: any free port) until the task is cancelled; `onListening` gets the port.
@@ -119,13 +135,20 @@ package final class WebhookSink: Sendable {
             let body =
                 (try? StableJSON.makeDecoder().decode(JSONValue.self, from: bytes))
                 ?? .string(String(decoding: bytes, as: UTF8.self))
-            let record = WebhookSinkRecord(
+            var record = WebhookSinkRecord(
                 receivedAt: now(), method: request.method.rawValue,
                 path: request.uri.path + (request.uri.query.map { "?" + $0 } ?? ""), headers: headers, body: body,
                 rawBody: bytes.base64EncodedString())
             let status = state.withLock { state -> Int in
+                let status: Int
+                if let fingerprint = record.fingerprint, let failing = state.failingFingerprints[fingerprint] {
+                    status = failing
+                } else {
+                    status = state.queuedStatuses.isEmpty ? 200 : state.queuedStatuses.removeFirst()
+                }
+                record.status = status
                 state.records.append(record)
-                return state.queuedStatuses.isEmpty ? 200 : state.queuedStatuses.removeFirst()
+                return status
             }
             if let recordPath { append(record, to: recordPath) }
             logger.info(

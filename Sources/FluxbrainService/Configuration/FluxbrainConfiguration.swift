@@ -48,6 +48,9 @@ package struct FluxbrainConfiguration: Sendable {
 
     /// `FLUXBRAIN_REDIS_URL` (secret, `redis://[user:password@]host:port[/db]`): shared state; unset = in-memory.
     package var redisURL: String?
+    /// `FLUXBRAIN_REDIS_TIMEOUT` (duration, default `5s`): Redis connect and command timeout; no Redis call waits
+    /// longer (blocking pops add their own server-side wait).
+    package var redisTimeout: Duration
     /// `FLUXBRAIN_REDIS_PREFIX` (default `fluxbrain`): key prefix.
     package var redisPrefix: String
     /// `FLUXBRAIN_REPLICA_ID` (default the hostname): this replica's identity in the lock and leases.
@@ -132,6 +135,7 @@ package struct FluxbrainConfiguration: Sendable {
                 variable: "FLUXBRAIN_REDIS_URL",
                 message: "rediss:// (TLS) is not supported: hiredis 0.14 has no TLS; use redis:// on a trusted network or a TLS sidecar")
         }
+        redisTimeout = try env.duration("FLUXBRAIN_REDIS_TIMEOUT", default: .seconds(5), minimum: .milliseconds(50))
         redisPrefix = env.string("FLUXBRAIN_REDIS_PREFIX") ?? "fluxbrain"
         replicaID = env.string("FLUXBRAIN_REPLICA_ID") ?? hostname
         lockTTL = try env.duration("FLUXBRAIN_LOCK_TTL", default: .seconds(15), minimum: .milliseconds(300))
@@ -231,6 +235,7 @@ package struct FluxbrainConfiguration: Sendable {
             ("FLUXBRAIN_LOG_FORMAT", logFormat.rawValue),
             ("FLUXBRAIN_HTTP_ADDR", "\(httpAddress.host):\(httpAddress.port)"),
             ("FLUXBRAIN_REDIS_URL", redisShown),
+            ("FLUXBRAIN_REDIS_TIMEOUT", redisTimeout.formattedShort),
             ("FLUXBRAIN_REDIS_PREFIX", redisPrefix),
             ("FLUXBRAIN_REPLICA_ID", replicaID),
             ("FLUXBRAIN_LOCK_TTL", lockTTL.formattedShort),

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
+import FluxbrainCoordination
 import FluxbrainCore
 import FluxbrainIntegrations
 import Foundation
+import FluxbrainRedis
 import Logging
 
 /// How the console channel prints.
@@ -131,12 +133,41 @@ package enum Composition {
     }
 
     static func makeState(configuration: FluxbrainConfiguration, logger: Logger) async throws -> State {
-        let memory = InMemoryCoordination(maxAttempts: configuration.maxAttempts)
+        guard let url = configuration.redisURL else {
+            let memory = InMemoryCoordination(maxAttempts: configuration.maxAttempts)
+            return State(
+                queue: memory, lock: memory, index: memory, analysis: InMemoryAnalysisStore(),
+                notification: InMemoryNotificationStore(),
+                readiness: { [ReadinessCheck(name: "state", ok: true, detail: "in-memory (single process)")] },
+                shutdown: {})
+        }
+        let redisConfiguration: RedisConfiguration
+        do {
+            redisConfiguration = try RedisConfiguration(
+                url: url, connectTimeout: configuration.redisTimeout, commandTimeout: configuration.redisTimeout,
+                poolSize: max(4, configuration.workers + 2), clientName: "fluxbrain-\(configuration.replicaID)")
+        } catch {
+            throw ConfigurationError(variable: "FLUXBRAIN_REDIS_URL", message: error.message)
+        }
+        let client = RedisClient(configuration: redisConfiguration, logger: logger)
+        let coordination = RedisCoordination(
+            client: client,
+            configuration: .init(keyPrefix: configuration.redisPrefix, maxAttempts: configuration.maxAttempts),
+            logger: logger)
+        let health = RedisHealth(client: client)
+        for warning in await health.configurationWarnings() {
+            logger.warning("redis configuration", metadata: ["warning": "\(warning)"])
+        }
+        let timeout = configuration.redisTimeout
         return State(
-            queue: memory, lock: memory, index: memory, analysis: InMemoryAnalysisStore(),
-            notification: InMemoryNotificationStore(),
-            readiness: { [ReadinessCheck(name: "state", ok: true, detail: "in-memory (single process)")] },
-            shutdown: {})
+            queue: coordination, lock: coordination, index: coordination,
+            analysis: RedisAnalysisStore(client: client, keyPrefix: configuration.redisPrefix, logger: logger),
+            notification: RedisNotificationStore(client: client, keyPrefix: configuration.redisPrefix, logger: logger),
+            readiness: {
+                let ping = await health.ping(timeout: timeout)
+                return [ReadinessCheck(name: "redis", ok: ping.ok, detail: ping.detail)]
+            },
+            shutdown: { await client.shutdown() })
     }
 }
 
