@@ -30,7 +30,9 @@ package enum WorkQueueConformance {
         package var with:
             @Sendable (
                 _ maxAttempts: Int,
-                _ body: @Sendable (any Coordination, _ advance: @escaping @Sendable (Duration) async throws -> Void) async throws
+                _ body:
+                    @Sendable (any Coordination, _ advance: @escaping @Sendable (Duration) async throws -> Void)
+                    async throws
                     -> Void
             ) async throws -> Void
 
@@ -41,11 +43,14 @@ package enum WorkQueueConformance {
         package init(
             name: String,
             unit: Duration,
-            with: @escaping @Sendable (
-                _ maxAttempts: Int,
-                _ body: @Sendable (any Coordination, _ advance: @escaping @Sendable (Duration) async throws -> Void) async throws
-                    -> Void
-            ) async throws -> Void
+            with:
+                @escaping @Sendable (
+                    _ maxAttempts: Int,
+                    _ body:
+                        @Sendable (any Coordination, _ advance: @escaping @Sendable (Duration) async throws -> Void)
+                        async throws
+                        -> Void
+                ) async throws -> Void
         ) {
             self.name = name
             self.unit = unit
@@ -113,7 +118,11 @@ package enum WorkQueueConformance {
         }
     }
 
-    private static func make(_ name: String, maxAttempts: Int = 5, _ body: @escaping @Sendable (Context) async throws -> Void)
+    private static func make(
+        _ name: String,
+        maxAttempts: Int = 5,
+        _ body: @escaping @Sendable (Context) async throws -> Void
+    )
         -> Case
     {
         Case(name: name, maxAttempts: maxAttempts, body: body)
@@ -130,8 +139,12 @@ package enum WorkQueueConformance {
     package static func incident(_ n: Int, cluster: String = "c1", revision: Int? = nil) -> Incident {
         Incident(
             object: ObjectReference(cluster: cluster, kind: .kustomization, namespace: "apps", name: "app\(n)"),
-            state: .retrying, reason: "BuildFailed", message: "kustomize build failed for app\(n)",
-            revision: "main@sha1:\(revision ?? n)", detectedAt: Date(timeIntervalSince1970: 1_780_000_000))
+            state: .retrying,
+            reason: "BuildFailed",
+            message: "kustomize build failed for app\(n)",
+            revision: "main@sha1:\(revision ?? n)",
+            detectedAt: Date(timeIntervalSince1970: 1_780_000_000)
+        )
     }
 
     // MARK: Cases
@@ -150,7 +163,11 @@ package enum WorkQueueConformance {
             try c.checkEqual(try await q.holder(), a, "holder")
             try await c.wait(2)
             try c.checkEqual(try await q.holder(), nil, "holder after the TTL")
-            let b = try requireValue(try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30), c, "replica-b acquire")
+            let b = try requireValue(
+                try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30),
+                c,
+                "replica-b acquire"
+            )
             try c.check(b.epoch > a!.epoch, "epoch \(b.epoch) after handover is not above \(a!.epoch)")
             try await q.release(b)
             let a2 = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit * 30), c, "re-acquire")
@@ -204,7 +221,11 @@ package enum WorkQueueConformance {
             try await c.checkFenced("enqueue with a made-up lease") {
                 _ = try await q.enqueue(item(1), lease: LeaderLease(replicaID: "nobody", epoch: 1))
             }
-            try c.checkEqual(try await q.stats(), QueueStats(ready: 0, delayed: 0, leased: 0, dead: 0, pending: 0), "stats")
+            try c.checkEqual(
+                try await q.stats(),
+                QueueStats(ready: 0, delayed: 0, leased: 0, dead: 0, pending: 0),
+                "stats"
+            )
         },
     ]
 
@@ -215,8 +236,10 @@ package enum WorkQueueConformance {
             try c.checkEqual(try await q.enqueue(item(1), lease: lease), .enqueued, "first enqueue")
             try c.checkEqual(try await q.enqueue(item(1), lease: lease), .duplicate, "enqueue while queued")
             try c.checkEqual(
-                try await q.enqueue(item(1, transition: .resolved), lease: lease), .enqueued,
-                "the other transition of the same incident")
+                try await q.enqueue(item(1, transition: .resolved), lease: lease),
+                .enqueued,
+                "the other transition of the same incident"
+            )
             let claim = try requireValue(try await q.claim(worker: "w1", lease: c.unit * 30), c, "claim")
             try c.checkEqual(claim.item, item(1), "claimed item")
             try c.checkEqual(try await q.enqueue(item(1), lease: lease), .duplicate, "enqueue while leased")
@@ -236,7 +259,11 @@ package enum WorkQueueConformance {
             try c.check(try await q.ack(claim), "ack")
             try c.check(!(try await q.ack(claim)), "a second ack")
             try c.check(!(try await q.isPending(key: item(1).key)), "pending after ack")
-            try c.checkEqual(try await q.stats(), QueueStats(ready: 0, delayed: 0, leased: 0, dead: 0, pending: 0), "stats")
+            try c.checkEqual(
+                try await q.stats(),
+                QueueStats(ready: 0, delayed: 0, leased: 0, dead: 0, pending: 0),
+                "stats"
+            )
             try c.checkEqual(try await q.reap(), ReapResult(), "reap after ack")
         },
         make("claims come out in enqueue order") { c in
@@ -333,7 +360,10 @@ package enum WorkQueueConformance {
             let second = try requireValue(try await q.claim(worker: "w", lease: c.unit * 30), c, "claim 2")
             _ = try await q.nack(second, delay: c.unit * 30, error: "later")
             try c.checkEqual(
-                try await q.stats(), QueueStats(ready: 1, delayed: 1, leased: 1, dead: 0, pending: 3), "stats")
+                try await q.stats(),
+                QueueStats(ready: 1, delayed: 1, leased: 1, dead: 0, pending: 3),
+                "stats"
+            )
         },
         make("waitForWork returns promptly when work is queued") { c in
             let q = c.coordination
@@ -381,7 +411,10 @@ package enum WorkQueueConformance {
             let letters = try await q.deadLetters(limit: 10)
             try c.checkEqual(letters.map(\.key), [item(1).key], "dead letters")
             try c.checkEqual(letters.first?.attempts, 2, "attempts")
-            try c.check(letters.first?.lastError?.contains("lease expired") == true, "last error \(String(describing: letters.first?.lastError))")
+            try c.check(
+                letters.first?.lastError?.contains("lease expired") == true,
+                "last error \(String(describing: letters.first?.lastError))"
+            )
             try c.check(!(try await q.isPending(key: item(1).key)), "a dead item is pending")
         },
         make("an item nacked once and then lost keeps the nack's error when dead-lettered", maxAttempts: 2) { c in
@@ -411,7 +444,11 @@ package enum WorkQueueConformance {
             try c.checkEqual(try await q.requeueDead(key: "no-such-key"), 0, "requeue an unknown key")
             try c.check(try await q.isPending(key: item(1).key), "the requeued item is not pending")
             try c.checkEqual(try await q.enqueue(item(1), lease: lease), .duplicate, "enqueue of the requeued item")
-            try c.checkEqual(try await q.stats(), QueueStats(ready: 1, delayed: 0, leased: 0, dead: 1, pending: 1), "stats")
+            try c.checkEqual(
+                try await q.stats(),
+                QueueStats(ready: 1, delayed: 0, leased: 0, dead: 1, pending: 1),
+                "stats"
+            )
             let claim = try requireValue(try await q.claim(worker: "w", lease: c.unit * 30), c, "claim requeued")
             try c.checkEqual(claim.item.key, item(1).key, "requeued item")
             try c.checkEqual(claim.attempts, 1, "attempts after requeue")
@@ -450,7 +487,10 @@ package enum WorkQueueConformance {
             try c.checkEqual(try await q.openIncidents(cluster: "c1"), [replacement, other], "after replacing")
             try await q.close(first.object, fingerprint: first.fingerprint, lease: lease)
             try c.checkEqual(
-                try await q.openIncidents(cluster: "c1"), [replacement, other], "after closing the old fingerprint")
+                try await q.openIncidents(cluster: "c1"),
+                [replacement, other],
+                "after closing the old fingerprint"
+            )
             try await q.close(replacement.object, fingerprint: replacement.fingerprint, lease: lease)
             try c.checkEqual(try await q.openIncidents(cluster: "c1"), [other], "after closing")
             try c.checkEqual(try await q.openIncidents(cluster: "c2"), [elsewhere], "the other cluster")
@@ -462,7 +502,10 @@ package enum WorkQueueConformance {
             try await q.open(incident(1), lease: stale)
             try await c.wait(2)
             let current = try requireValue(
-                try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30), c, "b acquire")
+                try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30),
+                c,
+                "b acquire"
+            )
             try await c.checkFenced("a stale open") { try await q.open(incident(2), lease: stale) }
             try await c.checkFenced("a stale close") {
                 try await q.close(incident(1).object, fingerprint: incident(1).fingerprint, lease: stale)
@@ -480,7 +523,12 @@ package enum WorkQueueConformance {
 }
 
 /// Unwraps `value` or fails the case.
-func requireValue<T>(_ value: T?, _ context: WorkQueueConformance.Context, _ what: String, line: Int = #line) throws -> T {
+func requireValue<T>(
+    _ value: T?,
+    _ context: WorkQueueConformance.Context,
+    _ what: String,
+    line: Int = #line
+) throws -> T {
     guard let value else {
         throw WorkQueueConformance.Failure(description: "[\(context.name)] line \(line): \(what) returned nil")
     }
