@@ -163,13 +163,14 @@ extension RedisCoordination {
         _ = try await stats()
     }
 
-    /// Up to `limit` dead letters, oldest first. An undecodable payload gives a letter with `item == nil`.
+    /// Up to `limit` (at most 1,000,000) dead letters, oldest first. An undecodable payload gives a letter with
+    /// `item == nil`.
     package func deadLetters(limit: Int) async throws -> [DeadLetter] {
         guard limit > 0 else { return [] }
         let reply = try await run(
             CoordinationScripts.deadLetters,
             keys: [keys.dead, keys.itemPrefix],
-            arguments: [limit]
+            arguments: [min(limit, 1_000_000)]
         )
         guard let elements = reply.array, elements.count % 4 == 0 else { throw unexpected(reply, from: "dead_letters") }
         return stride(from: 0, to: elements.count, by: 4).compactMap { index in

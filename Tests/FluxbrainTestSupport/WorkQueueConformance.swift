@@ -13,8 +13,9 @@ import Synchronization
 /// ```
 ///
 /// A failed expectation throws ``WorkQueueConformance/Failure`` naming the case and the line; the test framework
-/// reports it. Times are in multiples of the subject's ``Subject/unit``: "expired" checks use leases of one unit and
-/// wait two, "still valid" checks use leases of thirty units, so a slow machine does not make them flaky.
+/// reports it. Times are in multiples of the subject's ``Subject/unit``: leases that must expire last one unit (four
+/// when the holder must still act first) and the check waits one unit longer; leases that must stay valid last thirty
+/// units, so a slow machine does not make the checks flaky.
 package enum WorkQueueConformance {
     /// Everything the cases need.
     package typealias Coordination = WorkQueue & LeaderLock & IncidentIndex
@@ -155,13 +156,13 @@ package enum WorkQueueConformance {
     static let lockCases: [Case] = [
         make("acquire grants increasing epochs across handovers and is idempotent for the holder") { c in
             let q = c.coordination
-            let a = try await q.acquire(replicaID: "replica-a", ttl: c.unit)
+            let a = try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4)
             try c.check(a != nil, "replica-a could not acquire a free lock")
-            let again = try await q.acquire(replicaID: "replica-a", ttl: c.unit)
+            let again = try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4)
             try c.checkEqual(again, a, "a retried acquire by the holder")
             try c.checkEqual(try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30), nil, "acquire while held")
             try c.checkEqual(try await q.holder(), a, "holder")
-            try await c.wait(2)
+            try await c.wait(5)
             try c.checkEqual(try await q.holder(), nil, "holder after the TTL")
             let b = try requireValue(
                 try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30),
@@ -175,9 +176,9 @@ package enum WorkQueueConformance {
         },
         make("renew extends the holder's lease and fails for a stale lease") { c in
             let q = c.coordination
-            let a = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit), c, "acquire")
+            let a = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4), c, "acquire")
             try c.check(try await q.renew(a, ttl: c.unit * 30), "the holder could not renew")
-            try await c.wait(2)
+            try await c.wait(5)
             try c.checkEqual(try await q.holder(), a, "holder after renewing past the first TTL")
             try await q.release(a)
             let b = try requireValue(try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30), c, "b acquire")
@@ -205,9 +206,9 @@ package enum WorkQueueConformance {
         },
         make("a stale leader's enqueue is fenced and adds nothing") { c in
             let q = c.coordination
-            let a = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit), c, "acquire")
+            let a = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4), c, "acquire")
             try c.checkEqual(try await q.enqueue(item(1), lease: a), .enqueued, "enqueue by the holder")
-            try await c.wait(2)
+            try await c.wait(5)
             let b = try requireValue(try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30), c, "b acquire")
             try c.check(b.epoch > a.epoch, "epoch did not increase")
             try await c.checkFenced("a stale leader's enqueue") { _ = try await q.enqueue(item(2), lease: a) }
@@ -498,9 +499,9 @@ package enum WorkQueueConformance {
         },
         make("incident index writes from a stale leader are fenced") { c in
             let q = c.coordination
-            let stale = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit), c, "acquire")
+            let stale = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4), c, "acquire")
             try await q.open(incident(1), lease: stale)
-            try await c.wait(2)
+            try await c.wait(5)
             let current = try requireValue(
                 try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30),
                 c,
