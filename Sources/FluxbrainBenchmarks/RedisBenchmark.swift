@@ -45,7 +45,8 @@ enum RedisBenchmark {
                 + "load average \(loadAverage())"
         )
 
-        var results: [String: [Double]] = [:]
+        var results: [String: [Sample]] = [:]
+        let asyncRequests = max(options.requests / 5, 1000)
         try await withRedisClient(configuration: configuration, logger: logger) { client in
             // Warm up: connect, let the server allocate.
             try await client.withConnection { connection in
@@ -68,60 +69,72 @@ enum RedisBenchmark {
                     try await pipelinedArray(client, requests: options.requests, depth: options.depth)
                 )
                 results["wrapper-async", default: []].append(
-                    try await asyncSend(client, requests: max(options.requests / 5, 1000))
+                    try await asyncSend(client, requests: asyncRequests)
                 )
-                print("  round \(round) done")
+                print("  round \(round) done (load average \(loadAverage()))")
             }
         }
 
-        func median(_ key: String) -> Double {
-            let values = (results[key] ?? []).sorted()
+        func median(_ key: String, _ value: (Sample) -> Double) -> Double {
+            let values = (results[key] ?? []).map(value).sorted()
             return values.isEmpty ? 0 : values[values.count / 2]
         }
-        let rbSeq = median("rb-seq")
-        let rbPipe = median("rb-pipe")
-        let rows: [(String, Double, Double, String)] = [
-            ("sequential SET, 1 connection (sync API in withConnection)", median("wrapper-seq"), rbSeq, ">= 0.85"),
-            ("pipelined SET, depth \(options.depth) (append/readReply)", median("wrapper-pipe"), rbPipe, ">= 0.70"),
-            ("pipelined SET, depth \(options.depth) (pipeline([...]) API)", median("wrapper-pipe-array"), rbPipe, "-"),
-            ("sequential SET via async RedisClient.send (1 task)", median("wrapper-async"), rbSeq, "-"),
+        let rows: [(name: String, wrapper: String, reference: String, target: String)] = [
+            ("sequential SET, 1 connection (sync API in withConnection)", "wrapper-seq", "rb-seq", ">= 0.85"),
+            ("pipelined SET, depth \(options.depth) (append/readReply)", "wrapper-pipe", "rb-pipe", ">= 0.70"),
+            ("pipelined SET, depth \(options.depth) (pipeline([...]) API)", "wrapper-pipe-array", "rb-pipe", "-"),
+            ("sequential SET via async RedisClient.send (1 task)", "wrapper-async", "rb-seq", "-"),
         ]
         print("")
         print(
             pad("workload", 60) + pad("wrapper req/s", 15) + pad("redis-bench req/s", 19) + pad("ratio", 8)
-                + "target"
+                + pad("target", 9) + pad("client CPU µs/op wrapper", 26) + "redis-bench"
         )
-        for (name, wrapper, reference, target) in rows {
+        for row in rows {
+            let wrapper = median(row.wrapper, \.rate)
+            let reference = median(row.reference, \.rate)
             let ratio = reference > 0 ? wrapper / reference : 0
             print(
-                pad(name, 60) + pad(format(wrapper, decimals: 0), 15) + pad(format(reference, decimals: 0), 19)
-                    + pad(format(ratio, decimals: 2), 8) + target
+                pad(row.name, 60) + pad(format(wrapper, decimals: 0), 15) + pad(format(reference, decimals: 0), 19)
+                    + pad(format(ratio, decimals: 2), 8) + pad(row.target, 9)
+                    + pad(format(median(row.wrapper, \.cpuMicrosecondsPerRequest), decimals: 2), 26)
+                    + format(median(row.reference, \.cpuMicrosecondsPerRequest), decimals: 2)
             )
         }
         print(
-            "(medians of \(options.repeats) interleaved rounds; async row: \(max(options.requests / 5, 1000)) requests)"
+            "(medians of \(options.repeats) interleaved rounds; async row: \(asyncRequests) requests; client CPU = "
+                + "user+sys of the connection thread (sync rows), of the whole process (async row) or of "
+                + "redis-benchmark; the server's CPU is not included)"
         )
     }
 
     // MARK: - Workloads
 
+    /// Throughput and the client's CPU cost of one measurement.
+    struct Sample {
+        var rate: Double
+        var cpuMicrosecondsPerRequest: Double
+    }
+
     static func setCommand() -> RedisCommand {
         RedisCommand("SET", "key:__rand_int__", "xxx")
     }
 
-    static func sequential(_ client: RedisClient, requests: Int) async throws -> Double {
+    static func sequential(_ client: RedisClient, requests: Int) async throws -> Sample {
         try await client.withConnection { connection in
             let start = ContinuousClock.now
+            let cpu = cpuTime(.thread)
             for _ in 0..<requests {
                 try connection.send(setCommand())
             }
-            return rate(requests, since: start)
+            return sample(requests, since: start, cpu: cpu, .thread)
         }
     }
 
-    static func pipelined(_ client: RedisClient, requests: Int, depth: Int) async throws -> Double {
+    static func pipelined(_ client: RedisClient, requests: Int, depth: Int) async throws -> Sample {
         try await client.withConnection { connection in
             let start = ContinuousClock.now
+            let cpu = cpuTime(.thread)
             var remaining = requests
             while remaining > 0 {
                 let batch = min(depth, remaining)
@@ -133,13 +146,14 @@ enum RedisBenchmark {
                 }
                 remaining -= batch
             }
-            return rate(requests, since: start)
+            return sample(requests, since: start, cpu: cpu, .thread)
         }
     }
 
-    static func pipelinedArray(_ client: RedisClient, requests: Int, depth: Int) async throws -> Double {
+    static func pipelinedArray(_ client: RedisClient, requests: Int, depth: Int) async throws -> Sample {
         try await client.withConnection { connection in
             let start = ContinuousClock.now
+            let cpu = cpuTime(.thread)
             var remaining = requests
             while remaining > 0 {
                 let batch = min(depth, remaining)
@@ -147,16 +161,40 @@ enum RedisBenchmark {
                 _ = try connection.pipeline(commands)
                 remaining -= batch
             }
-            return rate(requests, since: start)
+            return sample(requests, since: start, cpu: cpu, .thread)
         }
     }
 
-    static func asyncSend(_ client: RedisClient, requests: Int) async throws -> Double {
+    static func asyncSend(_ client: RedisClient, requests: Int) async throws -> Sample {
         let start = ContinuousClock.now
+        let cpu = cpuTime(.process)
         for _ in 0..<requests {
             try await client.send(setCommand())
         }
-        return rate(requests, since: start)
+        return sample(requests, since: start, cpu: cpu, .process)
+    }
+
+    enum CPUScope {
+        case thread, process, children
+    }
+
+    /// User + system CPU seconds of the calling thread, this process, or its reaped children.
+    static func cpuTime(_ scope: CPUScope) -> Double {
+        var usage = rusage()
+        switch scope {
+        case .thread: getrusage(1, &usage)  // RUSAGE_THREAD (Linux), not imported by Glibc
+        case .process: getrusage(RUSAGE_SELF.rawValue, &usage)
+        case .children: getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        }
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
+    static func sample(_ requests: Int, since start: ContinuousClock.Instant, cpu: Double, _ scope: CPUScope) -> Sample {
+        Sample(
+            rate: rate(requests, since: start),
+            cpuMicrosecondsPerRequest: (cpuTime(scope) - cpu) * 1e6 / Double(requests)
+        )
     }
 
     static func rate(_ requests: Int, since start: ContinuousClock.Instant) -> Double {
@@ -168,7 +206,7 @@ enum RedisBenchmark {
     // MARK: - redis-benchmark
 
     /// Runs `redis-benchmark -c 1 -n N -t set -q [-P depth]` and returns its requests per second.
-    static func redisBenchmark(_ configuration: RedisConfiguration, requests: Int, pipeline: Int) throws -> Double {
+    static func redisBenchmark(_ configuration: RedisConfiguration, requests: Int, pipeline: Int) throws -> Sample {
         var arguments = [
             "-h", configuration.host, "-p", "\(configuration.port)", "-c", "1", "-n", "\(requests)", "-t", "set", "-q",
             "--dbnum", "\(configuration.database)",
@@ -184,14 +222,16 @@ enum RedisBenchmark {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
+        let cpu = cpuTime(.children)
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        let cpuPerRequest = (cpuTime(.children) - cpu) * 1e6 / Double(requests)
         let text = String(decoding: data, as: UTF8.self)
         guard let value = parseRequestsPerSecond(text) else {
             throw RedisError(.protocol, "could not parse redis-benchmark output: \(text.suffix(300))")
         }
-        return value
+        return Sample(rate: value, cpuMicrosecondsPerRequest: cpuPerRequest)
     }
 
     /// Finds `SET: 41666.67 requests per second` in `-q` output (progress lines are separated by `\r`).

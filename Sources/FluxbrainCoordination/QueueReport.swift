@@ -86,7 +86,8 @@ package struct QueueReport: Sendable, Hashable, Codable {
                 let number = String(value)
                 lines.append(
                     "  " + name.padding(toLength: 8, withPad: " ", startingAt: 0)
-                        + String(repeating: " ", count: width - number.count) + number)
+                        + String(repeating: " ", count: width - number.count) + number
+                )
             }
         }
         if let deadLetters {
@@ -100,7 +101,8 @@ package struct QueueReport: Sendable, Hashable, Codable {
                     if letter.decodable {
                         let place = letter.cluster.map { " in \($0)" } ?? ""
                         lines.append(
-                            "    \(letter.transition ?? "?") \(letter.object ?? "?")\(place): \(letter.reason ?? "?")")
+                            "    \(letter.transition ?? "?") \(letter.object ?? "?")\(place): \(letter.reason ?? "?")"
+                        )
                     } else {
                         lines.append("    (payload could not be decoded)")
                     }

@@ -30,14 +30,20 @@ extension RedisCoordination {
             throw CoordinationError(.encoding, "could not encode incident \(incident.fingerprint)", underlying: error)
         }
         _ = try await run(
-            CoordinationScripts.openIncident, keys: [keys.lock, keys.open(cluster: incident.object.cluster)],
-            arguments: [lease.lockValue, CoordinationKeys.openField(incident.object), json], fencedBy: lease)
+            CoordinationScripts.openIncident,
+            keys: [keys.lock, keys.open(cluster: incident.object.cluster)],
+            arguments: [lease.lockValue, CoordinationKeys.openField(incident.object), json],
+            fencedBy: lease
+        )
     }
 
     /// Forgets `object`'s open incident if its fingerprint is `fingerprint`; fenced by `lease`.
     package func close(_ object: ObjectReference, fingerprint: Fingerprint, lease: LeaderLease) async throws {
         _ = try await run(
-            CoordinationScripts.closeIncident, keys: [keys.lock, keys.open(cluster: object.cluster)],
-            arguments: [lease.lockValue, CoordinationKeys.openField(object), fingerprint.hex], fencedBy: lease)
+            CoordinationScripts.closeIncident,
+            keys: [keys.lock, keys.open(cluster: object.cluster)],
+            arguments: [lease.lockValue, CoordinationKeys.openField(object), fingerprint.hex],
+            fencedBy: lease
+        )
     }
 }

@@ -7,8 +7,10 @@ extension RedisCoordination {
     /// replica holds it.
     package func acquire(replicaID: String, ttl: Duration) async throws -> LeaderLease? {
         let reply = try await run(
-            CoordinationScripts.acquire, keys: [keys.lock, keys.epoch],
-            arguments: [replicaID, ttl.milliseconds()])
+            CoordinationScripts.acquire,
+            keys: [keys.lock, keys.epoch],
+            arguments: [replicaID, ttl.milliseconds()]
+        )
         if reply.isNull { return nil }
         guard let value = reply.string, let lease = Self.parseLockValue(value) else {
             throw unexpected(reply, from: "lock_acquire")
@@ -19,7 +21,10 @@ extension RedisCoordination {
     /// Extends the lock by `ttl` if `lease` still holds it (compare-and-`PEXPIRE`).
     package func renew(_ lease: LeaderLease, ttl: Duration) async throws -> Bool {
         let reply = try await run(
-            CoordinationScripts.renew, keys: [keys.lock], arguments: [lease.lockValue, ttl.milliseconds()])
+            CoordinationScripts.renew,
+            keys: [keys.lock],
+            arguments: [lease.lockValue, ttl.milliseconds()]
+        )
         return try integer(reply, from: "lock_renew") == 1
     }
 

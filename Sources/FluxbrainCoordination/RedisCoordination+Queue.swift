@@ -16,7 +16,8 @@ extension RedisCoordination {
             CoordinationScripts.enqueue,
             keys: [keys.lock, keys.pending, keys.itemPrefix, keys.ready, keys.doorbell, keys.dead],
             arguments: [lease.lockValue, item.key, payload, lease.epoch, configuration.doorbellLength],
-            fencedBy: lease)
+            fencedBy: lease
+        )
         return try integer(reply, from: "enqueue") == 1 ? .enqueued : .duplicate
     }
 
@@ -31,14 +32,17 @@ extension RedisCoordination {
             let reply = try await run(
                 CoordinationScripts.claim,
                 keys: [keys.ready, keys.leases, keys.itemPrefix, keys.dead, keys.pending, keys.delayed],
-                arguments: [worker, token, lease.milliseconds(), configuration.maxAttempts])
+                arguments: [worker, token, lease.milliseconds(), configuration.maxAttempts]
+            )
             guard let elements = reply.array, let buried = elements.first?.integer else {
                 throw unexpected(reply, from: "claim")
             }
             if buried > 0 {
                 metrics.deadLetters.increment(by: buried)
                 logger.warning(
-                    "dead-lettered items claimed too often", metadata: ["count": "\(buried)", "worker": "\(worker)"])
+                    "dead-lettered items claimed too often",
+                    metadata: ["count": "\(buried)", "worker": "\(worker)"]
+                )
             }
             if elements.count == 1 { return nil }
             guard elements.count == 4, let key = elements[1].string, let attempts = elements[3].integer else {
@@ -56,27 +60,33 @@ extension RedisCoordination {
         let reply = try await run(
             CoordinationScripts.buryClaimed,
             keys: [keys.leases, keys.itemPrefix, keys.pending, keys.dead],
-            arguments: [key, token, "undecodable payload"])
+            arguments: [key, token, "undecodable payload"]
+        )
         let buried = try integer(reply, from: "bury_claimed") == 1
         if buried { metrics.deadLetters.increment() }
         logger.error(
             "dead-lettered a work item with an undecodable payload",
-            metadata: ["key": "\(key)", "worker": "\(worker)", "buried": "\(buried)"])
+            metadata: ["key": "\(key)", "worker": "\(worker)", "buried": "\(buried)"]
+        )
     }
 
     /// Extends the claim's lease to `lease` from now if its token still owns the item.
     package func heartbeat(_ claim: ClaimedWork, lease: Duration) async throws -> Bool {
         let reply = try await run(
-            CoordinationScripts.heartbeat, keys: [keys.leases, keys.itemPrefix],
-            arguments: [claim.item.key, claim.token, lease.milliseconds()])
+            CoordinationScripts.heartbeat,
+            keys: [keys.leases, keys.itemPrefix],
+            arguments: [claim.item.key, claim.token, lease.milliseconds()]
+        )
         return try integer(reply, from: "heartbeat") == 1
     }
 
     /// Removes the item for good if the claim's token still owns it.
     package func ack(_ claim: ClaimedWork) async throws -> Bool {
         let reply = try await run(
-            CoordinationScripts.ack, keys: [keys.leases, keys.itemPrefix, keys.pending],
-            arguments: [claim.item.key, claim.token])
+            CoordinationScripts.ack,
+            keys: [keys.leases, keys.itemPrefix, keys.pending],
+            arguments: [claim.item.key, claim.token]
+        )
         return try integer(reply, from: "ack") == 1
     }
 
@@ -85,13 +95,15 @@ extension RedisCoordination {
         let reply = try await run(
             CoordinationScripts.nack,
             keys: [keys.leases, keys.itemPrefix, keys.pending, keys.delayed, keys.dead, keys.doorbell],
-            arguments: [claim.item.key, claim.token, delay.milliseconds(atLeast: 0), error, configuration.maxAttempts])
+            arguments: [claim.item.key, claim.token, delay.milliseconds(atLeast: 0), error, configuration.maxAttempts]
+        )
         let outcome = try integer(reply, from: "nack")
         if outcome == 2 {
             metrics.deadLetters.increment()
             logger.warning(
                 "dead-lettered a work item after its last attempt",
-                metadata: ["key": "\(claim.item.key)", "attempts": "\(claim.attempts)", "error": "\(error)"])
+                metadata: ["key": "\(claim.item.key)", "attempts": "\(claim.attempts)", "error": "\(error)"]
+            )
         }
         return outcome != 0
     }
@@ -106,7 +118,8 @@ extension RedisCoordination {
             let reply = try await run(
                 CoordinationScripts.reap,
                 keys: [keys.leases, keys.itemPrefix, keys.ready, keys.pending, keys.dead, keys.doorbell],
-                arguments: [configuration.maxAttempts, configuration.reapBatchSize])
+                arguments: [configuration.maxAttempts, configuration.reapBatchSize]
+            )
             guard let counts = reply.array?.compactMap(\.integer), counts.count == 3 else {
                 throw unexpected(reply, from: "reap")
             }
@@ -116,7 +129,10 @@ extension RedisCoordination {
         }
         if result.deadLettered > 0 {
             metrics.deadLetters.increment(by: Int64(result.deadLettered))
-            logger.warning("dead-lettered items whose leases expired too often", metadata: ["count": "\(result.deadLettered)"])
+            logger.warning(
+                "dead-lettered items whose leases expired too often",
+                metadata: ["count": "\(result.deadLettered)"]
+            )
         }
         return result
     }
@@ -124,14 +140,20 @@ extension RedisCoordination {
     /// Queue depths, read atomically; also refreshes the `fluxbrain_queue_depth` gauges.
     package func stats() async throws -> QueueStats {
         let reply = try await run(
-            CoordinationScripts.stats, keys: [keys.ready, keys.delayed, keys.leases, keys.dead, keys.pending],
-            arguments: [])
+            CoordinationScripts.stats,
+            keys: [keys.ready, keys.delayed, keys.leases, keys.dead, keys.pending],
+            arguments: []
+        )
         guard let counts = reply.array?.compactMap(\.integer), counts.count == 5 else {
             throw unexpected(reply, from: "stats")
         }
         let stats = QueueStats(
-            ready: Int(counts[0]), delayed: Int(counts[1]), leased: Int(counts[2]), dead: Int(counts[3]),
-            pending: Int(counts[4]))
+            ready: Int(counts[0]),
+            delayed: Int(counts[1]),
+            leased: Int(counts[2]),
+            dead: Int(counts[3]),
+            pending: Int(counts[4])
+        )
         metrics.record(stats)
         return stats
     }
@@ -141,11 +163,15 @@ extension RedisCoordination {
         _ = try await stats()
     }
 
-    /// Up to `limit` dead letters, oldest first. An undecodable payload gives a letter with `item == nil`.
+    /// Up to `limit` (at most 1,000,000) dead letters, oldest first. An undecodable payload gives a letter with
+    /// `item == nil`.
     package func deadLetters(limit: Int) async throws -> [DeadLetter] {
         guard limit > 0 else { return [] }
         let reply = try await run(
-            CoordinationScripts.deadLetters, keys: [keys.dead, keys.itemPrefix], arguments: [limit])
+            CoordinationScripts.deadLetters,
+            keys: [keys.dead, keys.itemPrefix],
+            arguments: [min(limit, 1_000_000)]
+        )
         guard let elements = reply.array, elements.count % 4 == 0 else { throw unexpected(reply, from: "dead_letters") }
         return stride(from: 0, to: elements.count, by: 4).compactMap { index in
             guard let key = elements[index].string else { return nil }
@@ -153,7 +179,8 @@ extension RedisCoordination {
                 key: key,
                 item: Self.decodeItem(elements[index + 1].bytes),
                 attempts: elements[index + 2].integer.map { Int($0) } ?? 0,
-                lastError: elements[index + 3].string)
+                lastError: elements[index + 3].string
+            )
         }
     }
 
@@ -163,14 +190,17 @@ extension RedisCoordination {
         let reply = try await run(
             CoordinationScripts.requeueDead,
             keys: [keys.dead, keys.itemPrefix, keys.ready, keys.pending, keys.doorbell],
-            arguments: key.map { ["one", $0] } ?? ["all", ""])
+            arguments: key.map { ["one", $0] } ?? ["all", ""]
+        )
         return Int(try integer(reply, from: "requeue_dead"))
     }
 
     /// `SISMEMBER pending key`.
     package func isPending(key: String) async throws -> Bool {
         let reply = try await send(
-            RedisCommand("SISMEMBER", keys.pending, key).idempotent(), operation: "isPending")
+            RedisCommand("SISMEMBER", keys.pending, key).idempotent(),
+            operation: "isPending"
+        )
         return try integer(reply, from: "isPending") == 1
     }
 

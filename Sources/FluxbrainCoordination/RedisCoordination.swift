@@ -88,7 +88,7 @@ package final class RedisCoordination: WorkQueue, LeaderLock, IncidentIndex, Sen
         do {
             do {
                 return try await client.evalSHA(script, keys: keys, arguments: arguments)
-            } catch where error.code == .noScript {
+            } catch  where error.code == .noScript {
                 // The client reloads once on NOSCRIPT; a second flush between its reload and its retry (a restart
                 // storm) lands here. NOSCRIPT means the script did not run, so one more try is safe.
                 return try await client.evalSHA(script, keys: keys, arguments: arguments)
@@ -110,11 +110,20 @@ package final class RedisCoordination: WorkQueue, LeaderLock, IncidentIndex, Sen
         }
     }
 
-    func unexpected(_ reply: RedisReply, from operation: String, file: String = #fileID, line: UInt = #line)
+    func unexpected(
+        _ reply: RedisReply,
+        from operation: String,
+        file: String = #fileID,
+        line: UInt = #line
+    )
         -> CoordinationError
     {
         CoordinationError(
-            .unexpectedReply, "\(operation) returned an unexpected reply: \(reply)", file: file, line: line)
+            .unexpectedReply,
+            "\(operation) returned an unexpected reply: \(reply)",
+            file: file,
+            line: line
+        )
     }
 
     func integer(_ reply: RedisReply, from operation: String) throws -> Int64 {

@@ -39,7 +39,8 @@ package struct RedisHealth: Sendable {
                     let reply = try await client.send(RedisCommand("PING").idempotent())
                     result =
                         reply.string == "PONG"
-                        ? (true, "PONG in \(Self.format(clock.now - start))") : (false, "unexpected PING reply \(reply)")
+                        ? (true, "PONG in \(Self.format(clock.now - start))")
+                        : (false, "unexpected PING reply \(reply)")
                 } catch {
                     let reason = (error as? RedisError).map { "\($0.code): \($0.message)" } ?? "\(error)"
                     result = (false, "PING failed: \(reason)")
@@ -88,12 +89,14 @@ package struct RedisHealth: Sendable {
         if appendOnly.lowercased() != "yes" {
             warnings.append(
                 "Redis runs with appendonly \(appendOnly): a restart loses the work queue, the leader lock and its "
-                    + "epoch, and the incident index; set appendonly yes and appendfsync everysec")
+                    + "epoch, and the incident index; set appendonly yes and appendfsync everysec"
+            )
         }
         if policy.lowercased() != "noeviction" {
             warnings.append(
                 "Redis runs with maxmemory-policy \(policy): evicting a lease, pending or lock key silently breaks "
-                    + "the queue and lock guarantees; set maxmemory-policy noeviction")
+                    + "the queue and lock guarantees; set maxmemory-policy noeviction"
+            )
         }
         return warnings
     }
@@ -107,7 +110,8 @@ package struct RedisHealth: Sendable {
     }
 
     private static func format(_ duration: Duration) -> String {
-        let milliseconds = Double(duration.components.seconds) * 1000
+        let milliseconds =
+            Double(duration.components.seconds) * 1000
             + Double(duration.components.attoseconds) / 1e15
         return milliseconds < 10 ? "\((milliseconds * 100).rounded() / 100) ms" : "\(Int(milliseconds.rounded())) ms"
     }

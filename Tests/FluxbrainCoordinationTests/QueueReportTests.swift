@@ -8,8 +8,11 @@ import Testing
     let stats = QueueStats(ready: 3, delayed: 1, leased: 12, dead: 2, pending: 16)
     let letters = [
         DeadLetter(
-            key: WorkQueueConformance.item(1).key, item: WorkQueueConformance.item(1), attempts: 5,
-            lastError: "analysis failed:\nHTTP 503"),
+            key: WorkQueueConformance.item(1).key,
+            item: WorkQueueConformance.item(1),
+            attempts: 5,
+            lastError: "analysis failed:\nHTTP 503"
+        ),
         DeadLetter(key: "garbage", item: nil, attempts: 1, lastError: "undecodable payload"),
     ]
 
@@ -24,7 +27,8 @@ import Testing
                   dead     2
                   pending 16
 
-                """)
+                """
+        )
     }
 
     @Test func rendersDeadLettersAsText() {

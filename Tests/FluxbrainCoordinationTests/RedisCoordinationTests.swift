@@ -14,17 +14,17 @@ import Testing
         try await RedisServerProcess.with { server in
             let configuration = try RedisConfiguration(url: server.url)
             try await withRedisClient(configuration: configuration, logger: RedisFixture.quietLogger) { client in
-            let queue = RedisFixture.make(client: client)
-            let lease = try #require(try await queue.acquire(replicaID: "a", ttl: .seconds(30)))
-            #expect(try await queue.enqueue(Fixture.item(1), lease: lease) == .enqueued)
-            try await client.send("SCRIPT", "FLUSH")
-            #expect(try await queue.enqueue(Fixture.item(1), lease: lease) == .duplicate)
-            let claim = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
-            try await client.send("SCRIPT", "FLUSH")
-            #expect(try await queue.heartbeat(claim, lease: .seconds(30)))
-            try await client.send("SCRIPT", "FLUSH")
-            #expect(try await queue.ack(claim))
-            #expect(try await queue.renew(lease, ttl: .seconds(30)))
+                let queue = RedisFixture.make(client: client)
+                let lease = try #require(try await queue.acquire(replicaID: "a", ttl: .seconds(30)))
+                #expect(try await queue.enqueue(Fixture.item(1), lease: lease) == .enqueued)
+                try await client.send("SCRIPT", "FLUSH")
+                #expect(try await queue.enqueue(Fixture.item(1), lease: lease) == .duplicate)
+                let claim = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
+                try await client.send("SCRIPT", "FLUSH")
+                #expect(try await queue.heartbeat(claim, lease: .seconds(30)))
+                try await client.send("SCRIPT", "FLUSH")
+                #expect(try await queue.ack(claim))
+                #expect(try await queue.renew(lease, ttl: .seconds(30)))
             }
         }
     }
@@ -88,7 +88,16 @@ import Testing
             // Garbage, and a valid item stored under the wrong key.
             let wrongKey = "0000:firing"
             let foreign = Array(try StableJSON.encode(Fixture.item(5)))
-            try await client.send("HSET", keys.item("garbage"), "payload", "{not json", "attempts", "0", "state", "ready")
+            try await client.send(
+                "HSET",
+                keys.item("garbage"),
+                "payload",
+                "{not json",
+                "attempts",
+                "0",
+                "state",
+                "ready"
+            )
             try await client.send("HSET", keys.item(wrongKey), "payload", foreign, "attempts", "0", "state", "ready")
             try await client.send("SADD", keys.pending, "garbage", wrongKey)
             try await client.send("RPUSH", keys.ready, "garbage", wrongKey)
@@ -165,7 +174,8 @@ import Testing
                 let queue = RedisCoordination(
                     client: client,
                     configuration: .init(keyPrefix: "fbtest:\(UUID().uuidString.prefix(8))", reapBatchSize: 7),
-                    logger: RedisFixture.quietLogger)
+                    logger: RedisFixture.quietLogger
+                )
                 let lease = try #require(try await queue.acquire(replicaID: "a", ttl: .seconds(30)))
                 for n in 0..<30 { _ = try await queue.enqueue(Fixture.item(n), lease: lease) }
                 for _ in 0..<30 { _ = try await queue.claim(worker: "w", lease: .milliseconds(50)) }
@@ -177,9 +187,44 @@ import Testing
         }
     }
 
+    @Test func countsDeadLettersAndMalformedItemsAndRecordsDepthGauges() async throws {
+        try await PlainRedis.with { redis in
+            try await withRedisClient(configuration: try redis.configuration(), logger: RedisFixture.quietLogger) {
+                client in
+                let metrics = RecordingMetrics()
+                let queue = RedisCoordination(
+                    client: client,
+                    configuration: .init(keyPrefix: "fbtest:\(UUID().uuidString.prefix(8))", maxAttempts: 1),
+                    logger: RedisFixture.quietLogger,
+                    metricsFactory: metrics
+                )
+                let lease = try #require(try await queue.acquire(replicaID: "a", ttl: .seconds(30)))
+                try await client.send("HSET", queue.keys.item("junk"), "payload", "[]", "state", "ready")
+                try await client.send("SADD", queue.keys.pending, "junk")
+                try await client.send("RPUSH", queue.keys.ready, "junk")
+                _ = try await queue.enqueue(Fixture.item(1), lease: lease)
+                _ = try await queue.enqueue(Fixture.item(2), lease: lease)
+                let claim = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
+                #expect(try await queue.nack(claim, delay: .zero, error: "boom"))
+                _ = try await queue.claim(worker: "w", lease: .seconds(30))
+                try await queue.refreshGauges()
+                #expect(metrics.value("fluxbrain_queue_malformed_total") == 1)
+                #expect(metrics.value("fluxbrain_queue_dead_letters_total") == 2)
+                #expect(metrics.value("fluxbrain_queue_depth", [("state", "dead")]) == 2)
+                #expect(metrics.value("fluxbrain_queue_depth", [("state", "leased")]) == 1)
+                #expect(metrics.value("fluxbrain_queue_depth", [("state", "pending")]) == 1)
+                #expect(metrics.value("fluxbrain_queue_depth", [("state", "ready")]) == 0)
+                try await RedisFixture.deleteKeys(prefix: queue.keys.prefix, client: client)
+            }
+        }
+    }
+
     @Test func parsesLockValues() {
         #expect(RedisCoordination.parseLockValue("12:replica-a") == LeaderLease(replicaID: "replica-a", epoch: 12))
-        #expect(RedisCoordination.parseLockValue("3:host:with:colons") == LeaderLease(replicaID: "host:with:colons", epoch: 3))
+        #expect(
+            RedisCoordination.parseLockValue("3:host:with:colons")
+                == LeaderLease(replicaID: "host:with:colons", epoch: 3)
+        )
         #expect(RedisCoordination.parseLockValue("x:replica") == nil)
         #expect(RedisCoordination.parseLockValue("4:") == nil)
         #expect(RedisCoordination.parseLockValue("garbage") == nil)

@@ -32,8 +32,11 @@ enum RedisFixture {
         RedisCoordination(
             client: client,
             configuration: .init(
-                keyPrefix: prefix ?? "fbtest:\(UUID().uuidString.prefix(12).lowercased())", maxAttempts: maxAttempts),
-            logger: quietLogger)
+                keyPrefix: prefix ?? "fbtest:\(UUID().uuidString.prefix(12).lowercased())",
+                maxAttempts: maxAttempts
+            ),
+            logger: quietLogger
+        )
     }
 
     /// Deletes every key that starts with `prefix:` (`SCAN` + `DEL`).

@@ -53,8 +53,9 @@ import Testing
     }
 
     @Test func warnsWhenEvictionIsOn() async throws {
-        try await RedisServerProcess.with(.init(appendOnly: true, extraArguments: ["--maxmemory-policy", "allkeys-lru"]))
-        { server in
+        try await RedisServerProcess.with(
+            .init(appendOnly: true, extraArguments: ["--maxmemory-policy", "allkeys-lru"])
+        ) { server in
             let warnings = try await warnings(server)
             #expect(warnings.count == 1)
             #expect(warnings.first?.contains("maxmemory-policy allkeys-lru") == true)
@@ -62,7 +63,9 @@ import Testing
     }
 
     @Test func hasNoWarningsForTheRecommendedSettings() async throws {
-        try await RedisServerProcess.with(.init(appendOnly: true, extraArguments: ["--maxmemory-policy", "noeviction"])) {
+        try await RedisServerProcess.with(
+            .init(appendOnly: true, extraArguments: ["--maxmemory-policy", "noeviction"])
+        ) {
             server in
             let warnings = try await warnings(server)
             #expect(warnings == [])

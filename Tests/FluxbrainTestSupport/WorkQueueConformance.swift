@@ -13,8 +13,9 @@ import Synchronization
 /// ```
 ///
 /// A failed expectation throws ``WorkQueueConformance/Failure`` naming the case and the line; the test framework
-/// reports it. Times are in multiples of the subject's ``Subject/unit``: "expired" checks use leases of one unit and
-/// wait two, "still valid" checks use leases of thirty units, so a slow machine does not make them flaky.
+/// reports it. Times are in multiples of the subject's ``Subject/unit``: leases that must expire last one unit (four
+/// when the holder must still act first) and the check waits one unit longer; leases that must stay valid last thirty
+/// units, so a slow machine does not make the checks flaky.
 package enum WorkQueueConformance {
     /// Everything the cases need.
     package typealias Coordination = WorkQueue & LeaderLock & IncidentIndex
@@ -30,7 +31,9 @@ package enum WorkQueueConformance {
         package var with:
             @Sendable (
                 _ maxAttempts: Int,
-                _ body: @Sendable (any Coordination, _ advance: @escaping @Sendable (Duration) async throws -> Void) async throws
+                _ body:
+                    @Sendable (any Coordination, _ advance: @escaping @Sendable (Duration) async throws -> Void)
+                    async throws
                     -> Void
             ) async throws -> Void
 
@@ -41,11 +44,14 @@ package enum WorkQueueConformance {
         package init(
             name: String,
             unit: Duration,
-            with: @escaping @Sendable (
-                _ maxAttempts: Int,
-                _ body: @Sendable (any Coordination, _ advance: @escaping @Sendable (Duration) async throws -> Void) async throws
-                    -> Void
-            ) async throws -> Void
+            with:
+                @escaping @Sendable (
+                    _ maxAttempts: Int,
+                    _ body:
+                        @Sendable (any Coordination, _ advance: @escaping @Sendable (Duration) async throws -> Void)
+                        async throws
+                        -> Void
+                ) async throws -> Void
         ) {
             self.name = name
             self.unit = unit
@@ -113,7 +119,11 @@ package enum WorkQueueConformance {
         }
     }
 
-    private static func make(_ name: String, maxAttempts: Int = 5, _ body: @escaping @Sendable (Context) async throws -> Void)
+    private static func make(
+        _ name: String,
+        maxAttempts: Int = 5,
+        _ body: @escaping @Sendable (Context) async throws -> Void
+    )
         -> Case
     {
         Case(name: name, maxAttempts: maxAttempts, body: body)
@@ -130,8 +140,12 @@ package enum WorkQueueConformance {
     package static func incident(_ n: Int, cluster: String = "c1", revision: Int? = nil) -> Incident {
         Incident(
             object: ObjectReference(cluster: cluster, kind: .kustomization, namespace: "apps", name: "app\(n)"),
-            state: .retrying, reason: "BuildFailed", message: "kustomize build failed for app\(n)",
-            revision: "main@sha1:\(revision ?? n)", detectedAt: Date(timeIntervalSince1970: 1_780_000_000))
+            state: .retrying,
+            reason: "BuildFailed",
+            message: "kustomize build failed for app\(n)",
+            revision: "main@sha1:\(revision ?? n)",
+            detectedAt: Date(timeIntervalSince1970: 1_780_000_000)
+        )
     }
 
     // MARK: Cases
@@ -142,15 +156,19 @@ package enum WorkQueueConformance {
     static let lockCases: [Case] = [
         make("acquire grants increasing epochs across handovers and is idempotent for the holder") { c in
             let q = c.coordination
-            let a = try await q.acquire(replicaID: "replica-a", ttl: c.unit)
+            let a = try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4)
             try c.check(a != nil, "replica-a could not acquire a free lock")
-            let again = try await q.acquire(replicaID: "replica-a", ttl: c.unit)
+            let again = try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4)
             try c.checkEqual(again, a, "a retried acquire by the holder")
             try c.checkEqual(try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30), nil, "acquire while held")
             try c.checkEqual(try await q.holder(), a, "holder")
-            try await c.wait(2)
+            try await c.wait(5)
             try c.checkEqual(try await q.holder(), nil, "holder after the TTL")
-            let b = try requireValue(try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30), c, "replica-b acquire")
+            let b = try requireValue(
+                try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30),
+                c,
+                "replica-b acquire"
+            )
             try c.check(b.epoch > a!.epoch, "epoch \(b.epoch) after handover is not above \(a!.epoch)")
             try await q.release(b)
             let a2 = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit * 30), c, "re-acquire")
@@ -158,9 +176,9 @@ package enum WorkQueueConformance {
         },
         make("renew extends the holder's lease and fails for a stale lease") { c in
             let q = c.coordination
-            let a = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit), c, "acquire")
+            let a = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4), c, "acquire")
             try c.check(try await q.renew(a, ttl: c.unit * 30), "the holder could not renew")
-            try await c.wait(2)
+            try await c.wait(5)
             try c.checkEqual(try await q.holder(), a, "holder after renewing past the first TTL")
             try await q.release(a)
             let b = try requireValue(try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30), c, "b acquire")
@@ -188,9 +206,9 @@ package enum WorkQueueConformance {
         },
         make("a stale leader's enqueue is fenced and adds nothing") { c in
             let q = c.coordination
-            let a = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit), c, "acquire")
+            let a = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4), c, "acquire")
             try c.checkEqual(try await q.enqueue(item(1), lease: a), .enqueued, "enqueue by the holder")
-            try await c.wait(2)
+            try await c.wait(5)
             let b = try requireValue(try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30), c, "b acquire")
             try c.check(b.epoch > a.epoch, "epoch did not increase")
             try await c.checkFenced("a stale leader's enqueue") { _ = try await q.enqueue(item(2), lease: a) }
@@ -204,7 +222,11 @@ package enum WorkQueueConformance {
             try await c.checkFenced("enqueue with a made-up lease") {
                 _ = try await q.enqueue(item(1), lease: LeaderLease(replicaID: "nobody", epoch: 1))
             }
-            try c.checkEqual(try await q.stats(), QueueStats(ready: 0, delayed: 0, leased: 0, dead: 0, pending: 0), "stats")
+            try c.checkEqual(
+                try await q.stats(),
+                QueueStats(ready: 0, delayed: 0, leased: 0, dead: 0, pending: 0),
+                "stats"
+            )
         },
     ]
 
@@ -215,8 +237,10 @@ package enum WorkQueueConformance {
             try c.checkEqual(try await q.enqueue(item(1), lease: lease), .enqueued, "first enqueue")
             try c.checkEqual(try await q.enqueue(item(1), lease: lease), .duplicate, "enqueue while queued")
             try c.checkEqual(
-                try await q.enqueue(item(1, transition: .resolved), lease: lease), .enqueued,
-                "the other transition of the same incident")
+                try await q.enqueue(item(1, transition: .resolved), lease: lease),
+                .enqueued,
+                "the other transition of the same incident"
+            )
             let claim = try requireValue(try await q.claim(worker: "w1", lease: c.unit * 30), c, "claim")
             try c.checkEqual(claim.item, item(1), "claimed item")
             try c.checkEqual(try await q.enqueue(item(1), lease: lease), .duplicate, "enqueue while leased")
@@ -236,7 +260,11 @@ package enum WorkQueueConformance {
             try c.check(try await q.ack(claim), "ack")
             try c.check(!(try await q.ack(claim)), "a second ack")
             try c.check(!(try await q.isPending(key: item(1).key)), "pending after ack")
-            try c.checkEqual(try await q.stats(), QueueStats(ready: 0, delayed: 0, leased: 0, dead: 0, pending: 0), "stats")
+            try c.checkEqual(
+                try await q.stats(),
+                QueueStats(ready: 0, delayed: 0, leased: 0, dead: 0, pending: 0),
+                "stats"
+            )
             try c.checkEqual(try await q.reap(), ReapResult(), "reap after ack")
         },
         make("claims come out in enqueue order") { c in
@@ -333,7 +361,10 @@ package enum WorkQueueConformance {
             let second = try requireValue(try await q.claim(worker: "w", lease: c.unit * 30), c, "claim 2")
             _ = try await q.nack(second, delay: c.unit * 30, error: "later")
             try c.checkEqual(
-                try await q.stats(), QueueStats(ready: 1, delayed: 1, leased: 1, dead: 0, pending: 3), "stats")
+                try await q.stats(),
+                QueueStats(ready: 1, delayed: 1, leased: 1, dead: 0, pending: 3),
+                "stats"
+            )
         },
         make("waitForWork returns promptly when work is queued") { c in
             let q = c.coordination
@@ -381,7 +412,10 @@ package enum WorkQueueConformance {
             let letters = try await q.deadLetters(limit: 10)
             try c.checkEqual(letters.map(\.key), [item(1).key], "dead letters")
             try c.checkEqual(letters.first?.attempts, 2, "attempts")
-            try c.check(letters.first?.lastError?.contains("lease expired") == true, "last error \(String(describing: letters.first?.lastError))")
+            try c.check(
+                letters.first?.lastError?.contains("lease expired") == true,
+                "last error \(String(describing: letters.first?.lastError))"
+            )
             try c.check(!(try await q.isPending(key: item(1).key)), "a dead item is pending")
         },
         make("an item nacked once and then lost keeps the nack's error when dead-lettered", maxAttempts: 2) { c in
@@ -411,7 +445,11 @@ package enum WorkQueueConformance {
             try c.checkEqual(try await q.requeueDead(key: "no-such-key"), 0, "requeue an unknown key")
             try c.check(try await q.isPending(key: item(1).key), "the requeued item is not pending")
             try c.checkEqual(try await q.enqueue(item(1), lease: lease), .duplicate, "enqueue of the requeued item")
-            try c.checkEqual(try await q.stats(), QueueStats(ready: 1, delayed: 0, leased: 0, dead: 1, pending: 1), "stats")
+            try c.checkEqual(
+                try await q.stats(),
+                QueueStats(ready: 1, delayed: 0, leased: 0, dead: 1, pending: 1),
+                "stats"
+            )
             let claim = try requireValue(try await q.claim(worker: "w", lease: c.unit * 30), c, "claim requeued")
             try c.checkEqual(claim.item.key, item(1).key, "requeued item")
             try c.checkEqual(claim.attempts, 1, "attempts after requeue")
@@ -450,7 +488,10 @@ package enum WorkQueueConformance {
             try c.checkEqual(try await q.openIncidents(cluster: "c1"), [replacement, other], "after replacing")
             try await q.close(first.object, fingerprint: first.fingerprint, lease: lease)
             try c.checkEqual(
-                try await q.openIncidents(cluster: "c1"), [replacement, other], "after closing the old fingerprint")
+                try await q.openIncidents(cluster: "c1"),
+                [replacement, other],
+                "after closing the old fingerprint"
+            )
             try await q.close(replacement.object, fingerprint: replacement.fingerprint, lease: lease)
             try c.checkEqual(try await q.openIncidents(cluster: "c1"), [other], "after closing")
             try c.checkEqual(try await q.openIncidents(cluster: "c2"), [elsewhere], "the other cluster")
@@ -458,11 +499,14 @@ package enum WorkQueueConformance {
         },
         make("incident index writes from a stale leader are fenced") { c in
             let q = c.coordination
-            let stale = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit), c, "acquire")
+            let stale = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4), c, "acquire")
             try await q.open(incident(1), lease: stale)
-            try await c.wait(2)
+            try await c.wait(5)
             let current = try requireValue(
-                try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30), c, "b acquire")
+                try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30),
+                c,
+                "b acquire"
+            )
             try await c.checkFenced("a stale open") { try await q.open(incident(2), lease: stale) }
             try await c.checkFenced("a stale close") {
                 try await q.close(incident(1).object, fingerprint: incident(1).fingerprint, lease: stale)
@@ -480,7 +524,12 @@ package enum WorkQueueConformance {
 }
 
 /// Unwraps `value` or fails the case.
-func requireValue<T>(_ value: T?, _ context: WorkQueueConformance.Context, _ what: String, line: Int = #line) throws -> T {
+func requireValue<T>(
+    _ value: T?,
+    _ context: WorkQueueConformance.Context,
+    _ what: String,
+    line: Int = #line
+) throws -> T {
     guard let value else {
         throw WorkQueueConformance.Failure(description: "[\(context.name)] line \(line): \(what) returned nil")
     }
