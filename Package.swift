@@ -100,8 +100,10 @@ let package = Package(
         .executableTarget(
             name: "fluxbrain",
             dependencies: [
+                "FluxbrainCoordination",
                 "FluxbrainCore",
                 "FluxbrainIntegrations",
+                "FluxbrainRedis",
                 "FluxbrainService",
                 "FluxbrainTestbed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

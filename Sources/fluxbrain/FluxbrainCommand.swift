@@ -10,7 +10,8 @@ struct FluxbrainCommand: AsyncParsableCommand {
         abstract: "Notices failing Flux reconciliations, gathers their context, asks Errorbrain, tells people.",
         discussion: "Configuration comes from FLUXBRAIN_* environment variables; see README.md.",
         subcommands: [
-            RunCommand.self, OnceCommand.self, CheckConfigCommand.self, NotifyTestCommand.self, SinkCommand.self,
+            RunCommand.self, OnceCommand.self, CheckConfigCommand.self, NotifyTestCommand.self, QueueCommand.self,
+            SinkCommand.self,
         ]
     )
 }

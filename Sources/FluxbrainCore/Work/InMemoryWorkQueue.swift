@@ -37,7 +37,10 @@ package actor InMemoryCoordination: WorkQueue, LeaderLock, IncidentIndex {
     package func acquire(replicaID: String, ttl: Duration) -> LeaderLease? {
         let current = now()
         if let lock, lock.until > current {
-            return lock.lease.replicaID == replicaID ? lock.lease : nil
+            // The holder asking again (a retry after an ambiguous reply) gets its lease back, renewed.
+            guard lock.lease.replicaID == replicaID else { return nil }
+            self.lock = (lock.lease, current.addingTimeInterval(ttl.timeInterval))
+            return lock.lease
         }
         epoch += 1
         let lease = LeaderLease(replicaID: replicaID, epoch: epoch)
