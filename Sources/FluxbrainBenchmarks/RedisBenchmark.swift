@@ -190,7 +190,8 @@ enum RedisBenchmark {
             + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
-    static func sample(_ requests: Int, since start: ContinuousClock.Instant, cpu: Double, _ scope: CPUScope) -> Sample {
+    static func sample(_ requests: Int, since start: ContinuousClock.Instant, cpu: Double, _ scope: CPUScope) -> Sample
+    {
         Sample(
             rate: rate(requests, since: start),
             cpuMicrosecondsPerRequest: (cpuTime(scope) - cpu) * 1e6 / Double(requests)

@@ -90,10 +90,11 @@ package final class RedisClient: Sendable {
 
     /// Sends `name` with `arguments`; see ``send(_:)``.
     @discardableResult
-    package func send(_ name: String, _ arguments: any RedisArgumentConvertible...) async throws(RedisError)
-        -> RedisReply
-    {
-        try await send(RedisCommand(name, arguments: arguments))
+    package func send<each Argument: RedisArgumentConvertible>(
+        _ name: String,
+        _ arguments: repeat each Argument
+    ) async throws(RedisError) -> RedisReply {
+        try await send(RedisCommand(name, repeat each arguments))
     }
 
     /// Sends the commands in one write on one connection and returns the replies in order, error replies in place.

@@ -73,8 +73,18 @@ package struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
     package var isIdempotent: Bool
 
     /// Creates a command from its name and arguments.
-    package init(_ name: String, _ arguments: any RedisArgumentConvertible...) {
-        self.init(name, arguments: arguments)
+    /// (A parameter pack: no array of existentials is allocated and each argument is appended statically.)
+    package init<each Argument: RedisArgumentConvertible>(_ name: String, _ arguments: repeat each Argument) {
+        bytes = []
+        bytes.reserveCapacity(32)
+        ends = []
+        ends.reserveCapacity(4)
+        blockingTimeout = nil
+        isIdempotent = false
+        append(name)
+        for argument in repeat each arguments {
+            append(argument)
+        }
     }
 
     /// Creates a command from its name and an array of arguments.

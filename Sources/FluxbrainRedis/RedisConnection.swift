@@ -72,8 +72,11 @@ package final class RedisConnection {
 
     /// Sends `name` with `arguments`; see ``send(_:)``.
     @discardableResult
-    package func send(_ name: String, _ arguments: any RedisArgumentConvertible...) throws(RedisError) -> RedisReply {
-        try send(RedisCommand(name, arguments: arguments))
+    package func send<each Argument: RedisArgumentConvertible>(
+        _ name: String,
+        _ arguments: repeat each Argument
+    ) throws(RedisError) -> RedisReply {
+        try send(RedisCommand(name, repeat each arguments))
     }
 
     /// Sends all commands in one write and reads their replies in order. Error replies are returned as
