@@ -119,6 +119,7 @@ let package = Package(
                 "FluxbrainCore",
                 "FluxbrainIntegrations",
                 "FluxbrainRedis",
+                "FluxbrainTestbed",
             ]
         ),
         // Fake Kubernetes, Errorbrain, Slack, webhook and GitHub servers and a redis-server runner.

@@ -1,0 +1,435 @@
+import AsyncHTTPClient
+import FluxbrainCore
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import NIOSSL
+import Synchronization
+
+/// The HTTP client type Kubernetes clients share (async-http-client's `HTTPClient`).
+package typealias KubernetesHTTPClient = HTTPClient
+
+/// A small, exact Kubernetes API client over async-http-client: GET with a deadline, a client-side rate limit,
+/// capped bodies, credentials that refresh (token file, exec plugin) and `Status` errors turned into clear messages.
+///
+/// One `HTTPClient` is shared by every cluster and passed in (see ``makeHTTPClient()`` for one configured for
+/// watches). The client is a value: copies share the credential cache and the rate limiter.
+package struct KubernetesClient: Sendable {
+    /// Limits and timeouts.
+    package struct Options: Sendable {
+        /// Deadline of an ordinary request, body included (default 30 s).
+        package var requestTimeout: Duration = .seconds(30)
+        /// Client-side rate limit (default 20 requests/s, burst 50).
+        package var qps: Double = 20
+        package var burst: Int = 50
+        /// Largest list page body (default 64 MiB).
+        package var maxListBytes: Int = 64 << 20
+        /// Largest body of other replies (default 8 MiB).
+        package var maxBodyBytes: Int = 8 << 20
+        /// Largest single watch event line (default 16 MiB).
+        package var maxWatchLineBytes: Int = 16 << 20
+        /// Largest pod log reply (default 4 MiB).
+        package var maxLogBytes: Int = 4 << 20
+
+        package init() {}
+    }
+
+    /// The cluster name this client speaks for (in messages and metrics).
+    package let cluster: String
+    package let config: KubernetesConnectionConfig
+    package let options: Options
+    private let httpClient: HTTPClient
+    private let credentials: CredentialProvider
+    private let rateLimiter: RateLimiter
+    private let tls: TLSConfigurations
+    private let logger: Logger
+
+    /// Makes a client for `config`.
+    ///
+    /// - Throws: `KubernetesError.config` when the CA or client certificate PEM cannot be parsed.
+    package init(
+        cluster: String, config: KubernetesConnectionConfig, httpClient: HTTPClient, options: Options = Options(),
+        clock: any Clock<Duration> = ContinuousClock(), logger: Logger
+    ) throws(KubernetesError) {
+        self.cluster = cluster
+        self.config = config
+        self.options = options
+        self.httpClient = httpClient
+        self.credentials = CredentialProvider(credentials: config.credentials, clock: clock)
+        self.rateLimiter = RateLimiter(qps: options.qps, burst: options.burst, clock: clock)
+        self.tls = try TLSConfigurations(config: config)
+        var logger = logger
+        logger[metadataKey: "cluster"] = "\(cluster)"
+        self.logger = logger
+    }
+
+    /// An `HTTPClient` fit for Kubernetes: no read timeout (watches are long), 10 s connect timeout, up to 64
+    /// HTTP/1 connections per host (one per watch when the server speaks no HTTP/2), no redirects.
+    package static func makeHTTPClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(10), read: nil)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        configuration.redirectConfiguration = .disallow
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
+
+    // MARK: Requests
+
+    /// A reply with its body collected.
+    package struct Reply: Sendable {
+        package var status: Int
+        package var contentType: String?
+        package var body: ByteBuffer
+    }
+
+    /// GETs `path` with `query` and collects the body up to `maxBytes`; non-2xx replies throw the decoded error.
+    package func get(
+        path: String, query: [(String, String)] = [], request: RequestDescription, maxBytes: Int? = nil,
+        timeout: Duration? = nil
+    ) async throws -> Reply {
+        let timeout = timeout ?? options.requestTimeout
+        let response = try await execute(path: path, query: query, request: request, timeout: timeout)
+        let limit = maxBytes ?? options.maxBodyBytes
+        let body: ByteBuffer
+        do {
+            body = try await response.body.collect(upTo: limit)
+        } catch let error as NIOTooManyBytesError {
+            throw KubernetesError(
+                .tooLarge,
+                "cluster \(cluster): the reply to \(request.verb) \(request.resourceDescription) is larger than \(limit) bytes",
+                underlying: error)
+        } catch {
+            throw mapTransport(error, request: request)
+        }
+        return Reply(status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"), body: body)
+    }
+
+    /// Sends a GET and returns the response with its body still streaming; error statuses are collected and
+    /// thrown. A 401 forgets the cached token and retries once when a new one may exist (token file, exec plugin).
+    package func execute(
+        path: String, query: [(String, String)], request: RequestDescription, timeout: Duration
+    ) async throws -> HTTPClientResponse {
+        var retriedUnauthorized = false
+        while true {
+            try await rateLimiter.acquire()
+            let resolved = try await credentials.resolve()
+            var httpRequest = HTTPClientRequest(url: url(path: path, query: query))
+            httpRequest.method = .GET
+            httpRequest.headers.add(name: "Accept", value: "application/json")
+            httpRequest.headers.add(name: "User-Agent", value: "fluxbrain")
+            if let token = resolved.bearerToken {
+                httpRequest.headers.add(name: "Authorization", value: "Bearer \(token)")
+            }
+            httpRequest.tlsConfiguration = try tls.configuration(for: resolved.clientCertificate)
+            let response: HTTPClientResponse
+            do {
+                response = try await httpClient.execute(
+                    httpRequest, timeout: .nanoseconds(Int64(timeout.timeInterval * 1e9)), logger: logger)
+            } catch {
+                Self.countRequest(cluster: cluster, code: "error")
+                throw mapTransport(error, request: request)
+            }
+            let status = Int(response.status.code)
+            Self.countRequest(cluster: cluster, code: String(status))
+            if (200..<300).contains(status) { return response }
+            let body = (try? await response.body.collect(upTo: 256 << 10)).map { Array($0.readableBytesView) } ?? []
+            if status == 401, !retriedUnauthorized, await credentials.invalidate() {
+                retriedUnauthorized = true
+                logger.info("401 from the API server: reloading credentials and retrying once")
+                continue
+            }
+            throw KubernetesError.fromResponse(
+                httpStatus: status, body: body, contentType: response.headers.first(name: "Content-Type"),
+                request: request, cluster: cluster)
+        }
+    }
+
+    private func url(path: String, query: [(String, String)]) -> String {
+        var text = config.server.absoluteString
+        if text.hasSuffix("/") { text.removeLast() }
+        text += path
+        if !query.isEmpty {
+            text += "?" + query.map { "\(Self.percentEncode($0.0))=\(Self.percentEncode($0.1))" }.joined(separator: "&")
+        }
+        return text
+    }
+
+    private static let unreserved: CharacterSet = {
+        var set = CharacterSet.alphanumerics
+        set.insert(charactersIn: "-._~")
+        return set
+    }()
+
+    /// Percent-encodes a query component (everything but RFC 3986 unreserved characters).
+    package static func percentEncode(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+
+    private func mapTransport(_ error: any Error, request: RequestDescription) -> KubernetesError {
+        if let error = error as? KubernetesError { return error }
+        let target = "\(config.server.absoluteString) (\(request.verb) \(request.resourceDescription))"
+        if let error = error as? HTTPClientError {
+            if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+                return KubernetesError(.timeout, "cluster \(cluster): timed out talking to \(target)", underlying: error)
+            }
+        }
+        if error is NIOSSLError || error is BoringSSLError {
+            return KubernetesError(
+                .transport, "cluster \(cluster): TLS failed talking to \(target): check the CA and server name",
+                underlying: error)
+        }
+        return KubernetesError(.transport, "cluster \(cluster): cannot reach \(target)", underlying: error)
+    }
+
+    private static func countRequest(cluster: String, code: String) {
+        Counter(label: "fluxbrain_kube_requests_total", dimensions: [("cluster", cluster), ("code", code)]).increment()
+    }
+
+    // MARK: Flux objects
+
+    /// `/apis/G/V[/namespaces/NS]/PLURAL`.
+    package static func collectionPath(_ kind: FluxKind, namespace: String?) -> String {
+        if let namespace {
+            return "/apis/\(kind.group)/\(kind.version)/namespaces/\(percentEncode(namespace))/\(kind.plural)"
+        }
+        return "/apis/\(kind.group)/\(kind.version)/\(kind.plural)"
+    }
+
+    /// One page of a list.
+    package func listPage(
+        _ kind: FluxKind, namespace: String?, limit: Int, continueToken: String?
+    ) async throws -> ObjectList {
+        var query = [("limit", String(limit))]
+        if let continueToken, !continueToken.isEmpty { query.append(("continue", continueToken)) }
+        let request = RequestDescription(
+            verb: "list", group: kind.group, version: kind.version, resource: kind.plural, namespace: namespace)
+        let reply = try await get(
+            path: Self.collectionPath(kind, namespace: namespace), query: query, request: request,
+            maxBytes: options.maxListBytes)
+        do {
+            return try reply.body.withUnsafeReadableBytes { bytes in
+                try JSONDecoder().decode(ObjectList.self, from: Data(bytes))
+            }
+        } catch {
+            throw KubernetesError(
+                .decoding, "cluster \(cluster): the \(kind.name) list is not a Kubernetes list: \(ObjectList.describe(error))",
+                underlying: error)
+        }
+    }
+
+    /// A complete list, page by page (`limit`/`continue`).
+    package struct ListResult: Sendable {
+        package var objects: [FluxObject]
+        /// The list's resourceVersion: watch from here.
+        package var resourceVersion: String
+        /// Items that did not decode (skipped).
+        package var malformed: [ObjectList.MalformedItem]
+    }
+
+    /// Lists every `kind` object (in `namespace`, or cluster-wide), following continue tokens.
+    package func list(_ kind: FluxKind, namespace: String?, pageSize: Int = 500) async throws -> ListResult {
+        var result = ListResult(objects: [], resourceVersion: "", malformed: [])
+        var token: String?
+        var pages = 0
+        repeat {
+            let page = try await listPage(kind, namespace: namespace, limit: pageSize, continueToken: token)
+            if pages == 0 { result.resourceVersion = page.resourceVersion ?? "" }
+            result.objects.append(contentsOf: page.items)
+            result.malformed.append(contentsOf: page.malformed)
+            token = page.continueToken
+            pages += 1
+        } while !(token ?? "").isEmpty
+        return result
+    }
+
+    /// Watches `kind` from `resourceVersion` (bookmarks on) and calls `onEvent` for each event until the server
+    /// ends the stream (returns normally; watch again from the last resourceVersion).
+    ///
+    /// - Throws: `KubernetesError.expired` for an `ERROR` event with a 410 `Expired`/`Gone` Status inside the 200
+    ///   stream (list again), `.server` for another `ERROR` event, `.tooLarge` for a line over the cap.
+    package func watch(
+        _ kind: FluxKind, namespace: String?, resourceVersion: String, timeoutSeconds: Int,
+        onEvent: (WatchEvent) async throws -> Void
+    ) async throws {
+        let query = [
+            ("watch", "1"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", String(timeoutSeconds)),
+        ]
+        let request = RequestDescription(
+            verb: "watch", group: kind.group, version: kind.version, resource: kind.plural, namespace: namespace)
+        let response = try await execute(
+            path: Self.collectionPath(kind, namespace: namespace), query: query, request: request,
+            timeout: .seconds(timeoutSeconds + 30))
+        var splitter = LineSplitter(maxLineBytes: options.maxWatchLineBytes)
+        do {
+            for try await chunk in response.body {
+                var chunk = chunk
+                try splitter.append(&chunk)
+                while let line = try splitter.nextLine() {
+                    try await handle(line: line, kind: kind, onEvent: onEvent)
+                }
+            }
+        } catch let error as KubernetesError {
+            throw error
+        } catch let error as LineSplitter.TooLong {
+            throw KubernetesError(
+                .tooLarge, "cluster \(cluster): a \(kind.name) watch event is larger than \(error.limit) bytes")
+        } catch {
+            throw mapTransport(error, request: request)
+        }
+        if let last = splitter.remainder() {
+            try await handle(line: last, kind: kind, onEvent: onEvent)
+        }
+    }
+
+    private func handle(line: [UInt8], kind: FluxKind, onEvent: (WatchEvent) async throws -> Void) async throws {
+        guard line.contains(where: { $0 != 0x20 && $0 != 0x0d && $0 != 0x09 }) else { return }
+        let event = WatchEvent.decode(line: line)
+        if case .error(let status) = event {
+            if status.code == 410 || status.reason == "Expired" || status.reason == "Gone" {
+                throw KubernetesError(
+                    .expired, "cluster \(cluster): \(kind.name) watch expired: \(status.message ?? "too old resource version")",
+                    httpStatus: 410)
+            }
+            throw KubernetesError(
+                .server,
+                "cluster \(cluster): \(kind.name) watch error \(status.code.map(String.init) ?? "?") "
+                    + "\(status.reason ?? ""): \(status.message ?? "")",
+                httpStatus: status.code)
+        }
+        try await onEvent(event)
+    }
+
+    // MARK: Events, pods, logs
+
+    /// The Warning events of `reference` (core/v1, field selector on involvedObject), newest first, at most `limit`.
+    package func warningEvents(for reference: ObjectReference, limit: Int = 10) async throws -> [EventRecord] {
+        let selector = [
+            "involvedObject.kind=\(reference.kind.name)", "involvedObject.name=\(reference.name)",
+            "involvedObject.namespace=\(reference.namespace)", "type=Warning",
+        ].joined(separator: ",")
+        let request = RequestDescription(verb: "list", group: "", version: "v1", resource: "events", namespace: reference.namespace)
+        let reply = try await get(
+            path: "/api/v1/namespaces/\(Self.percentEncode(reference.namespace))/events",
+            query: [("fieldSelector", selector)], request: request)
+        let list: CoreEventList
+        do {
+            list = try JSONDecoder().decode(CoreEventList.self, from: Data(reply.body.readableBytesView))
+        } catch {
+            throw KubernetesError(.decoding, "cluster \(cluster): the event list does not decode", underlying: error)
+        }
+        let annotationKey = "\(reference.kind.group)/revision"
+        let records = list.items.compactMap { event -> EventRecord? in
+            guard event.type == "Warning" else { return nil }
+            return EventRecord(
+                type: event.type ?? "Warning", reason: event.reason ?? "", message: event.message ?? "",
+                count: event.count, firstTimestamp: event.firstTimestamp.flatMap(RFC3339.date(from:)),
+                lastTimestamp: (event.lastTimestamp ?? event.eventTime ?? event.firstTimestamp).flatMap(RFC3339.date(from:)),
+                reportingComponent: (event.reportingComponent?.isEmpty == false ? event.reportingComponent : nil)
+                    ?? event.source?.component,
+                revision: event.metadata?.annotations?[annotationKey])
+        }
+        return Array(
+            records.sorted { ($0.lastTimestamp ?? .distantPast) > ($1.lastTimestamp ?? .distantPast) }.prefix(limit))
+    }
+
+    /// Names of the pods matching `labelSelector` in `namespace`.
+    package func podNames(namespace: String, labelSelector: String) async throws -> [String] {
+        let request = RequestDescription(verb: "list", group: "", version: "v1", resource: "pods", namespace: namespace)
+        let reply = try await get(
+            path: "/api/v1/namespaces/\(Self.percentEncode(namespace))/pods", query: [("labelSelector", labelSelector)],
+            request: request)
+        struct PodList: Decodable {
+            struct Pod: Decodable {
+                struct Meta: Decodable { var name: String }
+                var metadata: Meta
+            }
+            var items: [Pod]?
+        }
+        do {
+            return try JSONDecoder().decode(PodList.self, from: Data(reply.body.readableBytesView)).items?.map(\.metadata.name) ?? []
+        } catch {
+            throw KubernetesError(.decoding, "cluster \(cluster): the pod list does not decode", underlying: error)
+        }
+    }
+
+    /// The recent log of `container` in `pod` (text).
+    package func podLog(
+        namespace: String, pod: String, container: String, sinceSeconds: Int = 3600, tailLines: Int = 500
+    ) async throws -> String {
+        let request = RequestDescription(
+            verb: "get", group: "", version: "v1", resource: "pods/log", namespace: namespace, name: pod)
+        let reply = try await get(
+            path: "/api/v1/namespaces/\(Self.percentEncode(namespace))/pods/\(Self.percentEncode(pod))/log",
+            query: [
+                ("container", container), ("sinceSeconds", String(sinceSeconds)), ("tailLines", String(tailLines)),
+                ("timestamps", "false"),
+            ],
+            request: request, maxBytes: options.maxLogBytes)
+        return String(decoding: reply.body.readableBytesView, as: UTF8.self)
+    }
+}
+
+/// A core/v1 `EventList`, the fields Fluxbrain reads.
+struct CoreEventList: Decodable {
+    struct Event: Decodable {
+        struct Meta: Decodable { var annotations: [String: String]? }
+        struct Source: Decodable { var component: String? }
+        var metadata: Meta?
+        var type: String?
+        var reason: String?
+        var message: String?
+        var count: Int64?
+        var firstTimestamp: String?
+        var lastTimestamp: String?
+        var eventTime: String?
+        var reportingComponent: String?
+        var source: Source?
+    }
+    var items: [Event]
+}
+
+/// The TLS configurations of one API server: a base one (CA, verification) and one per client certificate.
+final class TLSConfigurations: Sendable {
+    private let base: TLSConfiguration?
+    private let cache: Mutex<[ClientCertificate: TLSConfiguration]> = Mutex([:])
+
+    init(config: KubernetesConnectionConfig) throws(KubernetesError) {
+        guard config.server.scheme == "https" else {
+            base = nil
+            return
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let pem = config.certificateAuthorityPEM {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(pem))
+            } catch {
+                throw KubernetesError(.config, "\(config.origin): the certificate authority is not valid PEM", underlying: error)
+            }
+        }
+        if config.insecureSkipTLSVerify {
+            tls.certificateVerification = .none
+        }
+        base = tls
+        if let certificate = config.credentials.clientCertificate {
+            _ = try configuration(for: certificate)
+        }
+    }
+
+    func configuration(for certificate: ClientCertificate?) throws(KubernetesError) -> TLSConfiguration? {
+        guard var tls = base else { return nil }
+        guard let certificate else { return tls }
+        if let cached = cache.withLock({ $0[certificate] }) { return cached }
+        do {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(certificate.certificatePEM).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: certificate.keyPEM, format: .pem))
+        } catch {
+            throw KubernetesError(.config, "the client certificate or key is not valid PEM", underlying: error)
+        }
+        let configured = tls
+        cache.withLock { $0[certificate] = configured }
+        return configured
+    }
+}

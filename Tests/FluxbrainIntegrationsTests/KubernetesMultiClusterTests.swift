@@ -1,0 +1,111 @@
+import FluxbrainCore
+import FluxbrainIntegrations
+import FluxbrainTestSupport
+import FluxbrainTestbed
+import Foundation
+import Testing
+
+@Suite struct KubernetesMultiClusterTests {
+    /// A loopback URL nobody listens on.
+    static func deadURL() throws -> URL {
+        // Port 1 on loopback is closed on any test machine (binding it needs root and nothing does).
+        URL(string: "http://127.0.0.1:1")!
+    }
+
+    @Test func oneClusterDownNeverStopsTheOthers() async throws {
+        let prod = FakeKubernetesState()
+        let staging = FakeKubernetesState()
+        try await prod.apply(json: KubeTest.object(.kustomization, name: "apps", ready: "False", reason: "BuildFailed", message: "kustomize build failed"))
+        try await staging.apply(json: KubeTest.object(.helmRelease, name: "podinfo", ready: "False", reason: "UpgradeFailed"))
+        let directory = try TestKubeconfig.makeDirectory()
+        let tokenFile = directory + "/token"
+        try "t0ken".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        await prod.requireToken("t0ken")
+        try await withFakeKubernetesServer(state: prod, tls: true) { _, prodURL in
+            try await withFakeKubernetesServer(state: staging) { _, stagingURL in
+                try await KubeTest.withHTTPClient { http in
+                    // A central installation: FLUXBRAIN_CLUSTERS="prod=prod-ctx,staging=staging-ctx,edge=edge-ctx".
+                    let path = try TestKubeconfig.write(
+                        [
+                            .init(name: "prod-ctx", server: prodURL, caPEM: TestCertificates.shared.caPEM, user: .tokenFile(tokenFile)),
+                            .init(name: "staging-ctx", server: stagingURL),
+                            .init(name: "edge-ctx", server: try Self.deadURL()),
+                        ], in: directory)
+                    let named = try KubernetesClusters.resolve(
+                        cluster: nil,
+                        clusters: [(name: "prod", context: "prod-ctx"), (name: "staging", context: "staging-ctx"), (name: "edge", context: "edge-ctx")],
+                        kubeAPIURL: nil, environment: ["KUBECONFIG": path], homeDirectory: directory)
+                    #expect(named.map(\.name) == ["prod", "staging", "edge"])
+                    var options = KubernetesCollectorTests.options(kinds: [.kustomization, .helmRelease])
+                    options.backoff = Backoff(initial: .milliseconds(50), maximum: .milliseconds(200))
+                    let collectors = try named.map {
+                        ClusterCollector(
+                            client: try KubernetesClient(cluster: $0.name, config: $0.connection, httpClient: http, logger: KubeTest.logger),
+                            options: options, logger: KubeTest.logger)
+                    }
+                    let multi = MultiClusterCollector(collectors: collectors)
+
+                    let collections = await multi.collectOnce()
+                    #expect(collections.map(\.cluster) == ["prod", "staging", "edge"])
+                    #expect(collections.map(\.isUnreachable) == [false, false, true])
+                    #expect(collections[2].failures.allSatisfy { $0.error.code == .transport })
+                    let detector = Detector()
+                    let incidents = collections.flatMap { detector.assess($0.objects, cluster: $0.cluster, now: Date()).incidents }
+                    #expect(incidents.map(\.object.description) == ["Kustomization/flux-system/apps", "HelmRelease/flux-system/podinfo"])
+                    #expect(incidents.map(\.object.cluster) == ["prod", "staging"])
+
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask { await multi.run() }
+                        #expect(
+                            try await KubeTest.eventually {
+                                let health = await multi.health()
+                                return health["prod"] == .healthy && health["staging"] == .healthy
+                            })
+                        let health = await multi.health()
+                        guard case .failing(let message) = health["edge"] ?? .connecting else {
+                            Issue.record("edge should be failing, is \(String(describing: health["edge"]))")
+                            group.cancelAll()
+                            return
+                        }
+                        #expect(message.contains("cannot reach http://127.0.0.1:1"))
+                        // Changes still flow from the healthy clusters.
+                        try await staging.apply(json: KubeTest.object(.helmRelease, name: "podinfo"))
+                        var changes = multi.changes.makeAsyncIterator()
+                        var seen: [ObjectReference] = []
+                        while let reference = await changes.next() {
+                            seen.append(reference)
+                            if reference.cluster == "staging", await multi.collector("staging")?.object(reference)?.condition("Ready")?.status == "True" {
+                                break
+                            }
+                        }
+                        #expect(seen.contains { $0.cluster == "staging" && $0.name == "podinfo" })
+                        group.cancelAll()
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func resolvesClusterSettings() throws {
+        let directory = try TestKubeconfig.makeDirectory()
+        let path = try TestKubeconfig.write(
+            [.init(name: "ctx-a", server: URL(string: "https://a.example:6443")!), .init(name: "ctx-b", server: URL(string: "https://b.example")!)],
+            currentContext: "ctx-b", in: directory)
+        let url = try KubernetesClusters.resolve(
+            cluster: "lab", clusters: [], kubeAPIURL: URL(string: "http://127.0.0.1:8081")!, environment: [:], homeDirectory: directory)
+        #expect(url.map(\.name) == ["lab"])
+        #expect(url.first?.connection.server.absoluteString == "http://127.0.0.1:8081")
+        let current = try KubernetesClusters.resolve(
+            cluster: nil, clusters: [], kubeAPIURL: nil, environment: ["KUBECONFIG": path], homeDirectory: directory)
+        #expect(current.map(\.name) == ["ctx-b"])
+        #expect(current.first?.connection.server.host == "b.example")
+        let named = try KubernetesClusters.resolve(
+            cluster: "prod", clusters: [], kubeAPIURL: nil, environment: ["KUBECONFIG": path], homeDirectory: directory)
+        #expect(named.map(\.name) == ["prod"])
+        #expect(throws: KubernetesError.self) {
+            _ = try KubernetesClusters.resolve(
+                cluster: nil, clusters: [], kubeAPIURL: nil, environment: ["KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"],
+                homeDirectory: directory)
+        }
+    }
+}

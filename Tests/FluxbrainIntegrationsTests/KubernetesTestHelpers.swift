@@ -1,0 +1,66 @@
+import FluxbrainCore
+import FluxbrainIntegrations
+import FluxbrainTestSupport
+import FluxbrainTestbed
+import Foundation
+import Logging
+
+/// Shared pieces of the Kubernetes integration tests.
+enum KubeTest {
+    static let logger: Logger = {
+        var logger = Logger(label: "kube-test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    /// Runs `body` with a Kubernetes-ready HTTPClient, shut down afterwards.
+    static func withHTTPClient<T: Sendable>(_ body: (KubernetesHTTPClient) async throws -> T) async throws -> T {
+        let client = KubernetesClient.makeHTTPClient()
+        do {
+            let result = try await body(client)
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    /// A JSON object text of a Flux object.
+    static func object(
+        _ kind: FluxKind, namespace: String = "flux-system", name: String, ready: String = "True",
+        reason: String = "Succeeded", message: String = "ok", generation: Int = 1, extraSpec: String = "",
+        extraStatus: String = ""
+    ) -> String {
+        let spec: String
+        switch kind {
+        case .kustomization:
+            spec = #""interval":"10m","path":"./","prune":true,"sourceRef":{"kind":"GitRepository","name":"flux-system"}"#
+        case .helmRelease:
+            spec = #""interval":"10m","chart":{"spec":{"chart":"podinfo","sourceRef":{"kind":"HelmRepository","name":"podinfo"}}}"#
+        default:
+            spec = #""interval":"1m","url":"https://example.org/repo""#
+        }
+        let specText = extraSpec.isEmpty ? spec : "\(spec),\(extraSpec)"
+        let statusExtra = extraStatus.isEmpty ? "" : ",\(extraStatus)"
+        return """
+            {"apiVersion":"\(kind.apiVersion)","kind":"\(kind.name)","metadata":{"name":"\(name)","namespace":"\(namespace)",\
+            "generation":\(generation)},"spec":{\(specText)},"status":{"observedGeneration":\(generation),"conditions":[\
+            {"type":"Ready","status":"\(ready)","reason":"\(reason)","message":"\(message)",\
+            "lastTransitionTime":"2026-11-28T19:50:00Z","observedGeneration":\(generation)}]\(statusExtra)}}
+            """
+    }
+
+    /// Polls `condition` every 20 ms for up to `timeout`.
+    static func eventually(
+        timeout: Duration = .seconds(10), _ condition: () async throws -> Bool
+    ) async throws -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return try await condition()
+    }
+}

@@ -1,0 +1,132 @@
+import FluxbrainCore
+import FluxbrainTestbed
+import Foundation
+import Logging
+import NIOSSL
+
+/// Runs a fake Kubernetes API server on a free loopback port for the duration of `body` (HTTPS with the test CA
+/// when `tls`), then stops it.
+package func withFakeKubernetesServer<T: Sendable>(
+    state: FakeKubernetesState = FakeKubernetesState(), tls: Bool = false, requireClientCertificate: Bool = false,
+    _ body: (FakeKubernetesServer, URL) async throws -> T
+) async throws -> T {
+    let server = FakeKubernetesServer(state: state)
+    let tlsConfiguration = tls ? try TestCertificates.shared.serverTLSConfiguration(requireClientCertificate: requireClientCertificate) : nil
+    let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+    var logger = Logger(label: "fake-kubernetes")
+    logger.logLevel = .warning
+    let serverLogger = logger
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            defer { portContinuation.finish() }
+            try await server.run(
+                host: "127.0.0.1", port: 0, tls: tlsConfiguration, logger: serverLogger,
+                onRunning: { port in
+                    portContinuation.yield(port)
+                    portContinuation.finish()
+                })
+            return nil
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            _ = try await group.next()
+            throw TestServerError(message: "the fake Kubernetes API server did not start")
+        }
+        let url = URL(string: "\(tls ? "https" : "http")://127.0.0.1:\(port)")!
+        do {
+            let result = try await body(server, url)
+            await state.closeWatches()
+            group.cancelAll()
+            return result
+        } catch {
+            await state.closeWatches()
+            group.cancelAll()
+            throw error
+        }
+    }
+}
+
+/// A test server that failed to start.
+package struct TestServerError: Error, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
+}
+
+/// Writes kubeconfig files for tests.
+package enum TestKubeconfig {
+    /// A user entry of a kubeconfig.
+    package enum User: Sendable {
+        case none
+        case tokenFile(String)
+        case token(String)
+        case clientCertificate(certificatePEM: String, keyPEM: String)
+        case exec(command: String, args: [String])
+        case authProvider(String)
+    }
+
+    /// One context: its name, the server, the CA (`certificate-authority-data`) and the user.
+    package struct Context: Sendable {
+        package var name: String
+        package var server: URL
+        package var caPEM: String?
+        package var user: User
+        package var insecure: Bool
+        package var namespace: String?
+
+        package init(name: String, server: URL, caPEM: String? = nil, user: User = .none, insecure: Bool = false, namespace: String? = nil) {
+            self.name = name
+            self.server = server
+            self.caPEM = caPEM
+            self.user = user
+            self.insecure = insecure
+            self.namespace = namespace
+        }
+    }
+
+    /// A new temporary directory.
+    package static func makeDirectory() throws -> String {
+        let directory = NSTemporaryDirectory() + "fluxbrain-kube-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// The YAML of a kubeconfig with `contexts`, the first being current unless `currentContext` says otherwise.
+    package static func yaml(_ contexts: [Context], currentContext: String? = nil) -> String {
+        var clusters = "clusters:\n"
+        var users = "users:\n"
+        var contextText = "contexts:\n"
+        for context in contexts {
+            clusters += "- name: \(context.name)-cluster\n  cluster:\n    server: \(context.server.absoluteString)\n"
+            if let ca = context.caPEM {
+                clusters += "    certificate-authority-data: \(Data(ca.utf8).base64EncodedString())\n"
+            }
+            if context.insecure { clusters += "    insecure-skip-tls-verify: true\n" }
+            users += "- name: \(context.name)-user\n  user:\n"
+            switch context.user {
+            case .none: users += "    {}\n"
+            case .tokenFile(let path): users += "    tokenFile: \(path)\n"
+            case .token(let token): users += "    token: \(token)\n"
+            case .clientCertificate(let certificate, let key):
+                users += "    client-certificate-data: \(Data(certificate.utf8).base64EncodedString())\n"
+                users += "    client-key-data: \(Data(key.utf8).base64EncodedString())\n"
+            case .exec(let command, let args):
+                users += "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: \(command)\n"
+                users += "      args: [\(args.map { "\"\($0)\"" }.joined(separator: ", "))]\n"
+                users += "      env:\n      - name: FLUXBRAIN_TEST\n        value: \"1\"\n      interactiveMode: Never\n"
+            case .authProvider(let name):
+                users += "    auth-provider:\n      name: \(name)\n      config: {}\n"
+            }
+            contextText += "- name: \(context.name)\n  context:\n    cluster: \(context.name)-cluster\n    user: \(context.name)-user\n"
+            if let namespace = context.namespace { contextText += "    namespace: \(namespace)\n" }
+        }
+        let current = currentContext ?? contexts.first?.name ?? ""
+        return "apiVersion: v1\nkind: Config\ncurrent-context: \(current)\n" + clusters + users + contextText
+    }
+
+    /// Writes a kubeconfig into `directory` and returns its path.
+    package static func write(_ contexts: [Context], currentContext: String? = nil, in directory: String, name: String = "config") throws -> String {
+        let path = directory + "/" + name
+        try yaml(contexts, currentContext: currentContext).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}

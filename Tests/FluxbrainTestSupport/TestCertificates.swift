@@ -1,0 +1,110 @@
+import Foundation
+import NIOSSL
+
+/// A certificate authority and a server certificate for `127.0.0.1`/`localhost`, made with the `openssl` CLI in a
+/// temporary directory once per test process, for HTTPS fake servers.
+package struct TestCertificates: Sendable {
+    package let directory: String
+    package let caPEM: String
+    package let serverCertificatePEM: String
+    package let serverKeyPEM: String
+    /// A client certificate signed by the same CA (CN `fluxbrain-test-client`).
+    package let clientCertificatePEM: String
+    package let clientKeyPEM: String
+
+    /// Made on first use.
+    package static let shared: TestCertificates = {
+        do {
+            return try TestCertificates.generate()
+        } catch {
+            fatalError("cannot make test certificates with openssl: \(error)")
+        }
+    }()
+
+    /// Another, unrelated CA (to check that a wrong CA is refused).
+    package static let otherCA: String = {
+        do {
+            let directory = try makeDirectory()
+            try openssl(
+                ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                 "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=other-ca"], in: directory)
+            return try String(contentsOfFile: directory + "/ca.crt", encoding: .utf8)
+        } catch {
+            fatalError("cannot make a test CA with openssl: \(error)")
+        }
+    }()
+
+    /// A NIOSSL server configuration with the server certificate.
+    package func serverTLSConfiguration(requireClientCertificate: Bool = false) throws -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(serverCertificatePEM.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(serverKeyPEM.utf8), format: .pem)))
+        if requireClientCertificate {
+            configuration.certificateVerification = .noHostnameVerification
+            configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
+        }
+        return configuration
+    }
+
+    private static func makeDirectory() throws -> String {
+        let directory = NSTemporaryDirectory() + "fluxbrain-certs-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    private static func generate() throws -> TestCertificates {
+        let directory = try makeDirectory()
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        try openssl(
+            ["req", "-x509"] + ec + [
+                "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=fluxbrain-test-ca",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            ], in: directory)
+        try """
+            basicConstraints=CA:FALSE
+            keyUsage=critical,digitalSignature,keyEncipherment
+            extendedKeyUsage=serverAuth
+            subjectAltName=IP:127.0.0.1,DNS:localhost
+            """.write(toFile: directory + "/server.ext", atomically: true, encoding: .utf8)
+        try """
+            basicConstraints=CA:FALSE
+            keyUsage=critical,digitalSignature,keyEncipherment
+            extendedKeyUsage=clientAuth
+            """.write(toFile: directory + "/client.ext", atomically: true, encoding: .utf8)
+        for (name, subject) in [("server", "/CN=127.0.0.1"), ("client", "/O=system:masters/CN=fluxbrain-test-client")] {
+            try openssl(["req"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject], in: directory)
+            try openssl(
+                [
+                    "x509", "-req", "-in", "\(name).csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                    "-out", "\(name).crt", "-days", "2", "-extfile", "\(name).ext",
+                ], in: directory)
+        }
+        func read(_ file: String) throws -> String { try String(contentsOfFile: directory + "/" + file, encoding: .utf8) }
+        return TestCertificates(
+            directory: directory, caPEM: try read("ca.crt"), serverCertificatePEM: try read("server.crt"),
+            serverKeyPEM: try read("server.key"), clientCertificatePEM: try read("client.crt"),
+            clientKeyPEM: try read("client.key"))
+    }
+
+    private struct OpenSSLFailed: Error, CustomStringConvertible {
+        var arguments: [String]
+        var output: String
+        var description: String { "openssl \(arguments.joined(separator: " ")) failed: \(output)" }
+    }
+
+    private static func openssl(_ arguments: [String], in directory: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["openssl"] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw OpenSSLFailed(arguments: arguments, output: String(decoding: output, as: UTF8.self))
+        }
+    }
+}
