@@ -43,7 +43,7 @@ pids+=($!)
 pids+=($!)
 for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$sink_port/healthz" >/dev/null 2>&1 && \
-    curl -fsS "http://127.0.0.1:$cluster_port/version" >/dev/null 2>&1 && break
+    curl -fsS "http://127.0.0.1:$cluster_port/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations" >/dev/null 2>&1 && break
     sleep 0.1
 done
 

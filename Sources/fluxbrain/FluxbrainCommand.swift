@@ -11,7 +11,7 @@ struct FluxbrainCommand: AsyncParsableCommand {
         discussion: "Configuration comes from FLUXBRAIN_* environment variables; see README.md.",
         subcommands: [
             RunCommand.self, OnceCommand.self, CheckConfigCommand.self, NotifyTestCommand.self, QueueCommand.self,
-            SinkCommand.self,
+            SinkCommand.self, FakeClusterCommand.self,
         ]
     )
 }

@@ -42,7 +42,8 @@ struct OnceCommand: AsyncParsableCommand {
             }
         }
         let parts = try await makeParts(
-            configuration, snapshot: snapshot, console: output.format == .json ? .json : .text, logger: logger)
+            configuration, snapshot: snapshot, console: output.format == .json ? .json : .text, mode: .once,
+            logger: logger)
         let outcome = try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: logger)
         try finishOnce(outcome, failOnIncident: failOnIncident, logger: logger)
     }

@@ -20,7 +20,8 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try loadConfiguration()
         let logger = bootstrapObservability(configuration)
-        let parts = try await makeParts(configuration, snapshot: snapshot, console: nil, logger: logger)
+        let parts = try await makeParts(
+            configuration, snapshot: snapshot, console: nil, mode: configuration.runMode, logger: logger)
         switch configuration.runMode {
         case .once:
             let outcome = try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: logger)

@@ -5,6 +5,7 @@ import FluxbrainIntegrations
 import Foundation
 import FluxbrainRedis
 import Logging
+import ServiceLifecycle
 
 /// How the console channel prints.
 package enum ConsoleFormat: Sendable {
@@ -22,13 +23,14 @@ package enum Composition {
     ///   - snapshotPath: read incidents from a snapshot instead of Kubernetes (`--snapshot`).
     ///   - console: how the console channel prints, or `nil` to use only the configured channels.
     package static func makeParts(
-        configuration: FluxbrainConfiguration, snapshotPath: String?, console: ConsoleFormat?, logger: Logger
+        configuration: FluxbrainConfiguration, snapshotPath: String?, console: ConsoleFormat?, mode: FluxbrainConfiguration.RunMode,
+        logger: Logger
     ) async throws -> RuntimeParts {
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             return try await makeParts(
-                configuration: configuration, snapshotPath: snapshotPath, console: console, httpClient: httpClient,
-                logger: logger)
+                configuration: configuration, snapshotPath: snapshotPath, console: console, mode: mode,
+                httpClient: httpClient, logger: logger)
         } catch {
             try? await httpClient.shutdown()
             throw error
@@ -36,21 +38,26 @@ package enum Composition {
     }
 
     private static func makeParts(
-        configuration: FluxbrainConfiguration, snapshotPath: String?, console: ConsoleFormat?, httpClient: HTTPClient,
-        logger: Logger
+        configuration: FluxbrainConfiguration, snapshotPath: String?, console: ConsoleFormat?,
+        mode: FluxbrainConfiguration.RunMode, httpClient: HTTPClient, logger: Logger
     ) async throws -> RuntimeParts {
         let detector = Detector(stuckAfter: configuration.stuckAfter)
         let state = try await makeState(configuration: configuration, logger: logger)
 
         // Where incidents come from.
         let source: any IncidentSource
+        var services: [any Service] = []
+        var clusterReadiness: (@Sendable () async -> [ReadinessCheck])?
         if let snapshotPath {
             source = SnapshotSource(
                 run: SnapshotRun(path: snapshotPath, cluster: configuration.cluster ?? "snapshot", detector: detector))
         } else {
-            throw ConfigurationError(
-                variable: "FLUXBRAIN_KUBE_API_URL",
-                message: "no cluster to watch: live clusters are not wired yet; pass --snapshot PATH")
+            let kubernetes = try KubernetesSource.make(
+                configuration: configuration, httpClient: httpClient, detector: detector,
+                mode: configuration.runMode == .once || mode == .once ? .list : .watch, logger: logger)
+            source = kubernetes
+            if mode == .continuous, configuration.runMode == .continuous { services.append(kubernetes.collectorService) }
+            clusterReadiness = { await kubernetes.readiness() }
         }
 
         // Analysis.
@@ -79,10 +86,12 @@ package enum Composition {
             analyzer: analyzer, analysisStore: state.analysis, dispatcher: dispatcher, logger: logger)
 
         let readinessChecks = state.readiness
+        let clusterChecks = clusterReadiness
         return RuntimeParts(
             queue: state.queue, lock: state.lock, index: state.index, source: source, processor: processor,
             readiness: {
                 var checks = await readinessChecks()
+                if let clusterChecks { checks += await clusterChecks() }
                 if let errorbrain {
                     let ok = await errorbrain.healthy()
                     // Errorbrain being down delays analysis but never stops notifications: reported, not required.
@@ -90,7 +99,7 @@ package enum Composition {
                 }
                 return checks
             },
-            services: [],
+            services: services,
             shutdown: {
                 await state.shutdown()
                 try? await httpClient.shutdown()

@@ -1,0 +1,191 @@
+import FluxbrainCore
+import FluxbrainIntegrations
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Live Kubernetes API servers as an incident source: every cluster's informer cache (list + watch), assessed by
+/// the shared detector; new incidents enriched with events and controller logs.
+///
+/// A cluster that is not healthy (unreachable, forbidden, still connecting) is left out of a pass, so its open
+/// incidents are neither resolved nor re-fired on stale or missing data; `/readyz` shows its state.
+package final class KubernetesSource: IncidentSource, Sendable {
+    private let collectors: MultiClusterCollector
+    private let evidence: EvidenceCollector
+    private let detector: Detector
+    private let mode: Mode
+    private let signal = ChangeSignal()
+    private let logger: Logger
+
+    /// How objects are read.
+    package enum Mode: Sendable {
+        /// From the caches kept current by `collectorService` (continuous runs).
+        case watch
+        /// One paginated list of every kind per pass (`once` runs).
+        case list
+    }
+
+    package init(collectors: MultiClusterCollector, evidence: EvidenceCollector, detector: Detector, mode: Mode, logger: Logger) {
+        self.collectors = collectors
+        self.evidence = evidence
+        self.detector = detector
+        self.mode = mode
+        self.logger = logger
+    }
+
+    /// Builds the clusters from the configuration: `FLUXBRAIN_KUBE_API_URL`, `FLUXBRAIN_CLUSTERS` contexts, in-cluster,
+    /// or the kubeconfig's current context.
+    package static func make(
+        configuration: FluxbrainConfiguration, httpClient: KubernetesHTTPClient, detector: Detector, mode: Mode,
+        logger: Logger
+    ) throws -> KubernetesSource {
+        let named: [KubernetesClusters.Named]
+        do {
+            named = try KubernetesClusters.resolve(
+                cluster: configuration.cluster, clusters: configuration.clusters, kubeAPIURL: configuration.kubeAPIURL)
+        } catch {
+            let variable =
+                configuration.kubeAPIURL != nil
+                ? "FLUXBRAIN_KUBE_API_URL" : (configuration.clusters.isEmpty ? "FLUXBRAIN_CLUSTER" : "FLUXBRAIN_CLUSTERS")
+            throw ConfigurationError(variable: variable, message: error.description)
+        }
+        var options = CollectorOptions()
+        options.namespaces = configuration.namespaces
+        var collectors: [ClusterCollector] = []
+        for cluster in named {
+            do {
+                let client = try KubernetesClient(
+                    cluster: cluster.name, config: cluster.connection, httpClient: httpClient, logger: logger)
+                collectors.append(ClusterCollector(client: client, options: options, logger: logger))
+            } catch {
+                throw ConfigurationError(variable: "FLUXBRAIN_CLUSTERS", message: "cluster \(cluster.name): \(error)")
+            }
+        }
+        let multi = MultiClusterCollector(collectors: collectors)
+        let evidence = EvidenceCollector(
+            clients: Dictionary(uniqueKeysWithValues: collectors.map { ($0.cluster, $0.client) }),
+            fluxNamespace: configuration.fluxNamespace, collectLogs: configuration.collectLogs, logger: logger)
+        return KubernetesSource(collectors: multi, evidence: evidence, detector: detector, mode: mode, logger: logger)
+    }
+
+    package func assess(now: Date) async throws -> [ClusterAssessment] {
+        var result: [ClusterAssessment] = []
+        switch mode {
+        case .watch:
+            for collector in collectors.collectors {
+                let health = await collector.health
+                guard health.isHealthy else {
+                    logger.debug("cluster skipped in this pass", metadata: ["cluster": "\(collector.cluster)", "health": "\(health)"])
+                    continue
+                }
+                let objects = await collector.snapshot()
+                result.append(ClusterAssessment(cluster: collector.cluster, assessment: detector.assess(objects, cluster: collector.cluster, now: now)))
+            }
+        case .list:
+            for collection in await collectors.collectOnce() {
+                if !collection.failures.isEmpty {
+                    logger.warning(
+                        "cluster could not be listed completely; skipped",
+                        metadata: [
+                            "cluster": "\(collection.cluster)",
+                            "errors": "\(collection.failures.map { "\($0.kind.plural): \($0.error)" }.joined(separator: "; "))",
+                        ])
+                    continue
+                }
+                result.append(
+                    ClusterAssessment(
+                        cluster: collection.cluster, assessment: detector.assess(collection.objects, cluster: collection.cluster, now: now)))
+            }
+        }
+        return result
+    }
+
+    package func enrich(_ incident: Incident) async -> Incident {
+        await evidence.enrich(incident)
+    }
+
+    package func waitForChange(timeout: Duration) async throws {
+        await signal.wait(timeout: timeout)
+    }
+
+    /// Readiness detail per cluster.
+    package func readiness() async -> [ReadinessCheck] {
+        await collectors.health().sorted { $0.key < $1.key }.map { cluster, health in
+            // A failing cluster is reported but does not make the replica unready: the others still work.
+            ReadinessCheck(name: "cluster \(cluster)", ok: true, detail: health.description)
+        }
+    }
+
+    /// The long-running list/watch loops, as a service (continuous runs).
+    package var collectorService: some Service { CollectorService(source: self) }
+
+    fileprivate func runCollectors() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.collectors.run() }
+            group.addTask {
+                for await _ in self.collectors.changes { self.signal.notify() }
+            }
+            await group.waitForAll()
+        }
+    }
+}
+
+private struct CollectorService: Service {
+    let source: KubernetesSource
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            await source.runCollectors()
+        }
+    }
+}
+
+/// Wakes waiters when a watch event arrived.
+final class ChangeSignal: Sendable {
+    private struct State {
+        var pending = false
+        var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    func notify() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            if state.waiters.isEmpty {
+                state.pending = true
+                return []
+            }
+            let all = Array(state.waiters.values)
+            state.waiters.removeAll()
+            return all
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait(timeout: Duration) async {
+        let id = UUID()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                self.resume(id)
+            }
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.pending {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func resume(_ id: UUID) {
+        state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+    }
+}
