@@ -124,6 +124,86 @@ import Testing
         }
     }
 
+    /// Differential: the same random operations against `InMemoryNotificationStore` and the Redis store give the same
+    /// decisions and states (dates aside: one runs on a frozen manual clock, the other on Redis `TIME`). A zero
+    /// backoff and a long lease keep the outcome independent of time passing.
+    @Test(arguments: [1, 2, 3, 4])
+    func notificationStoreMirrorsTheInMemoryStore(seed: UInt64) async throws {
+        struct Generator: RandomNumberGenerator {
+            var state: UInt64
+            mutating func next() -> UInt64 {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                return z ^ (z >> 31)
+            }
+        }
+        func undated(_ decision: NotificationDecision) -> String {
+            switch decision {
+            case .skipInFlight: "inFlight"
+            case .skipBackoff: "backoff"
+            case .skipNotDue: "notDue"
+            default: "\(decision)"
+            }
+        }
+        func undated(_ state: NotificationState?) -> String {
+            guard let state else { return "nil" }
+            return [
+                "\(String(describing: state.lastStatusNotified))", "\(state.lastNotifiedAt != nil)", "\(state.failures)",
+                "\(state.nextAttemptAt != nil)", "\(String(describing: state.claim?.token))",
+                "\(String(describing: state.claim?.kind))", "\(state.notifyCount)", "\(String(describing: state.lastError))",
+            ].joined(separator: "|")
+        }
+        try await RedisFixture.with { coordination, client in
+            let redis = Self.notificationStore(client, prefix: coordination.keys.prefix)
+            let memory = InMemoryNotificationStore(now: ManualNotificationClock().closure)
+            var random = Generator(state: seed)
+            let fingerprint = Self.fingerprint()
+            var tokens = ["none"]
+            for step in 0..<200 {
+                let stores: [any NotificationStore] = [memory, redis]
+                let settings = NotificationSettings(
+                    repeatInterval: Bool.random(using: &random) ? .zero : .seconds(3600),
+                    sendResolved: Bool.random(using: &random), sendLease: .seconds(60), backoffBase: .zero)
+                let token = Bool.random(using: &random) ? tokens.last! : tokens.randomElement(using: &random)!
+                var outcomes: [String] = []
+                switch Int.random(in: 0..<4, using: &random) {
+                case 0, 1:
+                    let status: NotificationStatus = Bool.random(using: &random) ? .firing : .resolved
+                    let fresh = "t\(step)"
+                    tokens.append(fresh)
+                    for store in stores {
+                        let claim = try await store.claim(
+                            fingerprint: fingerprint, channel: .slack, status: status, token: fresh, settings: settings)
+                        outcomes.append("claim \(status) \(undated(claim.decision)) prev=\(claim.previousFailures)")
+                    }
+                case 2:
+                    let status: NotificationStatus = Bool.random(using: &random) ? .firing : .resolved
+                    for store in stores {
+                        let applied = try await store.markSent(
+                            fingerprint: fingerprint, channel: .slack, token: token, status: status)
+                        outcomes.append("sent \(token) \(applied)")
+                    }
+                default:
+                    for store in stores {
+                        let next = try await store.markFailed(
+                            fingerprint: fingerprint, channel: .slack, token: token, error: "e\(step)",
+                            settings: settings)
+                        outcomes.append("failed \(token) \(next != nil)")
+                    }
+                }
+                #expect(outcomes[0] == outcomes[1], "step \(step)")
+                let states = [
+                    undated(try await memory.state(fingerprint: fingerprint, channel: .slack)),
+                    undated(try await redis.state(fingerprint: fingerprint, channel: .slack)),
+                ]
+                #expect(states[0] == states[1], "step \(step): \(outcomes[0])")
+                if outcomes[0] != outcomes[1] || states[0] != states[1] { return }
+            }
+        }
+    }
+
     /// On a private server: a `SCRIPT FLUSH` on the shared one would race other tests' reloads.
     @Test func scriptFlushBetweenCallsStillWorks() async throws {
         try await RedisServerProcess.with { server in
