@@ -149,18 +149,34 @@ package struct NotificationDispatcher: Sendable {
                 metrics.count(channel: channel, kind: notification.kind, result: .retried)
             }
             metrics.count(channel: channel, kind: notification.kind, result: .sent)
-            do {
-                let applied = try await store.markSent(
-                    fingerprint: fingerprint, channel: channel, token: token, status: notification.kind.status)
-                if !applied {
+            // The delivery happened: record it even through a short store outage (a Redis restart), or another
+            // sender would repeat it once the send lease expires. Retried for about half the send lease.
+            var delay = Duration.milliseconds(200)
+            var waited = Duration.zero
+            while true {
+                do {
+                    let applied = try await store.markSent(
+                        fingerprint: fingerprint, channel: channel, token: token, status: notification.kind.status)
+                    if !applied {
+                        logger.warning(
+                            "notification delivered after its send lease expired",
+                            metadata: ["channel": "\(channel)", "kind": "\(notification.kind)"])
+                    }
+                    break
+                } catch {
+                    if waited >= settings.sendLease / 2 {
+                        logger.error(
+                            "could not record a delivered notification; it may be sent again",
+                            metadata: ["channel": "\(channel)", "error": "\(error)"])
+                        break
+                    }
                     logger.warning(
-                        "notification delivered after its send lease expired",
-                        metadata: ["channel": "\(channel)", "kind": "\(notification.kind)"])
+                        "recording a delivered notification failed; retrying",
+                        metadata: ["channel": "\(channel)", "error": "\(error)"])
+                    try? await Task.sleep(for: delay)
+                    waited += delay
+                    delay = min(delay * 2, .seconds(5))
                 }
-            } catch {
-                logger.error(
-                    "could not record a delivered notification; it may be sent again",
-                    metadata: ["channel": "\(channel)", "error": "\(error)"])
             }
             logger.info(
                 "notification sent",

@@ -77,7 +77,8 @@ package struct PipelineProcessor: IncidentProcessor {
             case .skipped(.skipBackoff(let until)):
                 retry(at: until, "\(outcome.channel): backing off")
             case .skipped(.skipInFlight(let until)):
-                retry(at: until, "\(outcome.channel): another sender holds the claim")
+                // Look again soon: the holder usually finishes long before its lease ends.
+                retry(at: min(until, now.addingTimeInterval(5)), "\(outcome.channel): another sender holds the claim")
             case .storeError(let error):
                 retry(at: now.addingTimeInterval(5), "\(outcome.channel): \(error)")
             }
