@@ -487,8 +487,16 @@ def check_mode(label: str, objs: list[dict]) -> None:
         rules = [r for o in objs if o["kind"] == "PrometheusRule"
                  for g in get(o, "spec", "groups", default=[]) for r in g.get("rules") or []]
         exprs = " ".join(str(r.get("expr")) for r in rules)
-        for metric in ("fluxbrain_queue_dead", "fluxbrain_leader", "fluxbrain_redis_errors_total"):
+        for metric in ('fluxbrain_queue_depth{state="dead"}', "fluxbrain_leader", "fluxbrain_redis_errors_total"):
             C.check(metric in exprs, f"{label}: an alert uses {metric}")
+        # Every metric an alert uses must be one the code emits.
+        emitted = set()
+        for root, _, files in os.walk("Sources"):
+            for file in files:
+                if file.endswith(".swift"):
+                    emitted |= set(re.findall(r'"(fluxbrain_[a-z_]+)"', open(os.path.join(root, file)).read()))
+        for metric in sorted(set(re.findall(r"fluxbrain_[a-z_]+", exprs))):
+            C.check(metric in emitted, f"{label}: alert metric {metric} is emitted by the code")
         C.check(re.search(r"sum\(fluxbrain_leader\)\s*==\s*0", exprs), f"{label}: no-leader alert")
         for r in rules:
             C.check(r.get("alert") and r.get("expr") and str(r["expr"]).count("(") == str(r["expr"]).count(")"),
