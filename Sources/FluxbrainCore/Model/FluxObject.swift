@@ -8,7 +8,9 @@ package struct FluxObject: Sendable, Decodable {
     package var metadata: ObjectMeta
     package var spec: Spec?
     package var status: Status?
-    /// The object's `status` exactly as served, kept as evidence.
+    /// The object's `status` exactly as served, kept as evidence. `ObjectList(json:)` (the Kubernetes list path)
+    /// leaves it `nil` for objects that cannot fail (`Ready=True`, no `Stalled`/`Reconciling`); every other path
+    /// keeps it.
     package var rawStatus: JSONValue?
 
     package init(apiVersion: String?, kind: String, metadata: ObjectMeta, spec: Spec?, status: Status?, rawStatus: JSONValue?) {
