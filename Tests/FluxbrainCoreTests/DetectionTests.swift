@@ -211,6 +211,14 @@ import Testing
         #expect(object.upstreamSource(cluster: "c") == ObjectReference(cluster: "c", kind: .imageRepository, namespace: "flux-system", name: "podinfo"))
     }
 
+    @Test(arguments: [
+        "2026-11-28T19:41:03Z", "1970-01-01T00:00:00Z", "2000-02-29T23:59:59Z", "2100-03-01T00:00:00Z",
+        "2026-11-28T19:41:03.123Z", "2026-11-28T20:41:03+01:00", "not a date at all!!!",
+    ])
+    func conditionTimesParseLikeRFC3339(text: String) {
+        #expect(Detector.date(from: text) == RFC3339.date(from: text))
+    }
+
     @Test func unknownKindsAreIgnored() {
         var object = Fixture.object(kind: .kustomization, conditions: [Fixture.condition("Ready", "False", "X")])
         object.kind = "Alert"

@@ -38,12 +38,8 @@ import Testing
                     #expect(named.map(\.name) == ["prod", "staging", "edge"])
                     var options = KubernetesCollectorTests.options(kinds: [.kustomization, .helmRelease])
                     options.backoff = Backoff(initial: .milliseconds(50), maximum: .milliseconds(200))
-                    let collectors = try named.map {
-                        ClusterCollector(
-                            client: try KubernetesClient(cluster: $0.name, config: $0.connection, httpClient: http, logger: KubeTest.logger),
-                            options: options, logger: KubeTest.logger)
-                    }
-                    let multi = MultiClusterCollector(collectors: collectors)
+                    let multi = try MultiClusterCollector.make(clusters: named, httpClient: http, options: options, logger: KubeTest.logger)
+                    #expect(multi.clients.keys.sorted() == ["edge", "prod", "staging"])
 
                     let collections = await multi.collectOnce()
                     #expect(collections.map(\.cluster) == ["prod", "staging", "edge"])

@@ -122,15 +122,48 @@ package struct Detector: Sendable {
             retryInterval: state == .retrying ? (object.spec?.retryInterval ?? object.spec?.interval) : nil,
             generation: object.metadata.generation,
             observedGeneration: status?.observedGeneration,
-            since: cause?.lastTransitionTime.flatMap(RFC3339.date(from:)),
+            since: cause?.lastTransitionTime.flatMap(Self.date(from:)),
             helmHistory: status?.helmHistory ?? [],
             status: object.rawStatus,
             detectedAt: now
         )
     }
 
+    /// Parses a condition time: the `2026-11-28T19:41:03Z` form Kubernetes writes directly (this runs for every
+    /// failing object of a large list), anything else through `RFC3339.date(from:)`.
+    package static func date(from text: String) -> Date? {
+        let utf8 = text.utf8
+        guard utf8.count == 20 else { return RFC3339.date(from: text) }
+        let fast = utf8.withContiguousStorageIfAvailable { bytes -> Date? in
+            func number(_ start: Int, _ count: Int) -> Int? {
+                var value = 0
+                for index in start..<(start + count) {
+                    let digit = Int(bytes[index]) - 48
+                    guard (0...9).contains(digit) else { return nil }
+                    value = value * 10 + digit
+                }
+                return value
+            }
+            guard bytes[4] == 45, bytes[7] == 45, bytes[10] == 84, bytes[13] == 58, bytes[16] == 58, bytes[19] == 90,
+                let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+                let minute = number(14, 2), let second = number(17, 2), (1...12).contains(month), (1...31).contains(day),
+                hour < 24, minute < 60, second < 61
+            else { return nil }
+            // Days from civil (Howard Hinnant's algorithm).
+            let y = month <= 2 ? year - 1 : year
+            let era = (y >= 0 ? y : y - 399) / 400
+            let yearOfEra = y - era * 400
+            let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+            let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+            let days = era * 146_097 + dayOfEra - 719_468
+            return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + hour * 3_600 + minute * 60 + second))
+        }
+        if let fast, let date = fast { return date }
+        return RFC3339.date(from: text)
+    }
+
     private func isOlder(_ timestamp: String?, than age: Duration, now: Date) -> Bool {
-        guard let timestamp, let date = RFC3339.date(from: timestamp) else { return false }
+        guard let timestamp, let date = Self.date(from: timestamp) else { return false }
         return now.timeIntervalSince(date) > age.timeInterval
     }
 }

@@ -8,7 +8,9 @@ package struct FluxObject: Sendable, Decodable {
     package var metadata: ObjectMeta
     package var spec: Spec?
     package var status: Status?
-    /// The object's `status` exactly as served, kept as evidence.
+    /// The object's `status` exactly as served, kept as evidence. `ObjectList(json:)` (the Kubernetes list path)
+    /// leaves it `nil` for objects that cannot fail (`Ready=True`, no `Stalled`/`Reconciling`); every other path
+    /// keeps it.
     package var rawStatus: JSONValue?
 
     package init(apiVersion: String?, kind: String, metadata: ObjectMeta, spec: Spec?, status: Status?, rawStatus: JSONValue?) {
@@ -20,18 +22,9 @@ package struct FluxObject: Sendable, Decodable {
         self.rawStatus = rawStatus
     }
 
-    private enum CodingKeys: String, CodingKey {
-        case apiVersion, kind, metadata, spec, status
-    }
-
+    /// Decodes through ``JSONValue`` and the one hand-written mapping (`init(json:)`, FluxObject+JSON.swift).
     package init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.apiVersion = try container.decodeIfPresent(String.self, forKey: .apiVersion)
-        self.kind = try container.decode(String.self, forKey: .kind)
-        self.metadata = try container.decode(ObjectMeta.self, forKey: .metadata)
-        self.spec = try container.decodeIfPresent(Spec.self, forKey: .spec)
-        self.status = try container.decodeIfPresent(Status.self, forKey: .status)
-        self.rawStatus = try container.decodeIfPresent(JSONValue.self, forKey: .status)
+        try self.init(json: try JSONValue(from: decoder))
     }
 
     /// Kubernetes object metadata, the part Fluxbrain reads.
@@ -105,6 +98,11 @@ package struct FluxObject: Sendable, Decodable {
             package var name: String?
 
             private enum CodingKeys: String, CodingKey { case spec }
+
+            package init(spec: ChartSpec?, name: String?) {
+                self.spec = spec
+                self.name = name
+            }
 
             package init(from decoder: any Decoder) throws {
                 if let name = try? decoder.singleValueContainer().decode(String.self) {

@@ -209,9 +209,7 @@ package struct KubernetesClient: Sendable {
             path: Self.collectionPath(kind, namespace: namespace), query: query, request: request,
             maxBytes: options.maxListBytes)
         do {
-            return try reply.body.withUnsafeReadableBytes { bytes in
-                try JSONDecoder().decode(ObjectList.self, from: Data(bytes))
-            }
+            return try reply.body.withUnsafeReadableBytes { bytes in try ObjectList(json: bytes) }
         } catch {
             throw KubernetesError(
                 .decoding, "cluster \(cluster): the \(kind.name) list is not a Kubernetes list: \(ObjectList.describe(error))",

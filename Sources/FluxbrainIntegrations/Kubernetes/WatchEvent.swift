@@ -15,57 +15,45 @@ package enum WatchEvent: Sendable {
     /// An event whose object did not decode: skipped and counted.
     case malformed(type: String, name: String?, namespace: String?, resourceVersion: String?, reason: String)
 
-    private struct Envelope: Decodable {
-        struct Meta: Decodable {
-            struct Inner: Decodable {
-                var name: String?
-                var namespace: String?
-                var resourceVersion: String?
-            }
-            var metadata: Inner?
-        }
-        var type: String
-        var object: Meta?
-    }
-
-    private struct Full<Object: Decodable>: Decodable {
-        var object: Object
-    }
-
-    /// Decodes one line of a watch stream.
+    /// Decodes one line of a watch stream (``FastJSON`` and the hand-written object mapping, like lists).
     package static func decode(line: [UInt8]) -> WatchEvent {
-        let data = Data(line)
-        let decoder = JSONDecoder()
-        let envelope: Envelope
+        let value: JSONValue
         do {
-            envelope = try decoder.decode(Envelope.self, from: data)
+            value = try FastJSON.parse(line)
         } catch {
-            return .malformed(type: "?", name: nil, namespace: nil, resourceVersion: nil, reason: ObjectList.describe(error))
+            return .malformed(type: "?", name: nil, namespace: nil, resourceVersion: nil, reason: "\(error)")
         }
-        let meta = envelope.object?.metadata
-        switch envelope.type {
+        guard let type = value["type"]?.stringValue else {
+            return .malformed(type: "?", name: nil, namespace: nil, resourceVersion: nil, reason: "no event type")
+        }
+        let object = value["object"]
+        let meta = (
+            name: object?["metadata"]?["name"]?.stringValue, namespace: object?["metadata"]?["namespace"]?.stringValue,
+            resourceVersion: object?["metadata"]?["resourceVersion"]?.stringValue
+        )
+        switch type {
         case "BOOKMARK":
-            return .bookmark(resourceVersion: meta?.resourceVersion ?? "")
+            return .bookmark(resourceVersion: meta.resourceVersion ?? "")
         case "ERROR":
-            let status = (try? decoder.decode(Full<KubernetesStatus>.self, from: data))?.object
+            let status = try? object?.decode(KubernetesStatus.self)
             return .error(status ?? KubernetesStatus(message: "undecodable watch error", reason: "", code: 500))
         case "ADDED", "MODIFIED", "DELETED":
             do {
-                let object = try decoder.decode(Full<FluxObject>.self, from: data).object
-                switch envelope.type {
+                let object = try FluxObject(json: object ?? .null)
+                switch type {
                 case "ADDED": return .added(object)
                 case "MODIFIED": return .modified(object)
                 default: return .deleted(object)
                 }
             } catch {
                 return .malformed(
-                    type: envelope.type, name: meta?.name, namespace: meta?.namespace,
-                    resourceVersion: meta?.resourceVersion, reason: ObjectList.describe(error))
+                    type: type, name: meta.name, namespace: meta.namespace, resourceVersion: meta.resourceVersion,
+                    reason: ObjectList.describe(error))
             }
         default:
             return .malformed(
-                type: envelope.type, name: meta?.name, namespace: meta?.namespace,
-                resourceVersion: meta?.resourceVersion, reason: "unknown watch event type \(envelope.type)")
+                type: type, name: meta.name, namespace: meta.namespace, resourceVersion: meta.resourceVersion,
+                reason: "unknown watch event type \(type)")
         }
     }
 }
