@@ -11,7 +11,8 @@ enum Benchmarks {
 
     /// The registry: name → entry point and a one-line usage.
     static let benchmarks: [String: (usage: String, run: Benchmark)] = [
-        "redis": (RedisBenchmark.usage, RedisBenchmark.run)
+        "redis": (RedisBenchmark.usage, RedisBenchmark.run),
+        "detection": (DetectionBenchmark.usage, { try await DetectionBenchmark.run($0) }),
     ]
 
     static func main() async {

@@ -48,12 +48,15 @@ package enum Composition {
         let source: any IncidentSource
         var services: [any Service] = []
         var clusterReadiness: (@Sendable () async -> [ReadinessCheck])?
+        var kubeClient: HTTPClient?
         if let snapshotPath {
             source = SnapshotSource(
                 run: SnapshotRun(path: snapshotPath, cluster: configuration.cluster ?? "snapshot", detector: detector))
         } else {
+            let kubeHTTP = KubernetesClient.makeHTTPClient()
+            kubeClient = kubeHTTP
             let kubernetes = try KubernetesSource.make(
-                configuration: configuration, httpClient: httpClient, detector: detector,
+                configuration: configuration, httpClient: kubeHTTP, detector: detector,
                 mode: configuration.runMode == .once || mode == .once ? .list : .watch, logger: logger)
             source = kubernetes
             if mode == .continuous, configuration.runMode == .continuous { services.append(kubernetes.collectorService) }
@@ -87,6 +90,7 @@ package enum Composition {
 
         let readinessChecks = state.readiness
         let clusterChecks = clusterReadiness
+        let kubeHTTPClient = kubeClient
         return RuntimeParts(
             queue: state.queue, lock: state.lock, index: state.index, source: source, processor: processor,
             readiness: {
@@ -102,6 +106,7 @@ package enum Composition {
             services: services,
             shutdown: {
                 await state.shutdown()
+                try? await kubeHTTPClient?.shutdown()
                 try? await httpClient.shutdown()
             })
     }
