@@ -19,52 +19,22 @@ package struct RedisHealth: Sendable {
     /// Sends `PING` and waits at most `timeout` for `PONG`.
     ///
     /// A paused or overloaded Redis still accepts TCP connections, so only a command round trip tells it is alive.
-    /// When `timeout` passes first the answer is `(false, "no PONG within …")` at once; the PING itself goes on in
-    /// the background until the client's command timeout (a hiredis call cannot be interrupted), which is why it
-    /// runs in an unstructured task here.
+    /// The PING is bounded by the client's command timeout (`FLUXBRAIN_REDIS_TIMEOUT`; a hiredis call cannot be
+    /// interrupted); an answer slower than `timeout` counts as unhealthy too.
     package func ping(timeout: Duration) async -> (ok: Bool, detail: String) {
-        let client = self.client
-        let answer = OneShot()
-        return await withCheckedContinuation { continuation in
-            answer.set(continuation)
-            let timer = Task {
-                try? await Task.sleep(for: timeout)
-                answer.resume((false, "no PONG within \(Self.format(timeout))"))
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            let reply = try await client.send(RedisCommand("PING").idempotent())
+            let elapsed = clock.now - start
+            guard reply.string == "PONG" else { return (false, "unexpected PING reply \(reply)") }
+            guard elapsed <= timeout else {
+                return (false, "no PONG within \(Self.format(timeout)) (it took \(Self.format(elapsed)))")
             }
-            Task {
-                let clock = ContinuousClock()
-                let start = clock.now
-                let result: (Bool, String)
-                do {
-                    let reply = try await client.send(RedisCommand("PING").idempotent())
-                    result =
-                        reply.string == "PONG"
-                        ? (true, "PONG in \(Self.format(clock.now - start))")
-                        : (false, "unexpected PING reply \(reply)")
-                } catch {
-                    let reason = (error as? RedisError).map { "\($0.code): \($0.message)" } ?? "\(error)"
-                    result = (false, "PING failed: \(reason)")
-                }
-                timer.cancel()
-                answer.resume(result)
-            }
-        }
-    }
-
-    /// The first of the ping and the timer to finish resumes the caller; the other finds nothing to resume.
-    private final class OneShot: Sendable {
-        private let continuation = Mutex<CheckedContinuation<(ok: Bool, detail: String), Never>?>(nil)
-
-        func set(_ continuation: CheckedContinuation<(ok: Bool, detail: String), Never>) {
-            self.continuation.withLock { $0 = continuation }
-        }
-
-        func resume(_ result: (Bool, String)) {
-            let taken = continuation.withLock { value in
-                defer { value = nil }
-                return value
-            }
-            taken?.resume(returning: (ok: result.0, detail: result.1))
+            return (true, "PONG in \(Self.format(elapsed))")
+        } catch {
+            let reason = (error as? RedisError).map { "\($0.code): \($0.message)" } ?? "\(error)"
+            return (false, "PING failed: \(reason)")
         }
     }
 
