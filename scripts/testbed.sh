@@ -89,7 +89,8 @@ PY
 done
 sleep 3   # let any duplicate arrive before judging
 
-python3 - "$work" "$expected_incidents" <<'PY'
+status=0
+python3 - "$work" "$expected_incidents" <<'PY' || status=$?
 import collections, json, os, sys
 work, expected = sys.argv[1], int(sys.argv[2])
 deliveries = collections.Counter()
@@ -118,7 +119,6 @@ if problems:
     sys.exit(1)
 print(f"testbed: {len(firing)} passed, 0 failed")
 PY
-status=$?
 if [[ $status -ne 0 ]]; then
     keep_logs=1
     for f in "$work"/replica-*.log; do echo "--- $f"; tail -20 "$f"; done

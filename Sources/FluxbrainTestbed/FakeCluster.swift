@@ -10,14 +10,22 @@ package enum FakeCluster {
     /// Loads `snapshotPath` into a new fake API server state: every Flux object, a Warning event for each
     /// `Ready=False`/`Stalled=True` object (reason, message and time of the condition, revision annotation), and a
     /// controller pod per Flux controller whose log holds an error line per failing object.
-    package static func state(snapshotPath: String, logger: Logger) async throws -> FakeKubernetesState {
+    /// - Parameter replayAsOfNow: shift condition times so the snapshot looks taken now (the testbed); off in tests
+    ///   that compare with the snapshot itself.
+    package static func state(snapshotPath: String, replayAsOfNow: Bool = false, logger: Logger) async throws
+        -> FakeKubernetesState
+    {
         let snapshot = try SnapshotLoader().load(path: snapshotPath)
         for (file, item) in snapshot.malformed {
             logger.warning("snapshot \(file): skipping a malformed object: \(item)")
         }
         let state = FakeKubernetesState()
         var logs: [String: [String]] = [:]
-        for document in try SnapshotDocuments.load(path: snapshotPath) {
+        // Replay the snapshot as if it were taken now: shift every condition's lastTransitionTime by the time since
+        // its newest one, so age-based rules (stuck after FLUXBRAIN_STUCK_AFTER) see the ages it was saved with.
+        let documents = try SnapshotDocuments.load(path: snapshotPath)
+        let shift = replayAsOfNow ? max(0, Date().timeIntervalSince(newestTransition(in: documents) ?? Date())) : 0
+        for document in documents.map({ shifted($0, by: shift) }) {
             guard let kindName = document["kind"]?.stringValue, let kind = FluxKind.named(kindName) else { continue }
             guard let object = try? document.decode(FluxObject.self) else { continue }
             try await state.apply(document)
@@ -52,11 +60,36 @@ package enum FakeCluster {
     }
 
     /// Serves the snapshot at `snapshotPath` on `host:port` over plain HTTP until cancelled.
+    private static func conditions(of document: JSONValue) -> [JSONValue] {
+        document["status"]?["conditions"]?.arrayValue ?? []
+    }
+
+    private static func newestTransition(in documents: [JSONValue]) -> Date? {
+        documents.flatMap(conditions(of:)).compactMap { $0["lastTransitionTime"]?.stringValue.flatMap(RFC3339.date(from:)) }
+            .max()
+    }
+
+    private static func shifted(_ document: JSONValue, by seconds: TimeInterval) -> JSONValue {
+        guard seconds > 0, case .object(var members) = document, case .object(var status)? = members["status"],
+            let list = status["conditions"]?.arrayValue
+        else { return document }
+        status["conditions"] = .array(
+            list.map { condition in
+                guard case .object(var fields) = condition, let text = fields["lastTransitionTime"]?.stringValue,
+                    let date = RFC3339.date(from: text)
+                else { return condition }
+                fields["lastTransitionTime"] = .string(RFC3339.string(from: date.addingTimeInterval(seconds)))
+                return .object(fields)
+            })
+        members["status"] = .object(status)
+        return .object(members)
+    }
+
     package static func serve(
         snapshotPath: String, host: String, port: Int, logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        let state = try await state(snapshotPath: snapshotPath, logger: logger)
+        let state = try await state(snapshotPath: snapshotPath, replayAsOfNow: true, logger: logger)
         let server = FakeKubernetesServer(state: state)
         try await server.run(
             host: host, port: port, tls: nil, logger: logger,
