@@ -72,3 +72,77 @@ import Testing
         #expect(fromFast.incidents.last?.helmHistory.map(\.version) == [2])
     }
 }
+
+/// The list fast path (`FluxObject.scan`, straight into structs) accepts, maps and refuses exactly what the
+/// hand-written mapping over a full parse (`ObjectList(value:)`) does, for every kind and for odd shapes.
+@Suite struct ScannerEquivalenceTests {
+    static let ready = Fixture.condition("Ready", "True", "Succeeded")
+    static let failing = Fixture.condition("Ready", "False", "BuildFailed", "kustomize build failed: \"x\"\n\u{e9}")
+
+    /// Items to decode both ways, each with a name for the report.
+    static let variants: [(name: String, item: String)] = {
+        var variants: [(String, String)] = []
+        for kind in FluxKind.all {
+            variants.append(("\(kind.name) ready", Fixture.json(kind: kind, name: "r", conditions: [ready])))
+            variants.append(("\(kind.name) failing", Fixture.json(kind: kind, name: "f", conditions: [failing])))
+        }
+        let k = FluxKind.kustomization
+        let h = FluxKind.helmRelease
+        variants += [
+            ("null status", #"{"kind":"Kustomization","metadata":{"name":"n"},"status":null,"spec":null}"#),
+            ("empty status", #"{"kind":"Kustomization","metadata":{"name":"n"},"status":{}}"#),
+            ("integral double generation", #"{"kind":"Kustomization","metadata":{"name":"n","generation":3.0}}"#),
+            ("fractional generation", #"{"kind":"Kustomization","metadata":{"name":"n","generation":3.5}}"#),
+            ("escaped key", #"{"kind":"Kustomization","metadata":{"n\u0061me":"esc"}}"#),
+            ("duplicate key, last wins", #"{"kind":"Kustomization","metadata":{"name":"a","name":"b"}}"#),
+            ("bad first duplicate", #"{"kind":"Kustomization","spec":{"suspend":"x","suspend":true},"metadata":{"name":"d"}}"#),
+            ("missing name", #"{"kind":"Kustomization","metadata":{"namespace":"x"}}"#),
+            ("missing kind", #"{"metadata":{"name":"x"}}"#),
+            ("metadata null", #"{"kind":"Kustomization","metadata":null}"#),
+            ("item not an object", #""just a string""#),
+            ("label not a string", #"{"kind":"Kustomization","metadata":{"name":"l","labels":{"a":1}}}"#),
+            ("labels null", #"{"kind":"Kustomization","metadata":{"name":"l","labels":null}}"#),
+            ("condition without status", #"{"kind":"Kustomization","metadata":{"name":"c"},"status":{"conditions":[{"type":"Ready"}]}}"#),
+            ("condition null", #"{"kind":"Kustomization","metadata":{"name":"c"},"status":{"conditions":[null]}}"#),
+            ("conditions not an array", #"{"kind":"Kustomization","metadata":{"name":"c"},"status":{"conditions":{}}}"#),
+            ("dependsOn without name", #"{"kind":"Kustomization","metadata":{"name":"d"},"spec":{"dependsOn":[{"namespace":"x"}]}}"#),
+            ("sourceRef without kind", #"{"kind":"Kustomization","metadata":{"name":"s"},"spec":{"sourceRef":{"name":"x"}}}"#),
+            ("chart as number", #"{"kind":"HelmRelease","metadata":{"name":"c"},"spec":{"chart":5}}"#),
+            ("chart null", #"{"kind":"HelmRelease","metadata":{"name":"c"},"spec":{"chart":null}}"#),
+            ("chart spec null", #"{"kind":"HelmRelease","metadata":{"name":"c"},"spec":{"chart":{"spec":null}}}"#),
+            ("artifact wrong type", #"{"kind":"GitRepository","metadata":{"name":"a"},"status":{"artifact":[]}}"#),
+            ("helm history odd entries", #"{"kind":"HelmRelease","metadata":{"name":"h"},"status":{"history":[{"version":1,"status":7},{"status":"x"},{"version":"2"},{"version":3,"chartName":"c"}]}}"#),
+            ("history not objects", #"{"kind":"HelmRelease","metadata":{"name":"h"},"status":{"history":[1,2]}}"#),
+            ("history an object", #"{"kind":"HelmRelease","metadata":{"name":"h"},"status":{"history":{"a":1}}}"#),
+            ("kustomization history", Fixture.json(kind: k, name: "kh", conditions: [failing], statusExtra: #""history":[{"digest":"sha256:1","totalReconciliations":3}]"#)),
+            ("helm history", Fixture.json(kind: h, name: "hh", conditions: [failing], statusExtra: #""history":[{"version":4,"status":"failed","chartVersion":"6.9.3"}]"#)),
+            ("unknown nested fields", #"{"kind":"Kustomization","metadata":{"name":"u","managedFields":[{"f:spec":{"f:x":{}}}]},"spec":{"values":{"a":[1,{"b":null}]}},"extra":[true,false,null,-1.5e3]}"#),
+        ]
+        return variants
+    }()
+
+    @Test(arguments: 0..<variants.count)
+    func scannerAgreesWithTheMapping(index: Int) throws {
+        let (name, item) = Self.variants[index]
+        let healthy = Fixture.json(kind: .gitRepository, name: "neighbour", conditions: [Self.ready])
+        let text = #"{"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":"9"},"items":["# + item + "," + healthy + "]}"
+        let fast = try ObjectList(json: Data(text.utf8))
+        var slow = try ObjectList(value: FastJSON.parse(Array(text.utf8)))
+        // The full mapping keeps every status; the list path keeps it only for objects that may fail.
+        for position in slow.items.indices where !slow.items[position].mayFail { slow.items[position].rawStatus = nil }
+        #expect(fast.items == slow.items, "\(name)")
+        #expect(fast.malformed == slow.malformed, "\(name)")
+        #expect(fast.items.map(\.metadata.name).last == "neighbour", "\(name): the next item is still read")
+        #expect(fast.items.count + fast.malformed.count == 2, "\(name)")
+    }
+
+    @Test func refusesTruncatedListsAsSyntaxErrors() throws {
+        let item = Fixture.json(kind: .kustomization, name: "x", conditions: [Self.failing])
+        let text = #"{"items":["# + item + "]}"
+        for cut in stride(from: 1, to: text.utf8.count - 1, by: 37) {
+            let prefix = Data(text.utf8.prefix(cut))
+            #expect(throws: FastJSON.SyntaxError.self) { _ = try ObjectList(json: prefix) }
+        }
+        #expect(throws: DecodingError.self) { _ = try ObjectList(json: Data("[1,2]".utf8)) }
+    }
+}

@@ -2,7 +2,7 @@ import Foundation
 
 /// A Flux object as the Kubernetes API serves it, decoded tolerantly: unknown fields are ignored and every field
 /// Fluxbrain reads is optional, so one odd object never breaks a list.
-package struct FluxObject: Sendable, Decodable {
+package struct FluxObject: Sendable, Decodable, Equatable {
     package var apiVersion: String?
     package var kind: String
     package var metadata: ObjectMeta
@@ -74,7 +74,7 @@ package struct FluxObject: Sendable, Decodable {
     }
 
     /// The fields of `spec` Fluxbrain reads.
-    package struct Spec: Sendable, Decodable {
+    package struct Spec: Sendable, Decodable, Equatable {
         package var suspend: Bool?
         package var interval: String?
         package var retryInterval: String?
@@ -92,7 +92,7 @@ package struct FluxObject: Sendable, Decodable {
 
         /// A HelmRelease's `chart` (`{spec: {…}}`); a HelmChart's `chart` is the chart name (a string), kept in
         /// `name`.
-        package struct ChartTemplate: Sendable, Decodable {
+        package struct ChartTemplate: Sendable, Decodable, Equatable {
             package var spec: ChartSpec?
             /// HelmChart `spec.chart`.
             package var name: String?
@@ -114,7 +114,7 @@ package struct FluxObject: Sendable, Decodable {
             }
         }
 
-        package struct ChartSpec: Sendable, Decodable {
+        package struct ChartSpec: Sendable, Decodable, Equatable {
             package var chart: String?
             package var version: String?
             package var sourceRef: SourceReference?
@@ -160,7 +160,7 @@ package struct FluxObject: Sendable, Decodable {
     }
 
     /// The fields of `status` Fluxbrain reads.
-    package struct Status: Sendable, Decodable {
+    package struct Status: Sendable, Decodable, Equatable {
         package var observedGeneration: Int64?
         package var conditions: [Condition]?
         package var lastAppliedRevision: String?
