@@ -23,7 +23,7 @@ import Testing
         await prod.requireToken("t0ken")
         try await withFakeKubernetesServer(state: prod, tls: true) { _, prodURL in
             try await withFakeKubernetesServer(state: staging) { _, stagingURL in
-                try await KubeTest.withHTTPClient { http in
+                try await KubeTest.withHTTPClients { httpClients in
                     // A central installation: FLUXBRAIN_CLUSTERS="prod=prod-ctx,staging=staging-ctx,edge=edge-ctx".
                     let path = try TestKubeconfig.write(
                         [
@@ -38,7 +38,7 @@ import Testing
                     #expect(named.map(\.name) == ["prod", "staging", "edge"])
                     var options = KubernetesCollectorTests.options(kinds: [.kustomization, .helmRelease])
                     options.backoff = Backoff(initial: .milliseconds(50), maximum: .milliseconds(200))
-                    let multi = try MultiClusterCollector.make(clusters: named, httpClient: http, options: options, logger: KubeTest.logger)
+                    let multi = try MultiClusterCollector.make(clusters: named, httpClients: httpClients, options: options, logger: KubeTest.logger)
                     #expect(multi.clients.keys.sorted() == ["edge", "prod", "staging"])
 
                     let collections = await multi.collectOnce()

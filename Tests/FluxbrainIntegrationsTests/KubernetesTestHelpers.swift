@@ -26,6 +26,19 @@ enum KubeTest {
         }
     }
 
+    /// Runs `body` with a set of Kubernetes HTTP clients (shared plus per-cluster ones), shut down afterwards.
+    static func withHTTPClients<T: Sendable>(_ body: (KubernetesHTTPClients) async throws -> T) async throws -> T {
+        let clients = KubernetesHTTPClients()
+        do {
+            let result = try await body(clients)
+            await clients.shutdown()
+            return result
+        } catch {
+            await clients.shutdown()
+            throw error
+        }
+    }
+
     /// A JSON object text of a Flux object.
     static func object(
         _ kind: FluxKind, namespace: String = "flux-system", name: String, ready: String = "True",

@@ -5,13 +5,16 @@ import Logging
 import NIOSSL
 
 /// Runs a fake Kubernetes API server on a free loopback port for the duration of `body` (HTTPS with the test CA
-/// when `tls`), then stops it.
+/// when `tls`; with the certificate naming only `TestCertificates.serverName` when `namedCertificate`), then stops it.
 package func withFakeKubernetesServer<T: Sendable>(
     state: FakeKubernetesState = FakeKubernetesState(), tls: Bool = false, requireClientCertificate: Bool = false,
-    _ body: (FakeKubernetesServer, URL) async throws -> T
+    namedCertificate: Bool = false, _ body: (FakeKubernetesServer, URL) async throws -> T
 ) async throws -> T {
     let server = FakeKubernetesServer(state: state)
-    let tlsConfiguration = tls ? try TestCertificates.shared.serverTLSConfiguration(requireClientCertificate: requireClientCertificate) : nil
+    let tlsConfiguration =
+        tls
+        ? try TestCertificates.shared.serverTLSConfiguration(requireClientCertificate: requireClientCertificate, named: namedCertificate)
+        : nil
     let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
     var logger = Logger(label: "fake-kubernetes")
     logger.logLevel = .warning
@@ -72,14 +75,23 @@ package enum TestKubeconfig {
         package var user: User
         package var insecure: Bool
         package var namespace: String?
+        /// More lines of the `cluster` mapping (`tls-server-name: x`), indented for it.
+        package var clusterLines: [String]
+        /// More lines of the user's `exec` mapping (`provideClusterInfo: true`).
+        package var execLines: [String]
 
-        package init(name: String, server: URL, caPEM: String? = nil, user: User = .none, insecure: Bool = false, namespace: String? = nil) {
+        package init(
+            name: String, server: URL, caPEM: String? = nil, user: User = .none, insecure: Bool = false, namespace: String? = nil,
+            clusterLines: [String] = [], execLines: [String] = []
+        ) {
             self.name = name
             self.server = server
             self.caPEM = caPEM
             self.user = user
             self.insecure = insecure
             self.namespace = namespace
+            self.clusterLines = clusterLines
+            self.execLines = execLines
         }
     }
 
@@ -101,6 +113,7 @@ package enum TestKubeconfig {
                 clusters += "    certificate-authority-data: \(Data(ca.utf8).base64EncodedString())\n"
             }
             if context.insecure { clusters += "    insecure-skip-tls-verify: true\n" }
+            for line in context.clusterLines { clusters += "    \(line)\n" }
             users += "- name: \(context.name)-user\n  user:\n"
             switch context.user {
             case .none: users += "    {}\n"
@@ -113,6 +126,7 @@ package enum TestKubeconfig {
                 users += "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: \(command)\n"
                 users += "      args: [\(args.map { "\"\($0)\"" }.joined(separator: ", "))]\n"
                 users += "      env:\n      - name: FLUXBRAIN_TEST\n        value: \"1\"\n      interactiveMode: Never\n"
+                for line in context.execLines { users += "      \(line)\n" }
             case .authProvider(let name):
                 users += "    auth-provider:\n      name: \(name)\n      config: {}\n"
             }

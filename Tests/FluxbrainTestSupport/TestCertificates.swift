@@ -8,6 +8,10 @@ package struct TestCertificates: Sendable {
     package let caPEM: String
     package let serverCertificatePEM: String
     package let serverKeyPEM: String
+    /// A server certificate naming only `kubernetes.fluxbrain.test` (no IP address, no `localhost`), for checks of
+    /// `tls-server-name`.
+    package let namedServerCertificatePEM: String
+    package let namedServerKeyPEM: String
     /// A client certificate signed by the same CA (CN `fluxbrain-test-client`).
     package let clientCertificatePEM: String
     package let clientKeyPEM: String
@@ -34,11 +38,16 @@ package struct TestCertificates: Sendable {
         }
     }()
 
-    /// A NIOSSL server configuration with the server certificate.
-    package func serverTLSConfiguration(requireClientCertificate: Bool = false) throws -> TLSConfiguration {
+    /// The name in ``namedServerCertificatePEM``.
+    package static let serverName = "kubernetes.fluxbrain.test"
+
+    /// A NIOSSL server configuration with the server certificate (the one naming only ``serverName`` when `named`).
+    package func serverTLSConfiguration(requireClientCertificate: Bool = false, named: Bool = false) throws -> TLSConfiguration {
+        let certificate = named ? namedServerCertificatePEM : serverCertificatePEM
+        let key = named ? namedServerKeyPEM : serverKeyPEM
         var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(serverCertificatePEM.utf8)).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(serverKeyPEM.utf8), format: .pem)))
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificate.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
         if requireClientCertificate {
             configuration.certificateVerification = .noHostnameVerification
             configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
@@ -69,9 +78,18 @@ package struct TestCertificates: Sendable {
         try """
             basicConstraints=CA:FALSE
             keyUsage=critical,digitalSignature,keyEncipherment
+            extendedKeyUsage=serverAuth
+            subjectAltName=DNS:\(serverName)
+            """.write(toFile: directory + "/named.ext", atomically: true, encoding: .utf8)
+        try """
+            basicConstraints=CA:FALSE
+            keyUsage=critical,digitalSignature,keyEncipherment
             extendedKeyUsage=clientAuth
             """.write(toFile: directory + "/client.ext", atomically: true, encoding: .utf8)
-        for (name, subject) in [("server", "/CN=127.0.0.1"), ("client", "/O=system:masters/CN=fluxbrain-test-client")] {
+        let subjects = [
+            ("server", "/CN=127.0.0.1"), ("named", "/CN=\(serverName)"), ("client", "/O=system:masters/CN=fluxbrain-test-client"),
+        ]
+        for (name, subject) in subjects {
             try openssl(["req"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject], in: directory)
             try openssl(
                 [
@@ -82,7 +100,8 @@ package struct TestCertificates: Sendable {
         func read(_ file: String) throws -> String { try String(contentsOfFile: directory + "/" + file, encoding: .utf8) }
         return TestCertificates(
             directory: directory, caPEM: try read("ca.crt"), serverCertificatePEM: try read("server.crt"),
-            serverKeyPEM: try read("server.key"), clientCertificatePEM: try read("client.crt"),
+            serverKeyPEM: try read("server.key"), namedServerCertificatePEM: try read("named.crt"),
+            namedServerKeyPEM: try read("named.key"), clientCertificatePEM: try read("client.crt"),
             clientKeyPEM: try read("client.key"))
     }
 

@@ -135,8 +135,7 @@ package enum ExecCredentialRunner {
         }
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in plugin.env { environment[key] = value }
-        environment["KUBERNETES_EXEC_INFO"] =
-            #"{"apiVersion":"\#(plugin.apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
+        environment["KUBERNETES_EXEC_INFO"] = plugin.execInfo
         process.environment = environment
         let stdout = Pipe()
         let stderr = Pipe()

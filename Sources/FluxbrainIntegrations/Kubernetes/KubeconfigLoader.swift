@@ -1,3 +1,4 @@
+import FluxbrainCore
 import Foundation
 import Yams
 
@@ -20,6 +21,9 @@ package struct Kubeconfig: Sendable {
         package var insecureSkipTLSVerify: Bool
         package var tlsServerName: String?
         package var proxyURL: String?
+        /// The `extensions` entry named `client.authentication.k8s.io/exec`: handed to exec plugins that ask for
+        /// cluster information (`spec.cluster.config`).
+        package var execExtension: JSONValue?
         /// Directory of the file it came from, for relative paths.
         package var baseDirectory: String
     }
@@ -34,6 +38,8 @@ package struct Kubeconfig: Sendable {
         package var clientKeyData: String?
         package var username: String?
         package var exec: ExecCredentialPlugin?
+        /// `exec.interactiveMode: Always`: the plugin needs a terminal, which Fluxbrain never has.
+        package var execNeedsTerminal: Bool
         package var hasAuthProvider: Bool
         package var authProviderName: String?
         package var baseDirectory: String
@@ -118,8 +124,9 @@ package struct Kubeconfig: Sendable {
                 certificateAuthority: cluster["certificate-authority"] as? String,
                 certificateAuthorityData: cluster["certificate-authority-data"] as? String,
                 insecureSkipTLSVerify: Self.bool(cluster["insecure-skip-tls-verify"]),
-                tlsServerName: cluster["tls-server-name"] as? String,
-                proxyURL: cluster["proxy-url"] as? String,
+                tlsServerName: (cluster["tls-server-name"] as? String).flatMap { $0.isEmpty ? nil : $0 },
+                proxyURL: (cluster["proxy-url"] as? String).flatMap { $0.isEmpty ? nil : $0 },
+                execExtension: try Self.execExtension(of: cluster, name: name, path: path),
                 baseDirectory: base)
         }
         for entry in root["users"] as? [[String: Any]] ?? [] {
@@ -137,7 +144,8 @@ package struct Kubeconfig: Sendable {
                 exec = ExecCredentialPlugin(
                     apiVersion: execEntry["apiVersion"] as? String ?? "client.authentication.k8s.io/v1",
                     command: command, args: (execEntry["args"] as? [Any] ?? []).map { "\($0)" }, env: env,
-                    baseDirectory: base, installHint: execEntry["installHint"] as? String)
+                    baseDirectory: base, installHint: execEntry["installHint"] as? String,
+                    provideClusterInfo: Self.bool(execEntry["provideClusterInfo"]))
             }
             let authProvider = user["auth-provider"] as? [String: Any]
             users[name] = User(
@@ -149,6 +157,7 @@ package struct Kubeconfig: Sendable {
                 clientKeyData: user["client-key-data"] as? String,
                 username: user["username"] as? String,
                 exec: exec,
+                execNeedsTerminal: (user["exec"] as? [String: Any])?["interactiveMode"] as? String == "Always",
                 hasAuthProvider: authProvider != nil,
                 authProviderName: authProvider?["name"] as? String,
                 baseDirectory: base)
@@ -162,6 +171,18 @@ package struct Kubeconfig: Sendable {
             contexts[name] = Context(
                 cluster: cluster, user: context["user"] as? String, namespace: context["namespace"] as? String)
         }
+    }
+
+    /// The cluster's `extensions` entry for exec plugins, as JSON.
+    private static func execExtension(of cluster: [String: Any], name: String, path: String) throws(KubernetesError) -> JSONValue? {
+        for entry in cluster["extensions"] as? [[String: Any]] ?? [] where entry["name"] as? String == "client.authentication.k8s.io/exec" {
+            do {
+                return try JSONValue(any: entry["extension"])
+            } catch {
+                throw KubernetesError(.config, "kubeconfig \(path): cluster \"\(name)\" exec extension: \(error.message)")
+            }
+        }
+        return nil
     }
 
     private static func bool(_ value: Any?) -> Bool {
@@ -209,9 +230,22 @@ package struct Kubeconfig: Sendable {
             }
             credentials = try Self.credentials(of: user, name: userName)
         }
-        return KubernetesConnectionConfig(
+        var connection = KubernetesConnectionConfig(
             server: server, certificateAuthorityPEM: ca, insecureSkipTLSVerify: cluster.insecureSkipTLSVerify,
             credentials: credentials, namespace: context.namespace, origin: "kubeconfig context \"\(contextName)\"")
+        connection.tlsServerName = cluster.tlsServerName
+        connection.proxy = try cluster.proxyURL.map { url throws(KubernetesError) in
+            try KubernetesProxy(url: url, cluster: context.cluster)
+        }
+        if case .exec(var plugin)? = connection.credentials.token, plugin.provideClusterInfo {
+            // What client-go hands the plugin in `spec.cluster` (client.authentication.k8s.io Cluster).
+            plugin.cluster = ExecCredentialPlugin.ClusterInfo(
+                server: cluster.server, tlsServerName: cluster.tlsServerName,
+                insecureSkipTLSVerify: cluster.insecureSkipTLSVerify, certificateAuthorityData: ca,
+                proxyURL: cluster.proxyURL, config: cluster.execExtension)
+            connection.credentials.token = .exec(plugin)
+        }
+        return connection
     }
 
     private static func credentials(of user: User, name: String) throws(KubernetesError) -> KubernetesCredentials {
@@ -227,6 +261,12 @@ package struct Kubeconfig: Sendable {
         } else if let file = user.tokenFile, !file.isEmpty {
             credentials.token = .file(path: resolve(file, base: user.baseDirectory))
         } else if let exec = user.exec {
+            if user.execNeedsTerminal {
+                throw KubernetesError(
+                    .unsupported,
+                    "kubeconfig user \"\(name)\": exec plugin \(exec.command) has interactiveMode Always, but Fluxbrain never "
+                        + "has a terminal; use a plugin that runs non-interactively")
+            }
             credentials.token = .exec(exec)
         } else if user.username != nil {
             throw KubernetesError(

@@ -43,6 +43,11 @@ package struct KubernetesClient: Sendable {
     private let credentials: CredentialProvider
     private let rateLimiter: RateLimiter
     private let tls: TLSConfigurations
+    /// Where requests are addressed: `server`, or with `tls-server-name` that name in place of its host (the HTTP
+    /// client maps it back to the server's address, see ``makeHTTPClient(for:)``).
+    private let requestBase: String
+    /// The `Host` header when `requestBase` is not `server`.
+    private let hostHeader: String?
     private let logger: Logger
 
     /// Makes a client for `config`.
@@ -59,6 +64,19 @@ package struct KubernetesClient: Sendable {
         self.credentials = CredentialProvider(credentials: config.credentials, clock: clock)
         self.rateLimiter = RateLimiter(qps: options.qps, burst: options.burst, clock: clock)
         self.tls = try TLSConfigurations(config: config)
+        var base = config.server.absoluteString
+        if base.hasSuffix("/") { base.removeLast() }
+        if let name = config.tlsServerName, config.server.scheme == "https",
+            var components = URLComponents(url: config.server, resolvingAgainstBaseURL: false), let host = components.host
+        {
+            hostHeader = (host.contains(":") ? "[\(host)]" : host) + (components.port.map { ":\($0)" } ?? "")
+            components.host = name
+            base = components.url?.absoluteString ?? base
+            if base.hasSuffix("/") { base.removeLast() }
+        } else {
+            hostHeader = nil
+        }
+        self.requestBase = base
         var logger = logger
         logger[metadataKey: "cluster"] = "\(cluster)"
         self.logger = logger
@@ -67,12 +85,35 @@ package struct KubernetesClient: Sendable {
     /// An `HTTPClient` fit for Kubernetes: no read timeout (watches are long), 10 s connect timeout, up to 64
     /// HTTP/1 connections per host (one per watch when the server speaks no HTTP/2), no redirects.
     package static func makeHTTPClient() -> HTTPClient {
+        HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: baseHTTPConfiguration)
+    }
+
+    /// An `HTTPClient` like ``makeHTTPClient()`` with what `config` needs per client: its proxy, and for
+    /// `tls-server-name` a DNS override that sends requests addressed to that name to the server's host.
+    package static func makeHTTPClient(for config: KubernetesConnectionConfig) -> HTTPClient {
+        var configuration = baseHTTPConfiguration
+        if let proxy = config.proxy {
+            switch proxy.kind {
+            case .http:
+                let authorization = proxy.username.map { HTTPClient.Authorization.basic(username: $0, password: proxy.password ?? "") }
+                configuration.proxy = .server(host: proxy.host, port: proxy.port, authorization: authorization)
+            case .socks5:
+                configuration.proxy = .socksServer(host: proxy.host, port: proxy.port)
+            }
+        }
+        if let name = config.tlsServerName, config.server.scheme == "https", let host = config.server.host {
+            configuration.dnsOverride = [name: host]
+        }
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
+
+    private static var baseHTTPConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(10), read: nil)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        return configuration
     }
 
     // MARK: Requests
@@ -119,6 +160,7 @@ package struct KubernetesClient: Sendable {
             httpRequest.method = .GET
             httpRequest.headers.add(name: "Accept", value: "application/json")
             httpRequest.headers.add(name: "User-Agent", value: "fluxbrain")
+            if let hostHeader { httpRequest.headers.add(name: "Host", value: hostHeader) }
             if let token = resolved.bearerToken {
                 httpRequest.headers.add(name: "Authorization", value: "Bearer \(token)")
             }
@@ -147,8 +189,7 @@ package struct KubernetesClient: Sendable {
     }
 
     private func url(path: String, query: [(String, String)]) -> String {
-        var text = config.server.absoluteString
-        if text.hasSuffix("/") { text.removeLast() }
+        var text = requestBase
         text += path
         if !query.isEmpty {
             text += "?" + query.map { "\(Self.percentEncode($0.0))=\(Self.percentEncode($0.1))" }.joined(separator: "&")
@@ -175,10 +216,14 @@ package struct KubernetesClient: Sendable {
                 return KubernetesError(.timeout, "cluster \(cluster): timed out talking to \(target)", underlying: error)
             }
         }
-        if error is NIOSSLError || error is BoringSSLError {
+        if error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
+            let name = config.tlsServerName.map { " (tls-server-name \($0))" } ?? ""
             return KubernetesError(
-                .transport, "cluster \(cluster): TLS failed talking to \(target): check the CA and server name",
+                .transport, "cluster \(cluster): TLS failed talking to \(target): check the CA and server name\(name)",
                 underlying: error)
+        }
+        if let proxy = config.proxy, error is HTTPClientError {
+            return KubernetesError(.transport, "cluster \(cluster): cannot reach \(target) through proxy \(proxy)", underlying: error)
         }
         return KubernetesError(.transport, "cluster \(cluster): cannot reach \(target)", underlying: error)
     }

@@ -1,3 +1,4 @@
+import FluxbrainCore
 import Foundation
 
 /// Where a Kubernetes API server is and how to authenticate to it: the result of reading in-cluster configuration,
@@ -9,6 +10,11 @@ package struct KubernetesConnectionConfig: Sendable {
     package var certificateAuthorityPEM: [UInt8]?
     /// `insecure-skip-tls-verify: true`, only when a kubeconfig says so explicitly.
     package var insecureSkipTLSVerify: Bool
+    /// kubeconfig `tls-server-name`: the name the server certificate is checked against (and sent as SNI) instead
+    /// of the host of `server`; the connection still goes to `server`.
+    package var tlsServerName: String?
+    /// kubeconfig `proxy-url`: the proxy every request to this server goes through.
+    package var proxy: KubernetesProxy?
     /// How requests authenticate.
     package var credentials: KubernetesCredentials
     /// The namespace of the context (kubeconfig) or of the service account (in-cluster), if any.
@@ -27,6 +33,10 @@ package struct KubernetesConnectionConfig: Sendable {
         self.namespace = namespace
         self.origin = origin
     }
+
+    /// Whether requests need an HTTP client of their own: async-http-client sets proxies and server-name overrides
+    /// per client, not per request.
+    package var needsOwnHTTPClient: Bool { proxy != nil || tlsServerName != nil }
 
     /// A plain URL with no authentication (`FLUXBRAIN_KUBE_API_URL`, the testbed's `fluxbrain fake-cluster`).
     package static func url(_ url: URL) -> KubernetesConnectionConfig {
@@ -117,10 +127,39 @@ package struct ExecCredentialPlugin: Sendable, Hashable {
     /// The kubeconfig's directory: a relative `command` containing a `/` is resolved against it.
     package var baseDirectory: String?
     package var installHint: String?
+    /// `provideClusterInfo: true`: the plugin gets ``cluster`` in `KUBERNETES_EXEC_INFO` (`spec.cluster`).
+    package var provideClusterInfo: Bool
+    /// The cluster being authenticated to, set when ``provideClusterInfo`` is on.
+    package var cluster: ClusterInfo?
+
+    /// `spec.cluster` of `KUBERNETES_EXEC_INFO`, as client-go fills it from the kubeconfig cluster.
+    package struct ClusterInfo: Sendable, Hashable {
+        package var server: String
+        package var tlsServerName: String?
+        package var insecureSkipTLSVerify: Bool
+        /// PEM bytes (sent base64-encoded, as kubeconfig `certificate-authority-data`).
+        package var certificateAuthorityData: [UInt8]?
+        package var proxyURL: String?
+        /// The cluster's `client.authentication.k8s.io/exec` extension.
+        package var config: JSONValue?
+
+        package init(
+            server: String, tlsServerName: String? = nil, insecureSkipTLSVerify: Bool = false,
+            certificateAuthorityData: [UInt8]? = nil, proxyURL: String? = nil, config: JSONValue? = nil
+        ) {
+            self.server = server
+            self.tlsServerName = tlsServerName
+            self.insecureSkipTLSVerify = insecureSkipTLSVerify
+            self.certificateAuthorityData = certificateAuthorityData
+            self.proxyURL = proxyURL
+            self.config = config
+        }
+    }
 
     package init(
         apiVersion: String = "client.authentication.k8s.io/v1", command: String, args: [String] = [],
-        env: [String: String] = [:], baseDirectory: String? = nil, installHint: String? = nil
+        env: [String: String] = [:], baseDirectory: String? = nil, installHint: String? = nil,
+        provideClusterInfo: Bool = false, cluster: ClusterInfo? = nil
     ) {
         self.apiVersion = apiVersion
         self.command = command
@@ -128,5 +167,93 @@ package struct ExecCredentialPlugin: Sendable, Hashable {
         self.env = env
         self.baseDirectory = baseDirectory
         self.installHint = installHint
+        self.provideClusterInfo = provideClusterInfo
+        self.cluster = cluster
+    }
+
+    /// The `KUBERNETES_EXEC_INFO` value: an `ExecCredential` with `spec.interactive` false and, when asked for,
+    /// `spec.cluster`.
+    package var execInfo: String {
+        var spec: [String: JSONValue] = ["interactive": .bool(false)]
+        if provideClusterInfo, let cluster {
+            var info: [String: JSONValue] = ["server": .string(cluster.server)]
+            if let name = cluster.tlsServerName { info["tls-server-name"] = .string(name) }
+            if cluster.insecureSkipTLSVerify { info["insecure-skip-tls-verify"] = .bool(true) }
+            if let ca = cluster.certificateAuthorityData {
+                info["certificate-authority-data"] = .string(Data(ca).base64EncodedString())
+            }
+            if let proxy = cluster.proxyURL { info["proxy-url"] = .string(proxy) }
+            if let config = cluster.config { info["config"] = config }
+            spec["cluster"] = .object(info)
+        }
+        let credential: JSONValue = .object([
+            "apiVersion": .string(apiVersion), "kind": .string("ExecCredential"), "spec": .object(spec),
+        ])
+        // Encoding strings, booleans and a value parsed from YAML cannot fail; the minimal request is the fallback.
+        return (try? StableJSON.string(credential))
+            ?? #"{"apiVersion":"\#(apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
+    }
+}
+
+/// A kubeconfig `proxy-url`: an HTTP proxy (requests tunnel through `CONNECT`, with basic authentication when the
+/// URL carries a user) or a SOCKS5 proxy without authentication. Its password never appears in `description`.
+package struct KubernetesProxy: Sendable, Hashable, CustomStringConvertible {
+    package enum Kind: String, Sendable, Hashable {
+        case http
+        case socks5
+    }
+
+    package var kind: Kind
+    package var host: String
+    package var port: Int
+    package var username: String?
+    package var password: String?
+
+    package init(kind: Kind, host: String, port: Int, username: String? = nil, password: String? = nil) {
+        self.kind = kind
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+    }
+
+    /// Parses a `proxy-url` (`http://[user:password@]host[:port]`, `socks5://host[:port]`).
+    ///
+    /// - Throws: `KubernetesError.config` for a URL that is not one; `.unsupported` for `https://` proxies and
+    ///   SOCKS5 with credentials, which async-http-client cannot speak. Messages never include the password.
+    package init(url text: String, cluster: String) throws(KubernetesError) {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            let host = components.host, !host.isEmpty
+        else {
+            throw KubernetesError(.config, "kubeconfig cluster \"\(cluster)\": proxy-url is not a URL with a scheme and a host")
+        }
+        let shown = "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")"
+        switch scheme {
+        case "http":
+            kind = .http
+            port = components.port ?? 80
+        case "socks5", "socks5h":
+            kind = .socks5
+            port = components.port ?? 1080
+            if components.user != nil {
+                throw KubernetesError(
+                    .unsupported,
+                    "kubeconfig cluster \"\(cluster)\": proxy-url \(shown) has credentials; SOCKS5 authentication is not supported")
+            }
+        case "https":
+            throw KubernetesError(
+                .unsupported,
+                "kubeconfig cluster \"\(cluster)\": proxy-url \(shown): proxies reached over TLS are not supported; use an http:// or socks5:// proxy")
+        default:
+            throw KubernetesError(
+                .config, "kubeconfig cluster \"\(cluster)\": proxy-url \(shown) has scheme \(scheme); expected http or socks5")
+        }
+        self.host = host
+        username = components.user?.removingPercentEncoding ?? components.user
+        password = components.password?.removingPercentEncoding ?? components.password
+    }
+
+    package var description: String {
+        "\(kind.rawValue)://\(username.map { "\($0):***@" } ?? "")\(host):\(port)"
     }
 }

@@ -4,18 +4,19 @@ import Logging
 
 extension MultiClusterCollector {
     /// Builds one client and collector per named cluster (from ``KubernetesClusters/resolve(cluster:clusters:kubeAPIURL:environment:homeDirectory:serviceAccountDirectory:)``)
-    /// sharing `httpClient`.
+    /// with their HTTP clients from `httpClients` (shared, or their own for a proxy or `tls-server-name`).
     ///
     /// - Throws: `KubernetesError.config` when a cluster's CA or client certificate cannot be parsed.
     package static func make(
-        clusters: [KubernetesClusters.Named], httpClient: KubernetesHTTPClient,
+        clusters: [KubernetesClusters.Named], httpClients: KubernetesHTTPClients,
         options: CollectorOptions = CollectorOptions(), clientOptions: KubernetesClient.Options = KubernetesClient.Options(),
         clock: any Clock<Duration> = ContinuousClock(), logger: Logger
     ) throws(KubernetesError) -> MultiClusterCollector {
         var collectors: [ClusterCollector] = []
         for cluster in clusters {
             let client = try KubernetesClient(
-                cluster: cluster.name, config: cluster.connection, httpClient: httpClient, options: clientOptions,
+                cluster: cluster.name, config: cluster.connection, httpClient: httpClients.client(for: cluster.connection),
+                options: clientOptions,
                 clock: clock, logger: logger)
             collectors.append(ClusterCollector(client: client, options: options, clock: clock, logger: logger))
         }

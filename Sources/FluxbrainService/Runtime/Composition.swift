@@ -27,11 +27,13 @@ package enum Composition {
         logger: Logger
     ) async throws -> RuntimeParts {
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let kubeHTTPClients = KubernetesHTTPClients()
         do {
             return try await makeParts(
                 configuration: configuration, snapshotPath: snapshotPath, console: console, mode: mode,
-                httpClient: httpClient, logger: logger)
+                httpClient: httpClient, kubeHTTPClients: kubeHTTPClients, logger: logger)
         } catch {
+            await kubeHTTPClients.shutdown()
             try? await httpClient.shutdown()
             throw error
         }
@@ -39,7 +41,8 @@ package enum Composition {
 
     private static func makeParts(
         configuration: FluxbrainConfiguration, snapshotPath: String?, console: ConsoleFormat?,
-        mode: FluxbrainConfiguration.RunMode, httpClient: HTTPClient, logger: Logger
+        mode: FluxbrainConfiguration.RunMode, httpClient: HTTPClient, kubeHTTPClients: KubernetesHTTPClients,
+        logger: Logger
     ) async throws -> RuntimeParts {
         let detector = Detector(stuckAfter: configuration.stuckAfter)
         let state = try await makeState(configuration: configuration, logger: logger)
@@ -48,15 +51,12 @@ package enum Composition {
         let source: any IncidentSource
         var services: [any Service] = []
         var clusterReadiness: (@Sendable () async -> [ReadinessCheck])?
-        var kubeClient: HTTPClient?
         if let snapshotPath {
             source = SnapshotSource(
                 run: SnapshotRun(path: snapshotPath, cluster: configuration.cluster ?? "snapshot", detector: detector))
         } else {
-            let kubeHTTP = KubernetesClient.makeHTTPClient()
-            kubeClient = kubeHTTP
             let kubernetes = try KubernetesSource.make(
-                configuration: configuration, httpClient: kubeHTTP, detector: detector,
+                configuration: configuration, httpClients: kubeHTTPClients, detector: detector,
                 mode: configuration.runMode == .once || mode == .once ? .list : .watch, logger: logger)
             source = kubernetes
             if mode == .continuous, configuration.runMode == .continuous { services.append(kubernetes.collectorService) }
@@ -90,7 +90,6 @@ package enum Composition {
 
         let readinessChecks = state.readiness
         let clusterChecks = clusterReadiness
-        let kubeHTTPClient = kubeClient
         return RuntimeParts(
             queue: state.queue, lock: state.lock, index: state.index, source: source, processor: processor,
             readiness: {
@@ -106,7 +105,7 @@ package enum Composition {
             services: services,
             shutdown: {
                 await state.shutdown()
-                try? await kubeHTTPClient?.shutdown()
+                await kubeHTTPClients.shutdown()
                 try? await httpClient.shutdown()
             })
     }

@@ -37,7 +37,7 @@ package final class KubernetesSource: IncidentSource, Sendable {
     /// Builds the clusters from the configuration: `FLUXBRAIN_KUBE_API_URL`, `FLUXBRAIN_CLUSTERS` contexts, in-cluster,
     /// or the kubeconfig's current context.
     package static func make(
-        configuration: FluxbrainConfiguration, httpClient: KubernetesHTTPClient, detector: Detector, mode: Mode,
+        configuration: FluxbrainConfiguration, httpClients: KubernetesHTTPClients, detector: Detector, mode: Mode,
         logger: Logger
     ) throws -> KubernetesSource {
         let named: [KubernetesClusters.Named]
@@ -56,7 +56,8 @@ package final class KubernetesSource: IncidentSource, Sendable {
         for cluster in named {
             do {
                 let client = try KubernetesClient(
-                    cluster: cluster.name, config: cluster.connection, httpClient: httpClient, logger: logger)
+                    cluster: cluster.name, config: cluster.connection, httpClient: httpClients.client(for: cluster.connection),
+                    logger: logger)
                 collectors.append(ClusterCollector(client: client, options: options, logger: logger))
             } catch {
                 throw ConfigurationError(variable: "FLUXBRAIN_CLUSTERS", message: "cluster \(cluster.name): \(error)")
