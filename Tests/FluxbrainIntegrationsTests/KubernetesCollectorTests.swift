@@ -166,6 +166,33 @@ import Testing
                     return
                 }
                 #expect(message.contains("grant the ClusterRole \"list\" on \"gitrepositories\""))
+                // The other kinds can still be judged; the forbidden one is left out.
+                let assessable = try #require(await collector.assessableSnapshot())
+                #expect(assessable.leftOut == ["gitrepositories"])
+                #expect(assessable.objects.allSatisfy { $0.kind == FluxKind.kustomization.name })
+            }
+        }
+    }
+
+    @Test func assessableSnapshotWaitsForEveryKindAndLeavesOutFailingOnes() async throws {
+        let state = FakeKubernetesState()
+        try await state.apply(json: KubeTest.object(.kustomization, name: "apps"))
+        try await state.apply(json: KubeTest.object(.gitRepository, name: "flux-system"))
+        try await withFakeKubernetesServer(state: state) { _, url in
+            try await KubeTest.withHTTPClient { http in
+                let client = try KubernetesClient(cluster: "c1", config: .url(url), httpClient: http, logger: KubeTest.logger)
+                let collector = ClusterCollector(client: client, options: Self.options(), logger: KubeTest.logger)
+                #expect(await collector.assessableSnapshot() == nil)
+                try await Self.running(collector) { () async throws in
+                    #expect(try await KubeTest.eventually { await collector.health == .healthy })
+                    #expect(await collector.assessableSnapshot()?.objects.count == 2)
+                    // Losing the right to watch one kind drops its (now possibly stale) objects from what is judged.
+                    await state.setForbidden(.gitRepository)
+                    await state.closeWatches()
+                    #expect(try await KubeTest.eventually { await collector.assessableSnapshot()?.leftOut == ["gitrepositories"] })
+                    #expect(await collector.assessableSnapshot()?.objects.map(\.metadata.name) == ["apps"])
+                    #expect(await collector.count == 2)
+                }
             }
         }
     }

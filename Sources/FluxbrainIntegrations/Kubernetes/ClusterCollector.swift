@@ -9,7 +9,8 @@ package enum ClusterHealth: Sendable, Hashable, CustomStringConvertible {
     case connecting
     /// Every kind is listed and watched (kinds whose CRD is missing are skipped, not failures).
     case healthy
-    /// At least one kind cannot be listed or watched; the message says why.
+    /// At least one kind cannot be listed or watched; the message says why. The other kinds are still judged
+    /// (``ClusterCollector/assessableSnapshot()``).
     case failing(String)
 
     package var description: String {
@@ -139,6 +140,28 @@ package actor ClusterCollector {
 
     /// The number of cached objects.
     package var count: Int { cache.count }
+
+    /// What the scheduler can judge now: the cached objects without those of kinds (per namespace) that currently
+    /// fail to list or watch — their cache may be stale, so their incidents must be neither fired nor resolved —
+    /// and a description of each left-out part. `nil` until every kind has been listed once (a partial first look
+    /// would report objects whose upstream is simply not listed yet), and when nothing can be listed at all.
+    package func assessableSnapshot() -> (objects: [FluxObject], leftOut: [String])? {
+        var failing: [LoopKey] = []
+        var working = false
+        for (key, state) in loops {
+            switch state {
+            case .starting: return nil
+            case .failing: failing.append(key)
+            case .running, .missing: working = true
+            }
+        }
+        guard working else { return nil }
+        guard !failing.isEmpty else { return (snapshot(), []) }
+        let objects = cache.keys.sorted().filter { reference in
+            !failing.contains { $0.kind == reference.kind && ($0.namespace == nil || $0.namespace == reference.namespace) }
+        }.compactMap { cache[$0] }
+        return (objects, failing.map(\.description).sorted())
+    }
 
     /// How the collection is doing.
     package var health: ClusterHealth {

@@ -70,33 +70,46 @@ package final class KubernetesSource: IncidentSource, Sendable {
         return KubernetesSource(collectors: multi, evidence: evidence, detector: detector, mode: mode, logger: logger)
     }
 
+    /// Assesses every cluster that can be judged. A cluster whose kinds all fail (unreachable), or that has not
+    /// listed every kind yet, is left out. A kind that fails on its own (a 403 for one resource, say) leaves out
+    /// only that kind's objects: the cluster's other incidents still fire and resolve, while incidents of the
+    /// left-out kind stay open, undecided, until it can be read again.
     package func assess(now: Date) async throws -> [ClusterAssessment] {
         var result: [ClusterAssessment] = []
         switch mode {
         case .watch:
             for collector in collectors.collectors {
-                let health = await collector.health
-                guard health.isHealthy else {
+                guard let (objects, leftOut) = await collector.assessableSnapshot() else {
+                    let health = await collector.health
                     logger.debug("cluster skipped in this pass", metadata: ["cluster": "\(collector.cluster)", "health": "\(health)"])
                     continue
                 }
-                let objects = await collector.snapshot()
+                if !leftOut.isEmpty {
+                    logger.debug(
+                        "cluster judged without the kinds it cannot read",
+                        metadata: ["cluster": "\(collector.cluster)", "left_out": "\(leftOut.joined(separator: ", "))"])
+                }
                 result.append(ClusterAssessment(cluster: collector.cluster, assessment: detector.assess(objects, cluster: collector.cluster, now: now)))
             }
         case .list:
             for collection in await collectors.collectOnce() {
                 if !collection.failures.isEmpty {
                     logger.warning(
-                        "cluster could not be listed completely; skipped",
+                        collection.isUnreachable ? "cluster could not be listed; skipped" : "cluster judged without the kinds it could not list",
                         metadata: [
                             "cluster": "\(collection.cluster)",
                             "errors": "\(collection.failures.map { "\($0.kind.plural): \($0.error)" }.joined(separator: "; "))",
                         ])
-                    continue
+                    if collection.isUnreachable { continue }
+                }
+                let objects = collection.objects.filter { object in
+                    !collection.failures.contains { failure in
+                        failure.kind.name == object.kind && (failure.namespace == nil || failure.namespace == object.metadata.namespace)
+                    }
                 }
                 result.append(
                     ClusterAssessment(
-                        cluster: collection.cluster, assessment: detector.assess(collection.objects, cluster: collection.cluster, now: now)))
+                        cluster: collection.cluster, assessment: detector.assess(objects, cluster: collection.cluster, now: now)))
             }
         }
         return result

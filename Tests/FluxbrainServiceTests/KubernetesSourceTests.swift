@@ -1,0 +1,74 @@
+import FluxbrainCore
+import FluxbrainIntegrations
+import FluxbrainService
+import FluxbrainTestSupport
+import FluxbrainTestbed
+import Foundation
+import Logging
+import Testing
+
+/// The scheduler's view of live clusters when part of a cluster cannot be read.
+@Suite struct KubernetesSourceTests {
+    static func object(kind: FluxKind, name: String, ready: String, reason: String, sourceRef: String = "") -> String {
+        """
+        {"apiVersion":"\(kind.apiVersion)","kind":"\(kind.name)","metadata":{"name":"\(name)","namespace":"flux-system",\
+        "generation":1,"resourceVersion":"1"},"spec":{"interval":"10m"\(sourceRef)},"status":{"observedGeneration":1,\
+        "conditions":[{"type":"Ready","status":"\(ready)","reason":"\(reason)","message":"\(reason)",\
+        "lastTransitionTime":"2026-11-28T19:00:00Z","observedGeneration":1}]}}
+        """
+    }
+
+    @Test func aForbiddenKindLeavesOutOnlyItsObjects() async throws {
+        let state = FakeKubernetesState()
+        let sourceRef = #","sourceRef":{"kind":"GitRepository","name":"flux-system"}"#
+        try await state.apply(json: Self.object(kind: .kustomization, name: "apps", ready: "False", reason: "BuildFailed", sourceRef: sourceRef))
+        try await state.apply(json: Self.object(kind: .kustomization, name: "infra", ready: "True", reason: "ReconciliationSucceeded"))
+        try await state.apply(json: Self.object(kind: .gitRepository, name: "flux-system", ready: "False", reason: "GitOperationFailed"))
+        await state.setForbidden(.gitRepository)
+        try await withFakeKubernetesServer(state: state) { _, url in
+            let configuration = try FluxbrainConfiguration(
+                environment: EnvironmentReader(["FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod"]))
+            let clients = KubernetesHTTPClients()
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            do {
+                let source = try KubernetesSource.make(
+                    configuration: configuration, httpClients: clients, detector: Detector(), mode: .list, logger: logger)
+                let assessments = try await source.assess(now: Date())
+                #expect(assessments.map(\.cluster) == ["prod"])
+                let assessment = try #require(assessments.first).assessment
+                // The Kustomization is judged on its own; the GitRepository (forbidden) is neither failing nor healthy.
+                #expect(assessment.incidents.map(\.object.description) == ["Kustomization/flux-system/apps"])
+                #expect(assessment.healthy.map(\.description) == ["Kustomization/flux-system/infra"])
+                #expect(!assessment.undecided.contains { $0.kind == .gitRepository })
+                let readiness = await source.readiness()
+                #expect(readiness.first?.detail.contains("gitrepositories") == true)
+                await clients.shutdown()
+            } catch {
+                await clients.shutdown()
+                throw error
+            }
+        }
+    }
+
+    @Test func aClusterThatCannotBeReadAtAllIsLeftOut() async throws {
+        let state = FakeKubernetesState()
+        await state.requireToken("never-sent")
+        try await withFakeKubernetesServer(state: state) { _, url in
+            let configuration = try FluxbrainConfiguration(
+                environment: EnvironmentReader(["FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod"]))
+            let clients = KubernetesHTTPClients()
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            do {
+                let source = try KubernetesSource.make(
+                    configuration: configuration, httpClients: clients, detector: Detector(), mode: .list, logger: logger)
+                #expect(try await source.assess(now: Date()).isEmpty)
+                await clients.shutdown()
+            } catch {
+                await clients.shutdown()
+                throw error
+            }
+        }
+    }
+}
