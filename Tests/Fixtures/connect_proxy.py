@@ -11,6 +11,7 @@ method gets `405`.
 """
 import argparse
 import json
+import os
 import select
 import socket
 import socketserver
@@ -88,7 +89,6 @@ def main():
     server.require_auth = arguments.require_auth
     with open(arguments.port_file + ".tmp", "w") as port_file:
         port_file.write(str(server.server_address[1]))
-    import os
     os.rename(arguments.port_file + ".tmp", arguments.port_file)
     server.serve_forever()
 

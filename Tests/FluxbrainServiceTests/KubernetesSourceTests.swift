@@ -25,35 +25,30 @@ import Testing
         try await state.apply(json: Self.object(kind: .kustomization, name: "infra", ready: "True", reason: "ReconciliationSucceeded"))
         try await state.apply(json: Self.object(kind: .gitRepository, name: "flux-system", ready: "False", reason: "GitOperationFailed"))
         await state.setForbidden(.gitRepository)
-        try await withFakeKubernetesServer(state: state) { _, url in
-            let configuration = try FluxbrainConfiguration(
-                environment: EnvironmentReader(["FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod"]))
-            let clients = KubernetesHTTPClients()
-            var logger = Logger(label: "test")
-            logger.logLevel = .critical
-            do {
-                let source = try KubernetesSource.make(
-                    configuration: configuration, httpClients: clients, detector: Detector(), mode: .list, logger: logger)
-                let assessments = try await source.assess(now: Date())
-                #expect(assessments.map(\.cluster) == ["prod"])
-                let assessment = try #require(assessments.first).assessment
-                // The Kustomization is judged on its own; the GitRepository (forbidden) is neither failing nor healthy.
-                #expect(assessment.incidents.map(\.object.description) == ["Kustomization/flux-system/apps"])
-                #expect(assessment.healthy.map(\.description) == ["Kustomization/flux-system/infra"])
-                #expect(!assessment.undecided.contains { $0.kind == .gitRepository })
-                let readiness = await source.readiness()
-                #expect(readiness.first?.detail.contains("gitrepositories") == true)
-                await clients.shutdown()
-            } catch {
-                await clients.shutdown()
-                throw error
-            }
+        try await Self.withSource(state: state) { source in
+            let assessments = try await source.assess(now: Date())
+            #expect(assessments.map(\.cluster) == ["prod"])
+            let assessment = try #require(assessments.first).assessment
+            // The Kustomization is judged on its own; the GitRepository (forbidden) is neither failing nor healthy.
+            #expect(assessment.incidents.map(\.object.description) == ["Kustomization/flux-system/apps"])
+            #expect(assessment.healthy.map(\.description) == ["Kustomization/flux-system/infra"])
+            #expect(!assessment.undecided.contains { $0.kind == .gitRepository })
+            let readiness = await source.readiness()
+            #expect(readiness.first?.detail.contains("gitrepositories") == true)
         }
     }
 
     @Test func aClusterThatCannotBeReadAtAllIsLeftOut() async throws {
         let state = FakeKubernetesState()
         await state.requireToken("never-sent")
+        try await Self.withSource(state: state) { source async throws in
+            let assessments = try await source.assess(now: Date())
+            #expect(assessments.isEmpty)
+        }
+    }
+
+    /// Runs `body` with a `once`-style source (lists, no watches) for one cluster `prod` on a fake API server.
+    static func withSource(state: FakeKubernetesState, _ body: (KubernetesSource) async throws -> Void) async throws {
         try await withFakeKubernetesServer(state: state) { _, url in
             let configuration = try FluxbrainConfiguration(
                 environment: EnvironmentReader(["FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod"]))
@@ -61,9 +56,9 @@ import Testing
             var logger = Logger(label: "test")
             logger.logLevel = .critical
             do {
-                let source = try KubernetesSource.make(
-                    configuration: configuration, httpClients: clients, detector: Detector(), mode: .list, logger: logger)
-                #expect(try await source.assess(now: Date()).isEmpty)
+                try await body(
+                    try KubernetesSource.make(
+                        configuration: configuration, httpClients: clients, detector: Detector(), mode: .list, logger: logger))
                 await clients.shutdown()
             } catch {
                 await clients.shutdown()

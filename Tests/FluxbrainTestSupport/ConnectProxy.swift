@@ -3,8 +3,7 @@ import Foundation
 
 /// An HTTP `CONNECT` proxy on loopback for tests: `Tests/Fixtures/connect_proxy.py` (Python 3 standard library),
 /// recording every request it gets.
-/// `@unchecked`: the `Process` is only asked whether it runs and told to stop.
-package final class ConnectProxy: @unchecked Sendable {
+package final class ConnectProxy: Sendable {
     /// One request the proxy received.
     package struct RecordedRequest: Sendable, Hashable {
         package var method: String
@@ -12,14 +11,13 @@ package final class ConnectProxy: @unchecked Sendable {
         package var authorization: String?
     }
 
-    package let port: Int
-    private let process: Process
+    package var port: Int { process.port }
+    private let process: FixtureProcess
     private let directory: URL
 
-    private init(process: Process, directory: URL, port: Int) {
+    private init(process: FixtureProcess, directory: URL) {
         self.process = process
         self.directory = directory
-        self.port = port
     }
 
     /// Runs `body` with a proxy (requiring `requireAuthorization` as `Proxy-Authorization` when set), then stops it.
@@ -40,25 +38,12 @@ package final class ConnectProxy: @unchecked Sendable {
     private static func start(requireAuthorization: String?) async throws -> ConnectProxy {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("connect-proxy-\(UUID().uuidString.lowercased())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let portFile = directory.appendingPathComponent("port")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments =
-            ["python3", FakeErrorbrain.repositoryRoot.appendingPathComponent("Tests/Fixtures/connect_proxy.py").path,
-             "--port-file", portFile.path, "--record", directory.appendingPathComponent("requests.jsonl").path]
-            + (requireAuthorization.map { ["--require-auth", $0] } ?? [])
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let started = ContinuousClock.now
-        while ContinuousClock.now - started < .seconds(30) {
-            if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
-                return ConnectProxy(process: process, directory: directory, port: port)
-            }
-            guard process.isRunning else { break }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        throw TestServerError(message: "the CONNECT proxy did not start")
+        let process = try await FixtureProcess.start(
+            script: "connect_proxy.py",
+            arguments: ["--record", directory.appendingPathComponent("requests.jsonl").path]
+                + (requireAuthorization.map { ["--require-auth", $0] } ?? []),
+            portFile: directory.appendingPathComponent("port"), timeout: .seconds(30))
+        return ConnectProxy(process: process, directory: directory)
     }
 
     /// Every request received so far, in order.
@@ -75,14 +60,7 @@ package final class ConnectProxy: @unchecked Sendable {
     }
 
     private func stop() async {
-        if process.isRunning {
-            process.terminate()
-            let started = ContinuousClock.now
-            while process.isRunning, ContinuousClock.now - started < .seconds(2) {
-                try? await Task.sleep(for: .milliseconds(20))
-            }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
+        await process.stop()
         try? FileManager.default.removeItem(at: directory)
     }
 }

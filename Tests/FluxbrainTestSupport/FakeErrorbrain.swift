@@ -8,8 +8,7 @@ import Foundation
 /// Use the scoped API: `try await FakeErrorbrain.with { fake in … }`. The schemas are found in
 /// `$FLUXBRAIN_ERRORBRAIN_SPEC_DIR`, else in `<repo>/../shared/errorbrain-spec/v1`.
 ///
-/// `@unchecked Sendable`: the only mutable state is the child process, which is only terminated in `stop()`.
-package final class FakeErrorbrain: @unchecked Sendable {
+package final class FakeErrorbrain: Sendable {
     /// Scripted behaviours of the fake (see the script's docstring).
     package enum Mode: String, Sendable, CaseIterable {
         case ok
@@ -38,13 +37,13 @@ package final class FakeErrorbrain: @unchecked Sendable {
 
     /// `http://127.0.0.1:<port>`.
     package let baseURL: URL
-    private let process: Process
+    private let process: FixtureProcess
     private let directory: URL
 
-    private init(process: Process, directory: URL, port: Int) {
+    private init(process: FixtureProcess, directory: URL) {
         self.process = process
         self.directory = directory
-        self.baseURL = URL(string: "http://127.0.0.1:\(port)")!
+        self.baseURL = URL(string: "http://127.0.0.1:\(process.port)")!
     }
 
     /// Starts a fake, runs `body` with it and stops it.
@@ -70,33 +69,15 @@ package final class FakeErrorbrain: @unchecked Sendable {
         let portFile = directory.appendingPathComponent("port")
         let control = directory.appendingPathComponent("control.json")
         try Data(#"{"mode": "\#(mode.rawValue)"}"#.utf8).write(to: control)
-        let log = directory.appendingPathComponent("server.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", scriptPath.path, "--spec-dir", specDirectory.path, "--port", "0",
-            "--port-file", portFile.path, "--record", directory.appendingPathComponent("requests.jsonl").path,
-            "--control-file", control.path,
-        ]
-        let logHandle = try FileHandle(forWritingTo: log)
-        process.standardOutput = logHandle
-        process.standardError = logHandle
-        try process.run()
-
-        // Python and jsonschema start slowly on a busy machine: wait up to 60s for the port file.
-        let started = ContinuousClock.now
-        while ContinuousClock.now - started < .seconds(60) {
-            if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
-                return FakeErrorbrain(process: process, directory: directory, port: port)
-            }
-            guard process.isRunning else { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        throw FakeErrorbrainError(message: "fake Errorbrain did not start: \(output)")
+        // Python and jsonschema start slowly on a busy machine: wait up to 60 s for the port file.
+        let process = try await FixtureProcess.start(
+            script: "fake_errorbrain.py",
+            arguments: [
+                "--spec-dir", specDirectory.path, "--port", "0",
+                "--record", directory.appendingPathComponent("requests.jsonl").path, "--control-file", control.path,
+            ],
+            portFile: portFile, log: directory.appendingPathComponent("server.log"))
+        return FakeErrorbrain(process: process, directory: directory)
     }
 
     /// Changes the behaviour for the following requests.
@@ -125,14 +106,7 @@ package final class FakeErrorbrain: @unchecked Sendable {
 
     /// Stops the server (SIGTERM, then SIGKILL after 2s) and removes its files; never blocks a thread.
     package func stop() async {
-        if process.isRunning {
-            process.terminate()
-            let started = ContinuousClock.now
-            while process.isRunning, ContinuousClock.now - started < .seconds(2) {
-                try? await Task.sleep(for: .milliseconds(20))
-            }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
+        await process.stop()
         try? FileManager.default.removeItem(at: directory)
     }
 
