@@ -210,7 +210,8 @@ package struct KubernetesClient: Sendable {
 
     private func mapTransport(_ error: any Error, request: RequestDescription) -> KubernetesError {
         if let error = error as? KubernetesError { return error }
-        let target = "\(config.server.absoluteString) (\(request.verb) \(request.resourceDescription))"
+        let via = config.proxy.map { " through proxy \($0)" } ?? ""
+        let target = "\(config.server.absoluteString)\(via) (\(request.verb) \(request.resourceDescription))"
         if let error = error as? HTTPClientError {
             if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
                 return KubernetesError(.timeout, "cluster \(cluster): timed out talking to \(target)", underlying: error)
@@ -221,9 +222,6 @@ package struct KubernetesClient: Sendable {
             return KubernetesError(
                 .transport, "cluster \(cluster): TLS failed talking to \(target): check the CA and server name\(name)",
                 underlying: error)
-        }
-        if let proxy = config.proxy, error is HTTPClientError {
-            return KubernetesError(.transport, "cluster \(cluster): cannot reach \(target) through proxy \(proxy)", underlying: error)
         }
         return KubernetesError(.transport, "cluster \(cluster): cannot reach \(target)", underlying: error)
     }
