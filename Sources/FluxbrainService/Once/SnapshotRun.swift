@@ -51,25 +51,10 @@ package struct SnapshotRun: Sendable {
         self.detector = detector
     }
 
-    /// The moment a snapshot shows: its newest condition transition, never later than `now`.
-    ///
-    /// A saved snapshot is judged at the time it was taken, so "reconciling for longer than
-    /// `FLUXBRAIN_STUCK_AFTER`" means the same today as the day it was saved.
-    package static func takenAt(_ objects: [FluxObject], now: Date) -> Date {
-        var latest: Date?
-        for object in objects {
-            for condition in object.status?.conditions ?? [] {
-                guard let text = condition.lastTransitionTime, let date = RFC3339.date(from: text) else { continue }
-                if latest.map({ date > $0 }) ?? true { latest = date }
-            }
-        }
-        return min(latest ?? now, now)
-    }
-
     /// Loads the snapshot and assesses it at the time it was taken. A malformed file throws a `CoreError` naming it.
     package func collect(now: Date = Date(), logger: Logger) throws(CoreError) -> CollectionReport {
         let snapshot = try SnapshotLoader().load(path: path)
-        let now = Self.takenAt(snapshot.objects, now: now)
+        let now = snapshot.objects.takenAt(now: now)
         for (file, item) in snapshot.malformed {
             logger.warning("skipped a malformed object", metadata: ["file": "\(file)", "item": "\(item)"])
         }

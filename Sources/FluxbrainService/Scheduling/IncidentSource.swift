@@ -33,7 +33,7 @@ package struct SnapshotSource: IncidentSource {
 
     package func assess(now: Date) async throws -> [ClusterAssessment] {
         let snapshot = try SnapshotLoader().load(path: run.path)
-        let takenAt = SnapshotRun.takenAt(snapshot.objects, now: now)
+        let takenAt = snapshot.objects.takenAt(now: now)
         return [ClusterAssessment(cluster: run.cluster, assessment: run.detector.assess(snapshot.objects, cluster: run.cluster, now: takenAt))]
     }
 
