@@ -222,21 +222,33 @@ enum DetectionBenchmark {
             try await state.apply(json: watchObject(index: index, failing: false))
         }
         let server = FakeKubernetesServer(state: state)
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let http = KubernetesClient.makeHTTPClient()
-        let result = try await withThrowingTaskGroup(of: [Double]?.self) { group in
-            group.addTask {
-                try await server.run(port: 0, logger: logger, onRunning: { portContinuation.yield($0) })
-                return nil
-            }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw BenchmarkError("fake server did not start") }
-            let client = try KubernetesClient(
-                cluster: "bench", config: .url(URL(string: "http://127.0.0.1:\(port)")!), httpClient: http,
-                logger: logger)
-            var options = CollectorOptions()
-            options.kinds = [.kustomization]
-            let collector = ClusterCollector(client: client, options: options, logger: logger)
+        let result: Result<[Double], any Error>
+        do {
+            // Stopped gracefully when the body returns (cancelling it would log HummingbirdCore errors).
+            result = .success(
+                try await server.withRunning(port: 0, logger: logger) { port in
+                    let client = try KubernetesClient(
+                        cluster: "bench", config: .url(URL(string: "http://127.0.0.1:\(port)")!), httpClient: http,
+                        logger: logger)
+                    return try await watchLatencies(flips: flips, state: state, client: client, logger: logger)
+                })
+        } catch {
+            result = .failure(error)
+        }
+        try await http.shutdown()
+        return try result.get()
+    }
+
+    /// Starts a collector watching the fake server, flips `flips` objects to failing and times each to its incident;
+    /// stops the collector before returning.
+    static func watchLatencies(
+        flips: Int, state: FakeKubernetesState, client: KubernetesClient, logger: Logger
+    ) async throws -> [Double] {
+        var options = CollectorOptions()
+        options.kinds = [.kustomization]
+        let collector = ClusterCollector(client: client, options: options, logger: logger)
+        return try await withThrowingTaskGroup(of: [Double]?.self) { group in
             group.addTask {
                 await collector.run()
                 return nil
@@ -273,12 +285,9 @@ enum DetectionBenchmark {
                     break
                 }
             }
-            await state.closeWatches()
             group.cancelAll()
             return result
         }
-        try await http.shutdown()
-        return result
     }
 
     static func watchObject(index: Int, failing: Bool) -> String {

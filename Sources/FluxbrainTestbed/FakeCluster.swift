@@ -24,7 +24,8 @@ package enum FakeCluster {
         // Replay the snapshot as if it were taken now: shift every condition's lastTransitionTime by the time since
         // its newest one, so age-based rules (stuck after FLUXBRAIN_STUCK_AFTER) see the ages it was saved with.
         let documents = try SnapshotDocuments.load(path: snapshotPath)
-        let shift = replayAsOfNow ? max(0, Date().timeIntervalSince(newestTransition(in: documents) ?? Date())) : 0
+        let now = Date()
+        let shift = replayAsOfNow ? now.timeIntervalSince(snapshot.objects.takenAt(now: now)) : 0
         for document in documents.map({ shifted($0, by: shift) }) {
             guard let kindName = document["kind"]?.stringValue, let kind = FluxKind.named(kindName) else { continue }
             guard let object = try? document.decode(FluxObject.self) else { continue }
@@ -59,16 +60,6 @@ package enum FakeCluster {
         return state
     }
 
-    /// Serves the snapshot at `snapshotPath` on `host:port` over plain HTTP until cancelled.
-    private static func conditions(of document: JSONValue) -> [JSONValue] {
-        document["status"]?["conditions"]?.arrayValue ?? []
-    }
-
-    private static func newestTransition(in documents: [JSONValue]) -> Date? {
-        documents.flatMap(conditions(of:)).compactMap { $0["lastTransitionTime"]?.stringValue.flatMap(RFC3339.date(from:)) }
-            .max()
-    }
-
     private static func shifted(_ document: JSONValue, by seconds: TimeInterval) -> JSONValue {
         guard seconds > 0, case .object(var members) = document, case .object(var status)? = members["status"],
             let list = status["conditions"]?.arrayValue
@@ -85,6 +76,7 @@ package enum FakeCluster {
         return .object(members)
     }
 
+    /// Serves the snapshot at `snapshotPath` on `host:port` over plain HTTP until cancelled.
     package static func serve(
         snapshotPath: String, host: String, port: Int, logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }

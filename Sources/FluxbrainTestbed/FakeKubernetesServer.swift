@@ -5,6 +5,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import ServiceLifecycle
 
 /// A fake Kubernetes API server speaking the real wire format over HTTP or HTTPS (Hummingbird 2): paginated lists
 /// with continue tokens, watch streams of JSON lines (ADDED/MODIFIED/DELETED/BOOKMARK, and a 410 `ERROR` inside a
@@ -21,31 +22,70 @@ package struct FakeKubernetesServer: Sendable {
         self.state = state
     }
 
-    /// Serves on `host:port` (port 0: any free port) until the task is cancelled; `onRunning` gets the bound port.
-    /// With `tls`, serves HTTPS.
+    /// Serves on `host:port` (port 0: any free port) until the task is cancelled, or until the enclosing
+    /// `ServiceGroup` shuts down gracefully; `onRunning` gets the bound port. With `tls`, serves HTTPS.
+    ///
+    /// Cancelling a running server makes HummingbirdCore log two errors ("Waiting on child channel:
+    /// CancellationError()", "Server shutdown error: Already closed"); ``withRunning(host:port:tls:logger:_:)``
+    /// stops it gracefully instead.
     package func run(
         host: String = "127.0.0.1", port: Int = 0, tls: TLSConfiguration? = nil, logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
+        try await application(host: host, port: port, tls: tls, logger: logger, onRunning: onRunning).run()
+    }
+
+    /// Serves on `host:port` (port 0: any free port) while `body` runs with the bound port, then shuts down
+    /// gracefully: open watch streams end (as when an API server goes away), connections close, and nothing is
+    /// logged. With `tls`, serves HTTPS. Throws what `body` throws, or why the server did not start.
+    package func withRunning<T: Sendable>(
+        host: String = "127.0.0.1", port: Int = 0, tls: TLSConfiguration? = nil, logger: Logger,
+        _ body: (Int) async throws -> T
+    ) async throws -> T {
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = try application(host: host, port: port, tls: tls, logger: logger) { bound in
+            portContinuation.yield(bound)
+            portContinuation.finish()
+        }
+        var configuration = ServiceGroupConfiguration(services: [app], logger: logger)
+        // A client holding some other request open cannot stall the caller: cancelled after this.
+        configuration.maximumGracefulShutdownDuration = .seconds(10)
+        let services = ServiceGroup(configuration: configuration)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                defer { portContinuation.finish() }
+                try await services.run()
+            }
+            var iterator = ports.makeAsyncIterator()
+            guard let bound = await iterator.next() else {
+                try await group.waitForAll()
+                throw CoreError(.unavailable, "the fake Kubernetes API server did not start on \(host):\(port)")
+            }
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await body(bound))
+            } catch {
+                result = .failure(error)
+            }
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
+            return try result.get()
+        }
+    }
+
+    private func application(
+        host: String, port: Int, tls: TLSConfiguration?, logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void
+    ) throws -> Application<RouterResponder<BasicRequestContext>> {
         let router = Router(context: BasicRequestContext.self)
         let handler = self
         router.get("**") { request, _ in
             await handler.respond(to: request)
         }
-        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil)
-        let running: @Sendable (any Channel) async -> Void = { channel in
-            await onRunning(channel.localAddress?.port ?? port)
-        }
-        if let tls {
-            let app = Application(
-                router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration,
-                onServerRunning: running, logger: logger)
-            try await app.runService(gracefulShutdownSignals: [])
-        } else {
-            let app = Application(
-                router: router, server: .http1(), configuration: configuration, onServerRunning: running, logger: logger)
-            try await app.runService(gracefulShutdownSignals: [])
-        }
+        return Application(
+            router: router, server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
     }
 
     // MARK: Routing
@@ -151,6 +191,11 @@ package struct FakeKubernetesServer: Sendable {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         try await Task.sleep(for: .seconds(timeoutSeconds))
+                        await state.unsubscribe(subscription.id)
+                    }
+                    // The server is shutting down gracefully: end the stream so the connection can close.
+                    group.addTask {
+                        try await gracefulShutdown()
                         await state.unsubscribe(subscription.id)
                     }
                     for line in subscription.backlog { try await writer.write(line) }

@@ -58,12 +58,12 @@ func bootstrapObservability(_ configuration: FluxbrainConfiguration) -> Logger {
 
 /// Builds the run's parts; configuration problems found here exit with code 2 too.
 func makeParts(
-    _ configuration: FluxbrainConfiguration, snapshot: String?, console: ConsoleFormat?,
+    _ configuration: FluxbrainConfiguration, snapshot: SnapshotSource.Input?, console: ConsoleFormat?,
     mode: FluxbrainConfiguration.RunMode, logger: Logger
 ) async throws -> RuntimeParts {
     do {
         return try await Composition.makeParts(
-            configuration: configuration, snapshotPath: snapshot, console: console, mode: mode, logger: logger)
+            configuration: configuration, snapshot: snapshot, console: console, mode: mode, logger: logger)
     } catch let error as ConfigurationError {
         printError(error.description)
         throw usageErrorExitCode

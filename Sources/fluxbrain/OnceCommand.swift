@@ -1,7 +1,9 @@
 import ArgumentParser
 import FluxbrainCore
 import FluxbrainService
+import FluxbrainIntegrations
 import Foundation
+import Logging
 
 /// `fluxbrain once`: one collection pass through the whole pipeline, then exit.
 struct OnceCommand: AsyncParsableCommand {
@@ -20,7 +22,7 @@ struct OnceCommand: AsyncParsableCommand {
     var snapshot: String?
 
     @Option(name: .long, help: "Console format: text (readable) or json (one notification per line).")
-    var output: ReportFormatArgument = .text
+    var output: ConsoleFormatArgument = .text
 
     @Flag(name: .long, help: "Exit with code 1 when any incident is found.")
     var failOnIncident = false
@@ -28,39 +30,47 @@ struct OnceCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try loadConfiguration()
         let logger = bootstrapObservability(configuration)
-        if let snapshot {
-            // Check the snapshot up front: a malformed file is a usage error (exit 2) naming the file.
-            do {
-                let report = try SnapshotRun(
-                    path: snapshot, cluster: configuration.cluster ?? "snapshot",
-                    detector: Detector(stuckAfter: configuration.stuckAfter)
-                ).collect(logger: logger)
-                FileHandle.standardError.write(Data((try report.render(format: .text).summary + "\n").utf8))
-            } catch let error as CoreError {
-                printError(error.description)
-                throw usageErrorExitCode
-            }
-        }
+        let loaded = try snapshot.map { try loadSnapshot($0, configuration: configuration, logger: logger) }
         let parts = try await makeParts(
-            configuration, snapshot: snapshot, console: output.format == .json ? .json : .text, mode: .once,
+            configuration, snapshot: loaded.map(SnapshotSource.Input.loaded), console: output.format, mode: .once,
             logger: logger)
         let outcome = try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: logger)
         try finishOnce(outcome, failOnIncident: failOnIncident, logger: logger)
     }
+
+    /// Reads the snapshot once, up front, and prints its summary: a malformed file is a usage error (exit 2) naming
+    /// the file. The pipeline then assesses the snapshot loaded here.
+    private func loadSnapshot(_ path: String, configuration: FluxbrainConfiguration, logger: Logger) throws -> Snapshot {
+        let run: SnapshotRun
+        // A plain `catch`: the block throws only `CoreError`, and `catch let error as CoreError` on it crashes the
+        // Swift 6.3.1 compiler (SILGenCleanup: "Found ownership error?!").
+        do {
+            run = try SnapshotRun.load(
+                path: path, cluster: configuration.cluster ?? "snapshot",
+                detector: Detector(stuckAfter: configuration.stuckAfter))
+        } catch {
+            printError(error.description)
+            throw usageErrorExitCode
+        }
+        FileHandle.standardError.write(Data((run.report(logger: logger).summary + "\n").utf8))
+        return run.snapshot
+    }
 }
 
 /// `--output` values.
-struct ReportFormatArgument: ExpressibleByArgument {
-    var format: ReportFormat
+struct ConsoleFormatArgument: ExpressibleByArgument {
+    var format: ConsoleFormat
 
-    static let text = ReportFormatArgument(format: .text)
+    static let text = ConsoleFormatArgument(format: .text)
 
-    init(format: ReportFormat) { self.format = format }
+    init(format: ConsoleFormat) { self.format = format }
 
     init?(argument: String) {
-        guard let format = ReportFormat(rawValue: argument) else { return nil }
+        guard let format = ConsoleFormat(rawValue: argument) else { return nil }
         self.format = format
     }
 
-    static var allValueStrings: [String] { ReportFormat.allCases.map(\.rawValue) }
+    static var allValueStrings: [String] { ConsoleFormat.allCases.map(\.rawValue) }
+
+    var defaultValueDescription: String { format.rawValue }
 }

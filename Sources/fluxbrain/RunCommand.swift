@@ -21,7 +21,7 @@ struct RunCommand: AsyncParsableCommand {
         let configuration = try loadConfiguration()
         let logger = bootstrapObservability(configuration)
         let parts = try await makeParts(
-            configuration, snapshot: snapshot, console: nil, mode: configuration.runMode, logger: logger)
+            configuration, snapshot: snapshot.map(SnapshotSource.Input.path), console: nil, mode: configuration.runMode, logger: logger)
         switch configuration.runMode {
         case .once:
             let outcome = try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: logger)

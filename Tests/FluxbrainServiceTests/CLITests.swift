@@ -79,6 +79,7 @@ struct FluxbrainProcess {
         #expect(result.stdout.contains("Flux retries on its own every 2m0s"))
         #expect(!result.stdout.contains("monitoring"), "a suspended object was reported")
         #expect(!result.stdout.contains("tenants"), "a progressing object was reported")
+        #expect(result.stderr.hasPrefix("4 incidents in 15 Flux objects\n"), "the summary comes first, on standard error")
     }
 
     @Test func malformedSnapshotFileIsNamedWithExitCodeTwo() throws {

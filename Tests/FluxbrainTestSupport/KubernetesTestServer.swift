@@ -5,7 +5,8 @@ import Logging
 import NIOSSL
 
 /// Runs a fake Kubernetes API server on a free loopback port for the duration of `body` (HTTPS with the test CA
-/// when `tls`; with the certificate naming only `TestCertificates.serverName` when `namedCertificate`), then stops it.
+/// when `tls`; with the certificate naming only `TestCertificates.serverName` when `namedCertificate`), then stops it
+/// gracefully (open watches end, connections close).
 package func withFakeKubernetesServer<T: Sendable>(
     state: FakeKubernetesState = FakeKubernetesState(), tls: Bool = false, requireClientCertificate: Bool = false,
     namedCertificate: Bool = false, _ body: (FakeKubernetesServer, URL) async throws -> T
@@ -15,37 +16,10 @@ package func withFakeKubernetesServer<T: Sendable>(
         tls
         ? try TestCertificates.shared.serverTLSConfiguration(requireClientCertificate: requireClientCertificate, named: namedCertificate)
         : nil
-    let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
     var logger = Logger(label: "fake-kubernetes")
     logger.logLevel = .warning
-    let serverLogger = logger
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask {
-            defer { portContinuation.finish() }
-            try await server.run(
-                host: "127.0.0.1", port: 0, tls: tlsConfiguration, logger: serverLogger,
-                onRunning: { port in
-                    portContinuation.yield(port)
-                    portContinuation.finish()
-                })
-            return nil
-        }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else {
-            _ = try await group.next()
-            throw TestServerError(message: "the fake Kubernetes API server did not start")
-        }
-        let url = URL(string: "\(tls ? "https" : "http")://127.0.0.1:\(port)")!
-        do {
-            let result = try await body(server, url)
-            await state.closeWatches()
-            group.cancelAll()
-            return result
-        } catch {
-            await state.closeWatches()
-            group.cancelAll()
-            throw error
-        }
+    return try await server.withRunning(host: "127.0.0.1", port: 0, tls: tlsConfiguration, logger: logger) { port in
+        try await body(server, URL(string: "\(tls ? "https" : "http")://127.0.0.1:\(port)")!)
     }
 }
 

@@ -3,79 +3,54 @@ import FluxbrainIntegrations
 import Foundation
 import Logging
 
-/// The format `fluxbrain once` prints incidents in.
-package enum ReportFormat: String, Sendable, CaseIterable {
-    /// One readable block per incident.
-    case text
-    /// One JSON object per incident per line (deterministic: sorted keys).
-    case json
-}
-
-/// What one collection pass found, for printing.
+/// What one collection pass found: the summary `fluxbrain once --snapshot` prints on standard error (the incidents
+/// themselves go out through the notifiers).
 package struct CollectionReport: Sendable {
     package var incidents: [Incident]
     package var objectCount: Int
     package var malformed: [String]
 
-    /// Renders the report; `summary` lines go to standard error so `--output json` stays machine-readable.
-    package func render(format: ReportFormat) throws -> (output: String, summary: String) {
-        var output = ""
-        switch format {
-        case .text:
-            let renderer = IncidentTextRenderer()
-            output = incidents.map { renderer.render($0) }.joined(separator: "\n\n")
-            if !output.isEmpty { output += "\n" }
-        case .json:
-            for incident in incidents {
-                output += try incident.stableJSON() + "\n"
-            }
-        }
+    /// `4 incidents in 15 Flux objects`, then each malformed object skipped on a line of its own.
+    package var summary: String {
         var summary = "\(incidents.count) incident\(incidents.count == 1 ? "" : "s") in \(objectCount) Flux objects"
         if !malformed.isEmpty {
             summary += "; \(malformed.count) malformed object\(malformed.count == 1 ? "" : "s") skipped:\n"
             summary += malformed.map { "  \($0)" }.joined(separator: "\n")
         }
-        return (output, summary)
+        return summary
     }
 }
 
-/// Collects incidents from a snapshot on disk: the embedded default that needs no cluster and no Redis.
+/// A snapshot assessed as one cluster: the embedded default that needs no cluster and no Redis.
 package struct SnapshotRun: Sendable {
-    package var path: String
+    package var snapshot: Snapshot
     package var cluster: String
     package var detector: Detector
 
-    package init(path: String, cluster: String, detector: Detector) {
-        self.path = path
+    package init(snapshot: Snapshot, cluster: String, detector: Detector) {
+        self.snapshot = snapshot
         self.cluster = cluster
         self.detector = detector
     }
 
-    /// The moment a snapshot shows: its newest condition transition, never later than `now`.
-    ///
-    /// A saved snapshot is judged at the time it was taken, so "reconciling for longer than
-    /// `FLUXBRAIN_STUCK_AFTER`" means the same today as the day it was saved.
-    package static func takenAt(_ objects: [FluxObject], now: Date) -> Date {
-        var latest: Date?
-        for object in objects {
-            for condition in object.status?.conditions ?? [] {
-                guard let text = condition.lastTransitionTime, let date = RFC3339.date(from: text) else { continue }
-                if latest.map({ date > $0 }) ?? true { latest = date }
-            }
-        }
-        return min(latest ?? now, now)
+    /// Loads the snapshot at `path`. A malformed file throws a `CoreError` naming it.
+    package static func load(path: String, cluster: String, detector: Detector) throws(CoreError) -> SnapshotRun {
+        SnapshotRun(snapshot: try SnapshotLoader().load(path: path), cluster: cluster, detector: detector)
     }
 
-    /// Loads the snapshot and assesses it at the time it was taken. A malformed file throws a `CoreError` naming it.
-    package func collect(now: Date = Date(), logger: Logger) throws(CoreError) -> CollectionReport {
-        let snapshot = try SnapshotLoader().load(path: path)
-        let now = Self.takenAt(snapshot.objects, now: now)
+    /// Assesses the snapshot at the time it was taken (its newest condition transition, never later than `now`), so
+    /// "reconciling for longer than `FLUXBRAIN_STUCK_AFTER`" means the same today as the day it was saved.
+    package func assess(now: Date) -> Assessment {
+        detector.assess(snapshot.objects, cluster: cluster, now: snapshot.objects.takenAt(now: now))
+    }
+
+    /// Assesses the snapshot and counts what it holds; logs each malformed object skipped.
+    package func report(now: Date = Date(), logger: Logger) -> CollectionReport {
         for (file, item) in snapshot.malformed {
             logger.warning("skipped a malformed object", metadata: ["file": "\(file)", "item": "\(item)"])
         }
-        let assessment = detector.assess(snapshot.objects, cluster: cluster, now: now)
         return CollectionReport(
-            incidents: assessment.incidents,
+            incidents: assess(now: now).incidents,
             objectCount: snapshot.objects.filter { $0.fluxKind != nil }.count,
             malformed: snapshot.malformed.map { "\($0.file): \($0.item)" })
     }

@@ -7,8 +7,8 @@ import FluxbrainRedis
 import Logging
 import ServiceLifecycle
 
-/// How the console channel prints.
-package enum ConsoleFormat: Sendable {
+/// How the console channel prints (`fluxbrain once --output`).
+package enum ConsoleFormat: String, Sendable, CaseIterable {
     /// Readable reports (the default channel when nothing else is configured).
     case text
     /// One JSON object per notification per line.
@@ -20,17 +20,17 @@ package enum Composition {
     /// The parts shared by `run` and `once`.
     ///
     /// - Parameters:
-    ///   - snapshotPath: read incidents from a snapshot instead of Kubernetes (`--snapshot`).
+    ///   - snapshot: read incidents from a snapshot instead of Kubernetes (`--snapshot`).
     ///   - console: how the console channel prints, or `nil` to use only the configured channels.
     package static func makeParts(
-        configuration: FluxbrainConfiguration, snapshotPath: String?, console: ConsoleFormat?, mode: FluxbrainConfiguration.RunMode,
-        logger: Logger
+        configuration: FluxbrainConfiguration, snapshot: SnapshotSource.Input?, console: ConsoleFormat?,
+        mode: FluxbrainConfiguration.RunMode, logger: Logger
     ) async throws -> RuntimeParts {
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         let kubeHTTPClients = KubernetesHTTPClients()
         do {
             return try await makeParts(
-                configuration: configuration, snapshotPath: snapshotPath, console: console, mode: mode,
+                configuration: configuration, snapshot: snapshot, console: console, mode: mode,
                 httpClient: httpClient, kubeHTTPClients: kubeHTTPClients, logger: logger)
         } catch {
             await kubeHTTPClients.shutdown()
@@ -40,7 +40,7 @@ package enum Composition {
     }
 
     private static func makeParts(
-        configuration: FluxbrainConfiguration, snapshotPath: String?, console: ConsoleFormat?,
+        configuration: FluxbrainConfiguration, snapshot: SnapshotSource.Input?, console: ConsoleFormat?,
         mode: FluxbrainConfiguration.RunMode, httpClient: HTTPClient, kubeHTTPClients: KubernetesHTTPClients,
         logger: Logger
     ) async throws -> RuntimeParts {
@@ -51,9 +51,8 @@ package enum Composition {
         let source: any IncidentSource
         var services: [any Service] = []
         var clusterReadiness: (@Sendable () async -> [ReadinessCheck])?
-        if let snapshotPath {
-            source = SnapshotSource(
-                run: SnapshotRun(path: snapshotPath, cluster: configuration.cluster ?? "snapshot", detector: detector))
+        if let snapshot {
+            source = SnapshotSource(input: snapshot, cluster: configuration.cluster ?? "snapshot", detector: detector)
         } else {
             let kubernetes = try KubernetesSource.make(
                 configuration: configuration, httpClients: kubeHTTPClients, detector: detector,

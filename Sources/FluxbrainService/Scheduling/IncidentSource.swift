@@ -23,18 +23,33 @@ package protocol IncidentSource: Sendable {
     func waitForChange(timeout: Duration) async throws
 }
 
-/// A snapshot on disk as an incident source: it never changes.
+/// A snapshot as an incident source, assessed as one cluster at the time it was taken.
 package struct SnapshotSource: IncidentSource {
-    package var run: SnapshotRun
+    /// Where the snapshot comes from.
+    package enum Input: Sendable {
+        /// Files on disk, read again on each pass (`fluxbrain run --snapshot PATH`).
+        case path(String)
+        /// A snapshot already loaded and checked (`fluxbrain once --snapshot PATH`): never read again.
+        case loaded(Snapshot)
+    }
 
-    package init(run: SnapshotRun) {
-        self.run = run
+    package var input: Input
+    package var cluster: String
+    package var detector: Detector
+
+    package init(input: Input, cluster: String, detector: Detector) {
+        self.input = input
+        self.cluster = cluster
+        self.detector = detector
     }
 
     package func assess(now: Date) async throws -> [ClusterAssessment] {
-        let snapshot = try SnapshotLoader().load(path: run.path)
-        let takenAt = SnapshotRun.takenAt(snapshot.objects, now: now)
-        return [ClusterAssessment(cluster: run.cluster, assessment: run.detector.assess(snapshot.objects, cluster: run.cluster, now: takenAt))]
+        let run: SnapshotRun
+        switch input {
+        case .path(let path): run = try SnapshotRun.load(path: path, cluster: cluster, detector: detector)
+        case .loaded(let snapshot): run = SnapshotRun(snapshot: snapshot, cluster: cluster, detector: detector)
+        }
+        return [ClusterAssessment(cluster: cluster, assessment: run.assess(now: now))]
     }
 
     package func enrich(_ incident: Incident) async -> Incident { incident }
