@@ -33,8 +33,8 @@ package struct RedisHealth: Sendable {
             }
             return (true, "PONG in \(Self.format(elapsed))")
         } catch {
-            let reason = (error as? RedisError).map { "\($0.code): \($0.message)" } ?? "\(error)"
-            return (false, "PING failed: \(reason)")
+            // `send` throws only RedisError.
+            return (false, "PING failed: \(error.code): \(error.message)")
         }
     }
 
