@@ -75,12 +75,16 @@ func finishOnce(_ outcome: OnceOutcome, failOnIncident: Bool, logger: Logger) th
     switch outcome {
     case .anotherReplicaLeads(let holder):
         logger.notice("another replica holds the scheduler lock; nothing to do", metadata: ["holder": "\(holder ?? "?")"])
-    case .completed(let enqueued, let dead):
-        logger.info("once run complete", metadata: ["items": "\(enqueued)", "deadLettered": "\(dead)"])
+    case .completed(let enqueued, let dead, let unread):
+        logger.info("once run complete", metadata: ["items": "\(enqueued)", "deadLettered": "\(dead)", "unread": "\(unread.count)"])
         if dead > 0 {
             printError("\(dead) item(s) were dead-lettered; see 'fluxbrain queue dead'")
-            throw ExitCode(1)
         }
+        if !unread.isEmpty {
+            // What could be read was reported; the rest was not looked at, which a CronJob must not pass off as fine.
+            printError("could not read everything, so these were not checked:\n" + unread.map { "  \($0)" }.joined(separator: "\n"))
+        }
+        if dead > 0 || !unread.isEmpty { throw ExitCode(1) }
         if failOnIncident, enqueued > 0 { throw ExitCode(1) }
     case .timedOut(let pending):
         printError("\(pending) item(s) still pending at the deadline")

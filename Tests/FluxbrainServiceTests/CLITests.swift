@@ -46,6 +46,21 @@ struct FluxbrainProcess {
     }
 }
 
+/// `@unchecked`: plain strings and a status, built once and only read.
+extension FluxbrainProcess.Result: @unchecked Sendable {}
+
+extension FluxbrainProcess {
+    /// ``run(_:environment:)`` waiting on a Dispatch thread, not on the cooperative pool (for tests that serve the
+    /// process from this one).
+    static func runAsync(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Swift.Result { try run(arguments, environment: environment) })
+            }
+        }
+    }
+}
+
 @Suite struct CLITests {
     @Test func onceOnTheExampleSnapshotReportsExactlyItsFailingObjects() throws {
         let result = try FluxbrainProcess.run(["once", "--snapshot", "examples/snapshot", "--output", "json"])

@@ -26,7 +26,10 @@ import Testing
         try await state.apply(json: Self.object(kind: .gitRepository, name: "flux-system", ready: "False", reason: "GitOperationFailed"))
         await state.setForbidden(.gitRepository)
         try await Self.withSource(state: state) { source in
-            let assessments = try await source.assess(now: Date())
+            let seen = try await source.assess(now: Date())
+            #expect(seen.unread.count == 1)
+            #expect(seen.unread.first?.hasPrefix("cluster prod: gitrepositories: ") == true)
+            let assessments = seen.clusters
             #expect(assessments.map(\.cluster) == ["prod"])
             let assessment = try #require(assessments.first).assessment
             // The Kustomization is judged on its own; the GitRepository (forbidden) is neither failing nor healthy.
@@ -42,8 +45,9 @@ import Testing
         let state = FakeKubernetesState()
         await state.requireToken("never-sent")
         try await Self.withSource(state: state) { source async throws in
-            let assessments = try await source.assess(now: Date())
-            #expect(assessments.isEmpty)
+            let seen = try await source.assess(now: Date())
+            #expect(seen.clusters.isEmpty)
+            #expect(seen.unread.count == FluxKind.all.count)
         }
     }
 
@@ -64,6 +68,24 @@ import Testing
                 await clients.shutdown()
                 throw error
             }
+        }
+    }
+}
+
+/// `fluxbrain once` as a CronJob runs it, against a fake API server that forbids one kind.
+@Suite struct OnceUnreadableTests {
+    @Test func onceReportsWhatItCanAndFailsNamingWhatItCouldNotRead() async throws {
+        let state = FakeKubernetesState()
+        try await state.apply(
+            json: KubernetesSourceTests.object(kind: .kustomization, name: "apps", ready: "False", reason: "BuildFailed"))
+        await state.setForbidden(.helmRelease)
+        try await withFakeKubernetesServer(state: state) { _, url in
+            let result = try await FluxbrainProcess.runAsync(
+                ["once"], environment: ["FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod"])
+            #expect(result.status == 1)
+            #expect(result.stdout.contains("FAILING  Kustomization flux-system/apps  (cluster prod)"))
+            #expect(result.stderr.contains("could not read everything"))
+            #expect(result.stderr.contains("cluster prod: helmreleases: "))
         }
     }
 }

@@ -39,8 +39,9 @@ package struct RuntimeParts: Sendable {
 package enum OnceOutcome: Sendable, Equatable {
     /// Another replica holds the scheduler lock: nothing to do (exit 0).
     case anotherReplicaLeads(holder: String?)
-    /// Every item this run enqueued was processed (acked) or dead-lettered.
-    case completed(enqueued: Int, deadLettered: Int)
+    /// Every item this run enqueued was processed (acked) or dead-lettered; `unread` names the clusters or kinds
+    /// the pass could not read (their incidents were neither reported nor resolved).
+    case completed(enqueued: Int, deadLettered: Int, unread: [String])
     /// Items were still pending when the deadline passed.
     case timedOut(pending: Int)
 }
@@ -142,7 +143,7 @@ package enum FluxbrainRuntime {
                     }
                 }
                 let dead = try await parts.queue.deadLetters(limit: 10_000).filter { keys.contains($0.key) }.count
-                return .completed(enqueued: keys.count, deadLettered: dead)
+                return .completed(enqueued: keys.count, deadLettered: dead, unread: pass.unread)
             }
             var result: OnceOutcome = .timedOut(pending: -1)
             while let next = try await group.next() {

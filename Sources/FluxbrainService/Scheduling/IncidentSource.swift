@@ -13,10 +13,24 @@ package struct ClusterAssessment: Sendable {
     }
 }
 
+/// What one collection pass saw: the clusters it could judge, and what it could not read.
+package struct SourceAssessment: Sendable {
+    package var clusters: [ClusterAssessment]
+    /// Parts left out of the pass, one line each: a whole cluster (unreachable, refused) or one kind of a cluster
+    /// (`cluster prod: gitrepositories: forbidden …`). Empty when everything was read.
+    package var unread: [String]
+
+    package init(clusters: [ClusterAssessment], unread: [String] = []) {
+        self.clusters = clusters
+        self.unread = unread
+    }
+}
+
 /// Where the scheduler's view of the clusters comes from: a snapshot on disk or live Kubernetes API servers.
 package protocol IncidentSource: Sendable {
-    /// Assesses every reachable cluster now. An unreachable cluster is left out (never fails the others).
-    func assess(now: Date) async throws -> [ClusterAssessment]
+    /// Assesses every cluster it can read now. An unreachable cluster, or a kind that cannot be read, is left out
+    /// and named in `unread` (never fails the others).
+    func assess(now: Date) async throws -> SourceAssessment
     /// Fills in evidence (events, controller log lines) for a new incident before it is enqueued.
     func enrich(_ incident: Incident) async -> Incident
     /// Waits until something changed (a watch event) or `timeout` passed.
@@ -43,13 +57,13 @@ package struct SnapshotSource: IncidentSource {
         self.detector = detector
     }
 
-    package func assess(now: Date) async throws -> [ClusterAssessment] {
+    package func assess(now: Date) async throws -> SourceAssessment {
         let run: SnapshotRun
         switch input {
         case .path(let path): run = try SnapshotRun.load(path: path, cluster: cluster, detector: detector)
         case .loaded(let snapshot): run = SnapshotRun(snapshot: snapshot, cluster: cluster, detector: detector)
         }
-        return [ClusterAssessment(cluster: cluster, assessment: run.assess(now: now))]
+        return SourceAssessment(clusters: [ClusterAssessment(cluster: cluster, assessment: run.assess(now: now))])
     }
 
     package func enrich(_ incident: Incident) async -> Incident { incident }

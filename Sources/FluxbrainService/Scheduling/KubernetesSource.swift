@@ -74,22 +74,24 @@ package final class KubernetesSource: IncidentSource, Sendable {
     /// listed every kind yet, is left out. A kind that fails on its own (a 403 for one resource, say) leaves out
     /// only that kind's objects: the cluster's other incidents still fire and resolve, while incidents of the
     /// left-out kind stay open, undecided, until it can be read again.
-    package func assess(now: Date) async throws -> [ClusterAssessment] {
-        var result: [ClusterAssessment] = []
+    package func assess(now: Date) async throws -> SourceAssessment {
+        var result = SourceAssessment(clusters: [])
         switch mode {
         case .watch:
             for collector in collectors.collectors {
                 guard let (objects, leftOut) = await collector.assessableSnapshot() else {
                     let health = await collector.health
                     logger.debug("cluster skipped in this pass", metadata: ["cluster": "\(collector.cluster)", "health": "\(health)"])
+                    result.unread.append("cluster \(collector.cluster): \(health)")
                     continue
                 }
                 if !leftOut.isEmpty {
                     logger.debug(
                         "cluster judged without the kinds it cannot read",
                         metadata: ["cluster": "\(collector.cluster)", "left_out": "\(leftOut.joined(separator: ", "))"])
+                    result.unread += leftOut.map { "cluster \(collector.cluster): \($0)" }
                 }
-                result.append(ClusterAssessment(cluster: collector.cluster, assessment: detector.assess(objects, cluster: collector.cluster, now: now)))
+                result.clusters.append(ClusterAssessment(cluster: collector.cluster, assessment: detector.assess(objects, cluster: collector.cluster, now: now)))
             }
         case .list:
             for collection in await collectors.collectOnce() {
@@ -100,6 +102,7 @@ package final class KubernetesSource: IncidentSource, Sendable {
                             "cluster": "\(collection.cluster)",
                             "errors": "\(collection.failures.map { "\($0.kind.plural): \($0.error)" }.joined(separator: "; "))",
                         ])
+                    result.unread += collection.failures.map { "cluster \(collection.cluster): \($0.kind.plural): \($0.error.message)" }
                     if collection.isUnreachable { continue }
                 }
                 let objects = collection.objects.filter { object in
@@ -107,7 +110,7 @@ package final class KubernetesSource: IncidentSource, Sendable {
                         failure.kind.name == object.kind && (failure.namespace == nil || failure.namespace == object.metadata.namespace)
                     }
                 }
-                result.append(
+                result.clusters.append(
                     ClusterAssessment(
                         cluster: collection.cluster, assessment: detector.assess(objects, cluster: collection.cluster, now: now)))
             }

@@ -25,6 +25,8 @@ package struct Scheduler: Service {
         package var duplicates: Int = 0
         package var resolved: Int = 0
         package var fenced = false
+        /// What the source could not read in this pass (see ``SourceAssessment/unread``).
+        package var unread: [String] = []
     }
 
     private let configuration: Configuration
@@ -78,7 +80,9 @@ package struct Scheduler: Service {
         var result = PassResult()
         let planner = SchedulePlanner()
         do {
-            for cluster in try await source.assess(now: now) {
+            let seen = try await source.assess(now: now)
+            result.unread = seen.unread
+            for cluster in seen.clusters {
                 let open = try await index.openIncidents(cluster: cluster.cluster)
                 let plan = planner.plan(assessment: cluster.assessment, open: open, includeReminders: includeReminders)
                 let opened = Set(plan.open.map(\.fingerprint))
