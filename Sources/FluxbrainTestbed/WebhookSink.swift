@@ -81,6 +81,15 @@ package final class WebhookSink: Sendable {
     }
 
     /// Successful (2xx) deliveries whose payload's `fingerprint` is `fingerprint` and `kind` is `kind`.
+    /// How many successful deliveries of `kind` each fingerprint got, in one pass over the records.
+    package func deliveredCounts(kind: String) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for record in records where (record.status ?? 200) < 300 && record.body["kind"]?.stringValue == kind {
+            if let fingerprint = record.fingerprint { counts[fingerprint, default: 0] += 1 }
+        }
+        return counts
+    }
+
     package func delivered(fingerprint: String, kind: String) -> Int {
         records.filter {
             $0.fingerprint == fingerprint && $0.body["kind"]?.stringValue == kind && ($0.status ?? 200) < 300
