@@ -18,6 +18,8 @@ timeout_seconds="${FLUXBRAIN_TESTBED_TIMEOUT:-90}"
 bash scripts/install-deps.sh
 swift build --product fluxbrain >/dev/null
 bin="$(swift build --show-bin-path)/fluxbrain"
+# The CI check talks to loopback only: keep the machine's proxy variables (HTTPS_PROXY…) out of it.
+if [[ "$mode" == "--ci" ]]; then unset HTTPS_PROXY https_proxy HTTP_PROXY http_proxy NO_PROXY no_proxy; fi
 
 work="$(mktemp -d -t fluxbrain-testbed.XXXXXX)"
 pids=()

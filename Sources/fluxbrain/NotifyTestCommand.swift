@@ -14,12 +14,12 @@ struct NotifyTestCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try loadConfiguration()
         let logger = bootstrapObservability(configuration)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let clients = OutboundHTTPClients(proxies: configuration.proxies)
         let notifiers = Composition.makeNotifiers(
-            configuration: configuration, console: nil, httpClient: client, logger: logger)
+            configuration: configuration, console: nil, httpClients: clients, logger: logger)
         let results = await NotifyTest.run(
             notifiers: notifiers, cluster: configuration.cluster ?? "notify-test", logger: logger)
-        try? await client.shutdown()
+        await clients.shutdown()
         for result in results {
             FileHandle.standardOutput.write(Data((result.line + "\n").utf8))
         }

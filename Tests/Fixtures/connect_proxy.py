@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """A small HTTP CONNECT proxy for tests (Python 3 standard library only).
 
-Usage: connect_proxy.py --port-file F --record F [--require-auth "Basic ..."]
+Usage: connect_proxy.py --port-file F --record F [--require-auth "Basic ..."] [--connect-to HOST]
 
 Listens on 127.0.0.1 (a free port, written to --port-file), answers `CONNECT host:port HTTP/1.1` by opening a TCP
 connection to the target, replying `HTTP/1.1 200 Connection established` and relaying bytes both ways until
 either side closes. Every CONNECT is recorded as one JSON line {"target", "authorization"} in --record. With
 --require-auth, a request whose Proxy-Authorization differs gets `407 Proxy Authentication Required`. Any other
-method gets `405`.
+method gets `405`. With --connect-to, every tunnel goes to HOST (at the requested port) whatever host was asked
+for, so tests can address a server by a name that does not resolve and prove the request went through the proxy.
 """
 import argparse
 import json
@@ -49,7 +50,7 @@ class Handler(socketserver.BaseRequestHandler):
             return
         host, _, port = target.rpartition(":")
         try:
-            upstream = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
+            upstream = socket.create_connection((self.server.connect_to or host.strip("[]"), int(port)), timeout=10)
         except OSError:
             client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
             return
@@ -83,10 +84,12 @@ def main():
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--record", required=True)
     parser.add_argument("--require-auth")
+    parser.add_argument("--connect-to")
     arguments = parser.parse_args()
     server = Server(("127.0.0.1", 0), Handler)
     server.record = arguments.record
     server.require_auth = arguments.require_auth
+    server.connect_to = arguments.connect_to
     with open(arguments.port_file + ".tmp", "w") as port_file:
         port_file.write(str(server.server_address[1]))
     os.rename(arguments.port_file + ".tmp", arguments.port_file)

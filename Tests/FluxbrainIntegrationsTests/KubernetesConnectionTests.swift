@@ -13,9 +13,10 @@ import Testing
         ("http://u%40x:p%3Ass@10.0.0.1", "http://u@x:***@10.0.0.1:80"),
         ("socks5://127.0.0.1", "socks5://127.0.0.1:1080"),
         ("socks5h://gw:9050", "socks5://gw:9050"),
+        ("proxy.corp:3128", "http://proxy.corp:3128"),
     ])
     func parsesProxyURLs(url: String, shown: String) throws {
-        let proxy = try KubernetesProxy(url: url, cluster: "c")
+        let proxy = try HTTPProxy(url: url, origin: "proxy-url")
         #expect(proxy.description == shown)
         if url.contains("u%40x") {
             #expect(proxy.username == "u@x" && proxy.password == "p:ss")
@@ -26,14 +27,18 @@ import Testing
         ("https://proxy:443", KubernetesError.Code.unsupported),
         ("socks5://user:hunter2@gw:1080", .unsupported),
         ("ftp://gw", .config),
-        ("proxy.corp:3128", .config),
+        ("http://:3128", .config),
     ])
-    func refusesProxyURLsItCannotUse(url: String, code: KubernetesError.Code) {
+    func refusesProxyURLsItCannotUse(url: String, code: KubernetesError.Code) throws {
+        let directory = try TestKubeconfig.makeDirectory()
+        let path = try TestKubeconfig.write(
+            [.init(name: "prod", server: URL(string: "https://10.0.0.1:6443")!, clusterLines: ["proxy-url: \"\(url)\""])],
+            in: directory)
         #expect {
-            _ = try KubernetesProxy(url: url, cluster: "prod")
+            _ = try Kubeconfig.load(paths: [path]).connection()
         } throws: { error in
             guard let error = error as? KubernetesError else { return false }
-            return error.code == code && error.message.contains("cluster \"prod\"") && !error.message.contains("hunter2")
+            return error.code == code && error.message.contains("cluster \"prod-cluster\"") && !error.message.contains("hunter2")
         }
     }
 
@@ -56,7 +61,7 @@ import Testing
 
         let config = try kubeconfig.connection(context: "info")
         #expect(config.tlsServerName == "kubernetes.internal")
-        #expect(config.proxy == KubernetesProxy(kind: .http, host: "proxy.corp", port: 3128, username: "ops", password: "secret"))
+        #expect(config.proxy == HTTPProxy(kind: .http, host: "proxy.corp", port: 3128, username: "ops", password: "secret"))
         #expect(config.needsOwnHTTPClient)
         guard case .exec(let plugin)? = config.credentials.token else {
             Issue.record("expected an exec credential plugin")

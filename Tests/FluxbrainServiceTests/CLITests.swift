@@ -28,7 +28,10 @@ struct FluxbrainProcess {
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = packageRoot
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FLUXBRAIN_") }
+        // Hermetic: none of the caller's Fluxbrain settings or proxies (tests talk to loopback only).
+        var env = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("FLUXBRAIN_") && !["https_proxy", "http_proxy", "no_proxy"].contains($0.key.lowercased())
+        }
         env["FLUXBRAIN_LOG_FORMAT"] = "json"
         env.merge(environment) { _, new in new }
         process.environment = env

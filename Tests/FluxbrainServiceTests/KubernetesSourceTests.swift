@@ -51,11 +51,33 @@ import Testing
         }
     }
 
-    /// Runs `body` with a `once`-style source (lists, no watches) for one cluster `prod` on a fake API server.
-    static func withSource(state: FakeKubernetesState, _ body: (KubernetesSource) async throws -> Void) async throws {
+    @Test func theEnvironmentsProxyCarriesKubernetesRequests() async throws {
+        let state = FakeKubernetesState()
+        try await state.apply(json: Self.object(kind: .kustomization, name: "apps", ready: "False", reason: "BuildFailed"))
+        // The proxy sends every tunnel to 127.0.0.1: a server name that does not resolve proves the proxy was used.
+        try await ConnectProxy.with(connectTo: "127.0.0.1") { proxy in
+            let proxyEnvironment = ["HTTP_PROXY": "http://127.0.0.1:\(proxy.port)"]
+            try await Self.withSource(state: state, host: "kube.fluxbrain.test", environment: proxyEnvironment) { source in
+                let seen = try await source.assess(now: Date())
+                #expect(seen.unread.isEmpty)
+                #expect(seen.clusters.first?.assessment.incidents.map(\.object.name) == ["apps"])
+            }
+            #expect(try proxy.requests().allSatisfy { $0.method == "CONNECT" && $0.target.hasPrefix("kube.fluxbrain.test:") })
+            #expect(try !proxy.requests().isEmpty)
+        }
+    }
+
+    /// Runs `body` with a `once`-style source (lists, no watches) for one cluster `prod` on a fake API server,
+    /// addressed as `host` (plain HTTP), with more variables in `environment`.
+    static func withSource(
+        state: FakeKubernetesState, host: String = "127.0.0.1", environment: [String: String] = [:],
+        _ body: (KubernetesSource) async throws -> Void
+    ) async throws {
         try await withFakeKubernetesServer(state: state) { _, url in
+            let server = "http://\(host):\(url.port!)"
             let configuration = try FluxbrainConfiguration(
-                environment: EnvironmentReader(["FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod"]))
+                environment: EnvironmentReader(
+                    environment.merging(["FLUXBRAIN_KUBE_API_URL": server, "FLUXBRAIN_CLUSTER": "prod"]) { $1 }))
             let clients = KubernetesHTTPClients()
             var logger = Logger(label: "test")
             logger.logLevel = .critical

@@ -99,7 +99,10 @@ final class ReplicaHarness: Sendable {
         let process = Process()
         process.executableURL = FluxbrainProcess.executable
         process.arguments = ["run", "--snapshot", snapshotDirectory.path]
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FLUXBRAIN_") }
+        // Hermetic: none of the caller's Fluxbrain settings or proxies (tests talk to loopback only).
+        var env = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("FLUXBRAIN_") && !["https_proxy", "http_proxy", "no_proxy"].contains($0.key.lowercased())
+        }
         let defaults: [String: String] = [
             "FLUXBRAIN_REDIS_URL": redisURL, "FLUXBRAIN_REDIS_PREFIX": prefix, "FLUXBRAIN_REPLICA_ID": id,
             "FLUXBRAIN_CLUSTER": "fault", "FLUXBRAIN_WEBHOOK_URL": sinkURL.appendingPathComponent("hook").absoluteString,

@@ -20,11 +20,12 @@ package final class ConnectProxy: Sendable {
         self.directory = directory
     }
 
-    /// Runs `body` with a proxy (requiring `requireAuthorization` as `Proxy-Authorization` when set), then stops it.
+    /// Runs `body` with a proxy (requiring `requireAuthorization` as `Proxy-Authorization` when set; sending every
+    /// tunnel to `connectTo` whatever host is asked for, when set), then stops it.
     package static func with<T: Sendable>(
-        requireAuthorization: String? = nil, _ body: (ConnectProxy) async throws -> T
+        requireAuthorization: String? = nil, connectTo: String? = nil, _ body: (ConnectProxy) async throws -> T
     ) async throws -> T {
-        let proxy = try await start(requireAuthorization: requireAuthorization)
+        let proxy = try await start(requireAuthorization: requireAuthorization, connectTo: connectTo)
         do {
             let result = try await body(proxy)
             await proxy.stop()
@@ -35,13 +36,13 @@ package final class ConnectProxy: Sendable {
         }
     }
 
-    private static func start(requireAuthorization: String?) async throws -> ConnectProxy {
+    private static func start(requireAuthorization: String?, connectTo: String?) async throws -> ConnectProxy {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("connect-proxy-\(UUID().uuidString.lowercased())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let process = try await FixtureProcess.start(
             script: "connect_proxy.py",
             arguments: ["--record", directory.appendingPathComponent("requests.jsonl").path]
-                + (requireAuthorization.map { ["--require-auth", $0] } ?? []),
+                + (requireAuthorization.map { ["--require-auth", $0] } ?? []) + (connectTo.map { ["--connect-to", $0] } ?? []),
             portFile: directory.appendingPathComponent("port"), timeout: .seconds(30))
         return ConnectProxy(process: process, directory: directory)
     }

@@ -234,8 +234,12 @@ package struct Kubeconfig: Sendable {
             server: server, certificateAuthorityPEM: ca, insecureSkipTLSVerify: cluster.insecureSkipTLSVerify,
             credentials: credentials, namespace: context.namespace, origin: "kubeconfig context \"\(contextName)\"")
         connection.tlsServerName = cluster.tlsServerName
-        connection.proxy = try cluster.proxyURL.map { url throws(KubernetesError) in
-            try KubernetesProxy(url: url, cluster: context.cluster)
+        if let url = cluster.proxyURL {
+            do {
+                connection.proxy = try HTTPProxy(url: url, origin: "kubeconfig cluster \"\(context.cluster)\": proxy-url")
+            } catch {
+                throw KubernetesError(error.unsupported ? .unsupported : .config, error.message)
+            }
         }
         if case .exec(var plugin)? = connection.credentials.token, plugin.provideClusterInfo {
             // What client-go hands the plugin in `spec.cluster` (client.authentication.k8s.io Cluster).

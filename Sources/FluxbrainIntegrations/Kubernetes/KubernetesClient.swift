@@ -92,15 +92,7 @@ package struct KubernetesClient: Sendable {
     /// `tls-server-name` a DNS override that sends requests addressed to that name to the server's host.
     package static func makeHTTPClient(for config: KubernetesConnectionConfig) -> HTTPClient {
         var configuration = baseHTTPConfiguration
-        if let proxy = config.proxy {
-            switch proxy.kind {
-            case .http:
-                let authorization = proxy.username.map { HTTPClient.Authorization.basic(username: $0, password: proxy.password ?? "") }
-                configuration.proxy = .server(host: proxy.host, port: proxy.port, authorization: authorization)
-            case .socks5:
-                configuration.proxy = .socksServer(host: proxy.host, port: proxy.port)
-            }
-        }
+        configuration.proxy = config.proxy.map { HTTPClient.Configuration.Proxy($0) }
         if let name = config.tlsServerName, config.server.scheme == "https", let host = config.server.host {
             configuration.dnsOverride = [name: host]
         }

@@ -13,8 +13,9 @@ package struct KubernetesConnectionConfig: Sendable {
     /// kubeconfig `tls-server-name`: the name the server certificate is checked against (and sent as SNI) instead
     /// of the host of `server`; the connection still goes to `server`.
     package var tlsServerName: String?
-    /// kubeconfig `proxy-url`: the proxy every request to this server goes through.
-    package var proxy: KubernetesProxy?
+    /// kubeconfig `proxy-url`, else the proxy the environment names for `server` (`HTTPS_PROXY`…, see
+    /// ``ProxyEnvironment``): the proxy every request to this server goes through.
+    package var proxy: HTTPProxy?
     /// How requests authenticate.
     package var credentials: KubernetesCredentials
     /// The namespace of the context (kubeconfig) or of the service account (in-cluster), if any.
@@ -192,68 +193,5 @@ package struct ExecCredentialPlugin: Sendable, Hashable {
         // Encoding strings, booleans and a value parsed from YAML cannot fail; the minimal request is the fallback.
         return (try? StableJSON.string(credential))
             ?? #"{"apiVersion":"\#(apiVersion)","kind":"ExecCredential","spec":{"interactive":false}}"#
-    }
-}
-
-/// A kubeconfig `proxy-url`: an HTTP proxy (requests tunnel through `CONNECT`, with basic authentication when the
-/// URL carries a user) or a SOCKS5 proxy without authentication. Its password never appears in `description`.
-package struct KubernetesProxy: Sendable, Hashable, CustomStringConvertible {
-    package enum Kind: String, Sendable, Hashable {
-        case http
-        case socks5
-    }
-
-    package var kind: Kind
-    package var host: String
-    package var port: Int
-    package var username: String?
-    package var password: String?
-
-    package init(kind: Kind, host: String, port: Int, username: String? = nil, password: String? = nil) {
-        self.kind = kind
-        self.host = host
-        self.port = port
-        self.username = username
-        self.password = password
-    }
-
-    /// Parses a `proxy-url` (`http://[user:password@]host[:port]`, `socks5://host[:port]`).
-    ///
-    /// - Throws: `KubernetesError.config` for a URL that is not one; `.unsupported` for `https://` proxies and
-    ///   SOCKS5 with credentials, which async-http-client cannot speak. Messages never include the password.
-    package init(url text: String, cluster: String) throws(KubernetesError) {
-        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-            let host = components.host, !host.isEmpty
-        else {
-            throw KubernetesError(.config, "kubeconfig cluster \"\(cluster)\": proxy-url is not a URL with a scheme and a host")
-        }
-        let shown = "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")"
-        switch scheme {
-        case "http":
-            kind = .http
-            port = components.port ?? 80
-        case "socks5", "socks5h":
-            kind = .socks5
-            port = components.port ?? 1080
-            if components.user != nil {
-                throw KubernetesError(
-                    .unsupported,
-                    "kubeconfig cluster \"\(cluster)\": proxy-url \(shown) has credentials; SOCKS5 authentication is not supported")
-            }
-        case "https":
-            throw KubernetesError(
-                .unsupported,
-                "kubeconfig cluster \"\(cluster)\": proxy-url \(shown): proxies reached over TLS are not supported; use an http:// or socks5:// proxy")
-        default:
-            throw KubernetesError(
-                .config, "kubeconfig cluster \"\(cluster)\": proxy-url \(shown) has scheme \(scheme); expected http or socks5")
-        }
-        self.host = host
-        username = components.user?.removingPercentEncoding ?? components.user
-        password = components.password?.removingPercentEncoding ?? components.password
-    }
-
-    package var description: String {
-        "\(kind.rawValue)://\(username.map { "\($0):***@" } ?? "")\(host):\(port)"
     }
 }

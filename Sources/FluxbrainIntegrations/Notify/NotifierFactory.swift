@@ -3,7 +3,7 @@ import FluxbrainCore
 import Foundation
 import Logging
 
-/// Builds the configured notifiers from configuration values and one shared `HTTPClient`.
+/// Builds the configured notifiers from configuration values and the HTTP clients their URLs need.
 package enum NotifierFactory {
     /// The values the notifiers read (the `FLUXBRAIN_*` variables of the same names).
     package struct Settings: Sendable {
@@ -45,17 +45,28 @@ package enum NotifierFactory {
         _ settings: Settings, client: HTTPClient, logger: Logger,
         console: @escaping @Sendable (String) -> Void = { print($0 + "\n") }
     ) -> [any Notifier] {
-        let http = NotificationHTTP(
-            client: client, policy: HTTPRetryPolicy(timeout: settings.requestTimeout), logger: logger)
+        make(settings, clients: { _ in client }, logger: logger, console: console)
+    }
+
+    /// Like ``make(_:client:logger:console:)``, with the HTTP client each channel's URL needs (direct or through a
+    /// proxy, see ``OutboundHTTPClients``).
+    package static func make(
+        _ settings: Settings, clients: (URL) -> HTTPClient, logger: Logger,
+        console: @escaping @Sendable (String) -> Void = { print($0 + "\n") }
+    ) -> [any Notifier] {
+        let policy = HTTPRetryPolicy(timeout: settings.requestTimeout)
         var notifiers: [any Notifier] = []
         if let url = settings.slackWebhook {
+            let http = NotificationHTTP(client: clients(url), policy: policy, logger: logger)
             notifiers.append(SlackNotifier(webhookURL: url, channelOverride: settings.slackChannel, http: http))
         }
         if let url = settings.webhookURL {
+            let http = NotificationHTTP(client: clients(url), policy: policy, logger: logger)
             notifiers.append(
                 WebhookNotifier(url: url, secret: settings.webhookSecret, headers: settings.webhookHeaders, http: http))
         }
         if let owner = settings.githubOwner, let repo = settings.githubRepo, let token = settings.githubToken {
+            let http = NotificationHTTP(client: clients(settings.githubAPIURL), policy: policy, logger: logger)
             notifiers.append(
                 GitHubIssuesNotifier(
                     owner: owner, repo: repo, token: token, apiURL: settings.githubAPIURL,

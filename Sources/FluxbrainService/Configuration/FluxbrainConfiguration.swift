@@ -1,4 +1,5 @@
 import FluxbrainCore
+import FluxbrainIntegrations
 import Foundation
 
 /// Fluxbrain's whole configuration, read once at start from `FLUXBRAIN_*` environment variables.
@@ -103,6 +104,10 @@ package struct FluxbrainConfiguration: Sendable {
     package var githubAPIURL: URL
     /// `FLUXBRAIN_GITHUB_REOPEN_WINDOW` (duration, default `24h`).
     package var githubReopenWindow: Duration
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` (and their lower-case forms; secret: a proxy URL may carry a
+    /// password): the proxies of outbound requests (Kubernetes unless a kubeconfig `proxy-url` is set, Errorbrain,
+    /// Slack, webhook, GitHub), read like Go programs do (``ProxyEnvironment``). Default: none.
+    package var proxies: ProxyEnvironment
 
     /// Reads and validates the configuration.
     package init(environment: EnvironmentReader, isTerminal: Bool = false, hostname: String = ProcessInfo.processInfo.hostName) throws(ConfigurationError) {
@@ -167,6 +172,11 @@ package struct FluxbrainConfiguration: Sendable {
         githubToken = env.string("FLUXBRAIN_GITHUB_TOKEN")
         githubAPIURL = try env.url("FLUXBRAIN_GITHUB_API_URL") ?? URL(string: "https://api.github.com")!
         githubReopenWindow = try env.duration("FLUXBRAIN_GITHUB_REOPEN_WINDOW", default: .seconds(24 * 3600))
+        do {
+            proxies = try ProxyEnvironment(environment: env.environment)
+        } catch {
+            throw ConfigurationError(variable: error.variable, message: error.message)
+        }
         let github = [("FLUXBRAIN_GITHUB_OWNER", githubOwner), ("FLUXBRAIN_GITHUB_REPO", githubRepo), ("FLUXBRAIN_GITHUB_TOKEN", githubToken)]
         let setCount = github.filter { $0.1 != nil }.count
         if setCount > 0, setCount < 3, let missing = github.first(where: { $0.1 == nil }) {
@@ -260,6 +270,9 @@ package struct FluxbrainConfiguration: Sendable {
             ("FLUXBRAIN_GITHUB_TOKEN", mask(githubToken)),
             ("FLUXBRAIN_GITHUB_API_URL", githubAPIURL.absoluteString),
             ("FLUXBRAIN_GITHUB_REOPEN_WINDOW", githubReopenWindow.formattedShort),
+            ("HTTPS_PROXY", proxies.https?.description ?? "(unset)"),
+            ("HTTP_PROXY", proxies.http?.description ?? "(unset)"),
+            ("NO_PROXY", proxies.noProxy.isEmpty ? "(unset)" : proxies.noProxy.joined(separator: ",")),
         ]
     }
 }

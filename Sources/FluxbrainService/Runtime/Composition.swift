@@ -26,22 +26,22 @@ package enum Composition {
         configuration: FluxbrainConfiguration, snapshot: SnapshotSource.Input?, console: ConsoleFormat?,
         mode: FluxbrainConfiguration.RunMode, logger: Logger
     ) async throws -> RuntimeParts {
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let httpClients = OutboundHTTPClients(proxies: configuration.proxies)
         let kubeHTTPClients = KubernetesHTTPClients()
         do {
             return try await makeParts(
                 configuration: configuration, snapshot: snapshot, console: console, mode: mode,
-                httpClient: httpClient, kubeHTTPClients: kubeHTTPClients, logger: logger)
+                httpClients: httpClients, kubeHTTPClients: kubeHTTPClients, logger: logger)
         } catch {
             await kubeHTTPClients.shutdown()
-            try? await httpClient.shutdown()
+            await httpClients.shutdown()
             throw error
         }
     }
 
     private static func makeParts(
         configuration: FluxbrainConfiguration, snapshot: SnapshotSource.Input?, console: ConsoleFormat?,
-        mode: FluxbrainConfiguration.RunMode, httpClient: HTTPClient, kubeHTTPClients: KubernetesHTTPClients,
+        mode: FluxbrainConfiguration.RunMode, httpClients: OutboundHTTPClients, kubeHTTPClients: KubernetesHTTPClients,
         logger: Logger
     ) async throws -> RuntimeParts {
         let detector = Detector(stuckAfter: configuration.stuckAfter)
@@ -68,7 +68,7 @@ package enum Composition {
                 configuration: ErrorbrainClientConfiguration(
                     baseURL: url, timeout: configuration.errorbrainTimeout,
                     environment: configuration.environmentName.flatMap(ErrorEvent.Environment.init(rawValue:))),
-                httpClient: httpClient, logger: logger)
+                httpClient: httpClients.client(for: url), logger: logger)
         }
         let analyzer = Analyzer(
             service: errorbrain, store: state.analysis,
@@ -76,7 +76,7 @@ package enum Composition {
             maxAttempts: configuration.analysisMaxAttempts, observer: MetricsAnalysisObserver(), logger: logger)
 
         // Notification.
-        let notifiers = makeNotifiers(configuration: configuration, console: console, httpClient: httpClient, logger: logger)
+        let notifiers = makeNotifiers(configuration: configuration, console: console, httpClients: httpClients, logger: logger)
         let settings = NotificationSettings(
             repeatInterval: configuration.repeatInterval, sendResolved: configuration.sendResolved,
             sendLease: max(.seconds(120), configuration.errorbrainTimeout * 4),
@@ -105,13 +105,13 @@ package enum Composition {
             shutdown: {
                 await state.shutdown()
                 await kubeHTTPClients.shutdown()
-                try? await httpClient.shutdown()
+                await httpClients.shutdown()
             })
     }
 
     /// The notifiers for the configured channels; the console one when none is configured (or when asked for).
     package static func makeNotifiers(
-        configuration: FluxbrainConfiguration, console: ConsoleFormat?, httpClient: HTTPClient, logger: Logger
+        configuration: FluxbrainConfiguration, console: ConsoleFormat?, httpClients: OutboundHTTPClients, logger: Logger
     ) -> [any Notifier] {
         let settings = NotifierFactory.Settings(
             slackWebhook: configuration.slackWebhook, slackChannel: configuration.slackChannel,
@@ -119,7 +119,8 @@ package enum Composition {
             webhookHeaders: configuration.webhookHeaders, githubOwner: configuration.githubOwner,
             githubRepo: configuration.githubRepo, githubToken: configuration.githubToken,
             githubAPIURL: configuration.githubAPIURL, githubReopenWindow: configuration.githubReopenWindow)
-        var notifiers = NotifierFactory.make(settings, client: httpClient, logger: logger, console: ConsoleOutput.write)
+        var notifiers = NotifierFactory.make(
+            settings, clients: { httpClients.client(for: $0) }, logger: logger, console: ConsoleOutput.write)
         let hasConsole = notifiers.contains { $0.channel == .console }
         switch console {
         case .json:

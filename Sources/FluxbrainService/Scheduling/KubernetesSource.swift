@@ -54,10 +54,12 @@ package final class KubernetesSource: IncidentSource, Sendable {
         options.namespaces = configuration.namespaces
         var collectors: [ClusterCollector] = []
         for cluster in named {
+            // Like client-go: a kubeconfig proxy-url wins, else the environment's proxy for the server (HTTPS_PROXY…).
+            var connection = cluster.connection
+            if connection.proxy == nil { connection.proxy = configuration.proxies.proxy(for: connection.server) }
             do {
                 let client = try KubernetesClient(
-                    cluster: cluster.name, config: cluster.connection, httpClient: httpClients.client(for: cluster.connection),
-                    logger: logger)
+                    cluster: cluster.name, config: connection, httpClient: httpClients.client(for: connection), logger: logger)
                 collectors.append(ClusterCollector(client: client, options: options, logger: logger))
             } catch {
                 throw ConfigurationError(variable: "FLUXBRAIN_CLUSTERS", message: "cluster \(cluster.name): \(error)")
