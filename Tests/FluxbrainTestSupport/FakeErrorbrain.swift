@@ -6,7 +6,8 @@ import Foundation
 /// like the real server (422 shapes, timezone-less `created_at`, rules-engine verdicts).
 ///
 /// Use the scoped API: `try await FakeErrorbrain.with { fake in … }`. The schemas are found in
-/// `$FLUXBRAIN_ERRORBRAIN_SPEC_DIR`, else in `<repo>/../shared/errorbrain-spec/v1`.
+/// `$FLUXBRAIN_ERRORBRAIN_SPEC_DIR`, else in the copy kept in `Tests/Fixtures/errorbrain-spec/v1` (a test checks it
+/// still equals `shared/errorbrain-spec/v1` wherever that sits beside the checkout).
 ///
 package final class FakeErrorbrain: Sendable {
     /// Scripted behaviours of the fake (see the script's docstring).
@@ -121,12 +122,24 @@ package final class FakeErrorbrain: Sendable {
         repositoryRoot.appendingPathComponent("Tests/Fixtures/fake_errorbrain.py")
     }
 
-    /// `$FLUXBRAIN_ERRORBRAIN_SPEC_DIR`, else `<repo>/../shared/errorbrain-spec/v1`.
+    /// `$FLUXBRAIN_ERRORBRAIN_SPEC_DIR`, else the repository's copy `Tests/Fixtures/errorbrain-spec/v1`, so a clone
+    /// anywhere can run the tests.
     package static var specDirectory: URL {
         if let path = ProcessInfo.processInfo.environment["FLUXBRAIN_ERRORBRAIN_SPEC_DIR"], !path.isEmpty {
             return URL(fileURLWithPath: path)
         }
-        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/errorbrain-spec/v1")
+        return vendoredSpecDirectory
+    }
+
+    /// The copy of Errorbrain's spec/v1 schemas kept in the repository.
+    package static var vendoredSpecDirectory: URL {
+        repositoryRoot.appendingPathComponent("Tests/Fixtures/errorbrain-spec/v1")
+    }
+
+    /// `shared/errorbrain-spec/v1` beside the checkout (the contract's source), when it is there.
+    package static var sharedSpecDirectory: URL? {
+        let url = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/errorbrain-spec/v1")
+        return FileManager.default.fileExists(atPath: url.path) ? url : nil
     }
 }
 
