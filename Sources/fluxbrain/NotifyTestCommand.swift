@@ -14,7 +14,7 @@ struct NotifyTestCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try loadConfiguration()
         let logger = bootstrapObservability(configuration)
-        let clients = OutboundHTTPClients(proxies: configuration.proxies)
+        let clients = HTTPClients(proxies: configuration.proxies)
         let notifiers = Composition.makeNotifiers(
             configuration: configuration, console: nil, httpClients: clients, logger: logger)
         let results = await NotifyTest.run(

@@ -42,7 +42,7 @@ import Testing
         }
     }
 
-    @Test func kubeconfigCarriesServerNameProxyAndClusterInfo() throws {
+    @Test func kubeconfigCarriesServerNameProxyAndClusterInfo() async throws {
         let directory = try TestKubeconfig.makeDirectory()
         let server = URL(string: "https://10.1.2.3:6443")!
         let clusterLines = [
@@ -62,7 +62,12 @@ import Testing
         let config = try kubeconfig.connection(context: "info")
         #expect(config.tlsServerName == "kubernetes.internal")
         #expect(config.proxy == HTTPProxy(kind: .http, host: "proxy.corp", port: 3128, username: "ops", password: "secret"))
-        #expect(config.needsOwnHTTPClient)
+        // Such a cluster gets an HTTP client of its own (async-http-client sets both per client); plain ones share one.
+        let clients = HTTPClients.kubernetes()
+        let plain = KubernetesConnectionConfig(server: server, origin: "test")
+        #expect(clients.client(for: config) !== clients.client(for: plain))
+        #expect(clients.client(for: plain) === clients.client(for: KubernetesConnectionConfig(server: server, origin: "other")))
+        await clients.shutdown()
         guard case .exec(let plugin)? = config.credentials.token else {
             Issue.record("expected an exec credential plugin")
             return

@@ -27,8 +27,8 @@ enum KubeTest {
     }
 
     /// Runs `body` with a set of Kubernetes HTTP clients (shared plus per-cluster ones), shut down afterwards.
-    static func withHTTPClients<T: Sendable>(_ body: (KubernetesHTTPClients) async throws -> T) async throws -> T {
-        let clients = KubernetesHTTPClients()
+    static func withHTTPClients<T: Sendable>(_ body: (HTTPClients) async throws -> T) async throws -> T {
+        let clients = HTTPClients.kubernetes()
         do {
             let result = try await body(clients)
             await clients.shutdown()

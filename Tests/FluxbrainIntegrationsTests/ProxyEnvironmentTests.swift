@@ -53,7 +53,7 @@ import Testing
             // The proxy sends every tunnel to 127.0.0.1: a name that does not resolve proves the request went through it.
             try await ConnectProxy.with(connectTo: "127.0.0.1") { proxy in
                 let proxies = try ProxyEnvironment(environment: ["HTTP_PROXY": "http://127.0.0.1:\(proxy.port)"])
-                let clients = OutboundHTTPClients(proxies: proxies)
+                let clients = HTTPClients(proxies: proxies)
                 let url = URL(string: "http://errorbrain.fluxbrain.test:\(errorbrain.baseURL.port!)")!
                 let client = ErrorbrainClient(
                     configuration: ErrorbrainClientConfiguration(baseURL: url, timeout: .seconds(10)),

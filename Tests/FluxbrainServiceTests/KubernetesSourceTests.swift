@@ -78,7 +78,7 @@ import Testing
             let configuration = try FluxbrainConfiguration(
                 environment: EnvironmentReader(
                     environment.merging(["FLUXBRAIN_KUBE_API_URL": server, "FLUXBRAIN_CLUSTER": "prod"]) { $1 }))
-            let clients = KubernetesHTTPClients()
+            let clients = HTTPClients.kubernetes()
             var logger = Logger(label: "test")
             logger.logLevel = .critical
             do {

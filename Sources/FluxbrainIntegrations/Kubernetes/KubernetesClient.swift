@@ -13,8 +13,8 @@ package typealias KubernetesHTTPClient = HTTPClient
 /// A small, exact Kubernetes API client over async-http-client: GET with a deadline, a client-side rate limit,
 /// capped bodies, credentials that refresh (token file, exec plugin) and `Status` errors turned into clear messages.
 ///
-/// One `HTTPClient` is shared by every cluster and passed in (see ``makeHTTPClient()`` for one configured for
-/// watches). The client is a value: copies share the credential cache and the rate limiter.
+/// The `HTTPClient` is passed in: shared by every cluster, except those with a proxy or `tls-server-name`
+/// (`HTTPClients.kubernetes()` hands out the right one). The client is a value: copies share the credential cache and the rate limiter.
 package struct KubernetesClient: Sendable {
     /// Limits and timeouts.
     package struct Options: Sendable {
@@ -44,7 +44,7 @@ package struct KubernetesClient: Sendable {
     private let rateLimiter: RateLimiter
     private let tls: TLSConfigurations
     /// Where requests are addressed: `server`, or with `tls-server-name` that name in place of its host (the HTTP
-    /// client maps it back to the server's address, see ``makeHTTPClient(for:)``).
+    /// client maps it back to the server's address, see `HTTPClients.client(for:)`).
     private let requestBase: String
     /// The `Host` header when `requestBase` is not `server`.
     private let hostHeader: String?
@@ -82,24 +82,15 @@ package struct KubernetesClient: Sendable {
         self.logger = logger
     }
 
-    /// An `HTTPClient` fit for Kubernetes: no read timeout (watches are long), 10 s connect timeout, up to 64
-    /// HTTP/1 connections per host (one per watch when the server speaks no HTTP/2), no redirects.
+    /// An `HTTPClient` fit for Kubernetes (``httpConfiguration``). Clusters with a proxy or `tls-server-name` need
+    /// a client of their own: use `HTTPClients.kubernetes()` and its `client(for:)`.
     package static func makeHTTPClient() -> HTTPClient {
-        HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: baseHTTPConfiguration)
+        HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
     }
 
-    /// An `HTTPClient` like ``makeHTTPClient()`` with what `config` needs per client: its proxy, and for
-    /// `tls-server-name` a DNS override that sends requests addressed to that name to the server's host.
-    package static func makeHTTPClient(for config: KubernetesConnectionConfig) -> HTTPClient {
-        var configuration = baseHTTPConfiguration
-        configuration.proxy = config.proxy.map { HTTPClient.Configuration.Proxy($0) }
-        if let name = config.tlsServerName, config.server.scheme == "https", let host = config.server.host {
-            configuration.dnsOverride = [name: host]
-        }
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }
-
-    private static var baseHTTPConfiguration: HTTPClient.Configuration {
+    /// No read timeout (watches are long), 10 s connect timeout, up to 64 HTTP/1 connections per host (one per watch
+    /// when the server speaks no HTTP/2), no redirects, no decompression.
+    package static var httpConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(10), read: nil)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
@@ -464,5 +455,23 @@ final class TLSConfigurations: Sendable {
         let configured = tls
         cache.withLock { $0[certificate] = configured }
         return configured
+    }
+}
+
+extension HTTPClients {
+    /// Clients fit for Kubernetes (``KubernetesClient/httpConfiguration``): one shared by the clusters without special
+    /// connection settings, one per proxy and `tls-server-name`.
+    package static func kubernetes() -> HTTPClients {
+        HTTPClients(configuration: KubernetesClient.httpConfiguration)
+    }
+
+    /// The client for `config`: through its proxy, and for `tls-server-name` with a DNS override that sends requests
+    /// addressed to that name to the server's host.
+    package func client(for config: KubernetesConnectionConfig) -> HTTPClient {
+        var dnsOverride: [String: String] = [:]
+        if let name = config.tlsServerName, config.server.scheme == "https", let host = config.server.host {
+            dnsOverride[name] = host
+        }
+        return client(proxy: config.proxy, dnsOverride: dnsOverride)
     }
 }

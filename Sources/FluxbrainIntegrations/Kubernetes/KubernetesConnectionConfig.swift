@@ -35,10 +35,6 @@ package struct KubernetesConnectionConfig: Sendable {
         self.origin = origin
     }
 
-    /// Whether requests need an HTTP client of their own: async-http-client sets proxies and server-name overrides
-    /// per client, not per request.
-    package var needsOwnHTTPClient: Bool { proxy != nil || tlsServerName != nil }
-
     /// A plain URL with no authentication (`FLUXBRAIN_KUBE_API_URL`, the testbed's `fluxbrain fake-cluster`).
     package static func url(_ url: URL) -> KubernetesConnectionConfig {
         KubernetesConnectionConfig(server: url, origin: "URL \(url.absoluteString)")

@@ -8,7 +8,7 @@ extension MultiClusterCollector {
     ///
     /// - Throws: `KubernetesError.config` when a cluster's CA or client certificate cannot be parsed.
     package static func make(
-        clusters: [KubernetesClusters.Named], httpClients: KubernetesHTTPClients,
+        clusters: [KubernetesClusters.Named], httpClients: HTTPClients,
         options: CollectorOptions = CollectorOptions(), clientOptions: KubernetesClient.Options = KubernetesClient.Options(),
         clock: any Clock<Duration> = ContinuousClock(), logger: Logger
     ) throws(KubernetesError) -> MultiClusterCollector {

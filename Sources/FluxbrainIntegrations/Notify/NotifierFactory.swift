@@ -49,7 +49,7 @@ package enum NotifierFactory {
     }
 
     /// Like ``make(_:client:logger:console:)``, with the HTTP client each channel's URL needs (direct or through a
-    /// proxy, see ``OutboundHTTPClients``).
+    /// proxy, see ``HTTPClients``).
     package static func make(
         _ settings: Settings, clients: (URL) -> HTTPClient, logger: Logger,
         console: @escaping @Sendable (String) -> Void = { print($0 + "\n") }

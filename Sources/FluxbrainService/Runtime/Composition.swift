@@ -26,8 +26,8 @@ package enum Composition {
         configuration: FluxbrainConfiguration, snapshot: SnapshotSource.Input?, console: ConsoleFormat?,
         mode: FluxbrainConfiguration.RunMode, logger: Logger
     ) async throws -> RuntimeParts {
-        let httpClients = OutboundHTTPClients(proxies: configuration.proxies)
-        let kubeHTTPClients = KubernetesHTTPClients()
+        let httpClients = HTTPClients(proxies: configuration.proxies)
+        let kubeHTTPClients = HTTPClients.kubernetes()
         do {
             return try await makeParts(
                 configuration: configuration, snapshot: snapshot, console: console, mode: mode,
@@ -41,7 +41,7 @@ package enum Composition {
 
     private static func makeParts(
         configuration: FluxbrainConfiguration, snapshot: SnapshotSource.Input?, console: ConsoleFormat?,
-        mode: FluxbrainConfiguration.RunMode, httpClients: OutboundHTTPClients, kubeHTTPClients: KubernetesHTTPClients,
+        mode: FluxbrainConfiguration.RunMode, httpClients: HTTPClients, kubeHTTPClients: HTTPClients,
         logger: Logger
     ) async throws -> RuntimeParts {
         let detector = Detector(stuckAfter: configuration.stuckAfter)
@@ -111,7 +111,7 @@ package enum Composition {
 
     /// The notifiers for the configured channels; the console one when none is configured (or when asked for).
     package static func makeNotifiers(
-        configuration: FluxbrainConfiguration, console: ConsoleFormat?, httpClients: OutboundHTTPClients, logger: Logger
+        configuration: FluxbrainConfiguration, console: ConsoleFormat?, httpClients: HTTPClients, logger: Logger
     ) -> [any Notifier] {
         let settings = NotifierFactory.Settings(
             slackWebhook: configuration.slackWebhook, slackChannel: configuration.slackChannel,

@@ -37,7 +37,7 @@ package final class KubernetesSource: IncidentSource, Sendable {
     /// Builds the clusters from the configuration: `FLUXBRAIN_KUBE_API_URL`, `FLUXBRAIN_CLUSTERS` contexts, in-cluster,
     /// or the kubeconfig's current context.
     package static func make(
-        configuration: FluxbrainConfiguration, httpClients: KubernetesHTTPClients, detector: Detector, mode: Mode,
+        configuration: FluxbrainConfiguration, httpClients: HTTPClients, detector: Detector, mode: Mode,
         logger: Logger
     ) throws -> KubernetesSource {
         let named: [KubernetesClusters.Named]
