@@ -141,26 +141,43 @@ package actor ClusterCollector {
     /// The number of cached objects.
     package var count: Int { cache.count }
 
+    /// What the scheduler can judge at one moment (``ClusterCollector/assessableSnapshot()``).
+    package struct Assessable: Sendable {
+        /// A part of the cluster that cannot be read now: `gitrepositories` or `kustomizations in team-a`, and why.
+        package struct LeftOut: Sendable, Hashable {
+            package var part: String
+            package var reason: String
+        }
+
+        /// The cached objects, without those of the parts left out.
+        package var objects: [FluxObject]
+        /// Kinds (per namespace) that fail to list or watch right now, in order.
+        package var leftOut: [LeftOut]
+        /// `false` when no kind can be read at all (unreachable, refused): then nothing is known.
+        package var isReadable: Bool
+    }
+
     /// What the scheduler can judge now: the cached objects without those of kinds (per namespace) that currently
     /// fail to list or watch — their cache may be stale, so their incidents must be neither fired nor resolved —
-    /// and a description of each left-out part. `nil` until every kind has been listed once (a partial first look
-    /// would report objects whose upstream is simply not listed yet), and when nothing can be listed at all.
-    package func assessableSnapshot() -> (objects: [FluxObject], leftOut: [String])? {
-        var failing: [LoopKey] = []
-        var working = false
+    /// and what is left out, with why. `nil` until every kind has been listed once (a partial first look would
+    /// report objects whose upstream is simply not listed yet).
+    package func assessableSnapshot() -> Assessable? {
+        var failing: [(key: LoopKey, reason: String)] = []
+        var readable = false
         for (key, state) in loops {
             switch state {
             case .starting: return nil
-            case .failing: failing.append(key)
-            case .running, .missing: working = true
+            case .failing(let reason): failing.append((key, reason))
+            case .running, .missing: readable = true
             }
         }
-        guard working else { return nil }
-        guard !failing.isEmpty else { return (snapshot(), []) }
+        failing.sort { $0.key.description < $1.key.description }
         let objects = cache.keys.sorted().filter { reference in
-            !failing.contains { $0.kind == reference.kind && ($0.namespace == nil || $0.namespace == reference.namespace) }
+            !failing.contains { $0.key.kind == reference.kind && ($0.key.namespace == nil || $0.key.namespace == reference.namespace) }
         }.compactMap { cache[$0] }
-        return (objects, failing.map(\.description).sorted())
+        return Assessable(
+            objects: objects, leftOut: failing.map { .init(part: $0.key.description, reason: $0.reason) },
+            isReadable: readable)
     }
 
     /// How the collection is doing.

@@ -77,45 +77,36 @@ package final class KubernetesSource: IncidentSource, Sendable {
     /// only that kind's objects: the cluster's other incidents still fire and resolve, while incidents of the
     /// left-out kind stay open, undecided, until it can be read again.
     package func assess(now: Date) async throws -> SourceAssessment {
+        if mode == .list {
+            for collection in await collectors.collectOnce() where !collection.failures.isEmpty {
+                logger.warning(
+                    collection.isUnreachable ? "cluster could not be listed; skipped" : "cluster judged without the kinds it could not list",
+                    metadata: [
+                        "cluster": "\(collection.cluster)",
+                        "errors": "\(collection.failures.map { "\($0.kind.plural): \($0.error)" }.joined(separator: "; "))",
+                    ])
+            }
+        }
         var result = SourceAssessment(clusters: [])
-        switch mode {
-        case .watch:
-            for collector in collectors.collectors {
-                guard let (objects, leftOut) = await collector.assessableSnapshot() else {
-                    let health = await collector.health
-                    logger.debug("cluster skipped in this pass", metadata: ["cluster": "\(collector.cluster)", "health": "\(health)"])
-                    result.unread.append("cluster \(collector.cluster): \(health)")
-                    continue
-                }
-                if !leftOut.isEmpty {
-                    logger.debug(
-                        "cluster judged without the kinds it cannot read",
-                        metadata: ["cluster": "\(collector.cluster)", "left_out": "\(leftOut.joined(separator: ", "))"])
-                    result.unread += leftOut.map { "cluster \(collector.cluster): \($0)" }
-                }
-                result.clusters.append(ClusterAssessment(cluster: collector.cluster, assessment: detector.assess(objects, cluster: collector.cluster, now: now)))
+        for collector in collectors.collectors {
+            guard let assessable = await collector.assessableSnapshot() else {
+                logger.debug("cluster skipped in this pass: not every kind listed yet", metadata: ["cluster": "\(collector.cluster)"])
+                result.unread.append("cluster \(collector.cluster): not every kind listed yet")
+                continue
             }
-        case .list:
-            for collection in await collectors.collectOnce() {
-                if !collection.failures.isEmpty {
-                    logger.warning(
-                        collection.isUnreachable ? "cluster could not be listed; skipped" : "cluster judged without the kinds it could not list",
-                        metadata: [
-                            "cluster": "\(collection.cluster)",
-                            "errors": "\(collection.failures.map { "\($0.kind.plural): \($0.error)" }.joined(separator: "; "))",
-                        ])
-                    result.unread += collection.failures.map { "cluster \(collection.cluster): \($0.kind.plural): \($0.error.message)" }
-                    if collection.isUnreachable { continue }
-                }
-                let objects = collection.objects.filter { object in
-                    !collection.failures.contains { failure in
-                        failure.kind.name == object.kind && (failure.namespace == nil || failure.namespace == object.metadata.namespace)
-                    }
-                }
-                result.clusters.append(
-                    ClusterAssessment(
-                        cluster: collection.cluster, assessment: detector.assess(objects, cluster: collection.cluster, now: now)))
+            result.unread += assessable.leftOut.map { "cluster \(collector.cluster): \($0.part): \($0.reason)" }
+            guard assessable.isReadable else {
+                logger.debug("cluster skipped in this pass: no kind can be read", metadata: ["cluster": "\(collector.cluster)"])
+                continue
             }
+            if !assessable.leftOut.isEmpty {
+                logger.debug(
+                    "cluster judged without the kinds it cannot read",
+                    metadata: ["cluster": "\(collector.cluster)", "left_out": "\(assessable.leftOut.map(\.part).joined(separator: ", "))"])
+            }
+            result.clusters.append(
+                ClusterAssessment(
+                    cluster: collector.cluster, assessment: detector.assess(assessable.objects, cluster: collector.cluster, now: now)))
         }
         return result
     }
