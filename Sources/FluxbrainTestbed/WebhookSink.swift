@@ -80,8 +80,7 @@ package final class WebhookSink: Sendable {
         state.withLock { $0.failingFingerprints[fingerprint] = status }
     }
 
-    /// Successful (2xx) deliveries whose payload's `fingerprint` is `fingerprint` and `kind` is `kind`.
-    /// How many successful deliveries of `kind` each fingerprint got, in one pass over the records.
+    /// How many successful (2xx) deliveries of `kind` each payload `fingerprint` got, in one pass over the records.
     package func deliveredCounts(kind: String) -> [String: Int] {
         var counts: [String: Int] = [:]
         for record in records where (record.status ?? 200) < 300 && record.body["kind"]?.stringValue == kind {
@@ -90,10 +89,9 @@ package final class WebhookSink: Sendable {
         return counts
     }
 
+    /// Successful (2xx) deliveries whose payload's `fingerprint` is `fingerprint` and `kind` is `kind`.
     package func delivered(fingerprint: String, kind: String) -> Int {
-        records.filter {
-            $0.fingerprint == fingerprint && $0.body["kind"]?.stringValue == kind && ($0.status ?? 200) < 300
-        }.count
+        deliveredCounts(kind: kind)[fingerprint, default: 0]
     }
 
     /// Runs the sink on `host:port` (0: any free port) until the task is cancelled; `onListening` gets the port.
