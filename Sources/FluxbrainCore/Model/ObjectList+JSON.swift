@@ -64,29 +64,25 @@ extension ObjectList {
     ) throws {
         scanner.skipWhitespace()
         let start = scanner.index
-        let depth = scanner.depth
-        do {
-            let scanned = try FluxObject.scan(&scanner)
+        if let scanned = try scanner.lenient({ try FluxObject.scan(&$0) }) {
             var object = scanned.object
             if object.mayFail, let statusRange = scanned.statusRange {
                 object.rawStatus = try FastJSON.parse(bytes, range: statusRange)
             }
             items.append(object)
             return
-        } catch is JSONScanner.Mismatch {
-            scanner.index = start
-            scanner.depth = depth
-            try scanner.skip()
         }
+        // `lenient` skipped the item: map it again by hand, for the object or for the reason it is malformed.
         let range = start..<scanner.index
-        var value: JSONValue?
+        var name: String?
         do {
-            value = try FastJSON.parse(bytes, range: range, selecting: FluxObject.readSelection)
-            var object = try FluxObject(json: value!)
+            let value = try FastJSON.parse(bytes, range: range, selecting: FluxObject.readSelection)
+            name = value["metadata"]?["name"]?.stringValue
+            var object = try FluxObject(json: value)
             object.rawStatus = object.mayFail ? try FastJSON.parse(bytes, range: range, selecting: statusOnly)["status"] : nil
             items.append(object)
         } catch {
-            malformed.append(MalformedItem(index: index, name: value?["metadata"]?["name"]?.stringValue, reason: describe(error)))
+            malformed.append(MalformedItem(index: index, name: name, reason: describe(error)))
         }
     }
 
