@@ -34,15 +34,14 @@ package struct ProxyEnvironment: Sendable {
     ///
     /// - Throws: ``Invalid`` naming the variable when a proxy URL cannot be used (never showing its password).
     package init(environment: [String: String]) throws(Invalid) {
+        /// The first of `names` set to a non-empty value.
         func value(_ names: String...) -> (name: String, value: String)? {
             for name in names {
                 if let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty { return (name, value) }
             }
             return nil
         }
-        func proxy(_ names: String...) throws(Invalid) -> HTTPProxy? {
-            var found: (name: String, value: String)?
-            for name in names where found == nil { found = value(name) }
+        func proxy(_ found: (name: String, value: String)?) throws(Invalid) -> HTTPProxy? {
             guard let found else { return nil }
             do {
                 return try HTTPProxy(url: found.value, origin: "proxy")
@@ -50,8 +49,8 @@ package struct ProxyEnvironment: Sendable {
                 throw Invalid(variable: found.name, message: error.message)
             }
         }
-        https = try proxy("HTTPS_PROXY", "https_proxy")
-        http = try proxy("HTTP_PROXY", "http_proxy")
+        https = try proxy(value("HTTPS_PROXY", "https_proxy"))
+        http = try proxy(value("HTTP_PROXY", "http_proxy"))
         noProxy = (value("NO_PROXY", "no_proxy")?.value ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
     }
