@@ -4,20 +4,27 @@ import Logging
 
 extension MultiClusterCollector {
     /// Builds one client and collector per named cluster (from ``KubernetesClusters/resolve(cluster:clusters:kubeAPIURL:environment:homeDirectory:serviceAccountDirectory:)``)
-    /// with their HTTP clients from `httpClients` (shared, or their own for a proxy or `tls-server-name`).
+    /// with their HTTP clients from `httpClients` (shared, or their own for a proxy or `tls-server-name`). As in
+    /// client-go, a kubeconfig `proxy-url` wins, else the proxy `proxies` names for the server (`HTTPS_PROXY`…).
     ///
-    /// - Throws: `KubernetesError.config` when a cluster's CA or client certificate cannot be parsed.
+    /// - Throws: `KubernetesError.config` naming the cluster whose CA or client certificate cannot be parsed.
     package static func make(
-        clusters: [KubernetesClusters.Named], httpClients: HTTPClients,
+        clusters: [KubernetesClusters.Named], httpClients: HTTPClients, proxies: ProxyEnvironment = .none,
         options: CollectorOptions = CollectorOptions(), clientOptions: KubernetesClient.Options = KubernetesClient.Options(),
         clock: any Clock<Duration> = ContinuousClock(), logger: Logger
     ) throws(KubernetesError) -> MultiClusterCollector {
         var collectors: [ClusterCollector] = []
         for cluster in clusters {
-            let client = try KubernetesClient(
-                cluster: cluster.name, config: cluster.connection, httpClient: httpClients.client(for: cluster.connection),
-                options: clientOptions,
-                clock: clock, logger: logger)
+            var connection = cluster.connection
+            if connection.proxy == nil { connection.proxy = proxies.proxy(for: connection.server) }
+            let client: KubernetesClient
+            do {
+                client = try KubernetesClient(
+                    cluster: cluster.name, config: connection, httpClient: httpClients.client(for: connection),
+                    options: clientOptions, clock: clock, logger: logger)
+            } catch {
+                throw KubernetesError(error.code, "cluster \(cluster.name): \(error.message)", underlying: error.underlying)
+            }
             collectors.append(ClusterCollector(client: client, options: options, clock: clock, logger: logger))
         }
         return MultiClusterCollector(collectors: collectors)

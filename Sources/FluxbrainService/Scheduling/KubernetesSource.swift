@@ -52,23 +52,16 @@ package final class KubernetesSource: IncidentSource, Sendable {
         }
         var options = CollectorOptions()
         options.namespaces = configuration.namespaces
-        var collectors: [ClusterCollector] = []
-        for cluster in named {
-            // Like client-go: a kubeconfig proxy-url wins, else the environment's proxy for the server (HTTPS_PROXY…).
-            var connection = cluster.connection
-            if connection.proxy == nil { connection.proxy = configuration.proxies.proxy(for: connection.server) }
-            do {
-                let client = try KubernetesClient(
-                    cluster: cluster.name, config: connection, httpClient: httpClients.client(for: connection), logger: logger)
-                collectors.append(ClusterCollector(client: client, options: options, logger: logger))
-            } catch {
-                throw ConfigurationError(variable: "FLUXBRAIN_CLUSTERS", message: "cluster \(cluster.name): \(error)")
-            }
+        let multi: MultiClusterCollector
+        do {
+            multi = try MultiClusterCollector.make(
+                clusters: named, httpClients: httpClients, proxies: configuration.proxies, options: options, logger: logger)
+        } catch {
+            throw ConfigurationError(variable: "FLUXBRAIN_CLUSTERS", message: error.description)
         }
-        let multi = MultiClusterCollector(collectors: collectors)
         let evidence = EvidenceCollector(
-            clients: Dictionary(uniqueKeysWithValues: collectors.map { ($0.cluster, $0.client) }),
-            fluxNamespace: configuration.fluxNamespace, collectLogs: configuration.collectLogs, logger: logger)
+            clients: multi.clients, fluxNamespace: configuration.fluxNamespace, collectLogs: configuration.collectLogs,
+            logger: logger)
         return KubernetesSource(collectors: multi, evidence: evidence, detector: detector, mode: mode, logger: logger)
     }
 
