@@ -10,6 +10,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // No traits: environment variables and in-memory values are all Fluxbrain reads (Hummingbird asks for none).
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0", traits: []),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
@@ -78,6 +80,7 @@ let package = Package(
                 "FluxbrainIntegrations",
                 "FluxbrainRedis",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -151,7 +154,7 @@ let package = Package(
             name: "FluxbrainServiceTests",
             dependencies: [
                 "FluxbrainCoordination", "FluxbrainCore", "FluxbrainRedis", "FluxbrainService", "FluxbrainTestSupport",
-                "FluxbrainTestbed",
+                "FluxbrainTestbed", .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
     ]

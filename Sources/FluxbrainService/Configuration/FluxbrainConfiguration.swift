@@ -2,11 +2,20 @@ import FluxbrainCore
 import FluxbrainIntegrations
 import Foundation
 
-/// Fluxbrain's whole configuration, read once at start from `FLUXBRAIN_*` environment variables.
+/// Fluxbrain's whole configuration, read once at start through swift-configuration from `FLUXBRAIN_*` environment
+/// variables and, for the secret settings (``secretVariables``), from files named by `<VAR>_FILE`.
 ///
 /// Every key, its type and default is listed on the property that holds it; `fluxbrain check-config` prints the
-/// effective values with secrets masked. A bad value fails at start with a `ConfigurationError` naming the variable.
+/// effective values with secrets masked and where each came from. A bad value fails at start with a
+/// `ConfigurationError` naming the variable.
 package struct FluxbrainConfiguration: Sendable {
+    /// The settings that hold secrets: read with `isSecret: true`, masked by `check-config`, and each also readable
+    /// from a file named by `<VAR>_FILE` (a mounted Secret).
+    package static let secretVariables: Set<String> = [
+        "FLUXBRAIN_REDIS_URL", "FLUXBRAIN_SLACK_WEBHOOK", "FLUXBRAIN_WEBHOOK_URL", "FLUXBRAIN_WEBHOOK_SECRET",
+        "FLUXBRAIN_WEBHOOK_HEADERS", "FLUXBRAIN_GITHUB_TOKEN",
+    ]
+
     /// How a run ends.
     package enum RunMode: String, Sendable { case continuous, once }
 
@@ -108,8 +117,50 @@ package struct FluxbrainConfiguration: Sendable {
     /// password): the proxies of outbound requests (Kubernetes unless a kubeconfig `proxy-url` is set, Errorbrain,
     /// Slack, webhook, GitHub), read like Go programs do (``ProxyEnvironment``). Default: none.
     package var proxies: ProxyEnvironment
+    /// Where each variable's value came from (`env`, `file <VAR>_FILE (path)`, `default`), keyed by variable name.
+    package var sources: [String: String]
 
-    /// Reads and validates the configuration.
+    /// Reads and validates the configuration from the process environment and the secret files it names.
+    ///
+    /// - Throws: ``ConfigurationError`` naming the variable at fault.
+    package init(
+        environment: [String: String] = ProcessInfo.processInfo.environment, isTerminal: Bool = false,
+        hostname: String = ProcessInfo.processInfo.hostName
+    ) throws(ConfigurationError) {
+        try self.init(environment: EnvironmentReader(environment), isTerminal: isTerminal, hostname: hostname)
+    }
+
+    /// Reads and validates the configuration through `environment`'s `ConfigReader`.
+    ///
+    /// ## Configuration keys
+    /// Each key is the environment variable of the same name; the properties above say what each means.
+    /// - Collection: `FLUXBRAIN_CLUSTER` (string, optional), `FLUXBRAIN_CLUSTERS` (`name=context,…`, optional),
+    ///   `FLUXBRAIN_NAMESPACES` (comma list, default all), `FLUXBRAIN_FLUX_NAMESPACE` (default `flux-system`),
+    ///   `FLUXBRAIN_KUBE_API_URL` (URL, optional), `FLUXBRAIN_REQUEUE_INTERVAL` (duration ≥ 1s, default `5m`),
+    ///   `FLUXBRAIN_STUCK_AFTER` (duration ≥ 1s, default `15m`), `FLUXBRAIN_COLLECT_LOGS` (bool, default `false`).
+    /// - Run: `FLUXBRAIN_RUN_MODE` (`continuous`|`once`, default `continuous`), `FLUXBRAIN_LOG_LEVEL` (default
+    ///   `info`), `FLUXBRAIN_LOG_FORMAT` (`json`|`text`, default by terminal), `FLUXBRAIN_HTTP_ADDR` (default `:8080`).
+    /// - Coordination: `FLUXBRAIN_REDIS_URL` (secret, `redis://…`, optional), `FLUXBRAIN_REDIS_TIMEOUT` (duration ≥
+    ///   50ms, default `5s`), `FLUXBRAIN_REDIS_PREFIX` (default `fluxbrain`), `FLUXBRAIN_REPLICA_ID` (default the
+    ///   hostname), `FLUXBRAIN_LOCK_TTL` (duration ≥ 300ms, default `15s`), `FLUXBRAIN_LEASE` (duration ≥ 300ms,
+    ///   default `30s`), `FLUXBRAIN_MAX_ATTEMPTS` (1…1000, default 5), `FLUXBRAIN_WORKERS` (1…256, default 4).
+    /// - Analysis: `FLUXBRAIN_ERRORBRAIN_URL` (URL, optional), `FLUXBRAIN_ERRORBRAIN_TIMEOUT` (duration ≥ 10ms,
+    ///   default `30s`), `FLUXBRAIN_ENVIRONMENT` (`local`|`development`|`staging`|`production`, optional),
+    ///   `FLUXBRAIN_BACKOFF_BASE` (default `30s`), `FLUXBRAIN_BACKOFF_MAX` (≥ base, default `1h`),
+    ///   `FLUXBRAIN_ANALYSIS_MAX_ATTEMPTS` (1…100, default 3).
+    /// - Notification: `FLUXBRAIN_REPEAT_INTERVAL` (duration ≥ 1s, default `4h`), `FLUXBRAIN_SEND_RESOLVED` (bool,
+    ///   default `true`), `FLUXBRAIN_SLACK_WEBHOOK` (secret URL, optional), `FLUXBRAIN_SLACK_CHANNEL` (optional),
+    ///   `FLUXBRAIN_WEBHOOK_URL` (secret URL, optional), `FLUXBRAIN_WEBHOOK_SECRET` (secret, optional),
+    ///   `FLUXBRAIN_WEBHOOK_HEADERS` (secret, `Name: value` pairs, optional), `FLUXBRAIN_GITHUB_OWNER`,
+    ///   `FLUXBRAIN_GITHUB_REPO`, `FLUXBRAIN_GITHUB_TOKEN` (secret; all three or none),
+    ///   `FLUXBRAIN_GITHUB_API_URL` (URL, default `https://api.github.com`), `FLUXBRAIN_GITHUB_REOPEN_WINDOW`
+    ///   (duration, default `24h`).
+    /// - Proxies: `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` and their lower-case forms, read from
+    ///   `environment.environment` as Go programs read them (``ProxyEnvironment``).
+    ///
+    /// Each secret setting (``secretVariables``) may instead be given as `<VAR>_FILE`, the path of a file holding it.
+    ///
+    /// - Throws: ``ConfigurationError`` naming the variable at fault.
     package init(environment: EnvironmentReader, isTerminal: Bool = false, hostname: String = ProcessInfo.processInfo.hostName) throws(ConfigurationError) {
         let env = environment
         cluster = env.string("FLUXBRAIN_CLUSTER")
@@ -162,9 +213,9 @@ package struct FluxbrainConfiguration: Sendable {
 
         repeatInterval = try env.duration("FLUXBRAIN_REPEAT_INTERVAL", default: .seconds(4 * 3600), minimum: .seconds(1))
         sendResolved = try env.bool("FLUXBRAIN_SEND_RESOLVED", default: true)
-        slackWebhook = try env.url("FLUXBRAIN_SLACK_WEBHOOK", secret: true)
+        slackWebhook = try env.url("FLUXBRAIN_SLACK_WEBHOOK")
         slackChannel = env.string("FLUXBRAIN_SLACK_CHANNEL")
-        webhookURL = try env.url("FLUXBRAIN_WEBHOOK_URL", secret: true)
+        webhookURL = try env.url("FLUXBRAIN_WEBHOOK_URL")
         webhookSecret = env.string("FLUXBRAIN_WEBHOOK_SECRET")
         webhookHeaders = try Self.parseHeaders(env.string("FLUXBRAIN_WEBHOOK_HEADERS"))
         githubOwner = env.string("FLUXBRAIN_GITHUB_OWNER")
@@ -183,6 +234,18 @@ package struct FluxbrainConfiguration: Sendable {
             throw ConfigurationError(
                 variable: missing.0, message: "is required when any of FLUXBRAIN_GITHUB_OWNER, _REPO, _TOKEN is set")
         }
+        var sources = env.sources()
+        if sources["FLUXBRAIN_REPLICA_ID"] == "default" { sources["FLUXBRAIN_REPLICA_ID"] = "default (hostname)" }
+        if sources["FLUXBRAIN_LOG_FORMAT"] == "default" {
+            sources["FLUXBRAIN_LOG_FORMAT"] = isTerminal ? "default (a terminal)" : "default (not a terminal)"
+        }
+        for (upper, lower) in [("HTTPS_PROXY", "https_proxy"), ("HTTP_PROXY", "http_proxy"), ("NO_PROXY", "no_proxy")] {
+            let name = [upper, lower].first {
+                env.environment[$0]?.trimmingCharacters(in: .whitespaces).isEmpty == false
+            }
+            sources[upper] = name.map { "env \($0)" } ?? "default"
+        }
+        self.sources = sources
     }
 
     /// `true` when GitHub Issues are configured.
@@ -219,8 +282,13 @@ package struct FluxbrainConfiguration: Sendable {
         return headers
     }
 
-    /// The effective configuration as `NAME=value` lines, secrets masked, for `fluxbrain check-config`.
-    package func describe() -> [(String, String)] {
+    /// The effective configuration, secrets masked, with where each value came from, for `fluxbrain check-config`.
+    package func describe() -> [(name: String, value: String, source: String)] {
+        values().map { (name: $0.0, value: $0.1, source: sources[$0.0] ?? "default") }
+    }
+
+    /// The effective values as `(NAME, value)`, secrets masked.
+    private func values() -> [(String, String)] {
         func mask(_ value: Any?) -> String { value == nil ? "(unset)" : "****** (set)" }
         func show(_ value: String?) -> String { value ?? "(unset)" }
         func maskURL(_ url: URL?) -> String {
