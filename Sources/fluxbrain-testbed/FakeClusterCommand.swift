@@ -1,14 +1,16 @@
 import ArgumentParser
-import FluxbrainService
 import FluxbrainTestbed
 import Foundation
 
-/// `fluxbrain fake-cluster`: serve a snapshot's Flux objects over a plain-HTTP Kubernetes API (the testbed's cluster).
+/// `fluxbrain-testbed fake-cluster`: serve a snapshot's Flux objects over a plain-HTTP Kubernetes API.
 struct FakeClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fake-cluster",
-        abstract: "Serve a snapshot's Flux objects over the Kubernetes API (list, watch, events), without auth.",
-        discussion: "Point FLUXBRAIN_KUBE_API_URL at it. For testbeds and demos; it changes nothing anywhere."
+        abstract: "Serve a snapshot's Flux objects over the Kubernetes API (discovery, list, watch, events), without auth.",
+        discussion: """
+            Point FLUXBRAIN_KUBE_API_URL (or a kubeconfig's server, for kubectl) at it. For testbeds and demos; it \
+            changes nothing anywhere.
+            """
     )
 
     @Option(name: .long, help: "A file or directory of Flux objects saved with kubectl.")
@@ -18,9 +20,8 @@ struct FakeClusterCommand: AsyncParsableCommand {
     var listen = "127.0.0.1:6443"
 
     func run() async throws {
-        let configuration = try loadConfiguration()
-        let logger = bootstrapObservability(configuration)
         let address = try parseListen(listen)
+        let logger = bootstrapTestbedLogging(label: "fluxbrain-testbed")
         try await FakeCluster.serve(snapshotPath: snapshot, host: address.host, port: address.port, logger: logger) { port in
             logger.notice("fake cluster listening", metadata: ["url": "http://\(address.host):\(port)"])
         }
