@@ -50,7 +50,7 @@ func bootstrapObservability(_ configuration: FluxbrainConfiguration) -> Logger {
         handler.logLevel = level
         return handler
     }
-    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
+    MetricsSystem.bootstrap(FluxbrainMetricsFactory(registry: metricsRegistry))
     var logger = Logger(label: "fluxbrain")
     logger[metadataKey: "replica"] = "\(configuration.replicaID)"
     return logger
