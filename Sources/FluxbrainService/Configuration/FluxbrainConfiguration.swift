@@ -94,7 +94,7 @@ package struct FluxbrainConfiguration: Sendable {
     package var webhookURL: URL?
     /// `FLUXBRAIN_WEBHOOK_SECRET` (secret, optional): HMAC-SHA256 key for `X-Signature`.
     package var webhookSecret: String?
-    /// `FLUXBRAIN_WEBHOOK_HEADERS` (secret, `Name: value` pairs separated by `,`… see README).
+    /// `FLUXBRAIN_WEBHOOK_HEADERS` (secret, `Name: value` pairs separated by `;` or newlines; see README).
     package var webhookHeaders: [(String, String)]
     /// `FLUXBRAIN_GITHUB_OWNER`, `FLUXBRAIN_GITHUB_REPO`, `FLUXBRAIN_GITHUB_TOKEN` (secret): GitHub Issues.
     package var githubOwner: String?
