@@ -117,7 +117,8 @@ done
 sleep 3   # let any duplicate arrive before judging
 
 status=0
-python3 - "$work" "$expected_incidents" <<'PY' || status=$?
+failed=()
+python3 - "$work" "$expected_incidents" <<'PY' || { status=1; failed+=(incidents); }
 import collections, json, os, sys
 work, expected = sys.argv[1], int(sys.argv[2])
 deliveries = collections.Counter()
@@ -144,8 +145,10 @@ print(f"testbed: leader {sorted(leaders)}")
 if problems:
     print("testbed: FAILED: " + "; ".join(problems))
     sys.exit(1)
-print(f"testbed: {len(firing)} passed, 0 failed")
+print(f"testbed: all {len(firing)} incidents delivered exactly once, one leader")
 PY
+checks=()
+[[ ${#failed[@]} -eq 0 ]] && checks+=(incidents)
 # Real kubectl against the fake cluster: discovery, then the lists a person reaches for first.
 for resource in kustomizations helmreleases; do
     listed=$(KUBECONFIG="$work/kubeconfig" kubectl get "$resource" -A --no-headers 2>"$work/kubectl.err" | wc -l) || true
@@ -154,21 +157,24 @@ for resource in kustomizations helmreleases; do
         | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
     if [[ "$listed" -gt 0 && "$listed" == "$served" ]]; then
         echo "testbed: kubectl get $resource -A lists all $served"
+        checks+=("kubectl-$resource")
     else
         echo "testbed: FAILED: kubectl get $resource -A listed $listed of $served: $(cat "$work/kubectl.err")"
-        status=1
+        status=1; failed+=("kubectl-$resource")
     fi
 done
 # Prometheus's own linter on a live scrape (HELP on every metric, naming, histogram shape), and build_info.
 if curl -fsS "http://127.0.0.1:$metrics_port/metrics" >"$work/metrics.txt" && promtool check metrics <"$work/metrics.txt" \
     && grep -q '^fluxbrain_build_info{version="[^"]*",revision="[^"]*"} 1' "$work/metrics.txt"; then
     echo "testbed: promtool check metrics accepts replica-1's /metrics ($(grep -c '^# HELP' "$work/metrics.txt") metrics)"
+    checks+=(promtool-metrics)
 else
     echo "testbed: FAILED: promtool check metrics on replica-1's /metrics (kept in $work/metrics.txt)"
-    status=1
+    status=1; failed+=(promtool-metrics)
 fi
 if [[ $status -ne 0 ]]; then
     keep_logs=1
     for f in "$work"/replica-*.log; do echo "--- $f"; tail -20 "$f"; done
 fi
+echo "testbed: ${#checks[@]} passed, ${#failed[@]} failed"
 exit $status
