@@ -25,10 +25,17 @@ extension FakeKubernetesServer {
     static let coreResources: JSONValue = resourceList(
         groupVersion: "v1",
         resources: [
-            resource(name: "events", singular: "event", kind: "Event", verbs: ["get", "list", "watch"], shortNames: ["ev"]),
+            resource(
+                name: "events",
+                singular: "event",
+                kind: "Event",
+                verbs: ["get", "list", "watch"],
+                shortNames: ["ev"]
+            ),
             resource(name: "pods", singular: "pod", kind: "Pod", verbs: ["get", "list"], shortNames: ["po"]),
             resource(name: "pods/log", singular: "", kind: "Pod", verbs: ["get"], shortNames: []),
-        ])
+        ]
+    )
 
     /// `/apis`: every Flux API group with its served version.
     func groupList() async -> JSONValue {
@@ -49,7 +56,8 @@ extension FakeKubernetesServer {
                     return .object([
                         "name": .string(group), "versions": .array([version]), "preferredVersion": version,
                     ])
-                }),
+                }
+            ),
         ])
     }
 
@@ -62,9 +70,14 @@ extension FakeKubernetesServer {
             groupVersion: "\(group)/\(version)",
             resources: kinds.map { kind in
                 Self.resource(
-                    name: kind.plural, singular: kind.name.lowercased(), kind: kind.name,
-                    verbs: ["get", "list", "watch"], shortNames: Self.shortNames[kind.name] ?? [])
-            })
+                    name: kind.plural,
+                    singular: kind.name.lowercased(),
+                    kind: kind.name,
+                    verbs: ["get", "list", "watch"],
+                    shortNames: Self.shortNames[kind.name] ?? []
+                )
+            }
+        )
     }
 
     /// The short names the Flux CRDs declare.
@@ -81,7 +94,11 @@ extension FakeKubernetesServer {
     }
 
     private static func resource(
-        name: String, singular: String, kind: String, verbs: [String], shortNames: [String]
+        name: String,
+        singular: String,
+        kind: String,
+        verbs: [String],
+        shortNames: [String]
     ) -> JSONValue {
         var members: [String: JSONValue] = [
             "name": .string(name), "singularName": .string(singular), "namespaced": .bool(true),

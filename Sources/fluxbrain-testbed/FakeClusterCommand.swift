@@ -6,7 +6,8 @@ import Foundation
 struct FakeClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fake-cluster",
-        abstract: "Serve a snapshot's Flux objects over the Kubernetes API (discovery, list, watch, events), without auth.",
+        abstract:
+            "Serve a snapshot's Flux objects over the Kubernetes API (discovery, list, watch, events), without auth.",
         discussion: """
             Point FLUXBRAIN_KUBE_API_URL (or a kubeconfig's server, for kubectl) at it. For testbeds and demos; it \
             changes nothing anywhere.
@@ -22,7 +23,8 @@ struct FakeClusterCommand: AsyncParsableCommand {
     func run() async throws {
         let address = try parseListen(listen)
         let logger = bootstrapTestbedLogging(label: "fluxbrain-testbed")
-        try await FakeCluster.serve(snapshotPath: snapshot, host: address.host, port: address.port, logger: logger) { port in
+        try await FakeCluster.serve(snapshotPath: snapshot, host: address.host, port: address.port, logger: logger) {
+            port in
             logger.notice("fake cluster listening", metadata: ["url": "http://\(address.host):\(port)"])
         }
     }

@@ -12,7 +12,8 @@ struct TestbedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fluxbrain-testbed",
         abstract: "Fakes for trying Fluxbrain: a Flux cluster served from a snapshot, and a webhook sink.",
-        discussion: "Logs are JSON lines unless standard error is a terminal (FLUXBRAIN_LOG_FORMAT=json|text overrides).",
+        discussion:
+            "Logs are JSON lines unless standard error is a terminal (FLUXBRAIN_LOG_FORMAT=json|text overrides).",
         version: BuildInfo.description,
         subcommands: [FakeClusterCommand.self, SinkCommand.self]
     )

@@ -24,9 +24,11 @@ import Testing
             """
             head -c 204800 /dev/zero | tr '\\0' 'x' >&2
             printf '%s' '\(Self.credential)'
-            """)
+            """
+        )
         let status = try await ExecCredentialRunner.run(
-            ExecCredentialPlugin(apiVersion: "client.authentication.k8s.io/v1", command: path))
+            ExecCredentialPlugin(apiVersion: "client.authentication.k8s.io/v1", command: path)
+        )
         #expect(status.token == "from-plugin")
     }
 
@@ -36,10 +38,12 @@ import Testing
             echo 'error: the SSO session has expired' >&2
             head -c 204800 /dev/zero | tr '\\0' 'x' >&2
             exit 3
-            """)
+            """
+        )
         await #expect {
             _ = try await ExecCredentialRunner.run(
-                ExecCredentialPlugin(apiVersion: "client.authentication.k8s.io/v1", command: path))
+                ExecCredentialPlugin(apiVersion: "client.authentication.k8s.io/v1", command: path)
+            )
         } throws: { error in
             guard let error = error as? KubernetesError else { return false }
             return error.code == .unauthorized && error.message.contains("exited with status 3")
@@ -55,11 +59,13 @@ import Testing
             """
             sh -c 'sleep 2; touch \(marker)'
             printf '%s' '\(Self.credential)'
-            """)
+            """
+        )
         await #expect {
             _ = try await ExecCredentialRunner.run(
                 ExecCredentialPlugin(apiVersion: "client.authentication.k8s.io/v1", command: path),
-                timeout: .milliseconds(300))
+                timeout: .milliseconds(300)
+            )
         } throws: { error in
             guard let error = error as? KubernetesError else { return false }
             return error.code == .timeout && error.message.contains(path)
@@ -74,12 +80,14 @@ import Testing
         let path = try Self.plugin(
             """
             sh -c 'sleep 2; touch \(marker)'
-            """)
+            """
+        )
         let outcome = await withTaskGroup(of: (any Error)?.self) { group in
             group.addTask {
                 do {
                     _ = try await ExecCredentialRunner.run(
-                        ExecCredentialPlugin(apiVersion: "client.authentication.k8s.io/v1", command: path))
+                        ExecCredentialPlugin(apiVersion: "client.authentication.k8s.io/v1", command: path)
+                    )
                     return nil
                 } catch {
                     return error

@@ -11,7 +11,9 @@ import Testing
 @Suite struct FakeClusterDiscoveryTests {
     private static func get(_ url: URL, _ path: String) async throws -> (status: Int, body: JSONValue?) {
         let response = try await HTTPClient.shared.execute(
-            HTTPClientRequest(url: url.absoluteString + path), timeout: .seconds(10))
+            HTTPClientRequest(url: url.absoluteString + path),
+            timeout: .seconds(10)
+        )
         let body = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), try? FastJSON.parse(Array(buffer: body)))
     }

@@ -1,7 +1,7 @@
-import Metrics
 import FluxbrainCore
 import FluxbrainService
 import Foundation
+import Metrics
 import Prometheus
 import Testing
 
@@ -15,7 +15,9 @@ import Testing
         #expect(text.contains("# HELP fluxbrain_build_info "))
         #expect(
             text.contains(
-                #"fluxbrain_build_info{version="\#(BuildInfo.version)",revision="\#(BuildInfo.revision)"} 1"#))
+                #"fluxbrain_build_info{version="\#(BuildInfo.version)",revision="\#(BuildInfo.revision)"} 1"#
+            )
+        )
     }
 
     @Test func timersHaveHelpAndBucketsBeyondTheErrorbrainTimeout() {

@@ -24,7 +24,9 @@ import Testing
         #expect(BuildInfo.userAgent == "fluxbrain/\(BuildInfo.version) (\(expected))")
     }
 
-    @Test(arguments: [["--no-such-flag"], ["run", "--no-such-flag"], ["queue", "frobnicate"], ["once", "--output", "xml"]])
+    @Test(arguments: [
+        ["--no-such-flag"], ["run", "--no-such-flag"], ["queue", "frobnicate"], ["once", "--output", "xml"],
+    ])
     func badCommandLineExitsTwo(arguments: [String]) throws {
         let result = try FluxbrainProcess.run(arguments)
         #expect(result.status == 2, "\(result.stderr)")

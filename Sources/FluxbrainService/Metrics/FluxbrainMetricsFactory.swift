@@ -21,20 +21,26 @@ package struct FluxbrainMetricsFactory: Sendable {
         "fluxbrain_incidents_open": "Open incidents per cluster, as the leader last counted them.",
         "fluxbrain_enqueued_total": "Work items the scheduler put on the queue, by incident transition.",
         "fluxbrain_fenced_writes_total": "Queue writes refused because another replica had taken the lock.",
-        "fluxbrain_work_items_total": "Work items this replica processed, by result (done, retry, error, lost, interrupted).",
+        "fluxbrain_work_items_total":
+            "Work items this replica processed, by result (done, retry, error, lost, interrupted).",
         "fluxbrain_work_item_seconds": "Time to process one work item: analysis and notifications, retries included.",
         "fluxbrain_queue_depth": "Items in the shared work queue, by state (ready, delayed, leased, dead, pending).",
-        "fluxbrain_queue_dead_letters_total": "Work items this replica moved to the dead-letter list after the last attempt.",
+        "fluxbrain_queue_dead_letters_total":
+            "Work items this replica moved to the dead-letter list after the last attempt.",
         "fluxbrain_queue_malformed_total": "Claimed work items whose payload could not be decoded.",
         "fluxbrain_queue_errors_total": "Failed queue operations, by operation.",
         "fluxbrain_queue_reaped_total": "Expired leases reclaimed from crashed workers, by result (requeued, dead).",
-        "fluxbrain_analysis_total": "Errorbrain analyses, by result (analyzed, cached, backoff, failed, unavailable, not_configured).",
+        "fluxbrain_analysis_total":
+            "Errorbrain analyses, by result (analyzed, cached, backoff, failed, unavailable, not_configured).",
         "fluxbrain_analysis_seconds": "Time of one Errorbrain analysis call, retries included.",
-        "fluxbrain_notifications_total": "Notification attempts, by channel, kind (firing, resolved, reminder) and result (sent, failed, retried).",
-        "fluxbrain_notification_seconds": "Time of one notification send, retries and Retry-After waits included, by channel.",
+        "fluxbrain_notifications_total":
+            "Notification attempts, by channel, kind (firing, resolved, reminder) and result (sent, failed, retried).",
+        "fluxbrain_notification_seconds":
+            "Time of one notification send, retries and Retry-After waits included, by channel.",
         "fluxbrain_kube_requests_total": "Kubernetes API requests, by cluster and HTTP status code.",
         "fluxbrain_kube_watch_restarts_total": "Watch streams restarted, by cluster and kind.",
-        "fluxbrain_kube_objects_malformed_total": "Flux objects skipped because they could not be decoded, by cluster and kind.",
+        "fluxbrain_kube_objects_malformed_total":
+            "Flux objects skipped because they could not be decoded, by cluster and kind.",
         "fluxbrain_redis_commands_total": "Redis commands sent.",
         "fluxbrain_redis_errors_total": "Redis command failures, by kind.",
         "fluxbrain_redis_reconnects_total": "Redis reconnections.",
@@ -52,7 +58,8 @@ package struct FluxbrainMetricsFactory: Sendable {
     package init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
         registry.makeGauge(
-            name: "fluxbrain_build_info", labels: [("version", BuildInfo.version), ("revision", BuildInfo.revision)],
+            name: "fluxbrain_build_info",
+            labels: [("version", BuildInfo.version), ("revision", BuildInfo.revision)],
             help: Self.help("fluxbrain_build_info")
         ).set(1.0)
     }
@@ -67,15 +74,21 @@ extension FluxbrainMetricsFactory: CoreMetrics.MetricsFactory {
         registry.makeCounter(name: label, labels: dimensions, help: Self.help(label))
     }
 
-    package func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+    package func makeFloatingPointCounter(
+        label: String,
+        dimensions: [(String, String)]
+    ) -> any FloatingPointCounterHandler {
         registry.makeCounter(name: label, labels: dimensions, help: Self.help(label))
     }
 
     package func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
         guard aggregate else { return registry.makeGauge(name: label, labels: dimensions, help: Self.help(label)) }
         return registry.makeValueHistogram(
-            name: label, labels: dimensions, buckets: [1, 5, 10, 50, 100, 500, 1000, 5000, 10000],
-            help: Self.help(label))
+            name: label,
+            labels: dimensions,
+            buckets: [1, 5, 10, 50, 100, 500, 1000, 5000, 10000],
+            help: Self.help(label)
+        )
     }
 
     package func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
@@ -84,7 +97,11 @@ extension FluxbrainMetricsFactory: CoreMetrics.MetricsFactory {
 
     package func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         registry.makeDurationHistogram(
-            name: label, labels: dimensions, buckets: Self.durationBuckets, help: Self.help(label))
+            name: label,
+            labels: dimensions,
+            buckets: Self.durationBuckets,
+            help: Self.help(label)
+        )
     }
 
     package func destroyCounter(_ handler: any CounterHandler) {
