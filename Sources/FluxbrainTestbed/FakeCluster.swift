@@ -3,7 +3,7 @@ import FluxbrainIntegrations
 import Foundation
 import Logging
 
-/// The testbed's fake Flux cluster: a snapshot served as a Kubernetes API (`fluxbrain fake-cluster --snapshot PATH
+/// The testbed's fake Flux cluster: a snapshot served as a Kubernetes API (`fluxbrain-testbed fake-cluster --snapshot PATH
 /// --listen HOST:PORT`), over plain HTTP without authentication, so `FLUXBRAIN_KUBE_API_URL=http://HOST:PORT`
 /// points Fluxbrain at it.
 package enum FakeCluster {

@@ -25,7 +25,7 @@ package struct FluxbrainConfiguration: Sendable {
     /// `FLUXBRAIN_FLUX_NAMESPACE` (default `flux-system`): where the Flux controllers run.
     package var fluxNamespace: String
     /// `FLUXBRAIN_KUBE_API_URL` (URL, optional): a Kubernetes API without authentication, e.g. the testbed's
-    /// `fluxbrain fake-cluster`. Overrides in-cluster and kubeconfig discovery.
+    /// `fluxbrain-testbed fake-cluster`. Overrides in-cluster and kubeconfig discovery.
     package var kubeAPIURL: URL?
     /// `FLUXBRAIN_REQUEUE_INTERVAL` (duration, default `5m`): full resync period.
     package var requeueInterval: Duration
