@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "fluxbrain", targets: ["fluxbrain"]),
+        .executable(name: "fluxbrain-testbed", targets: ["fluxbrain-testbed"]),
         .executable(name: "fluxbrain-bench", targets: ["FluxbrainBenchmarks"]),
     ],
     dependencies: [
@@ -22,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
         // hiredis 0.14 from Debian (`libhiredis-dev`).
@@ -45,8 +48,11 @@ let package = Package(
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            plugins: ["BuildRevisionPlugin"]
         ),
+        // Writes the git revision being built into FluxbrainCore (`BuildInfo.revision`).
+        .plugin(name: "BuildRevisionPlugin", capability: .buildTool()),
         // Leader lock, reliable queue and shared incident state in Redis.
         .target(
             name: "FluxbrainCoordination",
@@ -68,6 +74,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -99,6 +107,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
@@ -109,12 +118,21 @@ let package = Package(
                 "FluxbrainIntegrations",
                 "FluxbrainRedis",
                 "FluxbrainService",
-                "FluxbrainTestbed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // The testbed's fake cluster and webhook sink: not part of the product.
+        .executableTarget(
+            name: "fluxbrain-testbed",
+            dependencies: [
+                "FluxbrainService",
+                "FluxbrainTestbed",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

@@ -2,7 +2,7 @@
 """Offline validation of Fluxbrain's shipping artifacts (run by validate-deploy.sh).
 
 Checks, from the repository root:
-  * every kustomization under deploy/ renders (.ci/kustomize_build.py) and every
+  * every kustomization under deploy/ renders (`kubectl kustomize`) and every
     rendered object validates against the Kubernetes OpenAPI schemas bundled by
     the kubernetes-validate package (strict, pinned version); CRD kinds (Flux,
     Prometheus Operator) get structural checks instead;
@@ -11,6 +11,8 @@ Checks, from the repository root:
   * pod hardening (non-root, read-only root FS, no privilege escalation, drop
     ALL, seccomp RuntimeDefault, requests/limits) and mode specifics (base,
     cronjob, central, remote-rbac);
+  * runtime: `fluxbrain check-config` accepts the exact environment of every
+    compose service and rendered container; command lines, files and ports exist;
   * RBAC: the rules granted equal EXPECTED_RBAC exactly;
   * docker-compose.yml, Dockerfile, .dockerignore, docs/deployment.md.
 
@@ -18,6 +20,7 @@ Prints `validate-deploy: N passed, M failed` last; exits 1 if anything failed.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -25,8 +28,8 @@ from typing import Any, Callable
 
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import kustomize_build as kb  # noqa: E402
+import shutil
+import subprocess
 
 K8S_VERSION = os.environ.get("VALIDATE_K8S_VERSION", "1.30.0")
 
@@ -64,7 +67,7 @@ BACKOFF_MAX ANALYSIS_MAX_ATTEMPTS REPEAT_INTERVAL SEND_RESOLVED SLACK_WEBHOOK
 SLACK_CHANNEL WEBHOOK_URL WEBHOOK_SECRET WEBHOOK_HEADERS GITHUB_OWNER GITHUB_REPO
 GITHUB_TOKEN GITHUB_API_URL GITHUB_REOPEN_WINDOW KUBE_API_URL LOG_FORMAT""".split()}
 SECRET_ENV = {"FLUXBRAIN_SLACK_WEBHOOK", "FLUXBRAIN_WEBHOOK_URL", "FLUXBRAIN_WEBHOOK_SECRET",
-              "FLUXBRAIN_GITHUB_TOKEN", "FLUXBRAIN_REDIS_URL"}
+              "FLUXBRAIN_WEBHOOK_HEADERS", "FLUXBRAIN_GITHUB_TOKEN", "FLUXBRAIN_REDIS_URL"}
 # Secret-only settings must never appear as plain values in manifests or ConfigMaps
 # (FLUXBRAIN_REDIS_URL may, without password, as the bundled Redis default).
 NEVER_PLAIN = SECRET_ENV - {"FLUXBRAIN_REDIS_URL"}
@@ -83,6 +86,85 @@ CRD_KINDS = {
 # Paths the Dockerfile COPYs that another branch delivers (the Swift code and
 # the example snapshot are written in parallel). Missing -> warning, not failure.
 PENDING_PATHS = {"examples"}
+
+
+# ---------------------------------------------------------------- rendering
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+KUBECTL_INSTALL_HINT = (
+    "install kubectl >= 1.27 (kustomize v5) from the Kubernetes project's packages "
+    "(https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/), or point KUBECTL at one; "
+    "Debian bookworm's kubernetes-client 1.20 bundles kustomize v2, too old for `patches:` and `labels:`"
+)
+CLUSTER_SCOPED_KINDS = {
+    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
+    "StorageClass", "PriorityClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+}
+POD_TEMPLATE_PATHS = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+
+class RenderError(Exception):
+    pass
+
+
+def kubectl_binary() -> str:
+    """The kubectl to render with (KUBECTL, else PATH); exits 2 with install instructions when there is none."""
+    kubectl = os.environ.get("KUBECTL") or shutil.which("kubectl")
+    if not kubectl or not os.access(kubectl, os.X_OK):
+        print(f"validate-deploy: kubectl not found: {KUBECTL_INSTALL_HINT}", file=sys.stderr)
+        sys.exit(2)
+    try:
+        out = subprocess.run([kubectl, "version", "--client", "-o", "json"], capture_output=True, text=True,
+                             check=True, timeout=60).stdout
+        kustomize_version = json.loads(out).get("kustomizeVersion", "")
+    except (subprocess.SubprocessError, ValueError) as e:
+        print(f"validate-deploy: {kubectl} does not run ({e}): {KUBECTL_INSTALL_HINT}", file=sys.stderr)
+        sys.exit(2)
+    m = re.match(r"v(\d+)", kustomize_version)
+    if not m or int(m.group(1)) < 5:
+        print(f"validate-deploy: {kubectl} bundles kustomize {kustomize_version or '?'}, need v5: "
+              f"{KUBECTL_INSTALL_HINT}", file=sys.stderr)
+        sys.exit(2)
+    return kubectl
+
+
+def kustomize(directory: str) -> list[dict]:
+    """`kubectl kustomize DIRECTORY`, parsed."""
+    result = subprocess.run([KUBECTL, "kustomize", directory], capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise RenderError(result.stderr.strip() or f"kubectl kustomize exited {result.returncode}")
+    return [d for d in yaml.safe_load_all(result.stdout) if d is not None]
+
+
+def load_yaml_documents(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [d for d in yaml.safe_load_all(f) if d is not None]
+
+
+def find_kustomization(directory: str) -> str | None:
+    return next((os.path.join(directory, n) for n in KUSTOMIZATION_FILES
+                 if os.path.isfile(os.path.join(directory, n))), None)
+
+
+def pod_spec(obj: dict) -> dict | None:
+    path = POD_TEMPLATE_PATHS.get(obj.get("kind", ""))
+    return get(obj, *path) if path else None
+
+
+def pod_template_metadata(obj: dict) -> dict | None:
+    path = POD_TEMPLATE_PATHS.get(obj.get("kind", ""))
+    return get(obj, *path[:-1], "metadata") if path and obj.get("kind") != "Pod" else None
+
+
+KUBECTL = ""
 
 
 # ------------------------------------------------------------------- checker
@@ -119,7 +201,10 @@ def get(obj: Any, *path: str, default: Any = None) -> Any:
 
 
 def name_of(o: dict) -> str:
-    return kb.fmt_id(kb.res_id(o))
+    group = o.get("apiVersion", "").split("/")[0] if "/" in o.get("apiVersion", "") else ""
+    md = o.get("metadata") or {}
+    ns = md.get("namespace")
+    return f"{o.get('kind')}{'.' + group if group else ''} {ns + '/' if ns else ''}{md.get('name')}"
 
 
 def labels_match(selector: dict, labels: dict) -> bool:
@@ -127,13 +212,13 @@ def labels_match(selector: dict, labels: dict) -> bool:
 
 
 def workloads(objs: list[dict]) -> list[dict]:
-    return [o for o in objs if o["kind"] in kb.POD_TEMPLATE_PATHS]
+    return [o for o in objs if o["kind"] in POD_TEMPLATE_PATHS]
 
 
 def template_labels(o: dict) -> dict:
     if o["kind"] == "Pod":
         return get(o, "metadata", "labels", default={}) or {}
-    md = kb.pod_template_metadata(o)
+    md = pod_template_metadata(o)
     return (md or {}).get("labels") or {}
 
 
@@ -189,7 +274,7 @@ def load_example_secrets() -> dict[str, set[str]]:
                 continue
             path = os.path.join(root, f)
             C.section = path
-            for doc in kb.load_yaml_documents(path):
+            for doc in load_yaml_documents(path):
                 schema_validate(doc, path)
                 if doc.get("kind") == "Secret":
                     keys = set((doc.get("stringData") or {}).keys()) | set((doc.get("data") or {}).keys())
@@ -205,10 +290,10 @@ def load_example_secrets() -> dict[str, set[str]]:
 
 def referenced_by_kustomization(path: str) -> bool:
     d = os.path.dirname(path)
-    try:
-        k = kb.load_yaml_documents(kb.find_kustomization(d))[0]
-    except kb.BuildError:
+    path = find_kustomization(d)
+    if path is None:
         return False
+    k = load_yaml_documents(path)[0]
     return os.path.basename(path) in (k.get("resources") or [])
 
 
@@ -237,14 +322,14 @@ def check_cross_refs(label: str, objs: list[dict], example_secrets: dict[str, se
     # add-ons (deploy/flux, deploy/monitoring) go into existing namespaces.
     for o in objs if by_kind.get("Namespace") else []:
         md_ns = o["metadata"].get("namespace")
-        if md_ns and o["kind"] not in kb.CLUSTER_SCOPED_KINDS:
+        if md_ns and o["kind"] not in CLUSTER_SCOPED_KINDS:
             C.check(exists("Namespace", md_ns) or md_ns == FLUX_NS,
                     f"{name_of(o)}: namespace {md_ns} not created by this render")
 
     secret_names = {o["metadata"]["name"] for o in by_kind.get("Secret", [])}
     for w in workloads(objs):
         ns = w["metadata"].get("namespace")
-        spec = kb.pod_spec(w) or {}
+        spec = pod_spec(w) or {}
         sa = spec.get("serviceAccountName")
         if sa:
             C.check(exists("ServiceAccount", sa, ns), f"{name_of(w)}: serviceAccountName {sa} missing")
@@ -334,7 +419,7 @@ def check_cross_refs(label: str, objs: list[dict], example_secrets: dict[str, se
         targets = [w for w in workloads(objs) if w["metadata"].get("namespace") == ns
                    and labels_match(sel, template_labels(w))]
         if C.check(targets, f"{name_of(svc)}: selector {sel} matches no pod template"):
-            port_names = {p.get("name") for w in targets for c in (kb.pod_spec(w) or {}).get("containers", [])
+            port_names = {p.get("name") for w in targets for c in (pod_spec(w) or {}).get("containers", [])
                           for p in c.get("ports") or []}
             for p in get(svc, "spec", "ports", default=[]) or []:
                 tp = p.get("targetPort")
@@ -351,7 +436,7 @@ def check_cross_refs(label: str, objs: list[dict], example_secrets: dict[str, se
         froms = [get(f, "podSelector", "matchLabels", default={})
                  for rule in get(np_, "spec", "ingress", default=[]) or [] for f in rule.get("from") or []]
         for w in workloads(objs):
-            if any(is_fluxbrain(c) for c in containers(kb.pod_spec(w) or {})):
+            if any(is_fluxbrain(c) for c in containers(pod_spec(w) or {})):
                 C.check(any(labels_match(f, template_labels(w)) for f in froms),
                         f"{name_of(np_)}: ingress does not admit {name_of(w)}")
     for sts in by_kind.get("StatefulSet", []):
@@ -361,7 +446,7 @@ def check_cross_refs(label: str, objs: list[dict], example_secrets: dict[str, se
                 f"{name_of(sts)}: serviceName {sn} must be a headless Service in the render")
         C.check(get(sts, "spec", "volumeClaimTemplates"), f"{name_of(sts)}: needs volumeClaimTemplates")
         if sts["metadata"]["name"] == "fluxbrain-redis":
-            c = (kb.pod_spec(sts) or {}).get("containers", [{}])[0]
+            c = (pod_spec(sts) or {}).get("containers", [{}])[0]
             text = " ".join(str(x) for x in (c.get("command") or []) + (c.get("args") or []))
             text = re.sub(r"\\\s*\n\s*", " ", text)
             for flag, val in REDIS_FLAGS:
@@ -378,7 +463,7 @@ def fluxbrain_deployment(objs: list[dict]) -> dict | None:
 
 
 def main_container(w: dict) -> dict:
-    return next((c for c in (kb.pod_spec(w) or {}).get("containers", []) if is_fluxbrain(c)), {})
+    return next((c for c in (pod_spec(w) or {}).get("containers", []) if is_fluxbrain(c)), {})
 
 
 def env_value(c: dict, name: str) -> Any:
@@ -441,7 +526,7 @@ def check_mode(label: str, objs: list[dict]) -> None:
         if C.check(d is not None, f"{label}: Deployment present"):
             check_deployment(d)
             c = main_container(d)
-            spec = kb.pod_spec(d) or {}
+            spec = pod_spec(d) or {}
             C.check(spec.get("automountServiceAccountToken") is False,
                     f"{label}: no ServiceAccount token mounted")
             kc = env_value(c, "KUBECONFIG")
@@ -502,7 +587,10 @@ def check_mode(label: str, objs: list[dict]) -> None:
             C.check(r.get("alert") and r.get("expr") and str(r["expr"]).count("(") == str(r["expr"]).count(")"),
                     f"{label}: rule {r.get('alert')} needs alert and a balanced expr")
         for sm in (o for o in objs if o["kind"] == "ServiceMonitor"):
-            base = kb.build("deploy/base")
+            try:
+                base = kustomize("deploy/base")
+            except RenderError:
+                base = []  # reported where deploy/base itself is rendered
             svcs = [s for s in base if s["kind"] == "Service"
                     and labels_match(get(sm, "spec", "selector", "matchLabels", default={}),
                                      s["metadata"].get("labels") or {})]
@@ -634,10 +722,12 @@ def check_compose() -> None:
     C.check(len(replica_ids) == 3 and len(set(replica_ids)) == 3 and None not in replica_ids,
             f"three distinct FLUXBRAIN_REPLICA_IDs (got {replica_ids})")
     fc = services.get("fake-cluster", {})
-    C.check(fc.get("command") == ["fake-cluster", "--snapshot", "/examples/snapshot", "--listen", "0.0.0.0:6443"],
-            "fake-cluster command")
-    C.check(services.get("sink", {}).get("command") ==
-            ["sink", "--listen", "0.0.0.0:9000", "--record", "/tmp/sink.jsonl"], "sink command")
+    C.check(fc.get("entrypoint") == ["fluxbrain-testbed"] and
+            fc.get("command") == ["fake-cluster", "--snapshot", "/examples/snapshot", "--listen", "0.0.0.0:6443"],
+            "fake-cluster runs fluxbrain-testbed fake-cluster")
+    C.check(services.get("sink", {}).get("entrypoint") == ["fluxbrain-testbed"] and
+            services.get("sink", {}).get("command") ==
+            ["sink", "--listen", "0.0.0.0:9000", "--record", "/tmp/sink.jsonl"], "sink runs fluxbrain-testbed sink")
     redis = services.get("redis", {})
     cmd = redis.get("command")
     cmd = " ".join(cmd) if isinstance(cmd, list) else str(cmd)
@@ -646,6 +736,7 @@ def check_compose() -> None:
     C.check(str(redis.get("image", "")).startswith("redis:7"), "redis: image redis:7.x")
     C.check(any(str(v).split(":")[0] in volumes_top for v in redis.get("volumes") or []),
             "redis: data on a named volume")
+    check_compose_runtime(services)
 
 
 # ---------------------------------------------------------------- Dockerfile
@@ -766,20 +857,263 @@ def check_docs() -> None:
         C.check(topic in text, f"covers {topic!r}")
 
 
+# ------------------------------------------------------------------- runtime
+# Does the real binary accept what each container gets? `fluxbrain check-config` runs with exactly the environment
+# a compose service or a rendered Deployment/CronJob container would see (env -i style: that environment, the
+# image's ENV and a PATH, nothing of CI's), and the container's command line is checked against the binary's own
+# description of its commands (`--experimental-dump-help`). Files and ports the configuration names must exist.
+
+BIN_DIR = os.environ.get("FLUXBRAIN_BIN_DIR", "")
+# Plausible values for the keys of the Secret `fluxbrain-secrets` (deploy/base/secret.example.yaml).
+DUMMY_SECRETS = {
+    "FLUXBRAIN_SLACK_WEBHOOK": "https://hooks.slack.com/services/T0000000/B0000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+    "FLUXBRAIN_WEBHOOK_URL": "https://alerts.example.com/fluxbrain",
+    "FLUXBRAIN_WEBHOOK_SECRET": "dummy-hmac-key",
+    "FLUXBRAIN_WEBHOOK_HEADERS": "Authorization: Bearer dummy-token; X-Team: platform",
+    "FLUXBRAIN_GITHUB_TOKEN": "ghp_dummy0000000000000000000000000000",
+    "FLUXBRAIN_REDIS_URL": "redis://:dummy-password@fluxbrain-redis.fluxbrain.svc:6379/0",
+    "REDIS_PASSWORD": "dummy-password",
+}
+_help_cache: dict[str, dict] = {}
+
+
+def dockerfile_runtime() -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """(ENV of the final stage, image path -> repository path of what it COPYs, ENTRYPOINT)."""
+    ins = dockerfile_instructions(open("Dockerfile", encoding="utf-8").read())
+    last = max(i for i, (k, _) in enumerate(ins) if k == "FROM")
+    env: dict[str, str] = {}
+    files: dict[str, str] = {}
+    entrypoint: list[str] = []
+    for k, a in ins[last:]:
+        if k == "ENV":
+            for key, value in re.findall(r'(\w+)=("[^"]*"|\S+)', a):
+                env[key] = value.strip('"')
+        elif k == "COPY":
+            words = a.split()
+            from_build = any(w.startswith("--from=") for w in words)
+            words = [w for w in words if not w.startswith("--")]
+            for src in words[:-1]:
+                # What the build stage produced lands in /usr/local/bin: the binaries under test.
+                files[words[-1]] = os.path.join(BIN_DIR, os.path.basename(src)) if from_build else src
+        elif k == "ENTRYPOINT":
+            entrypoint = json.loads(a)
+    return env, files, entrypoint
+
+
+def image_path_exists(path: str, files: dict[str, str]) -> bool:
+    for image_path, local in files.items():
+        if path == image_path or path.startswith(image_path.rstrip("/") + "/"):
+            return os.path.exists(local + path[len(image_path.rstrip("/")):])
+    return False
+
+
+def dump_help(binary: str) -> dict | None:
+    if binary not in _help_cache:
+        path = os.path.join(BIN_DIR, binary)
+        if not os.access(path, os.X_OK):
+            return None
+        out = subprocess.run([path, "--experimental-dump-help"], capture_output=True, text=True, timeout=60)
+        _help_cache[binary] = json.loads(out.stdout)["command"] if out.returncode == 0 else {}
+    return _help_cache[binary]
+
+
+def check_command_line(where: str, argv: list[str], files: dict[str, str]) -> dict[str, str]:
+    """Checks argv against the binary's dump-help: the binary is in the image, every subcommand, option and value
+    exists, required options are given, absolute paths exist in the image. Returns the options given."""
+    binary = os.path.basename(argv[0]) if argv else ""
+    installed = {os.path.basename(p) for p in files if p.startswith("/usr/local/bin/")}
+    if not C.check(binary in installed, f"{where}: runs {binary!r}, which the image does not install ({sorted(installed)})"):
+        return {}
+    command = dump_help(binary)
+    if not C.check(command, f"{where}: {BIN_DIR}/{binary} --experimental-dump-help failed (build it first)"):
+        return {}
+    args = list(argv[1:])
+    while args and not args[0].startswith("-"):
+        sub = next((c for c in command.get("subcommands") or [] if c["commandName"] == args[0]), None)
+        if not C.check(sub, f"{where}: {binary} has no subcommand {args[0]!r}"):
+            return {}
+        command = sub
+        args.pop(0)
+    given: dict[str, str] = {}
+    options = {f"--{n['name']}" if n["kind"] == "long" else f"-{n['name']}": a
+               for a in command.get("arguments") or [] for n in a.get("names") or []}
+    while args:
+        word = args.pop(0)
+        name, _, inline = word.partition("=")
+        arg = options.get(name)
+        if not C.check(arg is not None, f"{where}: {binary} {command['commandName']} has no option {name}"):
+            continue
+        if arg["kind"] == "option":
+            value = inline or (args.pop(0) if args else None)
+            if not C.check(value is not None, f"{where}: {name} needs a value"):
+                continue
+            if arg.get("allValues"):
+                C.check(value in arg["allValues"], f"{where}: {name} {value!r} not one of {arg['allValues']}")
+            given[arg["preferredName"]["name"]] = value
+        else:
+            given[arg["preferredName"]["name"]] = "true"
+    for a in command.get("arguments") or []:
+        if a["kind"] == "option" and not a.get("isOptional"):
+            C.check(a["preferredName"]["name"] in given, f"{where}: required option --{a['preferredName']['name']} missing")
+    return given
+
+
+def check_config_accepts(where: str, env: dict[str, str], image_env: dict[str, str]) -> None:
+    """`fluxbrain check-config` with exactly `env` (plus the image's ENV and a PATH) exits 0."""
+    binary = os.path.join(BIN_DIR, "fluxbrain")
+    if not C.check(os.access(binary, os.X_OK), f"{where}: {binary} not built"):
+        return
+    full = {"PATH": "/usr/local/bin:/usr/bin:/bin", **image_env, **env}
+    result = subprocess.run([binary, "check-config"], env=full, capture_output=True, text=True, timeout=60)
+    C.check(result.returncode == 0 and "configuration OK" in result.stdout,
+            f"{where}: fluxbrain check-config rejects its environment (exit {result.returncode}): "
+            f"{result.stderr.strip()}")
+
+
+def interpolate(value: Any, environ: dict[str, str]) -> str:
+    """docker compose variable interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, $VAR, $$."""
+    def sub(m: re.Match) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name = m.group(1) or m.group(4)
+        if m.group(2) == ":-":
+            return environ.get(name) or m.group(3)
+        if m.group(2) == "-":
+            return environ.get(name, m.group(3))
+        return environ.get(name, "")
+    return re.sub(r"\$\$|\$\{(\w+)(?:(:?-)([^}]*))?\}|\$(\w+)", sub, "" if value is None else str(value))
+
+
+def listen_port(service: dict, options: dict[str, str], env: dict[str, str]) -> int | None:
+    if "listen" in options:
+        return int(options["listen"].rsplit(":", 1)[1])
+    if "FLUXBRAIN_HTTP_ADDR" in env:
+        return int(env["FLUXBRAIN_HTTP_ADDR"].rsplit(":", 1)[1])
+    return None
+
+
+def check_compose_runtime(services: dict) -> None:
+    C.section = "docker-compose.yml (runtime)"
+    image_env, files, entrypoint = dockerfile_runtime()
+    ours = {n: s for n, s in services.items() if s.get("build") is not None}
+    ports: dict[str, set[int]] = {"redis": {6379}} if "redis" in services else {}
+    envs: dict[str, dict[str, str]] = {}
+    for name, s in ours.items():
+        raw = s.get("environment") or {}
+        if isinstance(raw, list):
+            raw = dict(e.split("=", 1) if "=" in e else (e, "") for e in raw)
+        env = {k: interpolate(v, {}) for k, v in raw.items()}
+        envs[name] = env
+        ep = s.get("entrypoint", entrypoint)
+        argv = (ep if isinstance(ep, list) else ep.split()) + (s.get("command") or [])
+        options = check_command_line(f"{name}", argv, files)
+        for value in options.values():
+            if value.startswith("/"):
+                writable = any(str(t).split(":")[0] == os.path.dirname(value) for t in s.get("tmpfs") or [])
+                C.check(writable or image_path_exists(value, files),
+                        f"{name}: {value} is neither in the image nor on a tmpfs")
+        if os.path.basename(argv[0]) == "fluxbrain":
+            check_config_accepts(name, env, image_env)
+        serves = argv[1:2] != ["once"]
+        port = listen_port(s, options, env if os.path.basename(argv[0]) == "fluxbrain" else {}) if serves else None
+        if serves and C.check(port, f"{name}: cannot tell which port it listens on"):
+            ports[name] = {port}
+            for mapping in s.get("ports") or []:
+                C.check(int(str(mapping).rsplit(":", 1)[1]) == port,
+                        f"{name}: ports {mapping} does not reach port {port} it listens on")
+            test = " ".join(str(t) for t in get(s, "healthcheck", "test", default=[]) or [])
+            for probed in re.findall(r"/dev/tcp/[\w.]+/(\d+)", test):
+                C.check(int(probed) == port, f"{name}: healthcheck probes {probed}, it listens on {port}")
+    for name, env in envs.items():
+        for key, value in env.items():
+            m = re.match(r"(?:https?|redis)://([\w.-]+):(\d+)", value)
+            if m and m.group(1) in services:
+                C.check(int(m.group(2)) in ports.get(m.group(1), set()),
+                        f"{name}: {key}={value}: {m.group(1)} does not listen on {m.group(2)}")
+
+
+def container_environments(c: dict, objs: list[dict], pod_name: str) -> list[tuple[str, dict[str, str]]]:
+    """The environments a rendered container can get: without the Secret, and with its keys filled in."""
+    ns_objs = {(o["kind"], o["metadata"]["name"]): o for o in objs}
+    variants = []
+    for label, secrets in (("Secret absent", {}), ("Secret filled", DUMMY_SECRETS)):
+        env: dict[str, str] = {}
+        for ef in c.get("envFrom") or []:
+            if "configMapRef" in ef:
+                env.update({k: str(v) for k, v in (get(ns_objs.get(("ConfigMap", ef["configMapRef"]["name"]), {}),
+                                                        "data", default={}) or {}).items()})
+            elif "secretRef" in ef:
+                env.update(secrets)
+        for e in c.get("env") or []:
+            if "value" in e:
+                env[e["name"]] = str(e["value"])
+            elif get(e, "valueFrom", "secretKeyRef"):
+                key = e["valueFrom"]["secretKeyRef"]["key"]
+                if key in secrets:
+                    env[e["name"]] = secrets[key]
+            elif get(e, "valueFrom", "configMapKeyRef"):
+                ref = e["valueFrom"]["configMapKeyRef"]
+                value = get(ns_objs.get(("ConfigMap", ref["name"]), {}), "data", ref["key"])
+                if value is not None:
+                    env[e["name"]] = str(value)
+            elif get(e, "valueFrom", "fieldRef", "fieldPath") == "metadata.name":
+                env[e["name"]] = pod_name
+        # GitHub Issues need owner and repo besides the token: a token alone is a configuration error, rightly.
+        if secrets and not ("FLUXBRAIN_GITHUB_OWNER" in env and "FLUXBRAIN_GITHUB_REPO" in env):
+            env.pop("FLUXBRAIN_GITHUB_TOKEN", None)
+        variants.append((label, env))
+    return variants
+
+
+def check_workload_runtime(label: str, objs: list[dict]) -> None:
+    image_env, files, entrypoint = dockerfile_runtime()
+    for w in workloads(objs):
+        spec = pod_spec(w) or {}
+        for c in containers(spec):
+            if not is_fluxbrain(c):
+                continue
+            where = f"{name_of(w)} container {c.get('name')}"
+            argv = (c.get("command") or entrypoint) + (c.get("args") or [])
+            check_command_line(where, argv, files)
+            mounts = [m.get("mountPath", "") for m in c.get("volumeMounts") or []]
+            ports = {p.get("name"): p.get("containerPort") for p in c.get("ports") or []}
+            for variant, env in container_environments(c, objs, f"{w['metadata']['name']}-5d4f8c7b9-abcde"):
+                check_config_accepts(f"{where} ({variant})", env, image_env)
+                for key, value in env.items():
+                    if value.startswith("/"):
+                        C.check(any(value == m or value.startswith(m.rstrip("/") + "/") for m in mounts)
+                                or image_path_exists(value, files),
+                                f"{where}: {key}={value} is neither mounted nor in the image")
+                addr = env.get("FLUXBRAIN_HTTP_ADDR")
+                if addr and ports:
+                    port = int(addr.rsplit(":", 1)[1])
+                    C.check(port in ports.values(), f"{where}: listens on {port}, containerPorts are {ports}")
+                    for probe in ("livenessProbe", "readinessProbe"):
+                        p = get(c, probe, "httpGet", "port")
+                        if p is not None:
+                            C.check(ports.get(p, p) == port, f"{where}: {probe} port {p} is not {port}")
+
+
 # ---------------------------------------------------------------------- main
 
 def discover_kustomizations() -> list[str]:
     out = []
     for root, dirs, files in os.walk("deploy"):
         dirs.sort()
-        if any(f in files for f in kb.KUSTOMIZATION_FILES):
+        if any(f in files for f in KUSTOMIZATION_FILES):
             out.append(root)
     return sorted(out)
 
 
 def main() -> int:
+    global KUBECTL
     if not os.path.isfile(".ci/validate_deploy.py"):
         print("run from the repository root", file=sys.stderr)
+        return 2
+    KUBECTL = kubectl_binary()
+    if not os.access(os.path.join(BIN_DIR, "fluxbrain"), os.X_OK):
+        print("validate-deploy: set FLUXBRAIN_BIN_DIR to where `swift build` put fluxbrain and fluxbrain-testbed",
+              file=sys.stderr)
         return 2
     print(f"Kubernetes schema version: {K8S_VERSION} (strict), "
           f"kubernetes-validate {__import__('kubernetes_validate').__version__ if hasattr(__import__('kubernetes_validate'), '__version__') else '?'}")
@@ -794,8 +1128,8 @@ def main() -> int:
     for t in targets:
         C.section = t
         try:
-            objs = kb.build(t)
-        except kb.BuildError as e:
+            objs = kustomize(t)
+        except RenderError as e:
             C.check(False, f"build: {e}")
             continue
         C.check(objs, "renders at least one object")
@@ -806,6 +1140,7 @@ def main() -> int:
               f"{stats['crd']} CRD (structural only, no bundled schema), {stats['failed']} invalid")
         check_cross_refs(t, objs, example_secrets)
         check_mode(t, objs)
+        check_workload_runtime(t, objs)
         if t == "deploy/base/rbac":
             continue  # checked through base and remote-rbac
         if any(o["kind"] in ("Role", "ClusterRole") for o in objs):

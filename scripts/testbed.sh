@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The docker-compose testbed as local processes, for machines without Docker:
-#   redis-server (AOF) · `fluxbrain fake-cluster` serving examples/snapshot over the Kubernetes API ·
-#   `fluxbrain sink` recording webhooks · three `fluxbrain run` replicas sharing Redis.
+#   redis-server (AOF) · `fluxbrain-testbed fake-cluster` serving examples/snapshot over the Kubernetes API ·
+#   `fluxbrain-testbed sink` recording webhooks · three `fluxbrain run` replicas sharing Redis.
 #
-#   scripts/testbed.sh          run until Ctrl-C, printing where everything listens
+#   scripts/testbed.sh          run until Ctrl-C, printing where everything listens (and a kubeconfig for kubectl)
 #   scripts/testbed.sh --ci     run until every incident of the example reached the sink, check each arrived
-#                               exactly once and that exactly one replica led, then stop (exit 1 otherwise)
+#                               exactly once and that exactly one replica led; check that real kubectl lists the
+#                               fake cluster's Kustomizations and HelmReleases and that `promtool check metrics`
+#                               accepts a replica's /metrics; then stop (exit 1 otherwise; kubectl and promtool
+#                               must be installed, see .ci/run)
 #
 # Set FLUXBRAIN_ERRORBRAIN_URL to have the replicas ask a real Errorbrain.
 set -euo pipefail
@@ -17,7 +20,14 @@ timeout_seconds="${FLUXBRAIN_TESTBED_TIMEOUT:-90}"
 
 bash scripts/install-deps.sh
 swift build --product fluxbrain >/dev/null
+swift build --product fluxbrain-testbed >/dev/null
 bin="$(swift build --show-bin-path)/fluxbrain"
+testbed_bin="$(swift build --show-bin-path)/fluxbrain-testbed"
+if [[ "$mode" == "--ci" ]]; then
+    for tool in kubectl promtool; do
+        command -v "$tool" >/dev/null || { echo "testbed: $tool not found (.ci/run installs it)" >&2; exit 1; }
+    done
+fi
 # The CI check talks to loopback only: keep the machine's proxy variables (HTTPS_PROXY…) out of it.
 if [[ "$mode" == "--ci" ]]; then unset HTTPS_PROXY https_proxy HTTP_PROXY http_proxy NO_PROXY no_proxy; fi
 
@@ -31,7 +41,7 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-redis_port=$(free_port); cluster_port=$(free_port); sink_port=$(free_port)
+redis_port=$(free_port); cluster_port=$(free_port); sink_port=$(free_port); metrics_port=$(free_port)
 
 redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$work" --save '' --appendonly yes \
     --appendfsync everysec --maxmemory-policy noeviction --daemonize no --logfile "$work/redis.log" &
@@ -39,9 +49,9 @@ pids+=($!)
 for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 export FLUXBRAIN_LOG_FORMAT=json
-"$bin" fake-cluster --snapshot examples/snapshot --listen "127.0.0.1:$cluster_port" >"$work/fake-cluster.log" 2>&1 &
+"$testbed_bin" fake-cluster --snapshot examples/snapshot --listen "127.0.0.1:$cluster_port" >"$work/fake-cluster.log" 2>&1 &
 pids+=($!)
-"$bin" sink --listen "127.0.0.1:$sink_port" --record "$work/sink.jsonl" >"$work/sink.log" 2>&1 &
+"$testbed_bin" sink --listen "127.0.0.1:$sink_port" --record "$work/sink.jsonl" >"$work/sink.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$sink_port/healthz" >/dev/null 2>&1 && \
@@ -55,14 +65,29 @@ for replica in 1 2 3; do
     FLUXBRAIN_KUBE_API_URL="http://127.0.0.1:$cluster_port" \
     FLUXBRAIN_REDIS_URL="redis://127.0.0.1:$redis_port/0" \
     FLUXBRAIN_WEBHOOK_URL="http://127.0.0.1:$sink_port/hook" \
-    FLUXBRAIN_HTTP_ADDR="127.0.0.1:0" \
+    FLUXBRAIN_HTTP_ADDR="127.0.0.1:$([[ $replica == 1 ]] && echo "$metrics_port" || echo 0)" \
     FLUXBRAIN_REQUEUE_INTERVAL=10s FLUXBRAIN_LOCK_TTL=6s \
         "$bin" run >"$work/replica-$replica.log" 2>&1 &
     pids+=($!)
 done
 
 echo "testbed: redis 127.0.0.1:$redis_port · fake cluster http://127.0.0.1:$cluster_port · sink http://127.0.0.1:$sink_port/records"
-echo "testbed: logs in $work"
+cat >"$work/kubeconfig" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters:
+- name: testbed
+  cluster: {server: "http://127.0.0.1:$cluster_port"}
+users:
+- name: testbed
+  user: {}
+contexts:
+- name: testbed
+  context: {cluster: testbed, user: testbed}
+current-context: testbed
+KUBECONFIG
+echo "testbed: logs in $work; replica-1 metrics http://127.0.0.1:$metrics_port/metrics"
+echo "testbed: KUBECONFIG=$work/kubeconfig kubectl get kustomizations,helmreleases -A"
 
 if [[ "$mode" != "--ci" ]]; then
     wait "${pids[@]}"
@@ -92,7 +117,8 @@ done
 sleep 3   # let any duplicate arrive before judging
 
 status=0
-python3 - "$work" "$expected_incidents" <<'PY' || status=$?
+failed=()
+python3 - "$work" "$expected_incidents" <<'PY' || { status=1; failed+=(incidents); }
 import collections, json, os, sys
 work, expected = sys.argv[1], int(sys.argv[2])
 deliveries = collections.Counter()
@@ -119,10 +145,36 @@ print(f"testbed: leader {sorted(leaders)}")
 if problems:
     print("testbed: FAILED: " + "; ".join(problems))
     sys.exit(1)
-print(f"testbed: {len(firing)} passed, 0 failed")
+print(f"testbed: all {len(firing)} incidents delivered exactly once, one leader")
 PY
+checks=()
+[[ ${#failed[@]} -eq 0 ]] && checks+=(incidents)
+# Real kubectl against the fake cluster: discovery, then the lists a person reaches for first.
+for resource in kustomizations helmreleases; do
+    listed=$(KUBECONFIG="$work/kubeconfig" kubectl get "$resource" -A --no-headers 2>"$work/kubectl.err" | wc -l) || true
+    served=$(curl -fsS "http://127.0.0.1:$cluster_port/apis/$( [[ $resource == kustomizations ]] \
+        && echo kustomize.toolkit.fluxcd.io/v1 || echo helm.toolkit.fluxcd.io/v2)/$resource" \
+        | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
+    if [[ "$listed" -gt 0 && "$listed" == "$served" ]]; then
+        echo "testbed: kubectl get $resource -A lists all $served"
+        checks+=("kubectl-$resource")
+    else
+        echo "testbed: FAILED: kubectl get $resource -A listed $listed of $served: $(cat "$work/kubectl.err")"
+        status=1; failed+=("kubectl-$resource")
+    fi
+done
+# Prometheus's own linter on a live scrape (HELP on every metric, naming, histogram shape), and build_info.
+if curl -fsS "http://127.0.0.1:$metrics_port/metrics" >"$work/metrics.txt" && promtool check metrics <"$work/metrics.txt" \
+    && grep -q '^fluxbrain_build_info{version="[^"]*",revision="[^"]*"} 1' "$work/metrics.txt"; then
+    echo "testbed: promtool check metrics accepts replica-1's /metrics ($(grep -c '^# HELP' "$work/metrics.txt") metrics)"
+    checks+=(promtool-metrics)
+else
+    echo "testbed: FAILED: promtool check metrics on replica-1's /metrics (kept in $work/metrics.txt)"
+    status=1; failed+=(promtool-metrics)
+fi
 if [[ $status -ne 0 ]]; then
     keep_logs=1
     for f in "$work"/replica-*.log; do echo "--- $f"; tail -20 "$f"; done
 fi
+echo "testbed: ${#checks[@]} passed, ${#failed[@]} failed"
 exit $status

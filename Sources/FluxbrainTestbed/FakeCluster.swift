@@ -3,9 +3,9 @@ import FluxbrainIntegrations
 import Foundation
 import Logging
 
-/// The testbed's fake Flux cluster: a snapshot served as a Kubernetes API (`fluxbrain fake-cluster --snapshot PATH
-/// --listen HOST:PORT`), over plain HTTP without authentication, so `FLUXBRAIN_KUBE_API_URL=http://HOST:PORT`
-/// points Fluxbrain at it.
+/// The testbed's fake Flux cluster: a snapshot served as a Kubernetes API (`fluxbrain-testbed fake-cluster
+/// --snapshot PATH --listen HOST:PORT`), over plain HTTP without authentication, so
+/// `FLUXBRAIN_KUBE_API_URL=http://HOST:PORT` points Fluxbrain at it.
 package enum FakeCluster {
     /// Loads `snapshotPath` into a new fake API server state: every Flux object, a Warning event for each
     /// `Ready=False`/`Stalled=True` object (reason, message and time of the condition, revision annotation), and a

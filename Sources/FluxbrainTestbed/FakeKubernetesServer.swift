@@ -7,7 +7,8 @@ import NIOCore
 import NIOSSL
 import ServiceLifecycle
 
-/// A fake Kubernetes API server speaking the real wire format over HTTP or HTTPS (Hummingbird 2): paginated lists
+/// A fake Kubernetes API server speaking the real wire format over HTTP or HTTPS (Hummingbird 2): legacy discovery
+/// (`/version`, `/api`, `/apis`, `/api/v1`, `/apis/GROUP/VERSION`, enough for `kubectl get`), paginated lists
 /// with continue tokens, watch streams of JSON lines (ADDED/MODIFIED/DELETED/BOOKMARK, and a 410 `ERROR` inside a
 /// 200 stream for an expired resourceVersion), the plain-text `404 page not found` of a missing CRD, 401 and 403
 /// `Status` replies, core/v1 events with field selectors, pods with label selectors and `pods/{name}/log`.
@@ -113,9 +114,18 @@ package struct FakeKubernetesServer: Sendable {
         }
         let segments = path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
         do {
-            switch segments.first {
-            case "apis": return try await respondFlux(segments: Array(segments.dropFirst()), query: query)
-            case "api": return try await respondCore(segments: Array(segments.dropFirst()), query: query)
+            switch (segments.first, segments.count) {
+            case ("version", 1): return Self.json(Self.versionInfo)
+            case ("api", 1): return Self.json(Self.coreVersions)
+            case ("api", 2) where segments[1] == "v1": return Self.json(Self.coreResources)
+            case ("apis", 1): return Self.json(await groupList())
+            case ("apis", 3):
+                guard let list = await resources(group: segments[1], version: segments[2]) else {
+                    return Self.pageNotFound()
+                }
+                return Self.json(list)
+            case ("apis", _): return try await respondFlux(segments: Array(segments.dropFirst()), query: query)
+            case ("api", _): return try await respondCore(segments: Array(segments.dropFirst()), query: query)
             default: return Self.pageNotFound()
             }
         } catch FakeAPIError.badRequest(let message) {

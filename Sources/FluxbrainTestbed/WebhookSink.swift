@@ -31,7 +31,7 @@ package struct WebhookSinkRecord: Sendable, Codable, Hashable {
 }
 
 /// A small HTTP server that records every POST: the local testbed's webhook receiver
-/// (`fluxbrain sink --listen HOST:PORT --record FILE`) and the tests' fake webhook.
+/// (`fluxbrain-testbed sink --listen HOST:PORT --record FILE`) and the tests' fake webhook.
 ///
 /// - `POST <any path>`: recorded (in memory, and as one JSON line per request in the record file); answers
 ///   `200 {"ok":true}`, or what `failNext` queued.
@@ -113,7 +113,7 @@ package final class WebhookSink: Sendable {
         }
     }
 
-    /// `fluxbrain sink`: serves until cancelled, appending records to `recordPath`.
+    /// `fluxbrain-testbed sink`: serves until cancelled, appending records to `recordPath`.
     package static func serve(host: String, port: Int, recordPath: String?, logger: Logger) async throws {
         let sink = WebhookSink(recordPath: recordPath, logger: logger)
         try await sink.run(host: host, port: port) { port in

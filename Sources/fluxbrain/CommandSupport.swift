@@ -50,7 +50,7 @@ func bootstrapObservability(_ configuration: FluxbrainConfiguration) -> Logger {
         handler.logLevel = level
         return handler
     }
-    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
+    MetricsSystem.bootstrap(FluxbrainMetricsFactory(registry: metricsRegistry))
     var logger = Logger(label: "fluxbrain")
     logger[metadataKey: "replica"] = "\(configuration.replicaID)"
     return logger
@@ -89,5 +89,24 @@ func finishOnce(_ outcome: OnceOutcome, failOnIncident: Bool, logger: Logger) th
     case .timedOut(let pending):
         printError("\(pending) item(s) still pending at the deadline")
         throw ExitCode(1)
+    }
+}
+
+/// Parses and runs `command`'s command line; a usage error (unknown flag, bad value, missing argument) prints
+/// ArgumentParser's message and usage and exits with code 2 instead of ArgumentParser's 64.
+func runExitingTwoOnUsageErrors<Command: AsyncParsableCommand>(_ command: Command.Type) async {
+    do {
+        var parsed = try Command.parseAsRoot()
+        if var asyncCommand = parsed as? any AsyncParsableCommand {
+            try await asyncCommand.run()
+        } else {
+            try parsed.run()
+        }
+    } catch {
+        if Command.exitCode(for: error) == .validationFailure {
+            FileHandle.standardError.write(Data((Command.fullMessage(for: error) + "\n").utf8))
+            exit(usageErrorExitCode.rawValue)
+        }
+        Command.exit(withError: error)
     }
 }

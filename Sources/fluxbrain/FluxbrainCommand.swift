@@ -1,4 +1,5 @@
 import ArgumentParser
+import FluxbrainCore
 import FluxbrainService
 import Foundation
 
@@ -9,9 +10,15 @@ struct FluxbrainCommand: AsyncParsableCommand {
         commandName: "fluxbrain",
         abstract: "Notices failing Flux reconciliations, gathers their context, asks Errorbrain, tells people.",
         discussion: "Configuration comes from FLUXBRAIN_* environment variables; see README.md.",
+        version: BuildInfo.description,
         subcommands: [
             RunCommand.self, OnceCommand.self, CheckConfigCommand.self, NotifyTestCommand.self, QueueCommand.self,
-            SinkCommand.self, FakeClusterCommand.self,
         ]
     )
+
+    /// Runs the command; a bad flag or argument exits with code 2, like a bad setting (ArgumentParser's own code
+    /// for that is 64).
+    static func main() async {
+        await runExitingTwoOnUsageErrors(self)
+    }
 }

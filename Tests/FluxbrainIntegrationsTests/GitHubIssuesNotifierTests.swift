@@ -38,7 +38,7 @@ import Testing
             let create = try #require(fake.requests.first { $0.method == "POST" })
             #expect(create.headers["accept"] == "application/vnd.github+json")
             #expect(create.headers["x-github-api-version"] == "2022-11-28")
-            #expect(create.headers["user-agent"] == "fluxbrain")
+            #expect(create.headers["user-agent"] == BuildInfo.userAgent)
             #expect(fake.requests.first?.query["labels"] == "fluxbrain")
         }
     }

@@ -176,6 +176,7 @@ package struct ErrorbrainClient: AnalysisService {
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             request.headers.add(name: "Accept", value: "application/json")
+            request.headers.add(name: "User-Agent", value: BuildInfo.userAgent)
             request.body = .bytes(ByteBuffer(bytes: body))
             do {
                 let response = try await httpClient.execute(request, deadline: nioDeadline, logger: logger)

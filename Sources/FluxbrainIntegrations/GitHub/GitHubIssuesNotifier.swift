@@ -221,7 +221,7 @@ package struct GitHubIssuesNotifier: Notifier {
         headers.add(name: "Accept", value: "application/vnd.github+json")
         headers.add(name: "Authorization", value: "Bearer \(token)")
         headers.add(name: "X-GitHub-Api-Version", value: "2022-11-28")
-        headers.add(name: "User-Agent", value: "fluxbrain")
+        headers.add(name: "User-Agent", value: BuildInfo.userAgent)
         if body != nil { headers.add(name: "Content-Type", value: "application/json") }
         var http = self.http
         if !idempotent { http.policy.retryServerErrors = false }

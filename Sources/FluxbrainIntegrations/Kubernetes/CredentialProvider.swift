@@ -1,5 +1,7 @@
 import FluxbrainCore
 import Foundation
+import Subprocess
+import SystemPackage
 
 /// Resolves `KubernetesCredentials` into what a request needs, caching tokens: a token file is re-read when the
 /// cached copy is older than `fileRefreshInterval` (client-go: one minute) or after a 401; an exec plugin is run
@@ -111,7 +113,11 @@ package struct ExecCredentialStatus: Sendable, Codable, Hashable {
     }
 }
 
-/// Runs exec credential plugins (`client.authentication.k8s.io/v1` and `v1beta1`).
+/// Runs exec credential plugins (`client.authentication.k8s.io/v1` and `v1beta1`) through swift-subprocess.
+///
+/// Standard output and standard error are read concurrently, so a plugin that writes a lot to standard error before
+/// printing its credential cannot stall on a full pipe; a plugin that has not finished within the timeout (or whose
+/// caller is cancelled) is killed.
 package enum ExecCredentialRunner {
     private struct ExecCredential: Decodable {
         var apiVersion: String?
@@ -119,69 +125,135 @@ package enum ExecCredentialRunner {
         var status: ExecCredentialStatus?
     }
 
-    /// Runs `plugin` with `KUBERNETES_EXEC_INFO` set and decodes its `ExecCredential` from stdout.
+    /// How long a plugin may run before it is killed and the request fails (client-go has no limit; a hung
+    /// `aws`/`gcloud` must not stall a cluster's collector for ever).
+    package static let defaultTimeout: Duration = .seconds(30)
+    /// The most standard output a plugin may print: an ExecCredential is a few KiB.
+    package static let maxOutputBytes = 1 << 20
+    /// How much of standard error is kept for the error message; the rest is read and dropped.
+    package static let keptErrorBytes = 4096
+
+    /// Runs `plugin` with `KUBERNETES_EXEC_INFO` set and decodes its `ExecCredential` from stdout, within
+    /// ``defaultTimeout``.
     package static func run(_ plugin: ExecCredentialPlugin) async throws(KubernetesError) -> ExecCredentialStatus {
-        let process = Process()
+        try await run(plugin, timeout: defaultTimeout)
+    }
+
+    /// Runs `plugin` with `KUBERNETES_EXEC_INFO` set and decodes its `ExecCredential` from stdout; kills it and
+    /// throws a `.timeout` error naming it when it has not exited within `timeout` on `clock`.
+    package static func run(
+        _ plugin: ExecCredentialPlugin, timeout: Duration, clock: any Clock<Duration> = ContinuousClock()
+    ) async throws(KubernetesError) -> ExecCredentialStatus {
         var command = plugin.command
         if command.contains("/"), !command.hasPrefix("/"), let base = plugin.baseDirectory {
             command = (base as NSString).appendingPathComponent(command)
         }
-        if command.hasPrefix("/") {
-            process.executableURL = URL(fileURLWithPath: command)
-            process.arguments = plugin.args
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [command] + plugin.args
-        }
-        var environment = ProcessInfo.processInfo.environment
-        for (key, value) in plugin.env { environment[key] = value }
-        environment["KUBERNETES_EXEC_INFO"] = plugin.execInfo
-        process.environment = environment
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        /// Process and pipes are not Sendable; they are handed to one background thread and read only there.
-        struct Running: @unchecked Sendable {
-            var process: Process
-            var stdout: Pipe
-            var stderr: Pipe
-        }
-        let running = Running(process: process, stdout: stdout, stderr: stderr)
-        let output: Data
-        let errorOutput: Data
-        let exitStatus: Int32
+        let executable: Executable = command.contains("/") ? .path(FilePath(command)) : .name(command)
+        var overrides: [Environment.Key: String?] = [:]
+        for (key, value) in plugin.env { overrides[Environment.Key(stringLiteral: key)] = value }
+        overrides["KUBERNETES_EXEC_INFO"] = plugin.execInfo
+        let environment = Environment.inherit.updating(overrides)
+        let arguments = Arguments(plugin.args)
+        // The plugin gets its own process group, so a timeout or cancellation ends whatever it started too
+        // (SIGTERM, then SIGKILL half a second later).
+        let options = {
+            var options = PlatformOptions()
+            options.processGroupID = 0
+            options.teardownSequence = [
+                .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500))
+            ]
+            return options
+        }()
+
+        let finished: Finished?
         do {
-            try process.run()
-            // Read both pipes off the cooperative pool; the plugin is short-lived.
-            let result = await withCheckedContinuation { (continuation: CheckedContinuation<(Data, Data, Int32), Never>) in
-                DispatchQueue.global().async {
-                    let out = running.stdout.fileHandleForReading.readDataToEndOfFile()
-                    let err = running.stderr.fileHandleForReading.readDataToEndOfFile()
-                    running.process.waitUntilExit()
-                    continuation.resume(returning: (out, err, running.process.terminationStatus))
+            finished = try await withThrowingTaskGroup(of: Finished?.self) { group in
+                group.addTask {
+                    let result = try await Subprocess.run(
+                        executable, arguments: arguments, environment: environment, platformOptions: options, input: .none,
+                        output: .sequence, error: .sequence
+                    ) { execution in
+                        async let errorText = keptPrefix(of: execution.standardError, keeping: keptErrorBytes)
+                        let output = try await collect(execution.standardOutput, limit: maxOutputBytes)
+                        return (output, try await errorText)
+                    }
+                    return Finished(status: result.terminationStatus, output: result.closureResult.0, errorText: result.closureResult.1)
                 }
+                group.addTask {
+                    try await clock.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? nil
             }
-            output = result.0
-            errorOutput = result.1
-            exitStatus = result.2
-        } catch {
-            var message = "exec credential plugin \(plugin.command) could not be started"
-            if let hint = plugin.installHint { message += ": \(hint)" }
-            throw KubernetesError(.config, message, underlying: error)
-        }
-        guard exitStatus == 0 else {
-            let text = String(decoding: errorOutput.prefix(1024), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch is CancellationError {
+            throw KubernetesError(.timeout, "exec credential plugin \(plugin.command) was cancelled before it finished")
+        } catch let error as SubprocessError {
+            throw startError(plugin, underlying: error)
+        } catch let error as PluginOutputTooLarge {
             throw KubernetesError(
-                .unauthorized, "exec credential plugin \(plugin.command) exited with status \(exitStatus): \(text)")
+                .tooLarge, "exec credential plugin \(plugin.command) printed more than \(error.limit) bytes")
+        } catch {
+            throw startError(plugin, underlying: error)
         }
-        guard let credential = try? JSONDecoder().decode(ExecCredential.self, from: output), let status = credential.status,
-            status.token != nil || status.clientCertificateData != nil
+        guard let finished else {
+            throw KubernetesError(
+                .timeout,
+                "exec credential plugin \(plugin.command) did not finish within \(DurationParser.format(timeout)); killed it")
+        }
+        guard case .exited(0) = finished.status else {
+            let text = finished.errorText.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw KubernetesError(
+                .unauthorized, "exec credential plugin \(plugin.command) \(describe(finished.status)): \(text)")
+        }
+        guard let credential = try? JSONDecoder().decode(ExecCredential.self, from: Data(finished.output)),
+            let status = credential.status, status.token != nil || status.clientCertificateData != nil
         else {
             throw KubernetesError(
                 .decoding, "exec credential plugin \(plugin.command) did not print an ExecCredential with a token or client certificate")
         }
         return status
+    }
+
+    private struct Finished: Sendable {
+        var status: TerminationStatus
+        var output: [UInt8]
+        var errorText: String
+    }
+
+    private struct PluginOutputTooLarge: Error {
+        var limit: Int
+    }
+
+    private static func startError(_ plugin: ExecCredentialPlugin, underlying: any Error) -> KubernetesError {
+        var message = "exec credential plugin \(plugin.command) could not be started"
+        if let hint = plugin.installHint { message += ": \(hint)" }
+        return KubernetesError(.config, message, underlying: underlying)
+    }
+
+    private static func describe(_ status: TerminationStatus) -> String {
+        switch status {
+        case .exited(let code): "exited with status \(code)"
+        case .signaled(let signal): "was killed by signal \(signal)"
+        }
+    }
+
+    /// All of `sequence`, failing past `limit` bytes.
+    private static func collect(_ sequence: SubprocessOutputSequence, limit: Int) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for try await buffer in sequence {
+            guard bytes.count + buffer.count <= limit else { throw PluginOutputTooLarge(limit: limit) }
+            buffer.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        }
+        return bytes
+    }
+
+    /// The first `keeping` bytes of `sequence` as text; the rest is read to the end and dropped.
+    private static func keptPrefix(of sequence: SubprocessOutputSequence, keeping: Int) async throws -> String {
+        var bytes: [UInt8] = []
+        for try await buffer in sequence where bytes.count < keeping {
+            buffer.withUnsafeBytes { bytes.append(contentsOf: $0.prefix(keeping - bytes.count)) }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -142,7 +142,7 @@ package struct KubernetesClient: Sendable {
             var httpRequest = HTTPClientRequest(url: url(path: path, query: query))
             httpRequest.method = .GET
             httpRequest.headers.add(name: "Accept", value: "application/json")
-            httpRequest.headers.add(name: "User-Agent", value: "fluxbrain")
+            httpRequest.headers.add(name: "User-Agent", value: BuildInfo.userAgent)
             if let hostHeader { httpRequest.headers.add(name: "Host", value: hostHeader) }
             if let token = resolved.bearerToken {
                 httpRequest.headers.add(name: "Authorization", value: "Bearer \(token)")

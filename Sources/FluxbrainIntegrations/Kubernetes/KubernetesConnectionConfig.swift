@@ -35,7 +35,7 @@ package struct KubernetesConnectionConfig: Sendable {
         self.origin = origin
     }
 
-    /// A plain URL with no authentication (`FLUXBRAIN_KUBE_API_URL`, the testbed's `fluxbrain fake-cluster`).
+    /// A plain URL with no authentication (`FLUXBRAIN_KUBE_API_URL`, the testbed's `fluxbrain-testbed fake-cluster`).
     package static func url(_ url: URL) -> KubernetesConnectionConfig {
         KubernetesConnectionConfig(server: url, origin: "URL \(url.absoluteString)")
     }

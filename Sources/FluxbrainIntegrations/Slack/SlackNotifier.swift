@@ -35,7 +35,7 @@ package struct SlackNotifier: Notifier {
         }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        headers.add(name: "User-Agent", value: "fluxbrain")
+        headers.add(name: "User-Agent", value: BuildInfo.userAgent)
         let exchange = try await http.execute(
             method: .POST, url: webhookURL.absoluteString, headers: headers, body: ByteBuffer(bytes: body),
             what: "Slack webhook")

@@ -45,7 +45,7 @@ package struct WebhookNotifier: Notifier {
     package func headers(body: Data, idempotencyKey: String) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "User-Agent", value: "fluxbrain")
+        headers.add(name: "User-Agent", value: BuildInfo.userAgent)
         for (name, value) in extraHeaders { headers.replaceOrAdd(name: name, value: value) }
         headers.replaceOrAdd(name: "Idempotency-Key", value: idempotencyKey)
         headers.replaceOrAdd(name: "X-Fluxbrain-Version", value: WebhookPayload.version)

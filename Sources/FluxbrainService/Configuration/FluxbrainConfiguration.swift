@@ -34,7 +34,7 @@ package struct FluxbrainConfiguration: Sendable {
     /// `FLUXBRAIN_FLUX_NAMESPACE` (default `flux-system`): where the Flux controllers run.
     package var fluxNamespace: String
     /// `FLUXBRAIN_KUBE_API_URL` (URL, optional): a Kubernetes API without authentication, e.g. the testbed's
-    /// `fluxbrain fake-cluster`. Overrides in-cluster and kubeconfig discovery.
+    /// `fluxbrain-testbed fake-cluster`. Overrides in-cluster and kubeconfig discovery.
     package var kubeAPIURL: URL?
     /// `FLUXBRAIN_REQUEUE_INTERVAL` (duration, default `5m`): full resync period.
     package var requeueInterval: Duration
@@ -103,7 +103,7 @@ package struct FluxbrainConfiguration: Sendable {
     package var webhookURL: URL?
     /// `FLUXBRAIN_WEBHOOK_SECRET` (secret, optional): HMAC-SHA256 key for `X-Signature`.
     package var webhookSecret: String?
-    /// `FLUXBRAIN_WEBHOOK_HEADERS` (secret, `Name: value` pairs separated by `,`… see README).
+    /// `FLUXBRAIN_WEBHOOK_HEADERS` (secret, `Name: value` pairs separated by `;` or newlines; see README).
     package var webhookHeaders: [(String, String)]
     /// `FLUXBRAIN_GITHUB_OWNER`, `FLUXBRAIN_GITHUB_REPO`, `FLUXBRAIN_GITHUB_TOKEN` (secret): GitHub Issues.
     package var githubOwner: String?
