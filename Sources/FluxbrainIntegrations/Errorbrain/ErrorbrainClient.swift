@@ -214,7 +214,7 @@ package struct ErrorbrainClient: AnalysisService {
                 lastError = classified
                 logger.notice(
                     "Errorbrain could not be reached",
-                    metadata: ["error": "\(error)", "try": "\(attempt)", "max_tries": "\(configuration.maxTries)"])
+                    metadata: ["error": .error(error), "try": "\(attempt)", "max_tries": "\(configuration.maxTries)"])
             }
         }
         throw lastError ?? ErrorbrainError(.timeout, "\(path): no answer within \(configuration.timeout)")

@@ -244,7 +244,7 @@ package actor ClusterCollector {
             case .failure(let error):
                 collection.failures.append(KindFailure(kind: key.kind, namespace: key.namespace, error: error))
                 loops[key] = .failing(error.message)
-                logger.warning("cannot list \(key)", metadata: ["error": "\(error)"])
+                logger.warning("cannot list \(key)", metadata: ["error": .error(error)])
             }
         }
         collection.objects = snapshot()
