@@ -78,7 +78,7 @@ package struct FluxbrainError<ErrorCode: FluxbrainErrorCode>: ChainedError, Send
         if let chained = underlying as? any ChainedError {
             text += ", underlying: \(chained.debugDescription)"
         } else if let underlying {
-            text += ", underlying: \(underlying)"
+            text += ", underlying: \(String(reflecting: underlying))"
         }
         return text + ", at: \(file):\(line))"
     }

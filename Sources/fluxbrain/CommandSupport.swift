@@ -12,9 +12,23 @@ let usageErrorExitCode = ExitCode(2)
 /// The process's Prometheus registry, exported on `/metrics`.
 let metricsRegistry = PrometheusCollectorRegistry()
 
-/// Prints `message` to standard error as `fluxbrain: error: …`.
+/// Prints `message` to standard error as `fluxbrain: …`.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("fluxbrain: error: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("fluxbrain: \(message)\n".utf8))
+}
+
+/// The one rule for a command that fails (every command, `fluxbrain: …` on standard error, exit 1): one line saying
+/// what failed, why and which setting to look at (the error's `description`, e.g. `fluxbrain: cannot reach Redis at
+/// 127.0.0.1:6399 (connection refused); check FLUXBRAIN_REDIS_URL`); with `FLUXBRAIN_LOG_LEVEL=debug` (or `trace`)
+/// the whole chain with the place each error was thrown on the next line. Secrets are redacted either way.
+func reportFailure(_ error: any Error) {
+    let redactor = Redactor()
+    var text = redactor.redact(String(describing: error))
+    // The log level the process was bootstrapped with (info before bootstrap: a configuration error).
+    if Logger(label: "fluxbrain").logLevel <= .debug {
+        text += "\n  " + redactor.redact(String(reflecting: error))
+    }
+    printError(text)
 }
 
 /// Reads the configuration, or prints the error naming the variable and exits with code 2.

@@ -14,4 +14,27 @@ struct FluxbrainCommand: AsyncParsableCommand {
             SinkCommand.self, FakeClusterCommand.self,
         ]
     )
+
+    /// Parses and runs the command; a failure of the run itself is reported by the one rule of
+    /// ``reportFailure(_:)`` (one line, exit 1), while usage errors and exit codes stay ArgumentParser's.
+    static func main() async {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch let exit as ExitCode {
+            Self.exit(withError: exit)
+        } catch {
+            reportFailure(error)
+            Self.exit(withError: ExitCode.failure)
+        }
+    }
 }

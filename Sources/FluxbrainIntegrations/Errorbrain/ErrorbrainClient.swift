@@ -130,7 +130,7 @@ package struct ErrorbrainClient: AnalysisService {
         } catch let error as ErrorbrainError {
             throw error
         } catch {
-            throw Self.transportError(error, path: "/healthz")
+            throw Self.transportError(error, path: url("/healthz"))
         }
     }
 
@@ -209,7 +209,7 @@ package struct ErrorbrainClient: AnalysisService {
             } catch let error as ErrorbrainError {
                 throw error
             } catch {
-                let classified = Self.transportError(error, path: path)
+                let classified = Self.transportError(error, path: url(path))
                 if classified.code == .timeout || error is CancellationError { throw classified }
                 lastError = classified
                 logger.notice(
@@ -229,7 +229,7 @@ package struct ErrorbrainClient: AnalysisService {
         if error is CancellationError {
             return ErrorbrainError(.timeout, "\(path): cancelled", underlying: error)
         }
-        return ErrorbrainError(.connectionFailed, "\(path): could not connect", underlying: error)
+        return ErrorbrainError(.connectionFailed, "cannot reach \(path)", underlying: TransportFailure(error))
     }
 
     /// The `detail[].loc` paths of a FastAPI 422 body, joined with dots (`body.source.namespace`); nothing else
