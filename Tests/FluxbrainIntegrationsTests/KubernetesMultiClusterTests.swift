@@ -112,12 +112,13 @@ import Testing
 @Suite struct KubernetesSharedHostTests {
     @Test func thirtyClustersBehindOneHostAreAllListedWatchedAndReported() async throws {
         let ids = (1...30).map { String(format: "c-%02d", $0) }
-        var states: [String: FakeKubernetesState] = [:]
+        var built: [String: FakeKubernetesState] = [:]
         for id in ids {
             let state = FakeKubernetesState()
             try await state.apply(json: KubeTest.object(.kustomization, name: "apps-\(id)", ready: "False", reason: "BuildFailed"))
-            states[id] = state
+            built[id] = state
         }
+        let states = built
         try await withFakeKubernetesServers(clusters: states) { urls in
             try await KubeTest.withHTTPClients { httpClients in
                 let directory = try TestKubeconfig.makeDirectory()

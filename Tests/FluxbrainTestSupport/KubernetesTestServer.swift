@@ -4,7 +4,6 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOSSL
-import ServiceLifecycle
 
 /// Runs a fake Kubernetes API server on a free loopback port for the duration of `body` (HTTPS with the test CA
 /// when `tls`; with the certificate naming only `TestCertificates.serverName` when `namedCertificate`), then stops it
@@ -126,60 +125,26 @@ package enum TestKubeconfig {
 /// the cluster `<id>` of `clusters` as if it were `/<path>`; anything else is `404 page not found`. `body` gets the
 /// base URL of each cluster, `http://127.0.0.1:PORT/k8s/clusters/<id>`.
 package func withFakeKubernetesServers<T: Sendable>(
-    clusters: [String: FakeKubernetesState], _ body: ([String: URL]) async throws -> T
+    clusters: [String: FakeKubernetesState], _ body: @Sendable ([String: URL]) async throws -> T
 ) async throws -> T {
     let prefix = "/k8s/clusters/"
     let servers = clusters.mapValues { FakeKubernetesServer(state: $0) }
-    @Sendable func notFound() -> Response {
-        Response(
-            status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: "404 page not found\n")))
-    }
-    let router = Router(context: BasicRequestContext.self)
-    router.get("**") { request, _ in
+    var logger = Logger(label: "fake-kubernetes")
+    logger.logLevel = .warning
+    return try await withLoopbackServer(logger: logger) { request in
         let path = request.uri.path
-        guard path.hasPrefix(prefix) else { return notFound() }
-        let rest = path.dropFirst(prefix.count)
+        let rest = path.hasPrefix(prefix) ? path.dropFirst(prefix.count) : ""
         let id = String(rest.prefix { $0 != "/" })
-        guard let server = servers[id] else { return notFound() }
+        guard let server = servers[id] else {
+            return Response(
+                status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "404 page not found\n")))
+        }
         var head = request.head
         let inner = String(rest.dropFirst(id.count))
         head.path = (inner.isEmpty ? "/" : inner) + (request.uri.query.map { "?\($0)" } ?? "")
         return await server.respond(to: Request(head: head, body: request.body))
-    }
-    var logger = Logger(label: "fake-kubernetes")
-    logger.logLevel = .warning
-    let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-    let app = Application(
-        router: router, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-        onServerRunning: { channel in
-            portContinuation.yield(channel.localAddress?.port ?? 0)
-            portContinuation.finish()
-        }, logger: logger)
-    var configuration = ServiceGroupConfiguration(services: [app], logger: logger)
-    configuration.maximumGracefulShutdownDuration = .seconds(10)
-    let services = ServiceGroup(configuration: configuration)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask {
-            defer { portContinuation.finish() }
-            try await services.run()
-        }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else {
-            try await group.waitForAll()
-            throw TestServerError(message: "the fake Kubernetes API server did not start")
-        }
-        let urls = clusters.keys.reduce(into: [String: URL]()) { urls, id in
-            urls[id] = URL(string: "http://127.0.0.1:\(port)\(prefix)\(id)")!
-        }
-        let result: Result<T, any Error>
-        do {
-            result = .success(try await body(urls))
-        } catch {
-            result = .failure(error)
-        }
-        await services.triggerGracefulShutdown()
-        try await group.waitForAll()
-        return try result.get()
+    } _: { port in
+        try await body(clusters.keys.reduce(into: [:]) { $0[$1] = URL(string: "http://127.0.0.1:\(port)\(prefix)\($1)")! })
     }
 }
