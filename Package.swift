@@ -33,11 +33,15 @@ let package = Package(
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // The one error shape (a generic error over a per-layer code), shared by FluxbrainRedis and FluxbrainCore,
+        // which do not depend on each other. No dependencies.
+        .target(name: "FluxbrainErrors"),
         // The only code that touches hiredis pointers.
         .target(
             name: "FluxbrainRedis",
             dependencies: [
                 "CHiredis",
+                "FluxbrainErrors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
@@ -46,6 +50,7 @@ let package = Package(
         .target(
             name: "FluxbrainCore",
             dependencies: [
+                "FluxbrainErrors",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -64,7 +64,7 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
         } catch {
             logger.warning(
                 "dropping a cached analysis result that does not decode",
-                metadata: ["key": "\(key)", "error": "\(error)"])
+                metadata: ["key": "\(key)", "error": .error(error)])
             // Delete it only if nobody stored a fresh result meanwhile; a failed delete is still a miss.
             do {
                 _ = try await RedisStoreSupport.run(

@@ -133,7 +133,7 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
             return try Self.decode(fields)
         } catch {
             logger.warning(
-                "notification state does not decode", metadata: ["key": "\(key)", "error": "\(error)"])
+                "notification state does not decode", metadata: ["key": "\(key)", "error": .error(error)])
             throw error
         }
     }

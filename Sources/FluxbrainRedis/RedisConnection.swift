@@ -358,17 +358,19 @@ package final class RedisConnection {
             redisFree(newContext)
             let code: RedisError.Code
             let message: String
+            // One line for an operator: what (Redis at host:port), why (hiredis' reason, lower-cased).
+            let why = reason.prefix(1).lowercased() + reason.dropFirst()
             if reason.contains("refused") {
                 code = .connectionRefused
-                message = "Could not connect to Redis at \(configuration.endpoint): \(reason)"
+                message = "cannot reach Redis at \(configuration.endpoint) (\(why))"
             } else if reason.contains("timed out") || reason == String(cString: strerror(EAGAIN)) {
                 code = .timeout
                 message =
-                    "Connecting to Redis at \(configuration.endpoint) timed out after "
-                    + "\(configuration.connectTimeout) (\(reason))"
+                    "cannot reach Redis at \(configuration.endpoint): no connection within "
+                    + "\(configuration.connectTimeout) (\(why))"
             } else {
                 code = .connectFailed
-                message = "Could not connect to Redis at \(configuration.endpoint): \(reason)"
+                message = "cannot reach Redis at \(configuration.endpoint) (\(why))"
             }
             logger.warning("Redis connect failed", metadata: ["error": "\(message)"])
             throw RedisError(code, message)
@@ -398,7 +400,8 @@ package final class RedisConnection {
             let reply = try setupCommand(auth, step: "AUTH")
             if case .error(let message) = reply {
                 close()
-                throw RedisError(.authenticationFailed, "Redis AUTH failed for \(configuration.endpoint): \(message)")
+                throw RedisError(
+                    .authenticationFailed, "Redis at \(configuration.endpoint) refused the credentials (AUTH: \(message))")
             }
         }
         if configuration.database != 0 {
@@ -480,12 +483,13 @@ package final class RedisConnection {
         where reason == String(cString: strerror(EAGAIN)) || reason == String(cString: strerror(EWOULDBLOCK)):
             error = RedisError(
                 .timeout,
-                "Redis command to \(configuration.endpoint) timed out (the command may still have been applied)"
+                "Redis at \(configuration.endpoint) did not answer within \(configuration.commandTimeout) "
+                    + "(the command may still have been applied)"
             )
         case REDIS_ERR_IO, REDIS_ERR_EOF:
             error = RedisError(
                 .io,
-                "Connection to Redis at \(configuration.endpoint) lost: \(reason) (the command may have been applied)"
+                "lost the connection to Redis at \(configuration.endpoint): \(reason) (the command may have been applied)"
             )
         default:
             error = RedisError(

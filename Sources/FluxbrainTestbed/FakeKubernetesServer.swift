@@ -104,7 +104,7 @@ package struct FakeKubernetesServer: Sendable {
         return result
     }
 
-    func respond(to request: Request) async -> Response {
+    package func respond(to request: Request) async -> Response {
         let path = request.uri.path
         let query = Self.query(request.uri.query)
         let authorization = request.headers[.authorization]

@@ -12,9 +12,23 @@ let usageErrorExitCode = ExitCode(2)
 /// The process's Prometheus registry, exported on `/metrics`.
 let metricsRegistry = PrometheusCollectorRegistry()
 
-/// Prints `message` to standard error as `fluxbrain: error: …`.
+/// Prints `message` to standard error as `fluxbrain: …`.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("fluxbrain: error: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("fluxbrain: \(message)\n".utf8))
+}
+
+/// The one rule for a command that fails (every command, `fluxbrain: …` on standard error, exit 1): one line saying
+/// what failed, why and which setting to look at (the error's `description`, e.g. `fluxbrain: cannot reach Redis at
+/// 127.0.0.1:6399 (connection refused); check FLUXBRAIN_REDIS_URL`); with `FLUXBRAIN_LOG_LEVEL=debug` (or `trace`)
+/// the whole chain with the place each error was thrown on the next line. Secrets are redacted either way.
+func reportFailure(_ error: any Error) {
+    let redactor = Redactor()
+    var text = redactor.redact(String(describing: error))
+    // The log level the process was bootstrapped with (info before bootstrap: a configuration error).
+    if Logger(label: "fluxbrain").logLevel <= .debug {
+        text += "\n  " + redactor.redact(String(reflecting: error))
+    }
+    printError(text)
 }
 
 /// Reads the configuration, or prints the error naming the variable and exits with code 2.
@@ -92,21 +106,31 @@ func finishOnce(_ outcome: OnceOutcome, failOnIncident: Bool, logger: Logger) th
     }
 }
 
-/// Parses and runs `command`'s command line; a usage error (unknown flag, bad value, missing argument) prints
-/// ArgumentParser's message and usage and exits with code 2 instead of ArgumentParser's 64.
-func runExitingTwoOnUsageErrors<Command: AsyncParsableCommand>(_ command: Command.Type) async {
+/// Parses and runs `command`'s command line, the one rule for every subcommand: a usage error (unknown flag, bad
+/// value, missing argument) prints ArgumentParser's message and usage and exits with code 2 instead of
+/// ArgumentParser's 64; an `ExitCode` thrown by the run is kept; any other failure is reported by
+/// ``reportFailure(_:)`` (one line, the chain at debug level) and exits 1.
+func runCommand<Command: AsyncParsableCommand>(_ command: Command.Type) async {
+    var parsed: any ParsableCommand
     do {
-        var parsed = try Command.parseAsRoot()
-        if var asyncCommand = parsed as? any AsyncParsableCommand {
-            try await asyncCommand.run()
-        } else {
-            try parsed.run()
-        }
+        parsed = try Command.parseAsRoot()
     } catch {
         if Command.exitCode(for: error) == .validationFailure {
             FileHandle.standardError.write(Data((Command.fullMessage(for: error) + "\n").utf8))
             exit(usageErrorExitCode.rawValue)
         }
         Command.exit(withError: error)
+    }
+    do {
+        if var asyncCommand = parsed as? any AsyncParsableCommand {
+            try await asyncCommand.run()
+        } else {
+            try parsed.run()
+        }
+    } catch let exitCode as ExitCode {
+        Command.exit(withError: exitCode)
+    } catch {
+        reportFailure(error)
+        Command.exit(withError: ExitCode.failure)
     }
 }

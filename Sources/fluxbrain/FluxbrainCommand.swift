@@ -16,9 +16,9 @@ struct FluxbrainCommand: AsyncParsableCommand {
         ]
     )
 
-    /// Runs the command; a bad flag or argument exits with code 2, like a bad setting (ArgumentParser's own code
-    /// for that is 64).
+    /// Runs the command under the one rule of ``runCommand(_:)``: a bad flag or argument exits 2 like a bad
+    /// setting (ArgumentParser's own code for that is 64); a failure of the run itself is one line and exit 1.
     static func main() async {
-        await runExitingTwoOnUsageErrors(self)
+        await runCommand(self)
     }
 }

@@ -88,9 +88,9 @@ private func withQueue(_ body: (RedisCoordination) async throws -> Void) async t
     do {
         try await body(queue)
     } catch {
+        // Reported by the one rule (`reportFailure`), after the client is closed.
         await client.shutdown()
-        printError("\(error)")
-        throw ExitCode(1)
+        throw error
     }
     await client.shutdown()
 }

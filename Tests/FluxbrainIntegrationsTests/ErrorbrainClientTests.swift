@@ -178,6 +178,10 @@ import Testing
             try await client.analyze(ErrorbrainFixtures.incident())
         }
         #expect(error.code == .connectionFailed)
+        // The line an operator reads: what, why, which setting.
+        #expect(
+            error.description
+                == "Errorbrain: cannot reach http://127.0.0.1:1/events (connection refused); check FLUXBRAIN_ERRORBRAIN_URL")
     }
 
     @Test func analyzerFallsBackToUnavailableAfterMaxAttemptsAgainstTheFake() async throws {

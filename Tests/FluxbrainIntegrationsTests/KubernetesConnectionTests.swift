@@ -62,11 +62,13 @@ import Testing
         let config = try kubeconfig.connection(context: "info")
         #expect(config.tlsServerName == "kubernetes.internal")
         #expect(config.proxy == HTTPProxy(kind: .http, host: "proxy.corp", port: 3128, username: "ops", password: "secret"))
-        // Such a cluster gets an HTTP client of its own (async-http-client sets both per client); plain ones share one.
+        // Each cluster has an HTTP client (a connection pool) of its own, whatever host it shares; one cluster asking
+        // again gets the same one.
         let clients = HTTPClients.kubernetes()
         let plain = KubernetesConnectionConfig(server: server, origin: "test")
-        #expect(clients.client(for: config) !== clients.client(for: plain))
-        #expect(clients.client(for: plain) === clients.client(for: KubernetesConnectionConfig(server: server, origin: "other")))
+        #expect(clients.client(for: config, cluster: "a") !== clients.client(for: plain, cluster: "a"))
+        #expect(clients.client(for: plain, cluster: "a") === clients.client(for: KubernetesConnectionConfig(server: server, origin: "other"), cluster: "a"))
+        #expect(clients.client(for: plain, cluster: "a") !== clients.client(for: plain, cluster: "b"))
         await clients.shutdown()
         guard case .exec(let plugin)? = config.credentials.token else {
             Issue.record("expected an exec credential plugin")
@@ -117,7 +119,7 @@ import Testing
                     var options = KubernetesClient.Options()
                     options.requestTimeout = .seconds(2)
                     return try KubernetesClient(
-                        cluster: context, config: config, httpClient: clients.client(for: config), options: options,
+                        cluster: context, config: config, httpClient: clients.client(for: config, cluster: "test"), options: options,
                         logger: KubeTest.logger)
                 }
                 #expect(try await client("right").list(.kustomization, namespace: nil).objects.map(\.metadata.name) == ["apps"])
@@ -156,7 +158,7 @@ import Testing
                     let kubeconfig = try Kubeconfig.load(paths: [path])
                     let config = try kubeconfig.connection(context: "proxied")
                     let client = try KubernetesClient(
-                        cluster: "proxied", config: config, httpClient: clients.client(for: config), logger: KubeTest.logger)
+                        cluster: "proxied", config: config, httpClient: clients.client(for: config, cluster: "test"), logger: KubeTest.logger)
                     #expect(try await client.list(.helmRelease, namespace: nil).objects.map(\.metadata.name) == ["podinfo"])
                     let tunnels = try proxy.requests()
                     #expect(tunnels.first?.method == "CONNECT")
@@ -169,7 +171,7 @@ import Testing
                     var options = KubernetesClient.Options()
                     options.requestTimeout = .seconds(2)
                     let refused = try KubernetesClient(
-                        cluster: "bad-password", config: badConfig, httpClient: clients.client(for: badConfig),
+                        cluster: "bad-password", config: badConfig, httpClient: clients.client(for: badConfig, cluster: "test"),
                         options: options, logger: KubeTest.logger)
                     await #expect {
                         _ = try await refused.list(.helmRelease, namespace: nil)

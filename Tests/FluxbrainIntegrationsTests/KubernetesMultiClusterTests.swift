@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import FluxbrainCore
 import FluxbrainIntegrations
 import FluxbrainTestSupport
@@ -102,6 +103,116 @@ import Testing
             _ = try KubernetesClusters.resolve(
                 cluster: nil, clusters: [], kubeAPIURL: nil, environment: ["KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"],
                 homeDirectory: directory)
+        }
+    }
+}
+
+/// Many clusters behind one proxy host (Rancher's `/k8s/clusters/<id>`): they share scheme, host and port, so a
+/// connection budget per host would starve them.
+@Suite struct KubernetesSharedHostTests {
+    @Test func thirtyClustersBehindOneHostAreAllListedWatchedAndReported() async throws {
+        let ids = (1...30).map { String(format: "c-%02d", $0) }
+        var built: [String: FakeKubernetesState] = [:]
+        for id in ids {
+            let state = FakeKubernetesState()
+            try await state.apply(json: KubeTest.object(.kustomization, name: "apps-\(id)", ready: "False", reason: "BuildFailed"))
+            built[id] = state
+        }
+        let states = built
+        try await withFakeKubernetesServers(clusters: states) { urls in
+            try await KubeTest.withHTTPClients { httpClients in
+                let directory = try TestKubeconfig.makeDirectory()
+                let path = try TestKubeconfig.write(ids.map { .init(name: "ctx-\($0)", server: urls[$0]!) }, in: directory)
+                let named = try KubernetesClusters.resolve(
+                    cluster: nil, clusters: ids.map { (name: $0, context: "ctx-\($0)") }, kubeAPIURL: nil,
+                    environment: ["KUBECONFIG": path], homeDirectory: directory)
+                #expect(named.allSatisfy { $0.connection.server.path.hasPrefix("/k8s/clusters/c-") })
+                // Every kind (ten long-lived watches per cluster, 300 on one host:port), production backoff.
+                var options = CollectorOptions()
+                options.watchTimeoutSeconds = 300...300
+                let multi = try MultiClusterCollector.make(clusters: named, httpClients: httpClients, options: options, logger: KubeTest.logger)
+
+                // Listed: one pass over all thirty, every cluster read completely.
+                let collections = await multi.collectOnce()
+                for collection in collections {
+                    #expect(collection.failures.map(\.error.description) == [], "\(collection.cluster)")
+                    #expect(collection.objects.map(\.metadata.name) == ["apps-\(collection.cluster)"])
+                }
+
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await multi.run() }
+                    // Watched: every cluster healthy (every kind listed and its watch open). The timeout only
+                    // guards against a hang.
+                    let healthy = try await KubeTest.eventually(timeout: .seconds(120)) {
+                        await multi.health().values.allSatisfy(\.isHealthy)
+                    }
+                    let unhealthy = await multi.health().filter { !$0.value.isHealthy }
+                    #expect(healthy, "\(unhealthy)")
+                    // Reported: a new object of every kind in every cluster arrives through its watch (300 watches).
+                    var pending: Set<String> = []
+                    for id in ids {
+                        for kind in FluxKind.all {
+                            try await states[id]!.apply(json: KubeTest.object(kind, name: "new-\(kind.plural)"))
+                            pending.insert("\(id)/\(kind.plural)")
+                        }
+                    }
+                    // The timeout only guards against a hang.
+                    let missed = await withTaskGroup(of: Set<String>?.self) { group in
+                        group.addTask { [pending] in
+                            var pending = pending
+                            for await reference in multi.changes where reference.name.hasPrefix("new-") {
+                                pending.remove("\(reference.cluster)/\(reference.kind.plural)")
+                                if pending.isEmpty { break }
+                            }
+                            return pending
+                        }
+                        group.addTask {
+                            try? await Task.sleep(for: .seconds(120))
+                            return nil
+                        }
+                        let first = await group.next() ?? nil
+                        group.cancelAll()
+                        return first
+                    }
+                    #expect(missed == [], "no change seen from \(missed?.count ?? -1) watches, e.g. \(missed?.sorted().prefix(5) ?? [])")
+                    group.cancelAll()
+                }
+            }
+        }
+    }
+
+    @Test func aRequestWaitingOnTheLocalPoolSaysSoNotCannotReach() async throws {
+        let state = FakeKubernetesState()
+        try await withFakeKubernetesServer(state: state) { _, url in
+            var configuration = KubernetesClient.httpConfiguration
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1
+            configuration.timeout.connect = .milliseconds(300)
+            let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+            let client = try KubernetesClient(cluster: "one", config: .url(url), httpClient: http, logger: KubeTest.logger)
+            let error = await withTaskGroup(of: KubernetesError?.self) { group in
+                // The watch holds the pool's only connection.
+                group.addTask {
+                    try? await client.watch(.kustomization, namespace: nil, resourceVersion: "", timeoutSeconds: 60) { _ in }
+                    return nil
+                }
+                group.addTask {
+                    _ = try? await KubeTest.eventually { await state.requests.contains { $0.query["watch"] == "1" } }
+                    do {
+                        _ = try await client.list(.gitRepository, namespace: nil)
+                        return nil
+                    } catch {
+                        return error as? KubernetesError
+                    }
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            try? await http.shutdown()
+            let failure = try #require(error)
+            #expect(failure.code == .localLimit)
+            #expect(failure.description.contains("every connection of this cluster's local pool is busy (a local limit, not a network failure)"))
+            #expect(!failure.description.contains("cannot reach"))
         }
     }
 }

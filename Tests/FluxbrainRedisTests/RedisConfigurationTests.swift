@@ -130,13 +130,14 @@ import Testing
         #expect(throws: RedisError.self) { try RedisConfiguration(host: "h", username: "u") }
     }
 
-    @Test func errorDescriptionPrintsCodeMessageUnderlyingAndPlace() {
+    @Test func errorDescriptionIsOneReadableLineAndDebugDescriptionPrintsEverything() {
         struct Cause: Error {}
         let error = RedisError(.timeout, "it took too long", underlying: Cause())
-        #expect(error.description.contains("code: timeout"))
-        #expect(error.description.contains("it took too long"))
-        #expect(error.description.contains("Cause"))
-        #expect(error.description.contains("RedisConfigurationTests.swift:"))
+        #expect(error.description == "it took too long (Cause()); check FLUXBRAIN_REDIS_URL and FLUXBRAIN_REDIS_TIMEOUT")
+        #expect(error.debugDescription.hasPrefix("RedisError(code: timeout, message: \"it took too long\""))
+        #expect(error.debugDescription.contains("Cause()"))
+        #expect(error.debugDescription.contains("RedisConfigurationTests.swift:"))
+        #expect(RedisError.Code.allCases.count == 14)
     }
 
     @Test func commandKeepsBinaryArgumentsAndFormatsNumbers() {

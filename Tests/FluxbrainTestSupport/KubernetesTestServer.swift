@@ -1,6 +1,7 @@
 import FluxbrainCore
 import FluxbrainTestbed
 import Foundation
+import Hummingbird
 import Logging
 import NIOSSL
 
@@ -116,5 +117,34 @@ package enum TestKubeconfig {
         let path = directory + "/" + name
         try yaml(contexts, currentContext: currentContext).write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+}
+
+/// Runs one fake API server on a free loopback port that serves several clusters behind one host, the way Rancher
+/// does (`https://rancher.example.com/k8s/clusters/c-…`): a request to `/k8s/clusters/<id>/<path>` is answered by
+/// the cluster `<id>` of `clusters` as if it were `/<path>`; anything else is `404 page not found`. `body` gets the
+/// base URL of each cluster, `http://127.0.0.1:PORT/k8s/clusters/<id>`.
+package func withFakeKubernetesServers<T: Sendable>(
+    clusters: [String: FakeKubernetesState], _ body: @Sendable ([String: URL]) async throws -> T
+) async throws -> T {
+    let prefix = "/k8s/clusters/"
+    let servers = clusters.mapValues { FakeKubernetesServer(state: $0) }
+    var logger = Logger(label: "fake-kubernetes")
+    logger.logLevel = .warning
+    return try await withLoopbackServer(logger: logger) { request in
+        let path = request.uri.path
+        let rest = path.hasPrefix(prefix) ? path.dropFirst(prefix.count) : ""
+        let id = String(rest.prefix { $0 != "/" })
+        guard let server = servers[id] else {
+            return Response(
+                status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "404 page not found\n")))
+        }
+        var head = request.head
+        let inner = String(rest.dropFirst(id.count))
+        head.path = (inner.isEmpty ? "/" : inner) + (request.uri.query.map { "?\($0)" } ?? "")
+        return await server.respond(to: Request(head: head, body: request.body))
+    } _: { port in
+        try await body(clusters.keys.reduce(into: [:]) { $0[$1] = URL(string: "http://127.0.0.1:\(port)\(prefix)\($1)")! })
     }
 }

@@ -167,12 +167,12 @@ package struct NotificationDispatcher: Sendable {
                     if waited >= settings.sendLease / 2 {
                         logger.error(
                             "could not record a delivered notification; it may be sent again",
-                            metadata: ["channel": "\(channel)", "error": "\(error)"])
+                            metadata: ["channel": "\(channel)", "error": .error(error)])
                         break
                     }
                     logger.warning(
                         "recording a delivered notification failed; retrying",
-                        metadata: ["channel": "\(channel)", "error": "\(error)"])
+                        metadata: ["channel": "\(channel)", "error": .error(error)])
                     try? await Task.sleep(for: delay)
                     waited += delay
                     delay = min(delay * 2, .seconds(5))
@@ -198,7 +198,7 @@ package struct NotificationDispatcher: Sendable {
                     settings: settings)
             } catch {
                 logger.error(
-                    "could not record a failed notification", metadata: ["channel": "\(channel)", "error": "\(error)"])
+                    "could not record a failed notification", metadata: ["channel": "\(channel)", "error": .error(error)])
             }
             logger.warning(
                 "notification failed",

@@ -55,7 +55,8 @@ package struct RedactingLogHandler: LogHandler {
         }
         event.metadata = metadata.isEmpty ? nil : metadata.mapValues(redact)
         if let error = event.error {
-            event.error = RedactedError(description: redactor.redact(String(describing: error)))
+            let text = logLevel <= .debug ? String(reflecting: error) : String(describing: error)
+            event.error = RedactedError(description: redactor.redact(text))
         }
         wrapped.log(event: event)
     }
@@ -63,10 +64,22 @@ package struct RedactingLogHandler: LogHandler {
     private func redact(_ value: Logger.Metadata.Value) -> Logger.Metadata.Value {
         switch value {
         case .string(let text): return .string(redactor.redact(text))
+        case .stringConvertible(let error as ErrorMetadataValue) where logLevel <= .debug:
+            // At debug level an error shows its whole chain with throw sites; otherwise its one readable line.
+            return .string(redactor.redact(error.debugDescription))
         case .stringConvertible(let convertible): return .string(redactor.redact(convertible.description))
         case .array(let items): return .array(items.map(redact))
         case .dictionary(let members): return .dictionary(members.mapValues(redact))
         }
+    }
+}
+
+extension Logger.MetadataValue {
+    /// `error` as a metadata value: its one readable line (`cannot reach Redis at …; check FLUXBRAIN_REDIS_URL`),
+    /// or, under a ``RedactingLogHandler`` at debug level (`FLUXBRAIN_LOG_LEVEL=debug`), the whole chain with the
+    /// place each error was thrown.
+    package static func error(_ error: any Error) -> Logger.MetadataValue {
+        .stringConvertible(ErrorMetadataValue(error))
     }
 }
 

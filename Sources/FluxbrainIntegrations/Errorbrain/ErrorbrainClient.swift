@@ -130,7 +130,7 @@ package struct ErrorbrainClient: AnalysisService {
         } catch let error as ErrorbrainError {
             throw error
         } catch {
-            throw Self.transportError(error, path: "/healthz")
+            throw Self.transportError(error, path: url("/healthz"))
         }
     }
 
@@ -210,12 +210,12 @@ package struct ErrorbrainClient: AnalysisService {
             } catch let error as ErrorbrainError {
                 throw error
             } catch {
-                let classified = Self.transportError(error, path: path)
+                let classified = Self.transportError(error, path: url(path))
                 if classified.code == .timeout || error is CancellationError { throw classified }
                 lastError = classified
                 logger.notice(
                     "Errorbrain could not be reached",
-                    metadata: ["error": "\(error)", "try": "\(attempt)", "max_tries": "\(configuration.maxTries)"])
+                    metadata: ["error": .error(error), "try": "\(attempt)", "max_tries": "\(configuration.maxTries)"])
             }
         }
         throw lastError ?? ErrorbrainError(.timeout, "\(path): no answer within \(configuration.timeout)")
@@ -230,7 +230,7 @@ package struct ErrorbrainClient: AnalysisService {
         if error is CancellationError {
             return ErrorbrainError(.timeout, "\(path): cancelled", underlying: error)
         }
-        return ErrorbrainError(.connectionFailed, "\(path): could not connect", underlying: error)
+        return ErrorbrainError(.connectionFailed, "cannot reach \(path)", underlying: TransportFailure(error))
     }
 
     /// The `detail[].loc` paths of a FastAPI 422 body, joined with dots (`body.source.namespace`); nothing else

@@ -245,7 +245,14 @@ package struct GitHubIssuesNotifier: Notifier {
             message = text
         }
         let code: NotificationError.Code = exchange.status >= 500 ? .serverError : .rejected
-        return NotificationError(code, "GitHub \(what) failed: \(message)", httpStatus: exchange.status)
+        let hint: String? =
+            switch exchange.status {
+            case 401: "check FLUXBRAIN_GITHUB_TOKEN"
+            case 403: "check FLUXBRAIN_GITHUB_TOKEN (it needs Issues: read and write on the repository)"
+            case 404: "check FLUXBRAIN_GITHUB_OWNER, FLUXBRAIN_GITHUB_REPO and the token's access to them"
+            default: nil
+            }
+        return NotificationError(code, "GitHub \(what) failed: \(message)", httpStatus: exchange.status, hint: hint)
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ exchange: HTTPExchange, what: String) throws -> T {

@@ -3,15 +3,21 @@ import Foundation
 import Synchronization
 
 /// HTTP clients that share one configuration and differ only in what async-http-client sets per client, not per
-/// request: the proxy and DNS overrides (the latter for kubeconfig `tls-server-name`). The client of each such pair
-/// is made on first use and shared after; the owner calls ``shutdown()`` once, at the end.
+/// request: the proxy, DNS overrides (for kubeconfig `tls-server-name`) and the connection pool. The client of each
+/// such combination is made on first use and shared after; the owner calls ``shutdown()`` once, at the end.
 ///
 /// Outbound calls (Errorbrain, Slack, webhook, GitHub) take ``client(for:)``, which applies the environment's proxy
-/// (``ProxyEnvironment``); Kubernetes clusters take `client(for:)` with their connection (KubernetesClient.swift).
+/// (``ProxyEnvironment``) and share one pool. Each Kubernetes cluster takes `client(for:cluster:connections:)`
+/// (KubernetesClient.swift): a pool of its own, because async-http-client limits connections per scheme, host and
+/// port, and clusters behind one proxy host (Rancher's `/k8s/clusters/<id>`) would otherwise share one budget.
 package final class HTTPClients: Sendable {
     private struct Key: Hashable {
         var proxy: HTTPProxy?
         var dnsOverride: [String: String]
+        /// Whose connection pool this is (a Kubernetes cluster), `nil` for the shared one.
+        var pool: String?
+        /// HTTP/1 connections per host in this pool, `nil` for the configuration's.
+        var connectionsPerHost: Int?
     }
 
     private let configuration: HTTPClient.Configuration
@@ -29,14 +35,21 @@ package final class HTTPClients: Sendable {
         client(proxy: proxies.proxy(for: url))
     }
 
-    /// The client that connects through `proxy` (directly when `nil`) with `dnsOverride`.
-    package func client(proxy: HTTPProxy?, dnsOverride: [String: String] = [:]) -> HTTPClient {
-        let key = Key(proxy: proxy, dnsOverride: dnsOverride)
+    /// The client that connects through `proxy` (directly when `nil`) with `dnsOverride`; with a `pool` name, a
+    /// client (and so a connection pool) of that name's own, allowing `connectionsPerHost` HTTP/1 connections per
+    /// host when given.
+    package func client(
+        proxy: HTTPProxy?, dnsOverride: [String: String] = [:], pool: String? = nil, connectionsPerHost: Int? = nil
+    ) -> HTTPClient {
+        let key = Key(proxy: proxy, dnsOverride: dnsOverride, pool: pool, connectionsPerHost: connectionsPerHost)
         return clients.withLock { clients in
             if let client = clients[key] { return client }
             var configuration = configuration
             configuration.proxy = proxy.map { HTTPClient.Configuration.Proxy($0) }
             configuration.dnsOverride = dnsOverride
+            if let connectionsPerHost {
+                configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
+            }
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             clients[key] = client
             return client
@@ -67,4 +80,43 @@ extension HTTPClient.Configuration.Proxy {
             self = .socksServer(host: proxy.host, port: proxy.port)
         }
     }
+}
+
+/// Why an HTTP request got no answer, in a few words (`connection refused`), keeping the client's own error for
+/// debugging: the `underlying` of a "cannot reach" error, so its one readable line ends `(connection refused)`
+/// rather than with async-http-client's or NIO's dump, which `debugDescription` still shows.
+package struct TransportFailure: Error, CustomStringConvertible, CustomDebugStringConvertible, Sendable {
+    /// `connection refused`, `timed out`, `the name does not resolve`, … or the error's own text.
+    package let reason: String
+    /// The client's error as text (with secrets removed when the thrower asked).
+    package let detail: String
+
+    /// Describes `error`, removing each of `secrets` (for example a webhook URL) from its text.
+    package init(_ error: any Error, removing secrets: [String] = []) {
+        var text = String(describing: error)
+        for secret in secrets where secret.count > 1 {
+            text = text.replacingOccurrences(of: secret, with: "<redacted>")
+        }
+        detail = "\(type(of: error)): \(text)"
+        reason = Self.reason(text) ?? text
+    }
+
+    private static func reason(_ text: String) -> String? {
+        let lower = text.lowercased()
+        if lower.contains("refused") { return "connection refused" }
+        if lower.contains("connecttimeout") || lower.contains("connect timeout") { return "no connection in time" }
+        if lower.contains("timed out") || lower.contains("deadlineexceeded") || lower.contains("readtimeout") {
+            return "timed out"
+        }
+        if lower.contains("dns") || lower.contains("not known") || lower.contains("resolve") {
+            return "the name does not resolve"
+        }
+        if lower.contains("reset") { return "connection reset" }
+        if lower.contains("remoteconnectionclosed") || lower.contains("eof") { return "the server closed the connection" }
+        if lower.contains("unreachable") { return "network unreachable" }
+        return nil
+    }
+
+    package var description: String { reason }
+    package var debugDescription: String { detail }
 }

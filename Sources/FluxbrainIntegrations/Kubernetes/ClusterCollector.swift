@@ -243,8 +243,9 @@ package actor ClusterCollector {
                 noteMissing(key, error)
             case .failure(let error):
                 collection.failures.append(KindFailure(kind: key.kind, namespace: key.namespace, error: error))
-                loops[key] = .failing(error.message)
-                logger.warning("cannot list \(key)", metadata: ["error": "\(error)"])
+                // The readable line: what, why (the transport's reason) and which setting to check.
+                loops[key] = .failing(error.description)
+                logger.warning("cannot list \(key)", metadata: ["error": .error(error)])
             }
         }
         collection.objects = snapshot()
@@ -307,7 +308,7 @@ package actor ClusterCollector {
                 return
             } catch {
                 if Task.isCancelled { return }
-                let message = (error as? KubernetesError)?.message ?? "\(error)"
+                let message = "\(error)"
                 // List again once the server answers: events may have been missed while it was away.
                 resourceVersion = nil
                 await failed(key, message)

@@ -43,7 +43,7 @@ package struct EvidenceCollector: Sendable {
         } catch {
             logger.warning(
                 "cannot read events of \(incident.object)",
-                metadata: ["cluster": "\(incident.object.cluster)", "error": "\(error)"])
+                metadata: ["cluster": "\(incident.object.cluster)", "error": .error(error)])
         }
         if collectLogs {
             do {
@@ -51,7 +51,7 @@ package struct EvidenceCollector: Sendable {
             } catch {
                 logger.warning(
                     "cannot read \(incident.controller) logs for \(incident.object)",
-                    metadata: ["cluster": "\(incident.object.cluster)", "error": "\(error)"])
+                    metadata: ["cluster": "\(incident.object.cluster)", "error": .error(error)])
             }
         }
         return incident

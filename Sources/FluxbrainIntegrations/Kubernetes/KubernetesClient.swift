@@ -195,9 +195,21 @@ package struct KubernetesClient: Sendable {
         if let error = error as? KubernetesError { return error }
         let via = config.proxy.map { " through proxy \($0)" } ?? ""
         let target = "\(config.server.absoluteString)\(via) (\(request.verb) \(request.resourceDescription))"
+        let hint = "check \(config.setting)"
         if let error = error as? HTTPClientError {
+            if error == .getConnectionFromPoolTimeout {
+                // Queued behind this cluster's own connections: nothing was sent, the network was never tried.
+                return KubernetesError(
+                    .localLimit,
+                    "cluster \(cluster): waited too long for a free connection to \(target): every connection of this "
+                        + "cluster's local pool is busy (a local limit, not a network failure)",
+                    hint: "fewer kinds or namespaces per cluster (FLUXBRAIN_NAMESPACES), or report it as a bug",
+                    underlying: error)
+            }
             if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-                return KubernetesError(.timeout, "cluster \(cluster): timed out talking to \(target)", underlying: error)
+                return KubernetesError(
+                    .timeout, "cluster \(cluster): timed out talking to \(target)", hint: hint,
+                    underlying: TransportFailure(error))
             }
         }
         if error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
@@ -206,7 +218,8 @@ package struct KubernetesClient: Sendable {
                 .transport, "cluster \(cluster): TLS failed talking to \(target): check the CA and server name\(name)",
                 underlying: error)
         }
-        return KubernetesError(.transport, "cluster \(cluster): cannot reach \(target)", underlying: error)
+        return KubernetesError(
+            .transport, "cluster \(cluster): cannot reach \(target)", hint: hint, underlying: TransportFailure(error))
     }
 
     private static func countRequest(cluster: String, code: String) {
@@ -459,19 +472,26 @@ final class TLSConfigurations: Sendable {
 }
 
 extension HTTPClients {
-    /// Clients fit for Kubernetes (``KubernetesClient/httpConfiguration``): one shared by the clusters without special
-    /// connection settings, one per proxy and `tls-server-name`.
+    /// Clients fit for Kubernetes (``KubernetesClient/httpConfiguration``): one per cluster, see
+    /// `client(for:cluster:connections:)`.
     package static func kubernetes() -> HTTPClients {
         HTTPClients(configuration: KubernetesClient.httpConfiguration)
     }
 
-    /// The client for `config`: through its proxy, and for `tls-server-name` with a DNS override that sends requests
-    /// addressed to that name to the server's host.
-    package func client(for config: KubernetesConnectionConfig) -> HTTPClient {
+    /// The client of `cluster`: a connection pool of its own allowing `connections` HTTP/1 connections (default:
+    /// the configuration's 64), through the cluster's proxy, and for `tls-server-name` with a DNS override that
+    /// sends requests addressed to that name to the server's host.
+    ///
+    /// A pool per cluster, not per host: async-http-client counts connections per scheme, host and port, and a
+    /// cluster holds one long-lived connection per watch (ten kinds, times the namespaces when scoped) plus its lists
+    /// and evidence requests. Thirty clusters behind one proxy host (Rancher's `/k8s/clusters/<id>`, Teleport, an API
+    /// gateway) sharing one budget of 64 left most watches queued in the pool until they timed out. Over HTTPS a
+    /// server that offers HTTP/2 gets it (ALPN), and the cluster's requests share one multiplexed connection.
+    package func client(for config: KubernetesConnectionConfig, cluster: String, connections: Int? = nil) -> HTTPClient {
         var dnsOverride: [String: String] = [:]
         if let name = config.tlsServerName, config.server.scheme == "https", let host = config.server.host {
             dnsOverride[name] = host
         }
-        return client(proxy: config.proxy, dnsOverride: dnsOverride)
+        return client(proxy: config.proxy, dnsOverride: dnsOverride, pool: cluster, connectionsPerHost: connections)
     }
 }

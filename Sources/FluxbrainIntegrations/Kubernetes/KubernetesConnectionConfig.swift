@@ -22,11 +22,16 @@ package struct KubernetesConnectionConfig: Sendable {
     package var namespace: String?
     /// Where this configuration came from, for logs: `in-cluster`, `kubeconfig context "prod"`, `URL`.
     package var origin: String
+    /// The setting an operator checks when the server cannot be reached: `FLUXBRAIN_KUBE_API_URL`, `the server of
+    /// kubeconfig context "prod"`.
+    package var setting: String
 
     package init(
         server: URL, certificateAuthorityPEM: [UInt8]? = nil, insecureSkipTLSVerify: Bool = false,
-        credentials: KubernetesCredentials = KubernetesCredentials(), namespace: String? = nil, origin: String
+        credentials: KubernetesCredentials = KubernetesCredentials(), namespace: String? = nil, origin: String,
+        setting: String? = nil
     ) {
+        self.setting = setting ?? "the server of \(origin)"
         self.server = server
         self.certificateAuthorityPEM = certificateAuthorityPEM
         self.insecureSkipTLSVerify = insecureSkipTLSVerify
@@ -37,7 +42,7 @@ package struct KubernetesConnectionConfig: Sendable {
 
     /// A plain URL with no authentication (`FLUXBRAIN_KUBE_API_URL`, the testbed's `fluxbrain-testbed fake-cluster`).
     package static func url(_ url: URL) -> KubernetesConnectionConfig {
-        KubernetesConnectionConfig(server: url, origin: "URL \(url.absoluteString)")
+        KubernetesConnectionConfig(server: url, origin: "URL \(url.absoluteString)", setting: "FLUXBRAIN_KUBE_API_URL")
     }
 
     /// The standard in-cluster paths (client-go `rest.InClusterConfig`).
@@ -78,7 +83,7 @@ package struct KubernetesConnectionConfig: Sendable {
         return KubernetesConnectionConfig(
             server: url, certificateAuthorityPEM: Array(ca),
             credentials: KubernetesCredentials(token: .file(path: tokenPath)), namespace: namespace,
-            origin: "in-cluster")
+            origin: "in-cluster", setting: "KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT and the pod's network policy")
     }
 }
 

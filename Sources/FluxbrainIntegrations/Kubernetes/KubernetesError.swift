@@ -1,76 +1,51 @@
+import FluxbrainCore
 import Foundation
 
-/// The error of the Kubernetes layer: a code, a clear message, the HTTP status, the underlying error, and where it
-/// was thrown.
-package struct KubernetesError: Error, CustomStringConvertible, Sendable {
-    /// What kind of failure this is.
-    package struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: String, Hashable, Sendable {
-            case unauthorized, forbidden, notFound, crdNotInstalled, expired, timeout, transport, decoding, config
-            case tooLarge, server, unsupported
-        }
+/// The error of the Kubernetes layer: the shared ``FluxbrainError`` shape over ``KubernetesErrorCode``, with the
+/// HTTP status when the API server answered.
+package typealias KubernetesError = FluxbrainError<KubernetesErrorCode>
 
-        private let base: Base
-        private init(_ base: Base) { self.base = base }
-
-        /// 401: the credentials were refused (after one re-read of the token).
-        package static let unauthorized = Code(.unauthorized)
-        /// 403: RBAC does not allow the request; the message names the verb, resource and API group to grant.
-        package static let forbidden = Code(.forbidden)
-        /// 404 `Status`: the object or namespace does not exist.
-        package static let notFound = Code(.notFound)
-        /// 404 with the plain-text body `404 page not found`: the kind's CRD is not installed.
-        package static let crdNotInstalled = Code(.crdNotInstalled)
-        /// 410 `Expired`/`Gone` (also inside a watch stream): the resource version is too old; list again.
-        package static let expired = Code(.expired)
-        /// The request did not finish in time (client deadline, or a 504 from the server).
-        package static let timeout = Code(.timeout)
-        /// The connection failed: DNS, refused, TLS, reset.
-        package static let transport = Code(.transport)
-        /// A reply that could not be decoded.
-        package static let decoding = Code(.decoding)
-        /// A kubeconfig, in-cluster or URL configuration problem.
-        package static let config = Code(.config)
-        /// A reply larger than the cap for its kind of request.
-        package static let tooLarge = Code(.tooLarge)
-        /// Any other error status from the server (429, 5xx, …).
-        package static let server = Code(.server)
-        /// A configuration feature Fluxbrain does not implement (e.g. `auth-provider`).
-        package static let unsupported = Code(.unsupported)
-
-        package var description: String { base.rawValue }
+/// What kind of Kubernetes failure this is.
+package struct KubernetesErrorCode: FluxbrainErrorCode {
+    private enum Base: String, Hashable, Sendable {
+        case unauthorized, forbidden, notFound, crdNotInstalled, expired, timeout, transport, decoding, config
+        case tooLarge, server, unsupported, localLimit
     }
 
-    package var code: Code
-    package var message: String
-    /// The HTTP status, when the server answered.
-    package var httpStatus: Int?
-    package var underlying: (any Error)?
-    package var file: String
-    package var line: Int
+    private let base: Base
+    private init(_ base: Base) { self.base = base }
 
-    package init(
-        _ code: Code, _ message: String, httpStatus: Int? = nil, underlying: (any Error)? = nil,
-        file: String = #fileID, line: Int = #line
-    ) {
-        self.code = code
-        self.message = message
-        self.httpStatus = httpStatus
-        self.underlying = underlying
-        self.file = file
-        self.line = line
-    }
+    /// 401: the credentials were refused (after one re-read of the token).
+    package static let unauthorized = KubernetesErrorCode(.unauthorized)
+    /// 403: RBAC does not allow the request; the message names the verb, resource and API group to grant.
+    package static let forbidden = KubernetesErrorCode(.forbidden)
+    /// 404 `Status`: the object or namespace does not exist.
+    package static let notFound = KubernetesErrorCode(.notFound)
+    /// 404 with the plain-text body `404 page not found`: the kind's CRD is not installed.
+    package static let crdNotInstalled = KubernetesErrorCode(.crdNotInstalled)
+    /// 410 `Expired`/`Gone` (also inside a watch stream): the resource version is too old; list again.
+    package static let expired = KubernetesErrorCode(.expired)
+    /// The request did not finish in time (client deadline, or a 504 from the server).
+    package static let timeout = KubernetesErrorCode(.timeout)
+    /// The connection failed: DNS, refused, TLS, reset.
+    package static let transport = KubernetesErrorCode(.transport)
+    /// A reply that could not be decoded.
+    package static let decoding = KubernetesErrorCode(.decoding)
+    /// A kubeconfig, in-cluster or URL configuration problem.
+    package static let config = KubernetesErrorCode(.config)
+    /// A reply larger than the cap for its kind of request.
+    package static let tooLarge = KubernetesErrorCode(.tooLarge)
+    /// Any other error status from the server (429, 5xx, …).
+    package static let server = KubernetesErrorCode(.server)
+    /// A configuration feature Fluxbrain does not implement (e.g. `auth-provider`).
+    package static let unsupported = KubernetesErrorCode(.unsupported)
+    /// The request never left this process: it waited for a connection of the local pool past its deadline (the
+    /// network was not tried, so this is not "cannot reach").
+    package static let localLimit = KubernetesErrorCode(.localLimit)
 
-    package var description: String {
-        var text = message
-        if let underlying { text += " (\(underlying))" }
-        return text
-    }
+    package var description: String { base.rawValue }
 
-    /// The message with code and throw site, for debugging.
-    package var debugDescription: String {
-        "KubernetesError(\(code)\(httpStatus.map { ", HTTP \($0)" } ?? "")): \(description) [\(file):\(line)]"
-    }
+    package static var errorName: String { "KubernetesError" }
 }
 
 /// A Kubernetes `Status` object: how the API server reports errors (also inside a watch `ERROR` event).

@@ -118,7 +118,7 @@ package struct NotificationHTTP: Sendable {
                 responseBody = try await response.body.collect(upTo: policy.maxResponseBytes)
             } catch {
                 throw NotificationError(
-                    .transport, "\(what): request failed", underlying: Self.redacted(error, url: url))
+                    .transport, "\(what): cannot reach the receiver", underlying: Self.redacted(error, url: url))
             }
             let exchange = HTTPExchange(status: status, headers: responseHeaders, body: responseBody, attempts: attempt)
             if let wait = Self.rateLimitWait(status: status, headers: responseHeaders, now: now()) {
@@ -146,18 +146,14 @@ package struct NotificationHTTP: Sendable {
         }
     }
 
-    /// The error as text with the URL, and its path and query (where webhook secrets live), removed.
+    /// The error as a ``TransportFailure`` with the URL, and its path and query (where webhook secrets live), removed.
     private static func redacted(_ error: any Error, url: String) -> any Error {
-        var text = String(describing: error)
         var secrets = [url]
         if let parsed = URL(string: url) {
             secrets.append(parsed.path)
             if let query = parsed.query { secrets.append(query) }
         }
-        for secret in secrets where secret.count > 1 {
-            text = text.replacingOccurrences(of: secret, with: "<redacted>")
-        }
-        return NotificationError(.transport, "\(type(of: error)): \(text)")
+        return TransportFailure(error, removing: secrets)
     }
 }
 

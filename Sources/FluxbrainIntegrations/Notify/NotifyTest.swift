@@ -78,7 +78,7 @@ package enum NotifyTest {
                     } catch {
                         let failure = error as? NotificationError
                         logger.warning(
-                            "notify-test failed", metadata: ["channel": "\(notifier.channel)", "error": "\(error)"])
+                            "notify-test failed", metadata: ["channel": "\(notifier.channel)", "error": .error(error)])
                         return (
                             index,
                             Result(

@@ -64,8 +64,15 @@ package struct WebhookNotifier: Notifier {
             body: ByteBuffer(bytes: body), what: "webhook")
         guard (200..<300).contains(exchange.status) else {
             let code: NotificationError.Code = exchange.status >= 500 ? .serverError : .rejected
+            let hint: String? =
+                switch exchange.status {
+                case 401, 403: "check FLUXBRAIN_WEBHOOK_SECRET and FLUXBRAIN_WEBHOOK_HEADERS"
+                case 404, 405, 410: "check FLUXBRAIN_WEBHOOK_URL"
+                default: nil
+                }
             throw NotificationError(
-                code, "the webhook refused the payload: \(errorSnippet(exchange))", httpStatus: exchange.status)
+                code, "the webhook refused the payload: \(errorSnippet(exchange))", httpStatus: exchange.status,
+                hint: hint)
         }
         return DeliveryReport(httpStatus: exchange.status, attempts: exchange.attempts, detail: "delivered")
     }

@@ -76,7 +76,7 @@ package struct LeaderElection: Service {
                 try await lock.release(lease)
                 logger.notice("released the scheduler lock", metadata: ["epoch": "\(lease.epoch)"])
             } catch {
-                logger.warning("could not release the scheduler lock; it expires by itself", metadata: ["error": "\(error)"])
+                logger.warning("could not release the scheduler lock; it expires by itself", metadata: ["error": .error(error)])
             }
         }
         leaderGauge.record(0)
@@ -90,7 +90,7 @@ package struct LeaderElection: Service {
             do {
                 renewed = try await lock.renew(lease, ttl: ttl)
             } catch {
-                logger.warning("lock renew failed", metadata: ["error": "\(error)"])
+                logger.warning("lock renew failed", metadata: ["error": .error(error)])
                 leadership.update { $0.checkExpiry(at: .now) }
                 return
             }
@@ -100,7 +100,7 @@ package struct LeaderElection: Service {
                 let lease = try await lock.acquire(replicaID: replicaID, ttl: ttl)
                 leadership.update { $0.acquireReturned(lease, sentAt: sentAt) }
             } catch {
-                logger.warning("lock acquire failed", metadata: ["error": "\(error)"])
+                logger.warning("lock acquire failed", metadata: ["error": .error(error)])
             }
         }
     }

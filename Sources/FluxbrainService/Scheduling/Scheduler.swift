@@ -62,7 +62,7 @@ package struct Scheduler: Service {
                     _ = try await pass(lease: lease, includeReminders: full)
                     if full { lastFullPass = .now }
                 } catch {
-                    logger.warning("scheduler pass failed", metadata: ["error": "\(error)"])
+                    logger.warning("scheduler pass failed", metadata: ["error": .error(error)])
                     try await Task.sleep(for: .seconds(1))
                     continue
                 }

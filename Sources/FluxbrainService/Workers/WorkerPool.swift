@@ -57,7 +57,7 @@ package struct WorkerPool: Service {
         do {
             claim = try await queue.claim(worker: worker, lease: configuration.lease)
         } catch {
-            logger.warning("claim failed", metadata: ["worker": "\(worker)", "error": "\(error)"])
+            logger.warning("claim failed", metadata: ["worker": "\(worker)", "error": .error(error)])
             Counter(label: "fluxbrain_queue_errors_total", dimensions: [("operation", "claim")]).increment()
             try? await Task.sleep(for: .milliseconds(500))
             return true
@@ -94,7 +94,7 @@ package struct WorkerPool: Service {
                     Counter(label: "fluxbrain_queue_reaped_total", dimensions: [("result", "dead")]).increment(by: result.deadLettered)
                 }
             } catch {
-                logger.warning("reap failed", metadata: ["error": "\(error)"])
+                logger.warning("reap failed", metadata: ["error": .error(error)])
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
@@ -142,7 +142,7 @@ package struct WorkerPool: Service {
             }
         } catch {
             // The lease will expire and the reaper returns the item: nothing is lost.
-            logger.warning("could not ack or nack; the lease will expire", metadata: ["error": "\(error)"])
+            logger.warning("could not ack or nack; the lease will expire", metadata: ["error": .error(error)])
         }
     }
 
