@@ -41,7 +41,7 @@ import Testing
                     #expect(results[2].ok)
                     #expect(results[2].detail?.hasPrefix("test issue #1 created and closed") == true)
                     #expect(results[1].line.contains("FAILED HTTP 500"))
-                    let header = slack.requests.first?.json?["blocks"]?.arrayValue?.first?["text"]?["text"]?.stringValue
+                    let header = slack.requests.first?.json?["attachments"]?.arrayValue?.first?["blocks"]?.arrayValue?.first?["text"]?["text"]?.stringValue
                     #expect(header?.contains("[TEST]") == true)
                     #expect(github.issues.first?.title.hasPrefix("[TEST] Fluxbrain notify-test") == true)
                     #expect(github.issues.first?.labels.contains("test") == true)
@@ -94,7 +94,7 @@ import Testing
                     #expect(await tick(.resolved, after: 60) == 0)
 
                     let kinds = slack.requests.compactMap {
-                        $0.json?["blocks"]?.arrayValue?.first?["text"]?["text"]?.stringValue?.first
+                        $0.json?["attachments"]?.arrayValue?.first?["blocks"]?.arrayValue?.first?["text"]?["text"]?.stringValue?.first
                     }
                     #expect(kinds == ["⛔", "🔁", "✅"])
                     #expect(

@@ -96,7 +96,7 @@ import Testing
             #expect(request.method == "POST")
             #expect(request.headers["content-type"]?.hasPrefix("application/json") == true)
             #expect(request.json?["channel"]?.stringValue == "#alerts")
-            #expect(request.json?["blocks"]?.arrayValue?.isEmpty == false)
+            #expect(request.json?["attachments"]?.arrayValue?.first?["blocks"]?.arrayValue?.isEmpty == false)
         }
     }
 

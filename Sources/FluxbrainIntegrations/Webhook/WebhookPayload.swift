@@ -51,6 +51,46 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
         package var lastTimestamp: Date?
     }
 
+    /// What helm-controller did about a failed release.
+    package struct RemediationValue: Sendable, Hashable, Encodable {
+        package var reason: String
+        package var message: String
+        package var summary: String
+    }
+
+    /// What changed (every key present, `null` when unknown).
+    package struct Changes: Sendable, Hashable, Encodable {
+        package var repositoryURL: String?
+        package var previousRevision: String?
+        package var failingRevision: String?
+        package var compareURL: String?
+        package var commitURL: String?
+        package var pathURL: String?
+        package var previousChart: String?
+        package var failingChart: String?
+        package var staleRevision: String?
+        package var staleSince: Date?
+
+        private enum CodingKeys: String, CodingKey {
+            case repositoryURL, previousRevision, failingRevision, compareURL, commitURL, pathURL, previousChart
+            case failingChart, staleRevision, staleSince
+        }
+
+        package func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(repositoryURL, forKey: .repositoryURL)
+            try container.encode(previousRevision, forKey: .previousRevision)
+            try container.encode(failingRevision, forKey: .failingRevision)
+            try container.encode(compareURL, forKey: .compareURL)
+            try container.encode(commitURL, forKey: .commitURL)
+            try container.encode(pathURL, forKey: .pathURL)
+            try container.encode(previousChart, forKey: .previousChart)
+            try container.encode(failingChart, forKey: .failingChart)
+            try container.encode(staleRevision, forKey: .staleRevision)
+            try container.encode(staleSince, forKey: .staleSince)
+        }
+    }
+
     package var kind: String
     package var status: String
     package var state: String
@@ -60,6 +100,10 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
     package var object: Object
     package var reason: String
     package var message: String
+    /// The innermost error of `message`, when it says more in fewer words.
+    package var cause: String?
+    package var remediation: RemediationValue?
+    package var changes: Changes?
     package var revision: String?
     package var lastAppliedRevision: String?
     package var source: Object?
@@ -93,6 +137,17 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
         self.object = object(incident.object)
         reason = incident.reason
         message = incident.message
+        cause = incident.cause
+        remediation = incident.remediation.map {
+            RemediationValue(reason: $0.reason, message: $0.message, summary: $0.summary)
+        }
+        changes = incident.changes.map {
+            Changes(
+                repositoryURL: $0.repositoryURL, previousRevision: $0.previousRevision,
+                failingRevision: $0.failingRevision, compareURL: $0.compareURL, commitURL: $0.commitURL,
+                pathURL: $0.pathURL, previousChart: $0.previousChart, failingChart: $0.failingChart,
+                staleRevision: $0.staleRevision, staleSince: $0.staleSince)
+        }
         revision = incident.revision
         lastAppliedRevision = incident.lastAppliedRevision
         source = incident.source.map(object)
@@ -134,7 +189,7 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
     private enum CodingKeys: String, CodingKey {
         case version, kind, status, state, sequence, fingerprint, cluster, object, reason, message, revision
         case lastAppliedRevision, source, affected, analysisStatus, analysisError, analysis, retrySafety, events
-        case since, detectedAt, notifiedAt, idempotencyKey
+        case since, detectedAt, notifiedAt, idempotencyKey, cause, remediation, changes
     }
 
     package func encode(to encoder: any Encoder) throws {
@@ -149,6 +204,9 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
         try container.encode(object, forKey: .object)
         try container.encode(reason, forKey: .reason)
         try container.encode(message, forKey: .message)
+        try container.encode(cause, forKey: .cause)
+        try container.encode(remediation, forKey: .remediation)
+        try container.encode(changes, forKey: .changes)
         try container.encode(revision, forKey: .revision)
         try container.encode(lastAppliedRevision, forKey: .lastAppliedRevision)
         try container.encode(source, forKey: .source)
