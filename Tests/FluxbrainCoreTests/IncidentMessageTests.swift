@@ -307,6 +307,29 @@ enum MessageFixtures {
         #expect(text.contains("  changed:     main@sha1:4f6c1b2 → main@sha1:9b2e61d  https://github.com/acme/fleet/compare/"))
     }
 
+    @Test func helmReleaseWithAChartFromGitLinksTheChartCommits() throws {
+        let release = try F.object(
+            """
+            {"apiVersion":"helm.toolkit.fluxcd.io/v2","kind":"HelmRelease",
+             "metadata":{"name":"backend","namespace":"apps","generation":2},
+             "spec":{"interval":"10m","chart":{"spec":{"chart":"./charts/backend","reconcileStrategy":"Revision",
+               "sourceRef":{"kind":"GitRepository","name":"flux-system","namespace":"flux-system"}}}},
+             "status":{"observedGeneration":2,"lastAttemptedRevision":"1.4.0+9b2e61d0c4f1",
+               "conditions":[\(F.condition("Ready", "False", "UpgradeFailed", "Helm upgrade failed for release apps/backend with chart backend@1.4.0+9b2e61d0c4f1: context deadline exceeded"))],
+               "history":[{"version":3,"status":"failed","chartName":"backend","chartVersion":"1.4.0+9b2e61d0c4f1"},
+                          {"version":2,"status":"superseded","chartName":"backend","chartVersion":"1.4.0+4f6c1b2d9e0a"}]}}
+            """)
+        let objects = [release, try F.gitRepository(url: "https://gitea.acme.corp/platform/fleet.git")]
+        let hosts = try GitHosts(parsing: "gitea.acme.corp=gitea")
+        let incident = try #require(Detector(gitHosts: hosts).assess(objects, cluster: "prod", now: F.now).incidents.first)
+        let changes = try #require(incident.changes)
+        #expect(changes.compareURL == "https://gitea.acme.corp/platform/fleet/compare/4f6c1b2d9e0a...9b2e61d0c4f1")
+        #expect(changes.pathURL == "https://gitea.acme.corp/platform/fleet/src/commit/9b2e61d0c4f1/charts/backend")
+        #expect(
+            changes.lines(date: RFC3339.string(from:), link: { "[\($0)](\($1))" })
+                == ["[chart 1.4.0+4f6c1b2d9e0a → 1.4.0+9b2e61d0c4f1](https://gitea.acme.corp/platform/fleet/compare/4f6c1b2d9e0a...9b2e61d0c4f1)"])
+    }
+
     @Test func ociSourceShowsTheDigestChange() throws {
         let object = try F.kustomization(
             reason: "ReconciliationFailed", message: "Deployment/apps/podinfo dry-run failed", sourceKind: "OCIRepository",

@@ -54,7 +54,7 @@ extension Detector {
             case .failing(let state):
                 let incident = makeIncident(
                     for: object, reference: reference, state: state, cluster: cluster, now: now)
-                if let source = incident.source, source.kind == .gitRepository || source.kind == .ociRepository {
+                if let source = IncidentChanges.changeSource(of: object, cluster: cluster) {
                     awaitingSource.append((object, source))
                 }
                 incidents[reference] = incident

@@ -192,11 +192,10 @@ package struct IncidentChanges: Sendable, Hashable, Codable {
             }
         }
         if let failing = failingChart {
-            if let previous = previousChart, previous != failing {
-                lines.append("chart \(previous) → \(failing)")
-            } else {
-                lines.append("chart \(failing)")
-            }
+            let text = previousChart.map { $0 != failing ? "chart \($0) → \(failing)" : "chart \(failing)" } ?? "chart \(failing)"
+            // A chart built from Git links its commits (`<version>+<commit>`).
+            let url = failingRevision == nil ? compareURL ?? commitURL : nil
+            lines.append(url.map { link(text, $0) } ?? text)
         }
         if let stale = staleRevision {
             let since = staleSince.map { " from \(date($0))" } ?? ""
@@ -232,6 +231,7 @@ extension IncidentChanges {
             }
         }
         if kind == .helmRelease {
+            defer { changes.linkChartCommits(chart: object.spec?.chart?.spec?.chart, source: source, hosts: hosts) }
             let history = status?.helmHistory ?? []
             if let failedIndex = history.firstIndex(where: { $0.status == "failed" }) {
                 changes.failingChart = history[failedIndex].chartVersion
@@ -262,5 +262,45 @@ extension IncidentChanges {
             }
         }
         return changes.isEmpty ? nil : changes
+    }
+
+    /// The object whose revisions say what changed for `object`: its GitRepository or OCIRepository `sourceRef`, or
+    /// for a HelmRelease the GitRepository its chart is built from (`chart.spec.sourceRef`).
+    package static func changeSource(of object: FluxObject, cluster: String) -> ObjectReference? {
+        if object.kind == FluxKind.helmRelease.name {
+            guard let ref = object.spec?.chart?.spec?.sourceRef, ref.kind == FluxKind.gitRepository.name else {
+                return nil
+            }
+            return ObjectReference(
+                cluster: cluster, kind: .gitRepository, namespace: ref.namespace ?? object.metadata.namespace ?? "default",
+                name: ref.name)
+        }
+        guard let source = object.upstreamSource(cluster: cluster),
+            source.kind == .gitRepository || source.kind == .ociRepository
+        else { return nil }
+        return source
+    }
+
+    /// A HelmRelease whose chart comes from Git with `reconcileStrategy: Revision` has chart versions
+    /// `<version>+<12 hex of the commit>`: the commits are linked like a Kustomization's.
+    private mutating func linkChartCommits(chart: String?, source: FluxObject?, hosts: GitHosts) {
+        guard let source, source.kind == FluxKind.gitRepository.name, let url = source.spec?.url,
+            let web = GitRepositoryWeb(cloneURL: url, hosts: hosts), let failing = failingChart,
+            let new = Self.commitSuffix(failing)
+        else { return }
+        repositoryURL = web.url
+        if let previous = previousChart, let old = Self.commitSuffix(previous), old != new {
+            compareURL = web.compareURL(from: old, to: new)
+        } else {
+            commitURL = web.commitURL(new)
+        }
+        if let chart { pathURL = web.treeURL(new, path: chart) }
+    }
+
+    /// `6.9.2+4f6c1b2d9e0a` → `4f6c1b2d9e0a`.
+    private static func commitSuffix(_ version: String) -> String? {
+        guard let plus = version.lastIndex(of: "+") else { return nil }
+        let hash = version[version.index(after: plus)...]
+        return hash.count >= 7 && hash.allSatisfy(\.isHexDigit) ? String(hash) : nil
     }
 }
