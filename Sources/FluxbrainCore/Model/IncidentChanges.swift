@@ -161,7 +161,8 @@ package struct IncidentChanges: Sendable, Hashable, Codable {
     package var failingRevision: String?
     /// The diff between the two commits; `nil` when either is unknown or the host is not.
     package var compareURL: String?
-    /// The failing commit's page, when the previous commit is unknown or the same.
+    /// The failing commit's page when the previous commit is unknown or the same; for a failing source, the page of
+    /// the commit it still serves.
     package var commitURL: String?
     /// The object's path (`spec.path`) in the repository at the failing commit.
     package var pathURL: String?
@@ -173,6 +174,27 @@ package struct IncidentChanges: Sendable, Hashable, Codable {
     package var staleSince: Date?
 
     package init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case repositoryURL, previousRevision, failingRevision, compareURL, commitURL, pathURL, previousChart
+        case failingChart, staleRevision, staleSince
+    }
+
+    /// Writes every key, `null` when unknown: the webhook's `changes` object (docs/webhook-payload.v1.schema.json)
+    /// promises every key.
+    package func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(repositoryURL, forKey: .repositoryURL)
+        try container.encode(previousRevision, forKey: .previousRevision)
+        try container.encode(failingRevision, forKey: .failingRevision)
+        try container.encode(compareURL, forKey: .compareURL)
+        try container.encode(commitURL, forKey: .commitURL)
+        try container.encode(pathURL, forKey: .pathURL)
+        try container.encode(previousChart, forKey: .previousChart)
+        try container.encode(failingChart, forKey: .failingChart)
+        try container.encode(staleRevision, forKey: .staleRevision)
+        try container.encode(staleSince, forKey: .staleSince)
+    }
 
     /// True when nothing is known.
     package var isEmpty: Bool { self == IncidentChanges() }

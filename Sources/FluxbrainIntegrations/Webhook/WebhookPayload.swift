@@ -51,46 +51,6 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
         package var lastTimestamp: Date?
     }
 
-    /// What helm-controller did about a failed release.
-    package struct RemediationValue: Sendable, Hashable, Encodable {
-        package var reason: String
-        package var message: String
-        package var summary: String
-    }
-
-    /// What changed (every key present, `null` when unknown).
-    package struct Changes: Sendable, Hashable, Encodable {
-        package var repositoryURL: String?
-        package var previousRevision: String?
-        package var failingRevision: String?
-        package var compareURL: String?
-        package var commitURL: String?
-        package var pathURL: String?
-        package var previousChart: String?
-        package var failingChart: String?
-        package var staleRevision: String?
-        package var staleSince: Date?
-
-        private enum CodingKeys: String, CodingKey {
-            case repositoryURL, previousRevision, failingRevision, compareURL, commitURL, pathURL, previousChart
-            case failingChart, staleRevision, staleSince
-        }
-
-        package func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(repositoryURL, forKey: .repositoryURL)
-            try container.encode(previousRevision, forKey: .previousRevision)
-            try container.encode(failingRevision, forKey: .failingRevision)
-            try container.encode(compareURL, forKey: .compareURL)
-            try container.encode(commitURL, forKey: .commitURL)
-            try container.encode(pathURL, forKey: .pathURL)
-            try container.encode(previousChart, forKey: .previousChart)
-            try container.encode(failingChart, forKey: .failingChart)
-            try container.encode(staleRevision, forKey: .staleRevision)
-            try container.encode(staleSince, forKey: .staleSince)
-        }
-    }
-
     package var kind: String
     package var status: String
     package var state: String
@@ -102,8 +62,10 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
     package var message: String
     /// The innermost error of `message`, when it says more in fewer words.
     package var cause: String?
-    package var remediation: RemediationValue?
-    package var changes: Changes?
+    /// How helm-controller remediated a failed release (`{reason, message, summary}`).
+    package var remediation: Remediation?
+    /// What changed; ``IncidentChanges`` writes every key, `null` when unknown.
+    package var changes: IncidentChanges?
     package var revision: String?
     package var lastAppliedRevision: String?
     package var source: Object?
@@ -138,16 +100,8 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
         reason = incident.reason
         message = incident.message
         cause = incident.cause
-        remediation = incident.remediation.map {
-            RemediationValue(reason: $0.reason, message: $0.message, summary: $0.summary)
-        }
-        changes = incident.changes.map {
-            Changes(
-                repositoryURL: $0.repositoryURL, previousRevision: $0.previousRevision,
-                failingRevision: $0.failingRevision, compareURL: $0.compareURL, commitURL: $0.commitURL,
-                pathURL: $0.pathURL, previousChart: $0.previousChart, failingChart: $0.failingChart,
-                staleRevision: $0.staleRevision, staleSince: $0.staleSince)
-        }
+        remediation = incident.remediation
+        changes = incident.changes
         revision = incident.revision
         lastAppliedRevision = incident.lastAppliedRevision
         source = incident.source.map(object)
