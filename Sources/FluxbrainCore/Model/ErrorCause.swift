@@ -164,8 +164,8 @@ package enum ErrorCause {
         return String(text)
     }
 
-    /// A Go error chain `a: b: c`: leading wrappers (`failed to …`, `unable to …`, …) are dropped while at least two
-    /// segments remain, so the cause keeps the innermost wrapper that names what was attempted
+    /// A Go error chain `a: b: c`: leading wrappers (`failed to …`, `unable to …`, …) are dropped while at least
+    /// two segments remain, so the cause keeps the innermost wrapper that names what was attempted
     /// (`unable to clone 'https://…': authentication required`).
     private static func goChain(_ text: Substring) -> String {
         var segments = splitChain(text)

@@ -214,7 +214,8 @@ package struct IncidentChanges: Sendable, Hashable, Codable {
             }
         }
         if let failing = failingChart {
-            let text = previousChart.map { $0 != failing ? "chart \($0) → \(failing)" : "chart \(failing)" } ?? "chart \(failing)"
+            var text = "chart \(failing)"
+            if let previous = previousChart, previous != failing { text = "chart \(previous) → \(failing)" }
             // A chart built from Git links its commits (`<version>+<commit>`).
             let url = failingRevision == nil ? compareURL ?? commitURL : nil
             lines.append(url.map { link(text, $0) } ?? text)
@@ -294,8 +295,8 @@ extension IncidentChanges {
                 return nil
             }
             return ObjectReference(
-                cluster: cluster, kind: .gitRepository, namespace: ref.namespace ?? object.metadata.namespace ?? "default",
-                name: ref.name)
+                cluster: cluster, kind: .gitRepository,
+                namespace: ref.namespace ?? object.metadata.namespace ?? "default", name: ref.name)
         }
         guard let source = object.upstreamSource(cluster: cluster),
             source.kind == .gitRepository || source.kind == .ociRepository

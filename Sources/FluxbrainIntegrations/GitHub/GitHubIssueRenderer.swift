@@ -146,11 +146,12 @@ package struct GitHubIssueRenderer: Sendable {
             if incident.affected.count > 200 { out += "- … and \(incident.affected.count - 200) more\n" }
         }
         if !evidence.lines.isEmpty {
-            out += "\n### Recent events and logs\n\n| Last seen | From | What | Count | Message |\n|---|---|---|---|---|\n"
+            out += "\n### Recent events and logs\n\n"
+            out += "| Last seen | From | What | Count | Message |\n|---|---|---|---|---|\n"
             for line in evidence.lines.prefix(maxEvents) {
                 let when = line.lastSeen.map(RFC3339.string(from:)) ?? ""
-                out +=
-                    "| \(when) | \(line.origin) | \(cell(line.label)) | \(line.count) | \(cell(clip(line.text, 1_000))) |\n"
+                out += "| \(when) | \(line.origin) | \(cell(line.label)) | \(line.count) "
+                out += "| \(cell(clip(line.text, 1_000))) |\n"
             }
         }
         if !incident.helmHistory.isEmpty {

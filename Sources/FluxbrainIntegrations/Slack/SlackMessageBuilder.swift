@@ -130,12 +130,12 @@ package struct SlackMessageBuilder: Sendable {
 
         // The condition message in full (the cause above is its innermost part).
         let evidence = incident.evidence
-        var messageText = "*Message*\n```\(escape(incident.message))```"
+        var messageTitle = "*Message*"
         if evidence.messageRepeats > 0 {
             let last = evidence.messageLastSeen.map { ", last \(slackDate($0))" } ?? ""
-            messageText = "*Message* (repeated \(evidence.messageRepeats)× in events and logs\(last))\n```\(escape(incident.message))```"
+            messageTitle += " (repeated \(evidence.messageRepeats)× in events and logs\(last))"
         }
-        blocks.append(.section(limitSection(messageText)))
+        blocks.append(.section(limitSection("\(messageTitle)\n```\(escape(incident.message))```")))
 
         // Analysis.
         if let result = notification.analysis.result {

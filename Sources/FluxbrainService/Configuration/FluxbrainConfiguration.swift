@@ -128,8 +128,9 @@ package struct FluxbrainConfiguration: Sendable {
         stuckAfter = try env.duration("FLUXBRAIN_STUCK_AFTER", default: .seconds(900), minimum: .seconds(1))
         collectLogs = try env.bool("FLUXBRAIN_COLLECT_LOGS", default: false)
         do {
-            gitHosts = try env.string("FLUXBRAIN_GIT_HOSTS").map { text throws(CoreError) in try GitHosts(parsing: text) }
-                ?? .builtIn
+            gitHosts = try env.string("FLUXBRAIN_GIT_HOSTS").map { text throws(CoreError) in
+                try GitHosts(parsing: text)
+            } ?? .builtIn
         } catch {
             throw ConfigurationError(variable: "FLUXBRAIN_GIT_HOSTS", message: error.message)
         }
