@@ -47,7 +47,7 @@ struct OnceCommand: AsyncParsableCommand {
         do {
             run = try SnapshotRun.load(
                 path: path, cluster: configuration.cluster ?? "snapshot",
-                detector: Detector(stuckAfter: configuration.stuckAfter))
+                detector: Detector(stuckAfter: configuration.stuckAfter, gitHosts: configuration.gitHosts))
         } catch {
             printError(error.description)
             throw usageErrorExitCode

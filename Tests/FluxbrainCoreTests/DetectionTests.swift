@@ -115,7 +115,14 @@ import Testing
             ],
             statusExtra: #""lastAttemptedRevision":"4.13.3","lastAttemptedReleaseAction":"upgrade""#)
         let incident = try #require(detector.incident(for: release, cluster: "prod", now: Fixture.now))
-        #expect(incident.reason == reason)
+        // The headline is the failed upgrade; the remediation keeps Ready's reason, and so does the fingerprint.
+        #expect(incident.reason == "UpgradeFailed")
+        #expect(incident.remediation?.reason == reason)
+        #expect(
+            incident.fingerprint
+                == Fingerprint(
+                    cluster: "prod", kind: "HelmRelease", namespace: release.metadata.namespace ?? "default",
+                    name: "ingress-nginx", reason: reason, revision: "4.13.3"))
         #expect(incident.state == .retrying)
         #expect(incident.revision == "4.13.3")
     }

@@ -6,56 +6,67 @@ import Foundation
 import NIOCore
 import Testing
 
-/// The request/verdict pair for the `infra` Kustomization of examples/snapshot (a kustomize build failure), against
-/// the fake Errorbrain. Always checks the exchange; with `FLUXBRAIN_WRITE_EXAMPLES=1` it also writes
-/// docs/examples/errorbrain-request.json and docs/examples/errorbrain-verdict.json.
+/// The request/verdict pairs in docs/examples, against the fake Errorbrain (which validates every request against
+/// the v1 schemas): the `infra` Kustomization of examples/snapshot (a kustomize build failure at a new commit) and
+/// the remediated `ingress-nginx` HelmRelease (upgrade failed, rolled back). The committed files are compared with
+/// what the code sends now; `FLUXBRAIN_WRITE_EXAMPLES=1` rewrites them. The verdict's `id` and `created_at` are set
+/// by the server at run time and are not compared.
 @Suite(.timeLimit(.minutes(2))) struct ErrorbrainExampleTests {
-    static func infraIncident() throws -> Incident {
-        let root = FakeErrorbrain.repositoryRoot
-        let snapshot = try SnapshotLoader().load(path: root.appendingPathComponent("examples/snapshot/kustomizations.json").path)
-        let object = try #require(snapshot.objects.first { $0.metadata.name == "infra" })
-        let now = try #require(RFC3339.date(from: "2026-11-28T19:50:00Z"))
-        var incident = try #require(Detector().incident(for: object, cluster: "prod-eu-1", now: now))
-        #expect(incident.state == .retrying)
-        // The snapshot holds no events or logs: add the Warning event and log line kustomize-controller writes.
-        incident.affected = [ObjectReference(cluster: "prod-eu-1", kind: .kustomization, namespace: "flux-system", name: "apps")]
-        incident.events = [
-            EventRecord(
-                type: "Warning", reason: "BuildFailed", message: incident.message, count: 12,
-                firstTimestamp: RFC3339.date(from: "2026-11-28T19:41:03Z"),
-                lastTimestamp: RFC3339.date(from: "2026-11-28T19:49:07Z"), reportingComponent: "kustomize-controller",
-                revision: incident.revision)
-        ]
-        incident.logLines = [
-            LogLine(
-                timestamp: RFC3339.date(from: "2026-11-28T19:49:07Z"), level: "error", message: "Reconciliation failed",
-                error: incident.message, pod: "kustomize-controller-5f7d8c9b6-q2w4e",
-                reconcileID: "0b7e6c1d-2f3a-4b5c-8d9e-1a2b3c4d5e6f")
-        ]
-        return incident
-    }
-
     @Test func kustomizationBuildFailureRequestAndVerdict() async throws {
-        let incident = try Self.infraIncident()
+        let incident = try NotifyFixtures.snapshotIncident("infra")
+        #expect(incident.state == .retrying)
         try await FakeErrorbrain.with { fake in
             let client = ErrorbrainFixtures.client(fake, environment: .production)
             let result = try await client.analyze(incident)
             let request = try #require(try fake.requests().first)
-            #expect(request.valid)
+            #expect(request.valid, "\(request.errors)")
             #expect(result.title == "Issue observed in kustomize-controller")
             #expect(result.retrySafety.summary == "Flux retries on its own every 2m0s")
+            let metadata = request.body?["metadata"]
+            #expect(metadata?["cause"]?.stringValue == "infrastructure/production/ingress/certificate.yaml: no such file or directory")
+            #expect(metadata?["compare_url"]?.stringValue?.hasPrefix("https://github.com/example-org/fleet-infra/compare/") == true)
 
-            guard ProcessInfo.processInfo.environment["FLUXBRAIN_WRITE_EXAMPLES"] == "1" else { return }
-            let examples = FakeErrorbrain.repositoryRoot.appendingPathComponent("docs/examples")
-            try FileManager.default.createDirectory(at: examples, withIntermediateDirectories: true)
-            try Data((try StableJSON.string(try #require(request.body), pretty: true) + "\n").utf8)
-                .write(to: examples.appendingPathComponent("errorbrain-request.json"))
-            // The verdict as the fake sent it (created_at without a zone), pretty-printed with sorted keys.
             let verdict = try JSONDecoder().decode(
                 JSONValue.self, from: Data(try await rawVerdict(fake: fake, eventID: client.event(for: incident).id).utf8))
-            try Data((try StableJSON.string(verdict, pretty: true) + "\n").utf8).write(to: examples.appendingPathComponent("errorbrain-verdict.json"))
-            try Data((try StableJSON.string(result, pretty: true) + "\n").utf8)
-                .write(to: examples.appendingPathComponent("analysis-result.json"))
+            try ExampleFiles.check([
+                ("errorbrain-request.json", try ExampleFiles.json(try #require(request.body), name: "errorbrain-request.json")),
+                (
+                    "errorbrain-verdict.json",
+                    try ExampleFiles.json(verdict, name: "errorbrain-verdict.json", volatile: ["id", "created_at"])
+                ),
+                (
+                    "analysis-result.json",
+                    try ExampleFiles.json(
+                        try ExampleFiles.jsonValue(result), name: "analysis-result.json",
+                        volatile: ["verdictID", "createdAt"])
+                ),
+            ])
+        }
+    }
+
+    /// Errorbrain gets the failed upgrade, not the rollback: `message` and `error_type` are the `Released`
+    /// condition's, the rollback is metadata; the event still validates against the v1 schemas.
+    @Test func remediatedHelmReleaseSendsTheFailedUpgrade() async throws {
+        let incident = try NotifyFixtures.snapshotIncident("ingress-nginx")
+        try await FakeErrorbrain.with { fake in
+            let client = ErrorbrainFixtures.client(fake, environment: .production)
+            _ = try await client.analyze(incident)
+            let request = try #require(try fake.requests().first)
+            #expect(request.valid, "\(request.errors)")
+            let body = try #require(request.body)
+            #expect(
+                body["message"]?.stringValue?.hasPrefix(
+                    "Helm upgrade failed for release ingress-nginx/ingress-nginx with chart ingress-nginx@4.13.3") == true)
+            #expect(body["error_type"]?.stringValue == "UpgradeFailed")
+            #expect(body["metadata"]?["remediation"]?.stringValue == "rolled back to v11, chart 4.13.2")
+            #expect(body["metadata"]?["remediation_reason"]?.stringValue == "RollbackSucceeded")
+            #expect(body["metadata"]?["failing_chart"]?.stringValue == "4.13.3")
+            try ExampleFiles.check([
+                (
+                    "errorbrain-request-helmrelease-remediated.json",
+                    try ExampleFiles.json(body, name: "errorbrain-request-helmrelease-remediated.json")
+                )
+            ])
         }
     }
 

@@ -31,7 +31,10 @@ import Testing
             #expect(report.url == "https://github.com/acme/platform/issues/1")
             let issue = try #require(fake.issues.first)
             #expect(fake.issues.count == 1)
-            #expect(issue.title == "[fluxbrain] HelmRelease podinfo/podinfo: UpgradeFailed (cluster prod-eu-1)")
+            #expect(
+                issue.title
+                    == "[fluxbrain] HelmRelease podinfo/podinfo: UpgradeFailed — timeout waiting for Deployment/podinfo/podinfo (InProgress) (cluster prod-eu-1)"
+            )
             #expect(issue.labels == ["fluxbrain", "cluster:prod-eu-1", "kind:HelmRelease"])
             let fingerprint = try NotifyFixtures.podinfoIncident().fingerprint
             #expect(issue.body.hasPrefix("<!-- fluxbrain-fingerprint: \(fingerprint.hex) -->"))

@@ -40,6 +40,57 @@ enum NotifyFixtures {
 
     static func date(_ text: String) -> Date { RFC3339.date(from: text)! }
 
+    /// The incident of the object `name` in the whole of examples/snapshot (so a Kustomization finds its
+    /// GitRepository), with the events and log lines the controllers write for it: kustomize-controller repeats
+    /// the build error as a Warning event and in each log line; helm-controller records the failed upgrade and the
+    /// rollback.
+    static func snapshotIncident(_ name: String) throws -> Incident {
+        let snapshot = try SnapshotLoader().load(path: repositoryRoot.appendingPathComponent("examples/snapshot").path)
+        let assessment = Detector().assess(snapshot.objects, cluster: "prod-eu-1", now: now)
+        guard var incident = assessment.incidents.first(where: { $0.object.name == name }) else {
+            throw CoreError(.notFound, "\(name) incident not detected")
+        }
+        switch name {
+        case "infra":
+            incident.events = [
+                EventRecord(
+                    type: "Warning", reason: "BuildFailed", message: incident.message, count: 5,
+                    firstTimestamp: date("2026-11-28T19:41:03Z"), lastTimestamp: date("2026-11-28T19:47:11Z"),
+                    reportingComponent: "kustomize-controller", revision: incident.revision)
+            ]
+            incident.logLines = ["19:47:11", "19:45:07", "19:43:05"].map {
+                LogLine(
+                    timestamp: date("2026-11-28T\($0)Z"), level: "error",
+                    message: "Reconciliation failed after 311ms, next try in 2m0s", error: incident.message,
+                    pod: "kustomize-controller-5f7d8c9b6-q2w4e")
+            }
+        case "ingress-nginx":
+            incident.events = [
+                EventRecord(
+                    type: "Normal", reason: "RollbackSucceeded",
+                    message: incident.remediation?.message ?? "", count: 1,
+                    lastTimestamp: date("2026-11-28T19:30:02Z"), reportingComponent: "helm-controller"),
+                EventRecord(
+                    type: "Warning", reason: "UpgradeFailed", message: incident.message, count: 1,
+                    lastTimestamp: date("2026-11-28T19:29:40Z"), reportingComponent: "helm-controller",
+                    revision: "4.13.3"),
+                EventRecord(
+                    type: "Warning", reason: "BackOff",
+                    message: "Back-off restarting failed container controller in pod ingress-nginx-controller-7d9f8b6c5-x2k4p_ingress-nginx(1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d)",
+                    count: 9, lastTimestamp: date("2026-11-28T19:29:31Z"), reportingComponent: "kubelet"),
+            ]
+        default:
+            break
+        }
+        return incident
+    }
+
+    /// A first firing notification of ``snapshotIncident(_:)`` without analysis (Errorbrain not configured).
+    static func snapshotNotification(_ name: String) throws -> IncidentNotification {
+        IncidentNotification(
+            kind: .firing, incident: try snapshotIncident(name), analysis: .notConfigured, sequence: 1, notifiedAt: now)
+    }
+
     static func podinfoAnalysis(for incident: Incident) -> AnalysisResult {
         AnalysisResult(
             verdictID: "3f6c2a9e-8d41-4b7a-9c55-0e1d2f3a4b5c", eventID: "a1b2c3d4-e5f6-4789-8abc-def012345678",

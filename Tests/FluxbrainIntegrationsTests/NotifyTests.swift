@@ -41,7 +41,7 @@ import Testing
                     #expect(results[2].ok)
                     #expect(results[2].detail?.hasPrefix("test issue #1 created and closed") == true)
                     #expect(results[1].line.contains("FAILED HTTP 500"))
-                    let header = slack.requests.first?.json?["blocks"]?.arrayValue?.first?["text"]?["text"]?.stringValue
+                    let header = slack.requests.first?.json?["attachments"]?.arrayValue?.first?["blocks"]?.arrayValue?.first?["text"]?["text"]?.stringValue
                     #expect(header?.contains("[TEST]") == true)
                     #expect(github.issues.first?.title.hasPrefix("[TEST] Fluxbrain notify-test") == true)
                     #expect(github.issues.first?.labels.contains("test") == true)
@@ -94,7 +94,7 @@ import Testing
                     #expect(await tick(.resolved, after: 60) == 0)
 
                     let kinds = slack.requests.compactMap {
-                        $0.json?["blocks"]?.arrayValue?.first?["text"]?["text"]?.stringValue?.first
+                        $0.json?["attachments"]?.arrayValue?.first?["blocks"]?.arrayValue?.first?["text"]?["text"]?.stringValue?.first
                     }
                     #expect(kinds == ["⛔", "🔁", "✅"])
                     #expect(
@@ -108,23 +108,25 @@ import Testing
         }
     }
 
-    /// Writes docs/examples/slack-payload.json and docs/examples/github-issue-body.md when
-    /// `FLUXBRAIN_WRITE_EXAMPLES=1`; otherwise checks the committed files are what the code produces.
+    /// docs/examples: the Slack message, GitHub issue body and webhook payload of three notifications from
+    /// examples/snapshot — the stalled HelmRelease with an analysis, the remediated (rolled back) HelmRelease, and
+    /// the Kustomization whose build fails at a new commit (compare link, evidence repeating the message).
+    /// `FLUXBRAIN_WRITE_EXAMPLES=1` rewrites them; otherwise a stale file fails.
     @Test func examplesInDocsMatchTheCode() throws {
-        let notification = try NotifyFixtures.podinfoNotification()
-        let slack = try StableJSON.string(SlackMessageBuilder().message(for: notification), pretty: true) + "\n"
-        let github = GitHubIssueRenderer().body(notification)
-        let directory = NotifyFixtures.repositoryRoot.appendingPathComponent("docs/examples")
-        let files = [("slack-payload.json", slack), ("github-issue-body.md", github)]
-        if ProcessInfo.processInfo.environment["FLUXBRAIN_WRITE_EXAMPLES"] == "1" {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            for (name, text) in files {
-                try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
-            }
+        let notifications = [
+            ("", try NotifyFixtures.podinfoNotification()),
+            ("-helmrelease-remediated", try NotifyFixtures.snapshotNotification("ingress-nginx")),
+            ("-kustomization", try NotifyFixtures.snapshotNotification("infra")),
+        ]
+        var files: [(String, String)] = []
+        for (suffix, notification) in notifications {
+            let slack = try StableJSON.string(SlackMessageBuilder().message(for: notification), pretty: true) + "\n"
+            let webhook = try StableJSON.string(WebhookPayload(notification), pretty: true) + "\n"
+            files.append(("slack-payload\(suffix).json", slack))
+            files.append(("github-issue-body\(suffix).md", GitHubIssueRenderer().body(notification)))
+            files.append(("webhook-payload\(suffix).json", webhook))
+            files.append(("console\(suffix).txt", NotificationTextRenderer().render(notification) + "\n"))
         }
-        for (name, text) in files {
-            let committed = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
-            #expect(committed == text, "docs/examples/\(name) is stale: run with FLUXBRAIN_WRITE_EXAMPLES=1")
-        }
+        try ExampleFiles.check(files)
     }
 }

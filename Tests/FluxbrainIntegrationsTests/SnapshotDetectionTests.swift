@@ -45,7 +45,18 @@ import Testing
         #expect(podinfo.reason == "UpgradeFailed")
         #expect(podinfo.helmHistory.count == 2)
         let nginx = try #require(incidents[ref(.helmRelease, "ingress-nginx", "ingress-nginx")])
-        #expect(nginx.reason == "RollbackSucceeded")
+        // Remediated: the failed upgrade is the headline, the rollback its own line, the fingerprint unchanged.
+        #expect(nginx.reason == "UpgradeFailed")
+        #expect(nginx.message.hasPrefix("Helm upgrade failed for release ingress-nginx/ingress-nginx"))
+        #expect(nginx.cause == "stalled resources: Deployment/ingress-nginx/ingress-nginx-controller (Failed)")
+        #expect(nginx.remediation?.summary == "rolled back to v11, chart 4.13.2")
+        #expect(nginx.changes?.previousChart == "4.13.2")
+        #expect(nginx.changes?.failingChart == "4.13.3")
+        #expect(
+            nginx.fingerprint
+                == Fingerprint(
+                    cluster: nginx.object.cluster, kind: "HelmRelease", namespace: "ingress-nginx", name: "ingress-nginx",
+                    reason: "RollbackSucceeded", revision: "4.13.3"))
         #expect(nginx.revision == "4.13.3")
         #expect(assessment.undecided.contains(ref(.kustomization, "flux-system", "monitoring")))
         #expect(assessment.undecided.contains(ref(.kustomization, "flux-system", "tenants")))

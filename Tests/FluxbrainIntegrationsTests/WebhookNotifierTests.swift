@@ -78,9 +78,14 @@ import Testing
         let schemaURL = NotifyFixtures.repositoryRoot.appendingPathComponent("docs/webhook-payload.v1.schema.json")
         let schema = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: schemaURL))
         let notification = try NotifyFixtures.podinfoNotification(kind: kind)
-        for analysis in [notification.analysis, .notConfigured] {
-            var n = notification
-            n.analysis = analysis
+        var notifications = [notification, { var n = notification; n.analysis = .notConfigured; return n }()]
+        // With a remediation and with what changed (commits, links).
+        for name in ["ingress-nginx", "infra"] {
+            var n = try NotifyFixtures.snapshotNotification(name)
+            n.kind = kind
+            notifications.append(n)
+        }
+        for n in notifications {
             let payload = try JSONDecoder().decode(JSONValue.self, from: WebhookNotifier.body(for: n))
             let problems = SchemaCheck.validate(payload, against: schema, root: schema)
             #expect(problems.isEmpty, "\(problems)")

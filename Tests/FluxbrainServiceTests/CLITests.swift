@@ -86,6 +86,13 @@ extension FluxbrainProcess {
         let infra = try #require(incidents.first { ($0["object"] as? [String: Any])?["name"] as? String == "infra" })
         let affected = (infra["affected"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         #expect(affected == ["apps"])
+        #expect(infra["cause"] as? String == "infrastructure/production/ingress/certificate.yaml: no such file or directory")
+        let changes = infra["changes"] as? [String: Any]
+        #expect((changes?["compareURL"] as? String)?.hasPrefix("https://github.com/example-org/fleet-infra/compare/") == true)
+        let nginx = try #require(
+            incidents.first { ($0["object"] as? [String: Any])?["name"] as? String == "ingress-nginx" })
+        #expect(nginx["reason"] as? String == "UpgradeFailed")
+        #expect((nginx["remediation"] as? [String: Any])?["summary"] as? String == "rolled back to v11, chart 4.13.2")
     }
 
     @Test func onceTextOutputIsReadable() throws {
@@ -95,6 +102,10 @@ extension FluxbrainProcess {
         #expect(result.stdout.contains("Flux has stopped retrying"))
         #expect(result.stdout.contains("FAILING  Kustomization flux-system/infra"))
         #expect(result.stdout.contains("Flux retries on its own every 2m0s"))
+        #expect(
+            result.stdout.contains("  cause:       infrastructure/production/ingress/certificate.yaml: no such file or directory"))
+        #expect(result.stdout.contains("  remediation: rolled back to v11, chart 4.13.2 (RollbackSucceeded)"))
+        #expect(result.stdout.contains("  changed:     main@sha1:8a1b2c3 → main@sha1:4f6c1b2  https://github.com/example-org/fleet-infra/compare/"))
         #expect(!result.stdout.contains("monitoring"), "a suspended object was reported")
         #expect(!result.stdout.contains("tenants"), "a progressing object was reported")
         #expect(result.stderr.hasPrefix("4 incidents in 15 Flux objects\n"), "the summary comes first, on standard error")

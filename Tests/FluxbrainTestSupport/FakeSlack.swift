@@ -63,7 +63,8 @@ package final class FakeSlack: Sendable {
         case nil:
             break
         }
-        guard recorded.method == "POST", let json = recorded.json, json["text"] != nil || json["blocks"] != nil else {
+        guard recorded.method == "POST", let json = recorded.json, json["text"] != nil || json["blocks"] != nil || json["attachments"] != nil
+        else {
             return fakeResponse(status: 400, headers: ["Content-Type": "text/plain"], body: "invalid_payload")
         }
         if !Self.withinLimits(json) {
@@ -74,7 +75,12 @@ package final class FakeSlack: Sendable {
 
     /// Slack's Block Kit limits, as the real service enforces them.
     package static func withinLimits(_ message: JSONValue) -> Bool {
-        let blocks = message["blocks"]?.arrayValue ?? []
+        // Blocks at the top level and inside attachments (the colour-bar form); the 50-block cap is per message.
+        let attachments = message["attachments"]?.arrayValue ?? []
+        if attachments.contains(where: { $0["color"] != nil && $0["color"]?.stringValue?.hasPrefix("#") != true }) {
+            return false
+        }
+        let blocks = (message["blocks"]?.arrayValue ?? []) + attachments.flatMap { $0["blocks"]?.arrayValue ?? [] }
         guard blocks.count <= 50 else { return false }
         for block in blocks {
             let type = block["type"]?.stringValue

@@ -44,16 +44,35 @@ extension Detector {
         var assessment = Assessment()
         var incidents: [ObjectReference: Incident] = [:]
         incidents.reserveCapacity(64)
+        // Failing objects whose Git or OCI source is needed for what changed.
+        var awaitingSource: [(FluxObject, ObjectReference)] = []
         for object in objects {
             guard let reference = object.reference(cluster: cluster) else { continue }
             switch health(of: object, now: now) {
             case .healthy:
                 assessment.healthy.insert(reference)
             case .failing(let state):
-                incidents[reference] = makeIncident(
+                let incident = makeIncident(
                     for: object, reference: reference, state: state, cluster: cluster, now: now)
+                if let source = IncidentChanges.changeSource(of: object, cluster: cluster) {
+                    awaitingSource.append((object, source))
+                }
+                incidents[reference] = incident
             case .progressing, .suspended, .unknown:
                 assessment.undecided.insert(reference)
+            }
+        }
+        if !awaitingSource.isEmpty {
+            let wanted = Set(awaitingSource.map(\.1))
+            var sources: [ObjectReference: FluxObject] = [:]
+            for object in objects where object.fluxKind?.isSource == true {
+                if let reference = object.reference(cluster: cluster), wanted.contains(reference) {
+                    sources[reference] = object
+                }
+            }
+            for (object, source) in awaitingSource {
+                guard let found = sources[source], let reference = object.reference(cluster: cluster) else { continue }
+                incidents[reference]?.changes = IncidentChanges.of(object, source: found, hosts: gitHosts)
             }
         }
         assessment.folded = Self.foldingRoots(of: incidents)

@@ -29,9 +29,12 @@ package enum ObjectHealth: Sendable, Hashable {
 package struct Detector: Sendable {
     /// How long `Reconciling=True` may last before the object counts as stuck (`FLUXBRAIN_STUCK_AFTER`).
     package var stuckAfter: Duration
+    /// The Git hosts whose web links Fluxbrain builds (`FLUXBRAIN_GIT_HOSTS` plus the built-in ones).
+    package var gitHosts: GitHosts
 
-    package init(stuckAfter: Duration = .seconds(15 * 60)) {
+    package init(stuckAfter: Duration = .seconds(15 * 60), gitHosts: GitHosts = .builtIn) {
         self.stuckAfter = stuckAfter
+        self.gitHosts = gitHosts
     }
 
     /// HelmRelease `Ready=False` reasons that mean a failed release was remediated.
@@ -90,18 +93,50 @@ package struct Detector: Sendable {
         return makeIncident(for: object, reference: reference, state: state, cluster: cluster, now: now)
     }
 
-    /// Builds the incident of a failing object whose state is already known.
+    /// HelmRelease conditions of an action that can fail, in the order the failure is looked for: the release
+    /// itself (install/upgrade), its tests, then the remediation.
+    package static let helmActionConditions = ["Released", "TestSuccess", "Remediated"]
+
+    /// For a HelmRelease whose `Ready` condition reports a remediation result (`RollbackSucceeded`,
+    /// `UninstallSucceeded`) or only summarises without a message of its own, the condition of the action that
+    /// failed: the first of `Released`, `TestSuccess`, `Remediated` that is `False`.
+    package static func failedHelmAction(of object: FluxObject, ready: FluxObject.Condition) -> FluxObject.Condition? {
+        guard object.kind == FluxKind.helmRelease.name, ready.status == "False" else { return nil }
+        let summarises = ready.reason.map(remediatedReasons.contains) == true || (ready.message ?? "").isEmpty
+        guard summarises else { return nil }
+        for type in helmActionConditions {
+            if let condition = object.condition(type), condition.status == "False" { return condition }
+        }
+        return nil
+    }
+
+    /// Builds the incident of a failing object whose state is already known; `source` is the object it takes its
+    /// artifact from, when the caller has it (for what changed).
     func makeIncident(
-        for object: FluxObject, reference: ObjectReference, state: FailureState, cluster: String, now: Date
+        for object: FluxObject, reference: ObjectReference, state: FailureState, cluster: String, now: Date,
+        source: FluxObject? = nil
     ) -> Incident {
         let ready = object.condition("Ready")
         let stalled = object.condition("Stalled")
         let reconciling = object.condition("Reconciling")
-        let cause: FluxObject.Condition?
+        var cause: FluxObject.Condition?
         switch state {
         case .stuck: cause = reconciling
         case .stalled: cause = ready?.status == "False" ? ready : stalled
         case .retrying: cause = ready
+        }
+        // A remediated HelmRelease: the headline is the failed action, the remediation its own line, and the
+        // fingerprint keeps Ready's reason (what it always was, so open incidents keep their identity).
+        var remediation: Remediation?
+        var fingerprintReason: String?
+        if state != .stuck, let ready, cause == ready, let failed = Self.failedHelmAction(of: object, ready: ready) {
+            if let reason = ready.reason, Self.remediatedReasons.contains(reason) {
+                let remediated = object.condition("Remediated")
+                remediation = Remediation(
+                    reason: reason, message: ready.message ?? remediated?.message ?? "")
+            }
+            fingerprintReason = ready.reason ?? "Failed"
+            cause = failed
         }
         let status = object.status
         let revision = status?.lastAttemptedRevision ?? status?.artifact?.revision ?? status?.lastAppliedRevision
@@ -125,7 +160,10 @@ package struct Detector: Sendable {
             since: cause?.lastTransitionTime.flatMap(Self.date(from:)),
             helmHistory: status?.helmHistory ?? [],
             status: object.rawStatus,
-            detectedAt: now
+            detectedAt: now,
+            remediation: remediation,
+            changes: IncidentChanges.of(object, source: source, hosts: gitHosts),
+            fingerprintReason: fingerprintReason
         )
     }
 

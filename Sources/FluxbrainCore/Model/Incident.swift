@@ -57,18 +57,67 @@ package struct LogLine: Sendable, Codable, Hashable {
 /// A Helm release snapshot from a HelmRelease's `status.history`.
 package typealias HelmReleaseSnapshot = FluxObject.HelmSnapshot
 
+/// How helm-controller remediated a failed release: its `Ready` (and `Remediated`) reason and message, and a short
+/// summary such as `rolled back to v7, chart 10.0.2`.
+package struct Remediation: Sendable, Codable, Hashable {
+    /// `RollbackSucceeded` or `UninstallSucceeded`.
+    package var reason: String
+    /// The condition message, e.g. "Helm rollback to previous release monitoring/grafana.v7 with chart
+    /// grafana@10.0.2 succeeded".
+    package var message: String
+    /// For people: `rolled back to v7, chart 10.0.2`, `uninstalled v1, chart 6.9.2`.
+    package var summary: String
+
+    package init(reason: String, message: String, summary: String) {
+        self.reason = reason
+        self.message = message
+        self.summary = summary
+    }
+
+    /// The remediation `Ready` reports, read from its message with plain string scanning:
+    /// "Helm rollback to previous release ns/name.v7 with chart c@10.0.2 succeeded" → `rolled back to v7, chart
+    /// 10.0.2`.
+    package init(reason: String, message: String) {
+        var parts: [String] = []
+        if let release = message.firstRange(of: "release ") {
+            let name = message[release.upperBound...].prefix { $0 != " " }
+            if let dot = name.ranges(of: ".v").last {
+                let version = name[dot.upperBound...]
+                if !version.isEmpty, version.allSatisfy(\.isNumber) { parts.append("v\(version)") }
+            }
+        }
+        if let chart = message.firstRange(of: "with chart ") {
+            let name = message[chart.upperBound...].prefix { $0 != " " }
+            if let at = name.lastIndex(of: "@") { parts.append("chart \(name[name.index(after: at)...])") }
+        }
+        var summary = reason == "UninstallSucceeded" ? "uninstalled" : parts.isEmpty ? "rolled back" : "rolled back to"
+        if !parts.isEmpty { summary += " " + parts.joined(separator: ", ") }
+        self.init(reason: reason, message: message, summary: summary)
+    }
+}
+
 /// One failing Flux object and everything Fluxbrain knows about it: the error context.
 ///
 /// An incident is identified by its `fingerprint`; the same failure seen again (same reason and revision) is the
 /// same incident. A new revision failing, or a new reason, is a new incident.
+///
+/// For a remediated HelmRelease, `reason` and `message` are the failed action's (`Released`, `TestSuccess` or
+/// `Remediated=False`), `remediation` says what helm-controller did about it, and the fingerprint keeps the `Ready`
+/// reason it always had (docs/fingerprint.md).
 package struct Incident: Sendable, Codable, Hashable, Identifiable {
     package var fingerprint: Fingerprint
     package var object: ObjectReference
     package var state: FailureState
-    /// The condition reason (`BuildFailed`, `UpgradeFailed`, `RetriesExceeded`, …).
+    /// The failing condition's reason (`BuildFailed`, `UpgradeFailed`, `RetriesExceeded`, …).
     package var reason: String
-    /// The condition message.
+    /// The failing condition's message, in full.
     package var message: String
+    /// The innermost error of `message` (``ErrorCause/innermost(of:)``), when it says more in fewer words.
+    package var cause: String?
+    /// How a failed HelmRelease was remediated (rolled back, uninstalled), if it was.
+    package var remediation: Remediation?
+    /// What changed: commits and links, chart versions, a source serving an old artifact.
+    package var changes: IncidentChanges?
     /// The revision the incident is about: the last attempted one, else the artifact's.
     package var revision: String?
     package var lastAppliedRevision: String?
@@ -106,15 +155,19 @@ package struct Incident: Sendable, Codable, Hashable, Identifiable {
         source: ObjectReference? = nil, dependsOn: [ObjectReference] = [], affected: [ObjectReference] = [],
         controller: String? = nil, retryInterval: String? = nil, generation: Int64? = nil,
         observedGeneration: Int64? = nil, since: Date? = nil, helmHistory: [HelmReleaseSnapshot] = [],
-        events: [EventRecord] = [], logLines: [LogLine] = [], status: JSONValue? = nil, detectedAt: Date
+        events: [EventRecord] = [], logLines: [LogLine] = [], status: JSONValue? = nil, detectedAt: Date,
+        remediation: Remediation? = nil, changes: IncidentChanges? = nil, fingerprintReason: String? = nil
     ) {
         self.fingerprint = Fingerprint(
             cluster: object.cluster, kind: object.kind.name, namespace: object.namespace, name: object.name,
-            reason: reason, revision: revision)
+            reason: fingerprintReason ?? reason, revision: revision)
         self.object = object
         self.state = state
         self.reason = reason
         self.message = message
+        self.cause = ErrorCause.innermost(of: message)
+        self.remediation = remediation
+        self.changes = changes
         self.revision = revision
         self.lastAppliedRevision = lastAppliedRevision
         self.lastAttemptedRevision = lastAttemptedRevision
@@ -133,6 +186,9 @@ package struct Incident: Sendable, Codable, Hashable, Identifiable {
         self.status = status
         self.detectedAt = detectedAt
     }
+
+    /// The events and log lines with repeated text collapsed (``EvidenceDigest``).
+    package var evidence: EvidenceDigest { EvidenceDigest(message: message, events: events, logLines: logLines) }
 
     /// Deterministic JSON of the incident (sorted keys, no HTML escaping).
     package func stableJSON(pretty: Bool = false) throws -> String {

@@ -1,9 +1,14 @@
 extension Redactor {
-    /// `incident` with every text Fluxbrain took from the cluster redacted: the condition message, events, log
+    /// `incident` with every text Fluxbrain took from the cluster redacted: the condition message and its cause
+    /// (found again in the redacted message, so a cut never exposes half a secret), the remediation, events, log
     /// lines, the status and Helm history. Apply before rendering a notification.
     package func redact(_ incident: Incident) -> Incident {
         var incident = incident
         incident.message = redact(incident.message)
+        incident.cause = ErrorCause.innermost(of: incident.message).map { redact($0) }
+        incident.remediation = incident.remediation.map {
+            Remediation(reason: $0.reason, message: redact($0.message), summary: redact($0.summary))
+        }
         incident.events = incident.events.map { event in
             var event = event
             event.message = redact(event.message)

@@ -36,13 +36,18 @@ package struct IncidentTextRenderer: Sendable {
         var lines = [headline(incident)]
         func field(_ name: String, _ value: String?) {
             guard let value, !value.isEmpty else { return }
-            let padded = (name + ":").padding(toLength: 13, withPad: " ", startingAt: 0)
+            let padded = (name.isEmpty ? "" : name + ":").padding(toLength: 13, withPad: " ", startingAt: 0)
             let body = value.split(separator: "\n", omittingEmptySubsequences: false)
                 .joined(separator: "\n" + String(repeating: " ", count: 15))
             lines.append("  \(padded)\(body)")
         }
+        // The innermost cause first, then the failing condition in full, then what was done about it.
+        field("cause", incident.cause)
         field("reason", incident.reason)
         field("message", incident.message)
+        field("remediation", incident.remediation.map { "\($0.summary) (\($0.reason))" })
+        for (index, line) in changeLines(incident).enumerated() { field(index == 0 ? "changed" : "", line) }
+        field("path", incident.changes?.pathURL)
         field("flux", fluxBehaviour(incident))
         if let revision = incident.revision {
             var text = revision
@@ -57,15 +62,25 @@ package struct IncidentTextRenderer: Sendable {
             field("helm", "release v\(release.version ?? 0) \(release.status ?? "?") (\(release.action ?? "?") \(chart))")
         }
         field("since", incident.since.map(RFC3339.string(from:)))
-        for event in incident.events.prefix(maxEvidenceLines) {
-            let when = event.lastTimestamp.map(RFC3339.string(from:)) ?? ""
-            field("event", "\(when) \(event.type) \(event.reason): \(event.message)".trimmingCharacters(in: .whitespaces))
+        let evidence = incident.evidence
+        if evidence.messageRepeats > 0 {
+            let last = evidence.messageLastSeen.map { ", last \(RFC3339.string(from: $0))" } ?? ""
+            field("repeated", "the message above, \(evidence.messageRepeats)× in events and logs\(last)")
         }
-        for line in incident.logLines.prefix(maxEvidenceLines) {
-            let when = line.timestamp.map(RFC3339.string(from:)) ?? ""
-            field("log", "\(when) \(line.level) \(line.message)\(line.error.map { ": \($0)" } ?? "")")
-        }
+        for line in evidence.lines.prefix(maxEvidenceLines) { field(line.origin, Self.evidenceText(line)) }
         field("fingerprint", incident.fingerprint.hex)
         return lines.joined(separator: "\n")
+    }
+
+    /// What changed, one line each, links written after their text.
+    package func changeLines(_ incident: Incident) -> [String] {
+        incident.changes?.lines(date: RFC3339.string(from:), link: { "\($0)  \($1)" }) ?? []
+    }
+
+    /// `2026-11-28T19:49:07Z Warning BuildFailed (×12): <text>`.
+    package static func evidenceText(_ line: EvidenceDigest.Line) -> String {
+        let when = line.lastSeen.map { RFC3339.string(from: $0) + " " } ?? ""
+        let count = line.count > 1 ? " (×\(line.count))" : ""
+        return "\(when)\(line.label)\(count): \(line.text)"
     }
 }

@@ -37,10 +37,11 @@ package struct ErrorEventLimits: Sendable, Hashable {
 ///   Fluxbrain saw it (RFC 3339, UTC).
 /// - `source`: `language` `other`, `name` the controller, `environment` from `FLUXBRAIN_ENVIRONMENT` when set,
 ///   `hostname` the controller pod when a log line names it, `tags` `["flux", <kind lowercased>, <cluster>]`.
-/// - `message` the condition message, `error_type` the reason, `severity` `error` for stalled and retrying
-///   incidents and `warning` for stuck ones.
+/// - `message` the condition message, `error_type` the reason (for a remediated HelmRelease the failed action's,
+///   not the rollback's), `severity` `error` for stalled and retrying incidents and `warning` for stuck ones.
 /// - `metadata`: cluster, kind, namespace, name, revision(s), `source_ref`, `depends_on`, `affected`, `fingerprint`,
-///   `state`, `retry_interval`, `since`, generations and `component` (`Kind/namespace/name`, the only key
+///   `state`, `retry_interval`, `since`, generations, `cause`, `remediation`/`remediation_reason`, `compare_url`,
+///   `previous_chart`/`failing_chart`, `stale_revision`, and `component` (`Kind/namespace/name`, the only key
 ///   Errorbrain's rules read).
 /// - `evidence`: the object's status as `custom`, then Kubernetes events as `event`, then controller log lines as
 ///   `log_line`.
@@ -146,6 +147,17 @@ package struct ErrorEventBuilder: Sendable {
         metadata["generation"] = incident.generation.map { .int($0) }
         metadata["observed_generation"] = incident.observedGeneration.map { .int($0) }
         metadata["detected_at"] = .string(RFC3339.string(from: incident.detectedAt))
+        metadata["cause"] = incident.cause.map { .string($0) }
+        if let remediation = incident.remediation {
+            metadata["remediation"] = .string(remediation.summary)
+            metadata["remediation_reason"] = .string(remediation.reason)
+        }
+        if let changes = incident.changes {
+            metadata["compare_url"] = changes.compareURL.map { .string($0) }
+            metadata["previous_chart"] = changes.previousChart.map { .string($0) }
+            metadata["failing_chart"] = changes.failingChart.map { .string($0) }
+            metadata["stale_revision"] = changes.staleRevision.map { .string($0) }
+        }
         return cap(redactor.redact(.object(metadata))).objectValue ?? [:]
     }
 

@@ -32,7 +32,8 @@ package struct GitHubIssueRenderer: Sendable {
         "<!-- fluxbrain-notification: \(key) -->"
     }
 
-    /// `[fluxbrain] HelmRelease podinfo/podinfo: UpgradeFailed (cluster prod)`; `[TEST] Fluxbrain notify-test …`.
+    /// `[fluxbrain] HelmRelease podinfo/podinfo: UpgradeFailed — <cause> (cluster prod)`, the cause cut to 120
+    /// characters; `[TEST] Fluxbrain notify-test …`.
     package func title(_ notification: IncidentNotification) -> String {
         let incident = notification.incident
         let object = "\(incident.object.kind.name) \(incident.object.namespacedName)"
@@ -40,7 +41,8 @@ package struct GitHubIssueRenderer: Sendable {
         if notification.kind == .test {
             text = "[TEST] Fluxbrain notify-test: \(object) (cluster \(incident.object.cluster))"
         } else {
-            text = "[fluxbrain] \(object): \(incident.reason) (cluster \(incident.object.cluster))"
+            let cause = incident.cause.map { " — " + clip(Self.oneLine($0), 120) } ?? ""
+            text = "[fluxbrain] \(object): \(incident.reason)\(cause) (cluster \(incident.object.cluster))"
         }
         return text.count > 256 ? String(text.prefix(255)) + "…" : text
     }
@@ -85,6 +87,13 @@ package struct GitHubIssueRenderer: Sendable {
             ("State", incident.state.rawValue),
             ("Reason", "`\(cell(incident.reason))`"),
         ]
+        if let cause = incident.cause { rows.append(("Cause", "`\(cell(clip(cause, 2_000)))`")) }
+        if let remediation = incident.remediation {
+            rows.append(("Remediation", "\(cell(remediation.summary)) (`\(cell(remediation.reason))`)"))
+        }
+        if let url = incident.changes?.pathURL {
+            rows.append(("Path", "[\(cell(incident.object.description))](\(url))"))
+        }
         if let revision = incident.revision {
             var text = "`\(cell(revision))`"
             if let applied = incident.lastAppliedRevision, applied != revision {
@@ -106,7 +115,17 @@ package struct GitHubIssueRenderer: Sendable {
         rows.append(("Controller", incident.controller))
         out += "| | |\n|---|---|\n"
         for (name, value) in rows { out += "| **\(name)** | \(value) |\n" }
+        let changes = incident.changes?.lines(date: RFC3339.string(from:), link: { "[\($0)](\($1))" }) ?? []
+        if !changes.isEmpty {
+            out += "\n### What changed\n\n"
+            for line in changes { out += "- \(line)\n" }
+        }
+        let evidence = incident.evidence
         out += "\n### Message\n\n" + fenced(clip(incident.message, 20_000))
+        if evidence.messageRepeats > 0 {
+            let last = evidence.messageLastSeen.map { ", last \(RFC3339.string(from: $0))" } ?? ""
+            out += "\n_Repeated \(evidence.messageRepeats)× in events and logs\(last)._\n"
+        }
 
         if let result = notification.analysis.result {
             out += "\n### Root cause\n\n**\(clip(result.title, 1_000))**\n\n"
@@ -126,12 +145,13 @@ package struct GitHubIssueRenderer: Sendable {
             for object in incident.affected.prefix(200) { out += "- `\(object.description)`\n" }
             if incident.affected.count > 200 { out += "- … and \(incident.affected.count - 200) more\n" }
         }
-        if !incident.events.isEmpty {
-            out += "\n### Recent events\n\n| Last seen | Type | Reason | Count | Message |\n|---|---|---|---|---|\n"
-            for event in incident.events.prefix(maxEvents) {
-                let when = event.lastTimestamp.map(RFC3339.string(from:)) ?? ""
-                out +=
-                    "| \(when) | \(cell(event.type)) | \(cell(event.reason)) | \(event.count.map(String.init) ?? "") | \(cell(clip(event.message, 1_000))) |\n"
+        if !evidence.lines.isEmpty {
+            out += "\n### Recent events and logs\n\n"
+            out += "| Last seen | From | What | Count | Message |\n|---|---|---|---|---|\n"
+            for line in evidence.lines.prefix(maxEvents) {
+                let when = line.lastSeen.map(RFC3339.string(from:)) ?? ""
+                out += "| \(when) | \(line.origin) | \(cell(line.label)) | \(line.count) "
+                out += "| \(cell(clip(line.text, 1_000))) |\n"
             }
         }
         if !incident.helmHistory.isEmpty {
@@ -177,6 +197,11 @@ package struct GitHubIssueRenderer: Sendable {
 
     private func clip(_ text: String, _ limit: Int) -> String {
         text.count > limit ? String(text.prefix(limit)) + "… (truncated)" : text
+    }
+
+    /// `text` on one line.
+    private static func oneLine(_ text: String) -> String {
+        text.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: " ")
     }
 
     /// A table cell: no pipes or newlines.

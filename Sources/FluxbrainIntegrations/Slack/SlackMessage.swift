@@ -1,19 +1,35 @@
 import FluxbrainCore
 import Foundation
 
-/// A Slack incoming-webhook message: `{text, blocks, channel?}` with Block Kit blocks.
+/// A Slack incoming-webhook message: `{text, attachments: [{color, blocks, fallback}], channel?}`.
+///
+/// The Block Kit blocks travel inside one attachment, as Slack documents for a colour bar beside blocks: the
+/// attachment's `color` shows the incident's state, `text` is the notification and screen-reader fallback.
 package struct SlackMessage: Sendable, Hashable, Codable {
     /// The plain-text fallback (notifications, screen readers, clients without blocks).
     package var text: String
-    package var blocks: [SlackBlock]
+    /// One attachment holding the blocks, with the colour bar.
+    package var attachments: [SlackAttachment]
     /// Overrides the webhook's default channel (`FLUXBRAIN_SLACK_CHANNEL`), where the webhook allows it.
     package var channel: String?
 
-    package init(text: String, blocks: [SlackBlock], channel: String? = nil) {
+    package init(text: String, blocks: [SlackBlock], color: String, channel: String? = nil) {
         self.text = text
-        self.blocks = blocks
+        self.attachments = [SlackAttachment(color: color, blocks: blocks, fallback: text)]
         self.channel = channel
     }
+
+    /// Every block of the message, in order.
+    package var blocks: [SlackBlock] { attachments.flatMap(\.blocks) }
+}
+
+/// A secondary attachment carrying Block Kit blocks beside a colour bar.
+package struct SlackAttachment: Sendable, Hashable, Codable {
+    /// `#rrggbb`.
+    package var color: String
+    package var blocks: [SlackBlock]
+    /// Plain text for clients that show neither blocks nor attachments.
+    package var fallback: String
 }
 
 /// A Slack text object.

@@ -3,10 +3,14 @@ import Foundation
 
 /// Builds the Slack message for a notification: a pure function of the notification.
 ///
-/// Layout: a header (status emoji and label, kind/namespace/name, cluster); fields (reason, revision, source, retry
-/// safety, confidence, since); the condition message; the root cause and ordered actions; affected downstream
-/// objects; recent events; a context line with the fingerprint. Every text respects Slack's limits, with a visible
-/// truncation marker, and the message never exceeds 50 blocks.
+/// Layout, inside one attachment whose colour bar shows the state (``color(_:)``): a header (status emoji and
+/// label, kind/namespace/name, cluster); the object (linked to its path in Git when known) and the innermost cause;
+/// the remediation of a HelmRelease; what changed (commits linked to the compare view, chart versions, a source
+/// still serving an old artifact); fields (reason, revision, source, retry safety, confidence, since); the full
+/// condition message; the root cause and ordered actions; affected downstream objects; the evidence with repeated
+/// text collapsed; a context line with the fingerprint. Times are Slack date tokens, shown in each reader's time
+/// zone. Every text respects Slack's limits, with a visible truncation marker, and the message never exceeds 50
+/// blocks.
 package struct SlackMessageBuilder: Sendable {
     /// `FLUXBRAIN_SLACK_CHANNEL`.
     package var channel: String?
@@ -29,6 +33,20 @@ package struct SlackMessageBuilder: Sendable {
             case .stalled: return "⛔"
             case .stuck: return "⏳"
             case .retrying: return "🔴"
+            }
+        }
+    }
+
+    /// The colour bar: red failing, dark red stalled, amber stuck, green resolved, blue test.
+    package static func color(_ notification: IncidentNotification) -> String {
+        switch notification.kind {
+        case .resolved: return "#2eb67d"
+        case .test: return "#1d9bd1"
+        case .firing, .reminder:
+            switch notification.incident.state {
+            case .retrying: return "#e01e5a"
+            case .stalled: return "#a30200"
+            case .stuck: return "#ecb22e"
             }
         }
     }
@@ -70,6 +88,25 @@ package struct SlackMessageBuilder: Sendable {
             return finish(blocks, notification: notification)
         }
 
+        // The object and the innermost cause first.
+        var lead = "\(objectLink(incident)) in cluster *\(escape(object.cluster))*"
+        if let cause = incident.cause {
+            lead += "\n*Cause:* \(escape(cause))"
+        } else {
+            lead += "\n*Error:* \(escape(incident.reason))"
+        }
+        if let remediation = incident.remediation {
+            lead += "\n*Remediation:* \(escape(remediation.summary)) (`\(escape(remediation.reason))`)"
+        }
+        blocks.append(.section(limitSection(lead)))
+
+        // What changed.
+        let changes =
+            incident.changes?.lines(date: slackDate, link: { "<\(escape($1))|\(escape($0))>" }) ?? []
+        if !changes.isEmpty {
+            blocks.append(.section(limitSection("*What changed*\n" + changes.joined(separator: "\n"))))
+        }
+
         // Fields.
         let safety = notification.retrySafety
         var fields: [String] = []
@@ -91,8 +128,14 @@ package struct SlackMessageBuilder: Sendable {
         fields.append("*Since*\n\(slackDate(incident.since ?? incident.detectedAt))")
         blocks.append(.fields(fields.prefix(SlackLimits.fields).map { truncated($0, to: SlackLimits.fieldText) }))
 
-        // The condition message.
-        blocks.append(.section(limitSection("*Message*\n```\(escape(incident.message))```")))
+        // The condition message in full (the cause above is its innermost part).
+        let evidence = incident.evidence
+        var messageTitle = "*Message*"
+        if evidence.messageRepeats > 0 {
+            let last = evidence.messageLastSeen.map { ", last \(slackDate($0))" } ?? ""
+            messageTitle += " (repeated \(evidence.messageRepeats)× in events and logs\(last))"
+        }
+        blocks.append(.section(limitSection("\(messageTitle)\n```\(escape(incident.message))```")))
 
         // Analysis.
         if let result = notification.analysis.result {
@@ -118,14 +161,14 @@ package struct SlackMessageBuilder: Sendable {
                 ))
         }
 
-        // Recent events.
-        if !incident.events.isEmpty {
-            let lines = incident.events.prefix(maxEvents).map { event -> String in
-                let when = event.lastTimestamp.map { slackDate($0) + " " } ?? ""
-                let count = (event.count ?? 1) > 1 ? " (×\(event.count!))" : ""
-                return "• \(when)*\(escape(event.reason))*\(count): \(escape(event.message))"
+        // Evidence, each text once.
+        if !evidence.lines.isEmpty {
+            let lines = evidence.lines.prefix(maxEvents).map { line -> String in
+                let when = line.lastSeen.map { slackDate($0) + " " } ?? ""
+                let count = line.count > 1 ? " (×\(line.count))" : ""
+                return "• \(when)*\(escape(line.label))*\(count): \(escape(line.text))"
             }
-            blocks.append(.section(limitSection("*Recent events*\n" + lines.joined(separator: "\n"))))
+            blocks.append(.section(limitSection("*Recent events and logs*\n" + lines.joined(separator: "\n"))))
         }
         blocks.append(context(notification))
         return finish(blocks, notification: notification)
@@ -139,7 +182,7 @@ package struct SlackMessageBuilder: Sendable {
         text += "\(incident.object.kind.name) \(incident.object.namespacedName) in cluster \(incident.object.cluster)"
         text += " — \(incident.reason)"
         if notification.kind != .resolved {
-            text += ": \(incident.message)"
+            text += ": \(incident.cause ?? incident.message)"
             if let result = notification.analysis.result { text += " | Root cause: \(result.title)" }
         }
         return truncated(text, to: SlackLimits.sectionText)
@@ -159,7 +202,9 @@ package struct SlackMessageBuilder: Sendable {
     }
 
     private func finish(_ blocks: [SlackBlock], notification: IncidentNotification) -> SlackMessage {
-        SlackMessage(text: fallbackText(notification), blocks: Self.capBlocks(blocks), channel: channel)
+        SlackMessage(
+            text: fallbackText(notification), blocks: Self.capBlocks(blocks), color: Self.color(notification),
+            channel: channel)
     }
 
     /// Keeps at most 50 blocks; the last says how many were dropped.
@@ -188,5 +233,21 @@ package struct SlackMessageBuilder: Sendable {
             .replacingOccurrences(of: ">", with: "&gt;")
     }
 
-    private func slackDate(_ date: Date) -> String { RFC3339.string(from: date) }
+    /// `Kind namespace/name`, linked to the object's path in Git at the failing commit when known.
+    private func objectLink(_ incident: Incident) -> String {
+        let text = "`\(incident.object.kind.name)` *\(escape(incident.object.namespacedName))*"
+        guard let url = incident.changes?.pathURL else { return text }
+        return "<\(escape(url))|\(incident.object.kind.name) \(escape(incident.object.namespacedName))>"
+    }
+
+    /// A Slack date token, `<!date^1795903710^{date_short_pretty} {time}|2026-11-28 19:48 UTC>`: each reader sees
+    /// their own time zone; the fallback is UTC.
+    package static func slackDate(_ date: Date) -> String {
+        let text = RFC3339.string(from: date)  // 2026-11-28T19:48:30Z
+        let fallback = text.count >= 16 ? "\(text.prefix(10)) \(text.dropFirst(11).prefix(5)) UTC" : text
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        return "<!date^\(seconds)^{date_short_pretty} {time}|\(fallback)>"
+    }
+
+    private func slackDate(_ date: Date) -> String { Self.slackDate(date) }
 }

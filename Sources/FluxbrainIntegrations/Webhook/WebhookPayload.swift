@@ -60,6 +60,12 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
     package var object: Object
     package var reason: String
     package var message: String
+    /// The innermost error of `message`, when it says more in fewer words.
+    package var cause: String?
+    /// How helm-controller remediated a failed release (`{reason, message, summary}`).
+    package var remediation: Remediation?
+    /// What changed; ``IncidentChanges`` writes every key, `null` when unknown.
+    package var changes: IncidentChanges?
     package var revision: String?
     package var lastAppliedRevision: String?
     package var source: Object?
@@ -93,6 +99,9 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
         self.object = object(incident.object)
         reason = incident.reason
         message = incident.message
+        cause = incident.cause
+        remediation = incident.remediation
+        changes = incident.changes
         revision = incident.revision
         lastAppliedRevision = incident.lastAppliedRevision
         source = incident.source.map(object)
@@ -134,7 +143,7 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
     private enum CodingKeys: String, CodingKey {
         case version, kind, status, state, sequence, fingerprint, cluster, object, reason, message, revision
         case lastAppliedRevision, source, affected, analysisStatus, analysisError, analysis, retrySafety, events
-        case since, detectedAt, notifiedAt, idempotencyKey
+        case since, detectedAt, notifiedAt, idempotencyKey, cause, remediation, changes
     }
 
     package func encode(to encoder: any Encoder) throws {
@@ -149,6 +158,9 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
         try container.encode(object, forKey: .object)
         try container.encode(reason, forKey: .reason)
         try container.encode(message, forKey: .message)
+        try container.encode(cause, forKey: .cause)
+        try container.encode(remediation, forKey: .remediation)
+        try container.encode(changes, forKey: .changes)
         try container.encode(revision, forKey: .revision)
         try container.encode(lastAppliedRevision, forKey: .lastAppliedRevision)
         try container.encode(source, forKey: .source)

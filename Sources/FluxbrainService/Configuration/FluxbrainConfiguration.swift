@@ -42,6 +42,10 @@ package struct FluxbrainConfiguration: Sendable {
     package var stuckAfter: Duration
     /// `FLUXBRAIN_COLLECT_LOGS` (bool, default `false`): attach controller log lines to incidents.
     package var collectLogs: Bool
+    /// `FLUXBRAIN_GIT_HOSTS` (comma-separated `host=product`, product `github`|`gitlab`|`bitbucket`|`gitea`|`forgejo`;
+    /// default: github.com, gitlab.com, bitbucket.org, gitea.com, codeberg.org only): self-hosted Git hosts whose
+    /// commit and compare links Fluxbrain builds, e.g. `git.acme.corp=gitlab,code.acme.corp=gitea`.
+    package var gitHosts: GitHosts
 
     // MARK: Run
 
@@ -174,6 +178,13 @@ package struct FluxbrainConfiguration: Sendable {
         requeueInterval = try env.duration("FLUXBRAIN_REQUEUE_INTERVAL", default: .seconds(300), minimum: .seconds(1))
         stuckAfter = try env.duration("FLUXBRAIN_STUCK_AFTER", default: .seconds(900), minimum: .seconds(1))
         collectLogs = try env.bool("FLUXBRAIN_COLLECT_LOGS", default: false)
+        do {
+            gitHosts = try env.string("FLUXBRAIN_GIT_HOSTS").map { text throws(CoreError) in
+                try GitHosts(parsing: text)
+            } ?? .builtIn
+        } catch {
+            throw ConfigurationError(variable: "FLUXBRAIN_GIT_HOSTS", message: error.message)
+        }
 
         runMode = RunMode(rawValue: try env.choice("FLUXBRAIN_RUN_MODE", default: "continuous", choices: ["continuous", "once"]))!
         logLevel = try env.choice(
@@ -308,6 +319,7 @@ package struct FluxbrainConfiguration: Sendable {
             ("FLUXBRAIN_REQUEUE_INTERVAL", requeueInterval.formattedShort),
             ("FLUXBRAIN_STUCK_AFTER", stuckAfter.formattedShort),
             ("FLUXBRAIN_COLLECT_LOGS", "\(collectLogs)"),
+            ("FLUXBRAIN_GIT_HOSTS", gitHosts == .builtIn ? "(built-in only)" : gitHosts.configured),
             ("FLUXBRAIN_RUN_MODE", runMode.rawValue),
             ("FLUXBRAIN_LOG_LEVEL", logLevel),
             ("FLUXBRAIN_LOG_FORMAT", logFormat.rawValue),

@@ -44,7 +44,7 @@ package enum Composition {
         mode: FluxbrainConfiguration.RunMode, httpClients: HTTPClients, kubeHTTPClients: HTTPClients,
         logger: Logger
     ) async throws -> RuntimeParts {
-        let detector = Detector(stuckAfter: configuration.stuckAfter)
+        let detector = Detector(stuckAfter: configuration.stuckAfter, gitHosts: configuration.gitHosts)
         let state = try await makeState(configuration: configuration, logger: logger)
 
         // Where incidents come from.
