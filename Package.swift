@@ -138,7 +138,7 @@ let package = Package(
             path: "Tests/FluxbrainTestSupport"
         ),
         .testTarget(name: "FluxbrainRedisTests", dependencies: ["FluxbrainRedis", "FluxbrainTestSupport"]),
-        .testTarget(name: "FluxbrainCoreTests", dependencies: ["FluxbrainCore"]),
+        .testTarget(name: "FluxbrainCoreTests", dependencies: ["FluxbrainCore", "FluxbrainTestSupport"]),
         .testTarget(
             name: "FluxbrainIntegrationsTests",
             dependencies: ["FluxbrainIntegrations", "FluxbrainTestSupport"]
@@ -151,7 +151,7 @@ let package = Package(
             name: "FluxbrainServiceTests",
             dependencies: [
                 "FluxbrainCoordination", "FluxbrainCore", "FluxbrainRedis", "FluxbrainService", "FluxbrainTestSupport",
-                "FluxbrainTestbed",
+                "FluxbrainTestbed", .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
     ]

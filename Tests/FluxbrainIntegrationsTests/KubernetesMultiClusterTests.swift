@@ -53,7 +53,7 @@ import Testing
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask { await multi.run() }
                         #expect(
-                            try await KubeTest.eventually {
+                            try await eventually {
                                 let health = await multi.health()
                                 return health["prod"] == .healthy && health["staging"] == .healthy
                             })

@@ -1,4 +1,5 @@
 import FluxbrainCore
+import FluxbrainIntegrations
 import Foundation
 import Logging
 import Metrics
@@ -53,19 +54,22 @@ package enum FluxbrainRuntime {
     package static func runContinuous(
         configuration: FluxbrainConfiguration, parts: RuntimeParts, registry: PrometheusCollectorRegistry, logger: Logger
     ) async throws {
-        let leadership = Leadership(ttl: configuration.lockTTL)
+        let clock = ContinuousClock()
+        let metricsFactory = MetricsSystem.factory
+        let leadership = Leadership(ttl: configuration.lockTTL, clock: clock)
         let http = HealthServer.makeApplication(
             host: configuration.httpAddress.host, port: configuration.httpAddress.port, registry: registry,
             readiness: parts.readiness, logger: logger)
         let election = LeaderElection(
             lock: parts.lock, replicaID: configuration.replicaID, ttl: configuration.lockTTL, leadership: leadership,
-            logger: logger)
+            metricsFactory: metricsFactory, logger: logger)
         let scheduler = Scheduler(
             configuration: .init(resyncInterval: configuration.requeueInterval), source: parts.source,
-            queue: parts.queue, index: parts.index, leadership: leadership, logger: logger)
+            queue: parts.queue, index: parts.index, leadership: leadership, clock: clock, wallClock: SystemWallClock(),
+            metricsFactory: metricsFactory, logger: logger)
         let workers = WorkerPool(
             configuration: .init(workers: configuration.workers, lease: configuration.lease, replicaID: configuration.replicaID),
-            queue: parts.queue, processor: parts.processor, logger: logger)
+            queue: parts.queue, processor: parts.processor, clock: clock, metricsFactory: metricsFactory, logger: logger)
         let gauges = QueueGauges(queue: parts.queue, interval: .seconds(5), logger: logger)
         let group = ServiceGroup(
             configuration: .init(
@@ -94,29 +98,33 @@ package enum FluxbrainRuntime {
     /// One pass: take the lock (or return because another replica leads), collect, enqueue, process until every
     /// item this run enqueued is done, release the lock.
     package static func runOnce(
-        configuration: FluxbrainConfiguration, parts: RuntimeParts, deadline: Duration = .seconds(600), logger: Logger
+        configuration: FluxbrainConfiguration, parts: RuntimeParts, deadline: Duration = .seconds(600),
+        clock: any Clock<Duration> = ContinuousClock(), wallClock: any WallClock = SystemWallClock(),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory, logger: Logger
     ) async throws -> OnceOutcome {
         guard let lease = try await parts.lock.acquire(replicaID: configuration.replicaID, ttl: configuration.lockTTL) else {
             let holder = try? await parts.lock.holder()
             return .anotherReplicaLeads(holder: holder?.replicaID)
         }
-        let leadership = Leadership(ttl: configuration.lockTTL)
+        let leadership = Leadership(ttl: configuration.lockTTL, clock: clock)
         let election = LeaderElection(
             lock: parts.lock, replicaID: configuration.replicaID, ttl: configuration.lockTTL, leadership: leadership,
-            logger: logger)
+            metricsFactory: metricsFactory, logger: logger)
         await election.tick()
         let scheduler = Scheduler(
             configuration: .init(resyncInterval: configuration.requeueInterval), source: parts.source,
-            queue: parts.queue, index: parts.index, leadership: leadership, logger: logger)
+            queue: parts.queue, index: parts.index, leadership: leadership, clock: clock, wallClock: wallClock,
+            metricsFactory: metricsFactory, logger: logger)
         let pool = WorkerPool(
             configuration: .init(workers: configuration.workers, lease: configuration.lease, replicaID: configuration.replicaID),
-            queue: parts.queue, processor: parts.processor, logger: logger)
+            queue: parts.queue, processor: parts.processor, clock: clock, metricsFactory: metricsFactory, logger: logger)
+        let elapsed = elapsedTime(on: clock)
 
         let outcome: OnceOutcome = try await withThrowingTaskGroup(of: OnceOutcome?.self) { group in
             // Keep the lock while working.
             group.addTask {
                 while !Task.isCancelled {
-                    try await Task.sleep(for: leadership.renewInterval)
+                    try await clock.sleep(for: leadership.renewInterval)
                     await election.tick()
                 }
                 return nil
@@ -126,12 +134,12 @@ package enum FluxbrainRuntime {
                 if pass.fenced { return .anotherReplicaLeads(holder: nil) }
                 let keys = pass.enqueued
                 logger.info("enqueued", metadata: ["items": "\(keys.count)", "duplicates": "\(pass.duplicates)"])
-                let start = ContinuousClock.now
+                let start = elapsed()
                 while true {
                     var pending = 0
                     for key in keys where try await parts.queue.isPending(key: key) { pending += 1 }
                     if pending == 0 { break }
-                    if ContinuousClock.now - start > deadline { return .timedOut(pending: pending) }
+                    if elapsed() - start > deadline { return .timedOut(pending: pending) }
                     _ = try await parts.queue.reap()
                     await withTaskGroup(of: Bool.self) { workers in
                         for index in 0..<configuration.workers {
