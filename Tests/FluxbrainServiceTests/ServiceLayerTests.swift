@@ -51,6 +51,8 @@ import Testing
                 // The worker stalls (its heartbeats reach nobody) for longer than the lease…
                 queue.pauseHeartbeats(true)
                 for _ in 1...4 { try await world.elapse(world.lease / 3, sleepers: 2) }
+                // (The last swallowed heartbeat is done and its task asleep again before heartbeats go through.)
+                try await world.elapse(.zero, sleepers: 2)
                 // …so the item is reaped and another worker claims it.
                 _ = try await world.coordination.reap()
                 let other = try #require(try await world.coordination.claim(worker: "other/0", lease: world.lease))

@@ -55,12 +55,14 @@ package final class ManualClock: Clock, Sendable {
         let id = UUID()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let resumeNow: Bool = state.withLock { state in
-                    if deadline <= state.now { return true }
+                // Checked under the lock: a cancellation that came before this registration resumes it here.
+                let outcome: Result<Void, any Error>? = state.withLock { state in
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    if deadline <= state.now { return .success(()) }
                     state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
-                    return false
+                    return nil
                 }
-                if resumeNow { continuation.resume() }
+                if let outcome { continuation.resume(with: outcome) }
             }
         } onCancel: {
             state.withLock { $0.sleepers.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
@@ -83,7 +85,11 @@ package final class ManualClock: Clock, Sendable {
     package func waitForSleepers(_ count: Int, timeout: Duration = .seconds(10)) async throws {
         let satisfied = try await eventually(timeout: timeout, poll: .milliseconds(1)) { self.sleepers >= count }
         if !satisfied {
-            throw ManualClockTimeout(description: "\(sleepers) tasks sleep on the clock, expected \(count)")
+            let deadlines = state.withLock { state in
+                state.sleepers.values.map { "\($0.deadline.offset)" }.sorted().joined(separator: ", ")
+            }
+            throw ManualClockTimeout(
+                description: "\(sleepers) tasks sleep on the clock at \(now.offset) (until \(deadlines)), expected \(count)")
         }
     }
 
