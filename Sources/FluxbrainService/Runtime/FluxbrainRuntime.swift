@@ -62,26 +62,18 @@ package enum FluxbrainRuntime {
     ) async throws {
         let clock = ContinuousClock()
         let metricsFactory = MetricsSystem.factory
-        let leadership = Leadership(ttl: configuration.lockTTL, clock: clock)
+        let pipeline = Pipeline(
+            configuration: configuration, parts: parts, clock: clock, wallClock: SystemWallClock(),
+            metricsFactory: metricsFactory, logger: logger)
         let http = HealthServer.makeApplication(
             host: configuration.httpAddress.host, port: configuration.httpAddress.port, registry: registry,
             readiness: parts.readiness, logger: logger)
-        let election = LeaderElection(
-            lock: parts.lock, replicaID: configuration.replicaID, ttl: configuration.lockTTL, leadership: leadership,
-            metricsFactory: metricsFactory, logger: logger)
-        let scheduler = Scheduler(
-            configuration: .init(resyncInterval: configuration.requeueInterval), source: parts.source,
-            queue: parts.queue, index: parts.index, leadership: leadership, clock: clock, wallClock: SystemWallClock(),
-            metricsFactory: metricsFactory, logger: logger)
-        let workers = WorkerPool(
-            configuration: .init(workers: configuration.workers, lease: configuration.lease, replicaID: configuration.replicaID),
-            queue: parts.queue, processor: parts.processor, clock: clock, metricsFactory: metricsFactory, logger: logger)
         let gauges = QueueGauges(
             queue: parts.queue, interval: .seconds(5), clock: clock, metricsFactory: metricsFactory, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
             services: parts.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
-                .init(service: http), .init(service: election), .init(service: scheduler),
-                .init(service: workers), .init(service: gauges),
+                .init(service: http), .init(service: pipeline.election), .init(service: pipeline.scheduler),
+                .init(service: pipeline.workers), .init(service: gauges),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
@@ -110,18 +102,13 @@ package enum FluxbrainRuntime {
             let holder = try? await parts.lock.holder()
             return .anotherReplicaLeads(holder: holder?.replicaID)
         }
-        let leadership = Leadership(ttl: configuration.lockTTL, clock: clock)
-        let election = LeaderElection(
-            lock: parts.lock, replicaID: configuration.replicaID, ttl: configuration.lockTTL, leadership: leadership,
+        let pipeline = Pipeline(
+            configuration: configuration, parts: parts, clock: clock, wallClock: wallClock,
             metricsFactory: metricsFactory, logger: logger)
+        let (leadership, election, scheduler, pool) = (
+            pipeline.leadership, pipeline.election, pipeline.scheduler, pipeline.workers
+        )
         await election.tick()
-        let scheduler = Scheduler(
-            configuration: .init(resyncInterval: configuration.requeueInterval), source: parts.source,
-            queue: parts.queue, index: parts.index, leadership: leadership, clock: clock, wallClock: wallClock,
-            metricsFactory: metricsFactory, logger: logger)
-        let pool = WorkerPool(
-            configuration: .init(workers: configuration.workers, lease: configuration.lease, replicaID: configuration.replicaID),
-            queue: parts.queue, processor: parts.processor, clock: clock, metricsFactory: metricsFactory, logger: logger)
         let elapsed = elapsedTime(on: clock)
 
         let outcome: OnceOutcome
@@ -188,6 +175,33 @@ package enum FluxbrainRuntime {
         } catch {
             logger.warning("could not release the scheduler lock; it expires by itself", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+/// The leader election, scheduler and worker pool of a run, built the same way for `run` and `once`.
+struct Pipeline {
+    let leadership: Leadership
+    let election: LeaderElection
+    let scheduler: Scheduler
+    let workers: WorkerPool
+
+    init(
+        configuration: FluxbrainConfiguration, parts: RuntimeParts, clock: any Clock<Duration>,
+        wallClock: any WallClock, metricsFactory: any MetricsFactory, logger: Logger
+    ) {
+        leadership = Leadership(ttl: configuration.lockTTL, clock: clock)
+        election = LeaderElection(
+            lock: parts.lock, replicaID: configuration.replicaID, ttl: configuration.lockTTL, leadership: leadership,
+            metricsFactory: metricsFactory, logger: logger)
+        scheduler = Scheduler(
+            configuration: .init(resyncInterval: configuration.requeueInterval), source: parts.source,
+            queue: parts.queue, index: parts.index, leadership: leadership, clock: clock, wallClock: wallClock,
+            metricsFactory: metricsFactory, logger: logger)
+        workers = WorkerPool(
+            configuration: .init(
+                workers: configuration.workers, lease: configuration.lease, replicaID: configuration.replicaID),
+            queue: parts.queue, processor: parts.processor, clock: clock, metricsFactory: metricsFactory,
+            logger: logger)
     }
 }
 
