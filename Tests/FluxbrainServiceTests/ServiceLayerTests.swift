@@ -18,12 +18,7 @@ import Testing
     @Test(arguments: Backend.all)
     func heartbeatKeepsAClaimLongerThanItsLease(_ backend: Backend) async throws {
         try await backend.with { world in
-            let processor = GatedProcessor()
-            let queue = ObservedQueue(world.coordination)
-            try await world.enqueueOne()
-            let pool = world.pool(queue: queue, processor: processor)
-            try await world.running([pool]) { _ in
-                #expect(await eventually { processor.started == 1 })
+            try await world.processingOneItem { processor, queue, _ in
                 // Two full leases pass; every third of one the claim is heartbeated.
                 for beat in 1...6 {
                     try await world.elapse(world.lease / 3, sleepers: 2)
@@ -42,12 +37,7 @@ import Testing
     @Test(arguments: Backend.all)
     func aLostClaimStopsProcessingBeforeAnyFurtherSideEffect(_ backend: Backend) async throws {
         try await backend.with { world in
-            let processor = GatedProcessor()
-            let queue = ObservedQueue(world.coordination)
-            try await world.enqueueOne()
-            let pool = world.pool(queue: queue, processor: processor)
-            try await world.running([pool]) { _ in
-                #expect(await eventually { processor.started == 1 })
+            try await world.processingOneItem { processor, queue, _ in
                 // The worker stalls (its heartbeats reach nobody) for longer than the lease…
                 queue.pauseHeartbeats(true)
                 for _ in 1...4 { try await world.elapse(world.lease / 3, sleepers: 2) }
@@ -74,11 +64,7 @@ import Testing
     @Test(arguments: Backend.all)
     func shutdownGivesInFlightWorkTheDrainGraceThenReturnsIt(_ backend: Backend) async throws {
         try await backend.with { world in
-            let processor = GatedProcessor()
-            try await world.enqueueOne()
-            let pool = world.pool(queue: world.coordination, processor: processor)
-            try await world.running([pool]) { group in
-                #expect(await eventually { processor.started == 1 })
+            try await world.processingOneItem { processor, _, group in
                 await group.triggerGracefulShutdown()
                 try await world.waitForTimer(world.drainGrace)
                 let almost = world.almost(world.drainGrace)
@@ -234,6 +220,18 @@ struct World: Sendable {
     func enqueueOne() async throws {
         let lease = try #require(try await coordination.acquire(replicaID: "leader", ttl: .seconds(3600)))
         _ = try await coordination.enqueue(WorkItem(transition: .firing, incident: FixedSource.incident), lease: lease)
+    }
+
+    /// Enqueues one item and runs a one-worker pool (over an ``ObservedQueue``, with a ``GatedProcessor``) in a
+    /// service group; `body` runs once processing started.
+    func processingOneItem(_ body: (GatedProcessor, ObservedQueue, ServiceGroup) async throws -> Void) async throws {
+        let processor = GatedProcessor()
+        let queue = ObservedQueue(coordination)
+        try await enqueueOne()
+        try await running([pool(queue: queue, processor: processor)]) { group in
+            #expect(await eventually { processor.started == 1 })
+            try await body(processor, queue, group)
+        }
     }
 
     func pool(queue: any WorkQueue, processor: any IncidentProcessor) -> WorkerPool {
