@@ -164,7 +164,7 @@ let package = Package(
             path: "Tests/FluxbrainTestSupport"
         ),
         .testTarget(name: "FluxbrainRedisTests", dependencies: ["FluxbrainRedis", "FluxbrainTestSupport"]),
-        .testTarget(name: "FluxbrainCoreTests", dependencies: ["FluxbrainCore"]),
+        .testTarget(name: "FluxbrainCoreTests", dependencies: ["FluxbrainCore", "FluxbrainTestSupport"]),
         .testTarget(
             name: "FluxbrainIntegrationsTests",
             dependencies: ["FluxbrainIntegrations", "FluxbrainTestSupport"]
@@ -178,6 +178,7 @@ let package = Package(
             dependencies: [
                 "FluxbrainCoordination", "FluxbrainCore", "FluxbrainRedis", "FluxbrainService", "FluxbrainTestSupport",
                 "FluxbrainTestbed", .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
     ]

@@ -137,7 +137,7 @@ extension RedisCoordination {
         return result
     }
 
-    /// Queue depths, read atomically; also refreshes the `fluxbrain_queue_depth` gauges.
+    /// Queue depths, read atomically (the service's `QueueGauges` publishes them as `fluxbrain_queue_depth`).
     package func stats() async throws -> QueueStats {
         let reply = try await run(
             CoordinationScripts.stats,
@@ -147,20 +147,13 @@ extension RedisCoordination {
         guard let counts = reply.array?.compactMap(\.integer), counts.count == 5 else {
             throw unexpected(reply, from: "stats")
         }
-        let stats = QueueStats(
+        return QueueStats(
             ready: Int(counts[0]),
             delayed: Int(counts[1]),
             leased: Int(counts[2]),
             dead: Int(counts[3]),
             pending: Int(counts[4])
         )
-        metrics.record(stats)
-        return stats
-    }
-
-    /// Reads the queue depths into the `fluxbrain_queue_depth{state}` gauges (call it periodically).
-    package func refreshGauges() async throws {
-        _ = try await stats()
     }
 
     /// Up to `limit` (at most 1,000,000) dead letters, oldest first. An undecodable payload gives a letter with

@@ -86,13 +86,7 @@ package final class RedisCoordination: WorkQueue, LeaderLock, IncidentIndex, Sen
         fencedBy lease: LeaderLease? = nil
     ) async throws -> RedisReply {
         do {
-            do {
-                return try await client.evalSHA(script, keys: keys, arguments: arguments)
-            } catch  where error.code == .noScript {
-                // The client reloads once on NOSCRIPT; a second flush between its reload and its retry (a restart
-                // storm) lands here. NOSCRIPT means the script did not run, so one more try is safe.
-                return try await client.evalSHA(script, keys: keys, arguments: arguments)
-            }
+            return try await client.runScript(script, keys: keys, arguments: arguments)
         } catch {
             if let lease, error.code == .server, error.message.hasPrefix("FENCED") {
                 throw FencedError(lease: lease)
@@ -132,11 +126,25 @@ package final class RedisCoordination: WorkQueue, LeaderLock, IncidentIndex, Sen
     }
 }
 
+extension RedisClient {
+    /// Runs `script` with `EVALSHA`: the one script runner of the coordination target.
+    ///
+    /// The client reloads a script once on `NOSCRIPT`; a second flush between its reload and its retry (a restart
+    /// storm) lands here. `NOSCRIPT` means the script did not run, so one more try is safe.
+    func runScript(
+        _ script: RedisScript, keys: [String], arguments: [any RedisArgumentConvertible]
+    ) async throws(RedisError) -> RedisReply {
+        do {
+            return try await evalSHA(script, keys: keys, arguments: arguments)
+        } catch where error.code == .noScript {
+            return try await evalSHA(script, keys: keys, arguments: arguments)
+        }
+    }
+}
+
 extension Duration {
     /// Whole milliseconds, at least `minimum` (Redis rejects `PX 0`).
     func milliseconds(atLeast minimum: Int64 = 1) -> Int64 {
-        let (seconds, attoseconds) = components
-        let value = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        return Swift.max(minimum, value)
+        Swift.max(minimum, wholeMilliseconds)
     }
 }

@@ -203,20 +203,14 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
     }
 }
 
-/// What both stores share: script runs with a second `NOSCRIPT` retry, and millisecond conversions.
+/// What both stores share: script runs (through ``RedisClient/runScript(_:keys:arguments:)``) and the `TIME` prelude.
 enum RedisStoreSupport {
     /// Runs `script`; Redis failures become `CoreError(.unavailable)`.
     static func run(
         _ script: RedisScript, client: RedisClient, keys: [String], arguments: [any RedisArgumentConvertible]
     ) async throws -> RedisReply {
         do {
-            do {
-                return try await client.evalSHA(script, keys: keys, arguments: arguments)
-            } catch where error.code == .noScript {
-                // The client reloads once on NOSCRIPT; a second flush between its reload and retry lands here.
-                // NOSCRIPT means the script did not run, so one more try is safe.
-                return try await client.evalSHA(script, keys: keys, arguments: arguments)
-            }
+            return try await client.runScript(script, keys: keys, arguments: arguments)
         } catch {
             throw CoreError(.unavailable, "Redis script \(script.name) failed", underlying: error)
         }
@@ -321,14 +315,6 @@ enum NotificationScripts {
             return nextAt
             """
     )
-}
-
-extension Duration {
-    /// Whole milliseconds (truncated), possibly zero or negative.
-    var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 }
 
 extension Date {

@@ -70,14 +70,15 @@ func bootstrapObservability(_ configuration: FluxbrainConfiguration) -> Logger {
     return logger
 }
 
-/// Builds the run's parts; configuration problems found here exit with code 2 too.
-func makeParts(
+/// Builds the run's parts and runs `body` with them, closing their clients afterwards; configuration problems found
+/// here exit with code 2 too.
+func withParts<T>(
     _ configuration: FluxbrainConfiguration, snapshot: SnapshotSource.Input?, console: ConsoleFormat?,
-    mode: FluxbrainConfiguration.RunMode, logger: Logger
-) async throws -> RuntimeParts {
+    mode: FluxbrainConfiguration.RunMode, logger: Logger, _ body: (RuntimeParts) async throws -> T
+) async throws -> T {
     do {
-        return try await Composition.makeParts(
-            configuration: configuration, snapshot: snapshot, console: console, mode: mode, logger: logger)
+        return try await Composition.withParts(
+            configuration: configuration, snapshot: snapshot, console: console, mode: mode, logger: logger, body)
     } catch let error as ConfigurationError {
         printError(error.description)
         throw usageErrorExitCode

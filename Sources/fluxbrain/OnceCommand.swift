@@ -31,10 +31,12 @@ struct OnceCommand: AsyncParsableCommand {
         let configuration = try loadConfiguration()
         let logger = bootstrapObservability(configuration)
         let loaded = try snapshot.map { try loadSnapshot($0, configuration: configuration, logger: logger) }
-        let parts = try await makeParts(
+        let outcome = try await withParts(
             configuration, snapshot: loaded.map(SnapshotSource.Input.loaded), console: output.format, mode: .once,
-            logger: logger)
-        let outcome = try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: logger)
+            logger: logger
+        ) { parts in
+            try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: logger)
+        }
         try finishOnce(outcome, failOnIncident: failOnIncident, logger: logger)
     }
 

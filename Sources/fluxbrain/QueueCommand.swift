@@ -1,7 +1,6 @@
 import ArgumentParser
 import FluxbrainCoordination
 import FluxbrainCore
-import FluxbrainRedis
 import FluxbrainService
 import Foundation
 import Logging
@@ -64,33 +63,18 @@ struct QueueCommand: AsyncParsableCommand {
     }
 }
 
-/// Connects to the configured Redis for an operator command; exits 2 without `FLUXBRAIN_REDIS_URL`.
+/// Connects to the configured Redis for an operator command (through the composition root's Redis wiring); exits 2
+/// without `FLUXBRAIN_REDIS_URL` or with a malformed one, 1 when the command fails.
 private func withQueue(_ body: (RedisCoordination) async throws -> Void) async throws {
     let configuration = try loadConfiguration()
     let logger = bootstrapObservability(configuration)
-    guard let url = configuration.redisURL else {
-        printError("FLUXBRAIN_REDIS_URL: not set; the queue lives in Redis (a single process keeps it in memory)")
+    do {
+        try await Composition.withRedisCoordination(configuration: configuration, logger: logger) { queue, _ in
+            try await body(queue)
+        }
+    } catch let error as ConfigurationError {
+        printError(error.description)
         throw usageErrorExitCode
     }
-    let client: RedisClient
-    do {
-        client = RedisClient(
-            configuration: try RedisConfiguration(
-                url: url, connectTimeout: configuration.redisTimeout, commandTimeout: configuration.redisTimeout),
-            logger: logger)
-    } catch {
-        printError("FLUXBRAIN_REDIS_URL: \(error.message)")
-        throw usageErrorExitCode
-    }
-    let queue = RedisCoordination(
-        client: client, configuration: .init(keyPrefix: configuration.redisPrefix, maxAttempts: configuration.maxAttempts),
-        logger: logger)
-    do {
-        try await body(queue)
-    } catch {
-        // Reported by the one rule (`reportFailure`), after the client is closed.
-        await client.shutdown()
-        throw error
-    }
-    await client.shutdown()
+    // Any other failure is reported by the one rule (`reportFailure`), after the client is closed.
 }

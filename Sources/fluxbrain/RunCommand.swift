@@ -20,15 +20,18 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try loadConfiguration()
         let logger = bootstrapObservability(configuration)
-        let parts = try await makeParts(
-            configuration, snapshot: snapshot.map(SnapshotSource.Input.path), console: nil, mode: configuration.runMode, logger: logger)
-        switch configuration.runMode {
-        case .once:
-            let outcome = try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: logger)
-            try finishOnce(outcome, failOnIncident: false, logger: logger)
-        case .continuous:
-            try await FluxbrainRuntime.runContinuous(
-                configuration: configuration, parts: parts, registry: metricsRegistry, logger: logger)
+        try await withParts(
+            configuration, snapshot: snapshot.map(SnapshotSource.Input.path), console: nil, mode: configuration.runMode,
+            logger: logger
+        ) { parts in
+            switch configuration.runMode {
+            case .once:
+                let outcome = try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: logger)
+                try finishOnce(outcome, failOnIncident: false, logger: logger)
+            case .continuous:
+                try await FluxbrainRuntime.runContinuous(
+                    configuration: configuration, parts: parts, registry: metricsRegistry, logger: logger)
+            }
         }
     }
 }

@@ -157,7 +157,7 @@ import Testing
         }
         try await RedisFixture.with { coordination, client in
             let redis = Self.notificationStore(client, prefix: coordination.keys.prefix)
-            let memory = InMemoryNotificationStore(now: ManualNotificationClock().closure)
+            let memory = InMemoryNotificationStore(now: ManualClock().dateNow)
             var random = Generator(state: seed)
             let fingerprint = Self.fingerprint()
             var tokens = ["none"]

@@ -1,4 +1,5 @@
 import FluxbrainCore
+import FluxbrainTestSupport
 import Foundation
 import Logging
 import Synchronization
@@ -50,7 +51,7 @@ final class RecordingObserver: AnalysisObserver {
         let service = ScriptedAnalysisService([.success(result)])
         let observer = RecordingObserver()
         let analyzer = Analyzer(
-            service: service, store: InMemoryAnalysisStore(clock: ManualWallClock()), observer: observer, logger: logger)
+            service: service, store: InMemoryAnalysisStore(clock: ManualClock().wall), observer: observer, logger: logger)
         #expect(try await analyzer.analyze(incident) == .ready(.analyzed(result)))
         #expect(try await analyzer.analyze(incident) == .ready(.analyzed(result)))
         #expect(try await analyzer.analyze(incident) == .ready(.analyzed(result)))
@@ -59,15 +60,15 @@ final class RecordingObserver: AnalysisObserver {
     }
 
     @Test func firstFiveRetriesWaitThirtySixtyNinetyOneTwentyOneFiftySeconds() async throws {
-        let clock = ManualWallClock(AnalysisFixtures.start)
+        let clock = ManualClock(start: AnalysisFixtures.start)
         let service = ScriptedAnalysisService([])  // always fails
         let analyzer = Analyzer(
-            service: service, store: InMemoryAnalysisStore(clock: clock), backoff: AnalysisBackoff(), maxAttempts: 100,
+            service: service, store: InMemoryAnalysisStore(clock: clock.wall), backoff: AnalysisBackoff(), maxAttempts: 100,
             logger: logger)
         let incident = AnalysisFixtures.incident()
         var waits: [TimeInterval] = []
         for failures in 1...5 {
-            let now = clock.now()
+            let now = clock.date
             guard case .deferred(let until, let count) = try await analyzer.analyze(incident) else {
                 Issue.record("expected a deferral")
                 return
@@ -77,15 +78,15 @@ final class RecordingObserver: AnalysisObserver {
             // Before the deadline nothing is tried.
             clock.advance(by: .seconds(Int64(until.timeIntervalSince(now)) - 1))
             #expect(try await analyzer.analyze(incident) == .deferred(until: until, failures: failures))
-            clock.set(until)
+            clock.advance(by: .seconds(1))
         }
         #expect(waits == [30, 60, 90, 120, 150])
         #expect(service.callCount == 5)
     }
 
     @Test func backoffIsCappedAtOneHour() async throws {
-        let clock = ManualWallClock(AnalysisFixtures.start)
-        let store = InMemoryAnalysisStore(clock: clock)
+        let clock = ManualClock(start: AnalysisFixtures.start)
+        let store = InMemoryAnalysisStore(clock: clock.wall)
         let incident = AnalysisFixtures.incident()
         for _ in 1...199 {
             _ = try await store.recordFailure(for: incident.fingerprint, reason: "down", backoff: AnalysisBackoff())
@@ -94,12 +95,12 @@ final class RecordingObserver: AnalysisObserver {
         let analyzer = Analyzer(
             service: ScriptedAnalysisService([]), store: store, backoff: AnalysisBackoff(), maxAttempts: 1000,
             logger: logger)
-        let now = clock.now()
+        let now = clock.date
         #expect(try await analyzer.analyze(incident) == .deferred(until: now.addingTimeInterval(3600), failures: 200))
     }
 
     @Test func afterMaxAttemptsItIsNotifiedAnywayAsUnavailable() async throws {
-        let clock = ManualWallClock(AnalysisFixtures.start)
+        let clock = ManualClock(start: AnalysisFixtures.start)
         let incident = AnalysisFixtures.incident()
         let result = AnalysisFixtures.result(for: incident)
         let service = ScriptedAnalysisService([
@@ -110,12 +111,12 @@ final class RecordingObserver: AnalysisObserver {
         ])
         let observer = RecordingObserver()
         let analyzer = Analyzer(
-            service: service, store: InMemoryAnalysisStore(clock: clock), maxAttempts: 3, observer: observer,
+            service: service, store: InMemoryAnalysisStore(clock: clock.wall), maxAttempts: 3, observer: observer,
             logger: logger)
 
-        #expect(try await analyzer.analyze(incident) == .deferred(until: clock.now().addingTimeInterval(30), failures: 1))
+        #expect(try await analyzer.analyze(incident) == .deferred(until: clock.date.addingTimeInterval(30), failures: 1))
         clock.advance(by: .seconds(30))
-        #expect(try await analyzer.analyze(incident) == .deferred(until: clock.now().addingTimeInterval(60), failures: 2))
+        #expect(try await analyzer.analyze(incident) == .deferred(until: clock.date.addingTimeInterval(60), failures: 2))
         clock.advance(by: .seconds(60))
         let third = try await analyzer.analyze(incident)
         #expect(third == .ready(.unavailable(reason: "Errorbrain: /events: no answer in time", attempts: 3)))
@@ -131,8 +132,8 @@ final class RecordingObserver: AnalysisObserver {
     }
 
     @Test func successClearsFailures() async throws {
-        let clock = ManualWallClock(AnalysisFixtures.start)
-        let store = InMemoryAnalysisStore(clock: clock)
+        let clock = ManualClock(start: AnalysisFixtures.start)
+        let store = InMemoryAnalysisStore(clock: clock.wall)
         let incident = AnalysisFixtures.incident()
         let service = ScriptedAnalysisService([
             .failure(.init(description: "down")), .success(AnalysisFixtures.result(for: incident)),

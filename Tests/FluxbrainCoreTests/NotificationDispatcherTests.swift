@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 @testable import FluxbrainCore
+import FluxbrainTestSupport
 
 /// A notifier that records what it was asked to send and fails while told to.
 final class RecordingNotifier: Notifier {
@@ -43,12 +44,6 @@ final class RecordingMetrics: NotificationMetrics {
     subscript(_ key: String) -> Int { counts.withLock { $0[key] ?? 0 } }
 }
 
-final class TestClock: Sendable {
-    private let current = Mutex(Date(timeIntervalSince1970: 1_795_000_000))
-    func now() -> Date { current.withLock { $0 } }
-    func advance(_ seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
-}
-
 final class Counter: Sendable {
     private let value = Mutex(0)
     func increment() { value.withLock { $0 += 1 } }
@@ -56,7 +51,7 @@ final class Counter: Sendable {
 }
 
 @Suite struct NotificationDispatcherTests {
-    let clock = TestClock()
+    let clock = ManualClock(start: Date(timeIntervalSince1970: 1_795_000_000))
     let incident = Incident(
         object: ObjectReference(cluster: "prod", kind: .kustomization, namespace: "flux-system", name: "infra"),
         state: .retrying, reason: "BuildFailed", message: "kustomize build failed", revision: "main@sha1:abc",
@@ -67,7 +62,7 @@ final class Counter: Sendable {
         store: InMemoryNotificationStore? = nil
     ) -> NotificationDispatcher {
         NotificationDispatcher(
-            notifiers: notifiers, store: store ?? InMemoryNotificationStore(now: { [clock] in clock.now() }),
+            notifiers: notifiers, store: store ?? InMemoryNotificationStore(now: clock.dateNow),
             settings: NotificationSettings(), metrics: metrics, logger: Logger(label: "test"))
     }
 
@@ -82,7 +77,7 @@ final class Counter: Sendable {
         }
         let first = await d.dispatch(incident: incident, status: .firing, analysis: analysis)
         #expect(first.allSatisfy { $0.delivered })
-        clock.advance(600)
+        clock.advance(by: .seconds(600))
         let second = await d.dispatch(incident: incident, status: .firing, analysis: analysis)
         #expect(!second.contains { $0.delivered })
         #expect(slack.sent.map(\.kind) == [.firing])
@@ -95,7 +90,7 @@ final class Counter: Sendable {
         let slack = RecordingNotifier(.slack)
         let d = dispatcher([slack])
         _ = await d.dispatch(incident: incident, status: .firing) { .notConfigured }
-        clock.advance(4 * 3600)
+        clock.advance(by: .seconds(4 * 3600))
         _ = await d.dispatch(incident: incident, status: .firing) { .notConfigured }
         _ = await d.dispatch(incident: incident, status: .resolved) { .notConfigured }
         _ = await d.dispatch(incident: incident, status: .resolved) { .notConfigured }
@@ -115,17 +110,17 @@ final class Counter: Sendable {
             return
         }
         #expect(error.httpStatus == 503)
-        #expect(next == clock.now().addingTimeInterval(30))
+        #expect(next == clock.date.addingTimeInterval(30))
         #expect(first[1].delivered)
 
-        clock.advance(10)  // inside the backoff: slack skipped, webhook silent
+        clock.advance(by: .seconds(10))  // inside the backoff: slack skipped, webhook silent
         let second = await d.dispatch(incident: incident, status: .firing) { .notConfigured }
         if case .skipped(.skipBackoff) = second[0].result {} else { Issue.record("slack: \(second[0].result)") }
         if case .skipped(.skipNotDue) = second[1].result {} else { Issue.record("webhook: \(second[1].result)") }
 
-        clock.advance(20)  // backoff 30s over: fails again, next in 60s
+        clock.advance(by: .seconds(20))  // backoff 30s over: fails again, next in 60s
         _ = await d.dispatch(incident: incident, status: .firing) { .notConfigured }
-        clock.advance(60)
+        clock.advance(by: .seconds(60))
         let fourth = await d.dispatch(incident: incident, status: .firing) { .notConfigured }
         #expect(fourth[0].delivered)
         #expect(slack.sent.map(\.kind) == [.firing])
@@ -144,7 +139,7 @@ final class Counter: Sendable {
         _ = await d.dispatch(incident: incident, status: .firing) { .notConfigured }
         let next = Incident(
             object: incident.object, state: .retrying, reason: "BuildFailed", message: "still broken",
-            revision: "main@sha1:def", detectedAt: clock.now())
+            revision: "main@sha1:def", detectedAt: clock.date)
         _ = await d.dispatch(incident: next, status: .firing) { .notConfigured }
         #expect(slack.sent.map(\.kind) == [.firing, .firing])
         #expect(Set(slack.sent.map(\.incident.fingerprint)).count == 2)
@@ -163,7 +158,7 @@ final class Counter: Sendable {
 
     @Test func concurrentDispatchersSendOnce() async {
         let slack = RecordingNotifier(.slack)
-        let store = InMemoryNotificationStore(now: { [clock] in clock.now() })
+        let store = InMemoryNotificationStore(now: clock.dateNow)
         let a = dispatcher([slack], store: store)
         let b = dispatcher([slack], store: store)
         let incident = self.incident
@@ -186,10 +181,10 @@ final class Counter: Sendable {
             evidenceRefs: [], createdAt: nil, retrySafety: RetrySafety.derived(from: incident))
         _ = try await console.send(
             IncidentNotification(
-                kind: .firing, incident: incident, analysis: .analyzed(result), sequence: 1, notifiedAt: clock.now()))
+                kind: .firing, incident: incident, analysis: .analyzed(result), sequence: 1, notifiedAt: clock.date))
         _ = try await console.send(
             IncidentNotification(
-                kind: .resolved, incident: incident, analysis: .notConfigured, sequence: 2, notifiedAt: clock.now()))
+                kind: .resolved, incident: incident, analysis: .notConfigured, sequence: 2, notifiedAt: clock.date))
         let text = lines.withLock { $0 }
         #expect(text.count == 2)
         #expect(text[0].contains("FAILING  Kustomization flux-system/infra  (cluster prod)"))

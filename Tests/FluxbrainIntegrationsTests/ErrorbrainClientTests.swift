@@ -186,14 +186,14 @@ import Testing
 
     @Test func analyzerFallsBackToUnavailableAfterMaxAttemptsAgainstTheFake() async throws {
         try await FakeErrorbrain.with(mode: .always500) { fake in
-            let clock = ManualWallClock(ErrorbrainFixtures.detectedAt)
+            let clock = ManualClock(start: ErrorbrainFixtures.detectedAt)
             let analyzer = Analyzer(
-                service: ErrorbrainFixtures.client(fake), store: InMemoryAnalysisStore(clock: clock), maxAttempts: 3,
+                service: ErrorbrainFixtures.client(fake), store: InMemoryAnalysisStore(clock: clock.wall), maxAttempts: 3,
                 logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
             let incident = ErrorbrainFixtures.incident()
-            #expect(try await analyzer.analyze(incident) == .deferred(until: clock.now().addingTimeInterval(30), failures: 1))
+            #expect(try await analyzer.analyze(incident) == .deferred(until: clock.date.addingTimeInterval(30), failures: 1))
             clock.advance(by: .seconds(30))
-            #expect(try await analyzer.analyze(incident) == .deferred(until: clock.now().addingTimeInterval(60), failures: 2))
+            #expect(try await analyzer.analyze(incident) == .deferred(until: clock.date.addingTimeInterval(60), failures: 2))
             clock.advance(by: .seconds(60))
             let decision = try await analyzer.analyze(incident)
             guard case .ready(.unavailable(let reason, let attempts)) = decision else {

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct ErrorbrainStoreConformanceTests {
     @Test func inMemoryStorePassesTheConformanceSuiteOnAManualClock() async throws {
-        try await AnalysisStoreConformance.run(InMemoryAnalysisStore(clock: ManualWallClock()))
+        try await AnalysisStoreConformance.run(InMemoryAnalysisStore(clock: ManualClock().wall))
     }
 
     @Test func inMemoryStorePassesTheConformanceSuiteOnTheSystemClock() async throws {

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 @Suite struct GitHubIssuesNotifierTests {
-    let clock = ManualNotificationClock(NotifyFixtures.now)
+    let clock = ManualClock(start: NotifyFixtures.now)
 
     func notifier(
         _ api: URL, token: String = "ghp_test", timeout: Duration = .seconds(5),
@@ -14,17 +14,17 @@ import Testing
     ) -> GitHubIssuesNotifier {
         GitHubIssuesNotifier(
             owner: "acme", repo: "platform", token: token, apiURL: api, reopenWindow: reopenWindow,
-            http: NotifyFixtures.http(timeout: timeout, sleeps: sleeps, now: clock.closure))
+            http: NotifyFixtures.http(timeout: timeout, sleeps: sleeps, now: clock.dateNow))
     }
 
     func notification(_ kind: NotificationKind, _ sequence: Int) throws -> IncidentNotification {
         var n = try NotifyFixtures.podinfoNotification(kind: kind, sequence: sequence)
-        n.notifiedAt = clock.now()
+        n.notifiedAt = clock.date
         return n
     }
 
     @Test func firstFiringCreatesOneLabelledIssueWithTheHiddenMarker() async throws {
-        try await FakeGitHub.withRunning(now: clock.closure) { fake, api in
+        try await FakeGitHub.withRunning(now: clock.dateNow) { fake, api in
             let report = try await notifier(api).send(try notification(.firing, 1))
             #expect(report.httpStatus == 201)
             #expect(report.detail == "created issue #1")
@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func reminderCommentsAndResolutionCommentsAndCloses() async throws {
-        try await FakeGitHub.withRunning(now: clock.closure) { fake, api in
+        try await FakeGitHub.withRunning(now: clock.dateNow) { fake, api in
             let github = notifier(api)
             _ = try await github.send(try notification(.firing, 1))
             clock.advance(by: .seconds(4 * 3600))
@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func aCreateWhoseResponseIsLostIsRetriedAndYieldsOneIssue() async throws {
-        try await FakeGitHub.withRunning(now: clock.closure) { fake, api in
+        try await FakeGitHub.withRunning(now: clock.dateNow) { fake, api in
             fake.loseNextCreateResponse(delay: .seconds(5))
             let report = try await notifier(api, timeout: .seconds(2)).send(try notification(.firing, 1))
             #expect(fake.issues.count == 1)
@@ -83,12 +83,12 @@ import Testing
     }
 
     @Test func aLostCreateRetriedByTheDispatcherAfterBackoffAlsoYieldsOneIssue() async throws {
-        try await FakeGitHub.withRunning(now: clock.closure) { fake, api in
+        try await FakeGitHub.withRunning(now: clock.dateNow) { fake, api in
             // The create's answer is lost and the notifier's own second look is rate limited: the send fails, and
             // the dispatcher retries after its backoff with the same notification (same sequence, same marker).
             fake.loseNextCreateResponse(delay: .seconds(5), thenRateLimit: .primary(resetIn: 1800))
             let github = notifier(api, timeout: .seconds(2))
-            let store = InMemoryNotificationStore(now: clock.closure)
+            let store = InMemoryNotificationStore(now: clock.dateNow)
             let dispatcher = NotificationDispatcher(
                 notifiers: [github], store: store, settings: NotificationSettings(), logger: .init(label: "test"))
             let incident = try NotifyFixtures.podinfoIncident()
@@ -98,7 +98,7 @@ import Testing
                 return
             }
             #expect(error.code == .rateLimited)
-            #expect(next == clock.now().addingTimeInterval(30))
+            #expect(next == clock.date.addingTimeInterval(30))
             #expect(fake.issues.count == 1)
             clock.advance(by: .seconds(30))
             let second = await dispatcher.dispatch(incident: incident, status: .firing) { .notConfigured }
@@ -113,7 +113,7 @@ import Testing
     }
 
     @Test func aRecurrenceInsideTheReopenWindowReopensTheIssue() async throws {
-        try await FakeGitHub.withRunning(now: clock.closure) { fake, api in
+        try await FakeGitHub.withRunning(now: clock.dateNow) { fake, api in
             let github = notifier(api)
             _ = try await github.send(try notification(.firing, 1))
             _ = try await github.send(try notification(.resolved, 2))
@@ -128,7 +128,7 @@ import Testing
     }
 
     @Test func aRecurrenceOutsideTheReopenWindowOpensANewIssue() async throws {
-        try await FakeGitHub.withRunning(now: clock.closure) { fake, api in
+        try await FakeGitHub.withRunning(now: clock.dateNow) { fake, api in
             let github = notifier(api)
             _ = try await github.send(try notification(.firing, 1))
             _ = try await github.send(try notification(.resolved, 2))
@@ -140,7 +140,7 @@ import Testing
     }
 
     @Test func pullRequestsAndOtherIncidentsAreSkippedAndPagesFollowed() async throws {
-        try await FakeGitHub.withRunning(now: clock.closure) { fake, api in
+        try await FakeGitHub.withRunning(now: clock.dateNow) { fake, api in
             let n = try notification(.firing, 1)
             let marker = GitHubIssueRenderer.fingerprintMarker(n.incident.fingerprint)
             fake.seed(title: "a PR mentioning the marker", body: marker, labels: ["fluxbrain"], pullRequest: true)
@@ -159,7 +159,7 @@ import Testing
     }
 
     @Test func primaryRateLimitWaitsUntilReset() async throws {
-        try await FakeGitHub.withRunning(now: clock.closure) { fake, api in
+        try await FakeGitHub.withRunning(now: clock.dateNow) { fake, api in
             fake.enqueueRateLimit(.primary(resetIn: 12))
             let sleeps = NotifyFixtures.Sleeps()
             _ = try await notifier(api, sleeps: sleeps).send(try notification(.firing, 1))
@@ -169,7 +169,7 @@ import Testing
     }
 
     @Test func secondaryRateLimitHonoursRetryAfter() async throws {
-        try await FakeGitHub.withRunning(now: clock.closure) { fake, api in
+        try await FakeGitHub.withRunning(now: clock.dateNow) { fake, api in
             fake.enqueueRateLimit(.secondary(retryAfter: 3))
             let sleeps = NotifyFixtures.Sleeps()
             _ = try await notifier(api, sleeps: sleeps).send(try notification(.firing, 1))
@@ -178,7 +178,7 @@ import Testing
     }
 
     @Test func aLongRateLimitFailsTheSendForTheDispatcherToBackOff() async throws {
-        try await FakeGitHub.withRunning(now: clock.closure) { fake, api in
+        try await FakeGitHub.withRunning(now: clock.dateNow) { fake, api in
             fake.enqueueRateLimit(.primary(resetIn: 1800))
             let error = await #expect(throws: NotificationError.self) {
                 _ = try await notifier(api).send(try notification(.firing, 1))
@@ -191,7 +191,7 @@ import Testing
     }
 
     @Test func bodiesStayWithinGitHubsLimitKeepingTheMarker() async throws {
-        try await FakeGitHub.withRunning(now: clock.closure) { fake, api in
+        try await FakeGitHub.withRunning(now: clock.dateNow) { fake, api in
             var n = try notification(.firing, 1)
             n.incident.message = String(repeating: "x", count: 30_000)
             n.incident.events = (0..<10).map { index in
@@ -215,7 +215,7 @@ import Testing
     }
 
     @Test func badCredentialsAreReportedWithoutTheToken() async throws {
-        try await FakeGitHub.withRunning(now: clock.closure) { fake, api in
+        try await FakeGitHub.withRunning(now: clock.dateNow) { fake, api in
             let error = await #expect(throws: NotificationError.self) {
                 _ = try await notifier(api, token: "ghp_WRONGTOKEN").send(try notification(.firing, 1))
             }

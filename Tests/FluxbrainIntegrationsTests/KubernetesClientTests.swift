@@ -119,12 +119,12 @@ import Testing
                             await received.append(event)
                         }
                     }
-                    #expect(try await KubeTest.eventually { await state.watchCount == 1 })
+                    #expect(try await eventually { await state.watchCount == 1 })
                     try await state.apply(json: KubeTest.object(.gitRepository, name: "other"))
                     try await state.apply(json: KubeTest.object(.gitRepository, name: "fleet", ready: "False", reason: "GitOperationFailed"))
                     await state.delete(.gitRepository, namespace: "flux-system", name: "other")
                     await state.sendBookmarks()
-                    #expect(try await KubeTest.eventually { await received.descriptions.count == 4 })
+                    #expect(try await eventually { await received.descriptions.count == 4 })
                     await state.closeWatches()
                     try await group.waitForAll()
                 }
@@ -348,33 +348,6 @@ actor EventLog {
         case .bookmark: descriptions.append("BOOKMARK")
         case .error: descriptions.append("ERROR")
         case .malformed(let type, let name, _, _, _): descriptions.append("MALFORMED \(type) \(name ?? "")")
-        }
-    }
-}
-
-/// A clock tests move by hand.
-final class ManualClock: Clock, @unchecked Sendable {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-    }
-
-    private let lock = NSLock()
-    private var current = Instant(offset: .zero)
-
-    var now: Instant { lock.withLock { current } }
-    var minimumResolution: Duration { .nanoseconds(1) }
-
-    func advance(by duration: Duration) {
-        lock.withLock { current = current.advanced(by: duration) }
-    }
-
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
-        while now < deadline {
-            try Task.checkCancellation()
-            await Task.yield()
         }
     }
 }

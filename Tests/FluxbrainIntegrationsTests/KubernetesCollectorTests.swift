@@ -39,14 +39,14 @@ import Testing
                 let client = try KubernetesClient(cluster: "c1", config: .url(url), httpClient: http, logger: KubeTest.logger)
                 let collector = ClusterCollector(client: client, options: Self.options(), logger: KubeTest.logger)
                 try await Self.running(collector) { () async throws in
-                    #expect(try await KubeTest.eventually { await collector.health == .healthy })
+                    #expect(try await eventually { await collector.health == .healthy })
                     #expect(await collector.count == 6)
-                    #expect(try await KubeTest.eventually { await state.watchCount == 2 })
+                    #expect(try await eventually { await state.watchCount == 2 })
 
                     // A watched change lands in the cache.
                     try await state.apply(json: KubeTest.object(.kustomization, name: "ks-1", ready: "False", reason: "BuildFailed"))
                     let ks1 = ObjectReference(cluster: "c1", kind: .kustomization, namespace: "flux-system", name: "ks-1")
-                    #expect(try await KubeTest.eventually { await collector.object(ks1)?.condition("Ready")?.status == "False" })
+                    #expect(try await eventually { await collector.object(ks1)?.condition("Ready")?.status == "False" })
 
                     // Changes the watch never sees, then history compacted and the stream ends: the re-watch gets
                     // 410 inside a 200, the loop lists again and catches up (ks-new added, ks-0 gone).
@@ -57,7 +57,7 @@ import Testing
                     await state.closeWatches()
                     await state.setWatchDelivery(true)
                     #expect(
-                        try await KubeTest.eventually {
+                        try await eventually {
                             let names = Set(await collector.snapshot().map(\.metadata.name))
                             return names == ["ks-1", "ks-2", "ks-3", "ks-4", "ks-new", "fleet"]
                         })
@@ -86,7 +86,7 @@ import Testing
                     var changes = collector.changes.makeAsyncIterator()
                     let listed = await changes.next()
                     #expect(listed == fleet)  // from the initial list
-                    #expect(try await KubeTest.eventually { await state.watchCount == 1 })
+                    #expect(try await eventually { await state.watchCount == 1 })
                     try await state.apply(json: KubeTest.object(.gitRepository, name: "fleet", ready: "False", reason: "GitOperationFailed"))
                     let modified = await changes.next()
                     #expect(modified == fleet)
@@ -110,11 +110,11 @@ import Testing
                 let collector = ClusterCollector(
                     client: client, options: Self.options(kinds: [.gitRepository, .imagePolicy]), logger: KubeTest.logger)
                 try await Self.running(collector) { () async throws in
-                    #expect(try await KubeTest.eventually { await collector.health == .healthy })
+                    #expect(try await eventually { await collector.health == .healthy })
                     #expect(await collector.missingKinds == [.imagePolicy])
                     #expect(await collector.snapshot().map(\.kind) == ["GitRepository"])
                     await state.setMissing(.imagePolicy, false)
-                    #expect(try await KubeTest.eventually { await collector.count == 2 })
+                    #expect(try await eventually { await collector.count == 2 })
                     #expect(await collector.missingKinds.isEmpty)
                 }
             }
@@ -141,10 +141,10 @@ import Testing
                         "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/team-b/kustomizations",
                     ])
                 try await Self.running(collector) { () async throws in
-                    #expect(try await KubeTest.eventually { await state.watchCount == 2 })
+                    #expect(try await eventually { await state.watchCount == 2 })
                     try await state.apply(json: KubeTest.object(.kustomization, namespace: "team-c", name: "c2"))
                     try await state.apply(json: KubeTest.object(.kustomization, namespace: "team-b", name: "b2"))
-                    #expect(try await KubeTest.eventually { await collector.count == 3 })
+                    #expect(try await eventually { await collector.count == 3 })
                     #expect(await collector.snapshot().map(\.metadata.name) == ["a", "b", "b2"])
                 }
             }
@@ -186,12 +186,12 @@ import Testing
                 let collector = ClusterCollector(client: client, options: Self.options(), logger: KubeTest.logger)
                 #expect(await collector.assessableSnapshot() == nil)
                 try await Self.running(collector) { () async throws in
-                    #expect(try await KubeTest.eventually { await collector.health == .healthy })
+                    #expect(try await eventually { await collector.health == .healthy })
                     #expect(await collector.assessableSnapshot()?.objects.count == 2)
                     // Losing the right to watch one kind drops its (now possibly stale) objects from what is judged.
                     await state.setForbidden(.gitRepository)
                     await state.closeWatches()
-                    #expect(try await KubeTest.eventually { await collector.assessableSnapshot()?.leftOut.map(\.part) == ["gitrepositories"] })
+                    #expect(try await eventually { await collector.assessableSnapshot()?.leftOut.map(\.part) == ["gitrepositories"] })
                     #expect(await collector.assessableSnapshot()?.objects.map(\.metadata.name) == ["apps"])
                     #expect(await collector.count == 2)
                 }

@@ -54,7 +54,7 @@ import Testing
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask { await multi.run() }
                         #expect(
-                            try await KubeTest.eventually {
+                            try await eventually {
                                 let health = await multi.health()
                                 return health["prod"] == .healthy && health["staging"] == .healthy
                             })
@@ -143,7 +143,7 @@ import Testing
                     group.addTask { await multi.run() }
                     // Watched: every cluster healthy (every kind listed and its watch open). The timeout only
                     // guards against a hang.
-                    let healthy = try await KubeTest.eventually(timeout: .seconds(120)) {
+                    let healthy = try await eventually(timeout: .seconds(120)) {
                         await multi.health().values.allSatisfy(\.isHealthy)
                     }
                     let unhealthy = await multi.health().filter { !$0.value.isHealthy }
@@ -196,7 +196,7 @@ import Testing
                     return nil
                 }
                 group.addTask {
-                    _ = try? await KubeTest.eventually { await state.requests.contains { $0.query["watch"] == "1" } }
+                    _ = try? await eventually { await state.requests.contains { $0.query["watch"] == "1" } }
                     do {
                         _ = try await client.list(.gitRepository, namespace: nil)
                         return nil

@@ -63,17 +63,4 @@ enum KubeTest {
             "lastTransitionTime":"2026-11-28T19:50:00Z","observedGeneration":\(generation)}]\(statusExtra)}}
             """
     }
-
-    /// Polls `condition` every 20 ms for up to `timeout`.
-    static func eventually(
-        timeout: Duration = .seconds(10), _ condition: () async throws -> Bool
-    ) async throws -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while clock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return try await condition()
-    }
 }

@@ -8,15 +8,15 @@ import Testing
 
 @Suite struct NotifyTests {
     @Test func inMemoryStorePassesTheStoreConformanceSuite() async throws {
-        let clock = ManualNotificationClock()
-        let store = InMemoryNotificationStore(now: clock.closure)
+        let clock = ManualClock()
+        let store = InMemoryNotificationStore(now: clock.dateNow)
         try await NotificationStoreConformance.run(store: store, unit: .seconds(1)) { clock.advance(by: $0) }
     }
 
     @Test(arguments: NotificationStoreConformance.checks)
     func conformanceCheck(_ check: String) async throws {
-        let clock = ManualNotificationClock()
-        let store = InMemoryNotificationStore(now: clock.closure)
+        let clock = ManualClock()
+        let store = InMemoryNotificationStore(now: clock.dateNow)
         try await NotificationStoreConformance.run(check, store: store, unit: .seconds(60)) { clock.advance(by: $0) }
     }
 
@@ -64,11 +64,11 @@ import Testing
     }
 
     @Test func everyChannelTellsEachIncidentOnceRemindsAndResolves() async throws {
-        let clock = ManualNotificationClock(NotifyFixtures.now)
+        let clock = ManualClock(start: NotifyFixtures.now)
         try await FakeSlack.withRunning { slack, slackURL in
-            try await FakeGitHub.withRunning(now: clock.closure) { github, api in
+            try await FakeGitHub.withRunning(now: clock.dateNow) { github, api in
                 try await WebhookSink.withRunning(logger: Logger(label: "sink")) { sink, webhookURL in
-                    let http = NotifyFixtures.http(now: clock.closure)
+                    let http = NotifyFixtures.http(now: clock.dateNow)
                     let notifiers: [any Notifier] = [
                         SlackNotifier(webhookURL: slackURL, http: http),
                         WebhookNotifier(url: webhookURL, secret: "s", http: http),
@@ -76,7 +76,7 @@ import Testing
                             owner: "acme", repo: "platform", token: "ghp_test", apiURL: api, http: http),
                     ]
                     let dispatcher = NotificationDispatcher(
-                        notifiers: notifiers, store: InMemoryNotificationStore(now: clock.closure),
+                        notifiers: notifiers, store: InMemoryNotificationStore(now: clock.dateNow),
                         settings: NotificationSettings(), logger: Logger(label: "d"))
                     let incident = try NotifyFixtures.podinfoIncident()
                     let analysis = NotifyFixtures.podinfoAnalysis(for: incident)

@@ -12,19 +12,6 @@ import Testing
             .count
     }
 
-    /// Polls until `condition` holds or `timeout` passes.
-    static func eventually(
-        within timeout: Duration = .seconds(3),
-        _ condition: () async throws -> Bool
-    ) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return try await condition()
-    }
-
     @Test func fiftyTasksKeepCompletingWhileEightConnectionsSitInBLPOP() async throws {
         try await PlainRedis.with { redis in
             let name = "blpop-\(UUID().uuidString.prefix(8))"
@@ -37,7 +24,7 @@ import Testing
                     for _ in 0..<8 {
                         group.addTask { try await client.send(.blpop([queue], timeout: .seconds(5))) }
                     }
-                    let allBlocked = try await Self.eventually {
+                    let allBlocked = try await eventually(timeout: .seconds(3), poll: .milliseconds(10)) {
                         try await Self.blockedClients(client, name: name, command: "blpop") == 8
                     }
                     #expect(allBlocked)
@@ -78,7 +65,7 @@ import Testing
                     "the BLPOPs were served by the pushes, not their timeout"
                 )
                 // Idle dedicated connections beyond idleDedicatedConnections (2) are closed.
-                #expect(try await Self.eventually { client.connectionCounts.dedicated == 2 })
+                #expect(try await eventually(timeout: .seconds(3), poll: .milliseconds(10)) { client.connectionCounts.dedicated == 2 })
                 try await client.send(RedisCommand("DEL", arguments: (0..<50).map { redis.key("w\($0)") }))
             }
         }

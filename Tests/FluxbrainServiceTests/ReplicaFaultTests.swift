@@ -44,7 +44,7 @@ import Testing
     ) async throws {
         // Polled every 100 ms while the replicas work: count in one pass, so the check does not eat the CPU they need.
         let fingerprints = indices.map { harness.fingerprint(of: $0) }
-        let all = await harness.eventually(timeout: timeout) {
+        let all = await eventually(timeout: timeout, poll: .milliseconds(100)) {
             let counts = harness.sink.deliveredCounts(kind: kind)
             return fingerprints.allSatisfy { counts[$0, default: 0] >= 1 }
         }
@@ -56,7 +56,7 @@ import Testing
     }
 
     static func expectDrained(_ harness: ReplicaHarness, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let drained = try await harness.eventually(timeout: .seconds(20)) {
+        let drained = try await eventually(timeout: .seconds(20), poll: .milliseconds(100)) {
             let stats = try await Self.stats(harness)
             return stats.ready == 0 && stats.leased == 0 && stats.pending == 0 && stats.delayed == 0
         }
@@ -98,7 +98,7 @@ import Testing
                 try harness.writeFailing(count: 24)
                 for id in Self.replicas { try harness.start(id) }
                 // Let every replica claim items and sit in analysis, then kill one without warning.
-                let claimed = try await harness.eventually(timeout: .seconds(15)) {
+                let claimed = try await eventually(timeout: .seconds(15), poll: .milliseconds(100)) {
                     try await Self.stats(harness).leased >= 8
                 }
                 #expect(claimed)
@@ -116,7 +116,7 @@ import Testing
             for id in Self.replicas { try harness.start(id) }
             try await Self.expectDeliveredOnce(harness, 0..<7)
             try await Self.expectDeliveredOnce(harness, 8..<20)
-            let deadLettered = try await harness.eventually(timeout: .seconds(60)) {
+            let deadLettered = try await eventually(timeout: .seconds(60), poll: .milliseconds(100)) {
                 try await Self.deadLetters(harness).contains { $0.key.hasPrefix(harness.fingerprint(of: 7)) }
             }
             #expect(deadLettered)
@@ -146,7 +146,7 @@ import Testing
             let first = try #require(try await Self.holder(harness))
             harness.signal(first.replicaID, SIGSTOP)
             let paused = ContinuousClock.now
-            let replaced = try await harness.eventually(timeout: .seconds(10)) {
+            let replaced = try await eventually(timeout: .seconds(10), poll: .milliseconds(100)) {
                 guard let holder = try await Self.holder(harness) else { return false }
                 return holder.replicaID != first.replicaID
             }
@@ -210,7 +210,7 @@ import Testing
             let exited = ContinuousClock.now
             #expect(status == 0, "exit status \(String(describing: status))\n\(harness.log(first.replicaID).suffix(2000))")
             #expect(harness.log(first.replicaID).contains("released the scheduler lock"))
-            let replaced = try await harness.eventually(timeout: .seconds(3)) {
+            let replaced = try await eventually(timeout: .seconds(3), poll: .milliseconds(100)) {
                 guard let holder = try await Self.holder(harness) else { return false }
                 return holder.replicaID != first.replicaID
             }

@@ -183,14 +183,4 @@ final class ReplicaHarness: Sendable {
             throw error
         }
     }
-
-    /// Waits until `condition` holds, polling; returns false on timeout.
-    func eventually(timeout: Duration, _ condition: @Sendable () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return try await condition()
-    }
 }

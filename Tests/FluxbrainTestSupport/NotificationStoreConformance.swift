@@ -2,26 +2,6 @@ import FluxbrainCore
 import Foundation
 import Synchronization
 
-/// A clock tests move by hand, for `InMemoryNotificationStore`, the fakes and the notifiers.
-package final class ManualNotificationClock: Sendable {
-    private let current: Mutex<Date>
-
-    package init(_ start: Date = Date(timeIntervalSince1970: 1_795_000_000)) {
-        current = Mutex(start)
-    }
-
-    /// The current time.
-    package func now() -> Date { current.withLock { $0 } }
-
-    /// Moves time forward.
-    package func advance(by duration: Duration) {
-        current.withLock { $0 = $0.addingTimeInterval(duration.timeInterval) }
-    }
-
-    /// `now` as a closure.
-    package var closure: @Sendable () -> Date { { [self] in self.now() } }
-}
-
 /// A failed conformance check: what was expected and what the store did.
 package struct ConformanceFailure: Error, CustomStringConvertible {
     package var check: String

@@ -61,8 +61,8 @@ package enum WorkQueueConformance {
         /// `InMemoryCoordination` on a manual clock: advancing is instant.
         package static func inMemory() -> Subject {
             Subject(name: "in-memory", unit: .seconds(1)) { maxAttempts, body in
-                let clock = ManualDateClock()
-                let coordination = InMemoryCoordination(maxAttempts: maxAttempts, now: { clock.now })
+                let clock = ManualClock(start: Date(timeIntervalSince1970: 1_780_000_000))
+                let coordination = InMemoryCoordination(maxAttempts: maxAttempts, clock: clock.wall)
                 try await body(coordination) { clock.advance(by: $0) }
             }
         }
@@ -534,23 +534,4 @@ func requireValue<T>(
         throw WorkQueueConformance.Failure(description: "[\(context.name)] line \(line): \(what) returned nil")
     }
     return value
-}
-
-/// A `Date` clock that only moves when told to, for `InMemoryCoordination(now:)`.
-package final class ManualDateClock: Sendable {
-    private let current: Mutex<Date>
-
-    /// Starts at `start`.
-    package init(start: Date = Date(timeIntervalSince1970: 1_780_000_000)) {
-        current = Mutex(start)
-    }
-
-    /// The current time.
-    package var now: Date { current.withLock { $0 } }
-
-    /// Moves the clock forward.
-    package func advance(by duration: Duration) {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        current.withLock { $0 = $0.addingTimeInterval(seconds) }
-    }
 }

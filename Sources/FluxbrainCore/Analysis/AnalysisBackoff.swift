@@ -1,6 +1,7 @@
 import Foundation
 
-/// How long an incident waits before its analysis is tried again: `failures × base`, capped at `maximum`.
+/// How long an incident waits before its analysis is tried again: `failures × base`, capped at `maximum`. The one
+/// linear backoff: a failing notification channel waits by the same formula (`NotificationSettings.backoff`).
 ///
 /// Linear, not exponential: with the defaults (`FLUXBRAIN_BACKOFF_BASE` 30s, `FLUXBRAIN_BACKOFF_MAX` 1h) the
 /// first five waits are 30s, 60s, 90s, 120s and 150s, and the cap is reached at 120 failures. Pure: no clock.

@@ -26,8 +26,7 @@ package struct NotificationSettings: Sendable, Hashable, Codable {
 
     /// `min(failures × backoffBase, backoffMax)`: 30s, 60s, 90s, … capped at 1h with the defaults.
     package func backoff(afterFailures failures: Int) -> Duration {
-        let linear = backoffBase * max(failures, 1)
-        return min(linear, backoffMax)
+        AnalysisBackoff(base: backoffBase, maximum: backoffMax).delay(afterFailures: max(failures, 1))
     }
 }
 

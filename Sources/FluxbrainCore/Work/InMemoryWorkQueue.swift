@@ -2,7 +2,7 @@ import Foundation
 
 /// The single-process `WorkQueue`, `LeaderLock` and `IncidentIndex`: same semantics as the Redis ones, in memory.
 ///
-/// Used when `FLUXBRAIN_REDIS_URL` is unset. Time comes from `now`, so tests can move it.
+/// Used when `FLUXBRAIN_REDIS_URL` is unset. Time comes from the injected `WallClock`, so tests can move it.
 package actor InMemoryCoordination: WorkQueue, LeaderLock, IncidentIndex {
     private struct Entry {
         var item: WorkItem
@@ -15,7 +15,7 @@ package actor InMemoryCoordination: WorkQueue, LeaderLock, IncidentIndex {
     }
 
     private let maxAttempts: Int
-    private let now: @Sendable () -> Date
+    private let clock: any WallClock
     private var entries: [String: Entry] = [:]
     private var ready: [String] = []
     private var deadOrder: [String] = []
@@ -26,11 +26,13 @@ package actor InMemoryCoordination: WorkQueue, LeaderLock, IncidentIndex {
 
     /// - Parameters:
     ///   - maxAttempts: claims before an item is dead-lettered (`FLUXBRAIN_MAX_ATTEMPTS`).
-    ///   - now: the clock.
-    package init(maxAttempts: Int, now: @escaping @Sendable () -> Date = { Date() }) {
+    ///   - clock: lock and lease deadlines, retry delays.
+    package init(maxAttempts: Int, clock: any WallClock = SystemWallClock()) {
         self.maxAttempts = maxAttempts
-        self.now = now
+        self.clock = clock
     }
+
+    private func now() -> Date { clock.now() }
 
     // MARK: LeaderLock
 

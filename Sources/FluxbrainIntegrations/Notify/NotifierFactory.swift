@@ -43,16 +43,19 @@ package enum NotifierFactory {
     /// Slack, webhook and GitHub notifiers for what is configured; the console notifier alone when nothing is.
     package static func make(
         _ settings: Settings, client: HTTPClient, logger: Logger,
-        console: @escaping @Sendable (String) -> Void = { print($0 + "\n") }
+        console: any Notifier = ConsoleNotifier(write: { print($0 + "\n") })
     ) -> [any Notifier] {
         make(settings, clients: { _ in client }, logger: logger, console: console)
     }
 
     /// Like ``make(_:client:logger:console:)``, with the HTTP client each channel's URL needs (direct or through a
     /// proxy, see ``HTTPClients``).
+    ///
+    /// The one place the console channel is chosen: `console` is added when no other channel is configured, or
+    /// always with `alwaysConsole` (`fluxbrain once --output`).
     package static func make(
         _ settings: Settings, clients: (URL) -> HTTPClient, logger: Logger,
-        console: @escaping @Sendable (String) -> Void = { print($0 + "\n") }
+        console: any Notifier = ConsoleNotifier(write: { print($0 + "\n") }), alwaysConsole: Bool = false
     ) -> [any Notifier] {
         let policy = HTTPRetryPolicy(timeout: settings.requestTimeout)
         var notifiers: [any Notifier] = []
@@ -72,7 +75,7 @@ package enum NotifierFactory {
                     owner: owner, repo: repo, token: token, apiURL: settings.githubAPIURL,
                     reopenWindow: settings.githubReopenWindow, http: http))
         }
-        if notifiers.isEmpty { notifiers.append(ConsoleNotifier(write: console)) }
+        if notifiers.isEmpty || alwaysConsole { notifiers.append(console) }
         return notifiers
     }
 }

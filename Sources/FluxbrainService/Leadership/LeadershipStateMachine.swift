@@ -5,10 +5,12 @@ import FluxbrainCore
 /// The rules (Kubernetes leader election's 15/10/2 shape, scaled to `ttl`): renew every `ttl / 3`; a leader steps
 /// down as soon as no renew *sent* within the last `2/3 × ttl` has succeeded, so it stops acting before the lock
 /// can expire in Redis and another replica take it — even if its process was paused.
-package struct LeadershipStateMachine<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+///
+/// Times are readings of the injected monotonic clock: the time elapsed on it since a fixed origin.
+package struct LeadershipStateMachine: Sendable {
     package enum State: Sendable, Equatable {
         case follower
-        case leader(LeaderLease, lastConfirmedSendTime: Instant)
+        case leader(LeaderLease, lastConfirmedSendTime: Duration)
     }
 
     package private(set) var state: State = .follower
@@ -25,13 +27,13 @@ package struct LeadershipStateMachine<Instant: InstantProtocol>: Sendable where 
     package var trustWindow: Duration { ttl * 2 / 3 }
 
     /// The lease, if leading and still trusted at `now`.
-    package func lease(at now: Instant) -> LeaderLease? {
-        guard case .leader(let lease, let sent) = state, sent.advanced(by: trustWindow) > now else { return nil }
+    package func lease(at now: Duration) -> LeaderLease? {
+        guard case .leader(let lease, let sent) = state, sent + trustWindow > now else { return nil }
         return lease
     }
 
     /// An acquire sent at `sentAt` returned `lease` (or nil: someone else holds it).
-    package mutating func acquireReturned(_ lease: LeaderLease?, sentAt: Instant) {
+    package mutating func acquireReturned(_ lease: LeaderLease?, sentAt: Duration) {
         if let lease {
             state = .leader(lease, lastConfirmedSendTime: sentAt)
         } else {
@@ -41,7 +43,7 @@ package struct LeadershipStateMachine<Instant: InstantProtocol>: Sendable where 
 
     /// A renew sent at `sentAt` returned `succeeded`; returns `true` when leadership was lost.
     @discardableResult
-    package mutating func renewReturned(_ succeeded: Bool, sentAt: Instant) -> Bool {
+    package mutating func renewReturned(_ succeeded: Bool, sentAt: Duration) -> Bool {
         guard case .leader(let lease, let previous) = state else { return false }
         if succeeded {
             state = .leader(lease, lastConfirmedSendTime: max(previous, sentAt))
@@ -53,8 +55,8 @@ package struct LeadershipStateMachine<Instant: InstantProtocol>: Sendable where 
 
     /// Steps down when the trust window has passed without a confirmed renew; returns `true` if it did.
     @discardableResult
-    package mutating func checkExpiry(at now: Instant) -> Bool {
-        guard case .leader(_, let sent) = state, sent.advanced(by: trustWindow) <= now else { return false }
+    package mutating func checkExpiry(at now: Duration) -> Bool {
+        guard case .leader(_, let sent) = state, sent + trustWindow <= now else { return false }
         state = .follower
         return true
     }

@@ -17,35 +17,49 @@ package enum ConsoleFormat: String, Sendable, CaseIterable {
 
 /// Builds every part of a run from the configuration: the one composition function; no singletons.
 package enum Composition {
-    /// The parts shared by `run` and `once`.
+    /// Builds the parts shared by `run` and `once`, runs `body` with them, and closes everything they opened (the
+    /// HTTP clients, the Redis client) when `body` returns or throws: callers have nothing to remember.
     ///
     /// - Parameters:
     ///   - snapshot: read incidents from a snapshot instead of Kubernetes (`--snapshot`).
     ///   - console: how the console channel prints, or `nil` to use only the configured channels.
-    package static func makeParts(
+    package static func withParts<T>(
         configuration: FluxbrainConfiguration, snapshot: SnapshotSource.Input?, console: ConsoleFormat?,
-        mode: FluxbrainConfiguration.RunMode, logger: Logger
-    ) async throws -> RuntimeParts {
-        let httpClients = HTTPClients(proxies: configuration.proxies)
-        let kubeHTTPClients = HTTPClients.kubernetes()
+        mode: FluxbrainConfiguration.RunMode, logger: Logger, _ body: (RuntimeParts) async throws -> T
+    ) async throws -> T {
+        try await withHTTPClients(HTTPClients(proxies: configuration.proxies)) { httpClients in
+            try await withHTTPClients(HTTPClients.kubernetes()) { kubeHTTPClients in
+                try await withState(configuration: configuration, logger: logger) { state in
+                    let parts = try makeParts(
+                        configuration: configuration, snapshot: snapshot, console: console, mode: mode, state: state,
+                        httpClients: httpClients, kubeHTTPClients: kubeHTTPClients, logger: logger)
+                    return try await body(parts)
+                }
+            }
+        }
+    }
+
+    /// Runs `body` with `clients` and shuts them down afterwards, also when `body` throws.
+    package static func withHTTPClients<T>(_ clients: HTTPClients, _ body: (HTTPClients) async throws -> T)
+        async throws -> T
+    {
+        let result: T
         do {
-            return try await makeParts(
-                configuration: configuration, snapshot: snapshot, console: console, mode: mode,
-                httpClients: httpClients, kubeHTTPClients: kubeHTTPClients, logger: logger)
+            result = try await body(clients)
         } catch {
-            await kubeHTTPClients.shutdown()
-            await httpClients.shutdown()
+            await clients.shutdown()
             throw error
         }
+        await clients.shutdown()
+        return result
     }
 
     private static func makeParts(
         configuration: FluxbrainConfiguration, snapshot: SnapshotSource.Input?, console: ConsoleFormat?,
-        mode: FluxbrainConfiguration.RunMode, httpClients: HTTPClients, kubeHTTPClients: HTTPClients,
+        mode: FluxbrainConfiguration.RunMode, state: State, httpClients: HTTPClients, kubeHTTPClients: HTTPClients,
         logger: Logger
-    ) async throws -> RuntimeParts {
+    ) throws -> RuntimeParts {
         let detector = Detector(stuckAfter: configuration.stuckAfter, gitHosts: configuration.gitHosts)
-        let state = try await makeState(configuration: configuration, logger: logger)
 
         // Where incidents come from.
         let source: any IncidentSource
@@ -101,12 +115,7 @@ package enum Composition {
                 }
                 return checks
             },
-            services: services,
-            shutdown: {
-                await state.shutdown()
-                await kubeHTTPClients.shutdown()
-                await httpClients.shutdown()
-            })
+            services: services)
     }
 
     /// The notifiers for the configured channels; the console one when none is configured (or when asked for).
@@ -119,19 +128,11 @@ package enum Composition {
             webhookHeaders: configuration.webhookHeaders, githubOwner: configuration.githubOwner,
             githubRepo: configuration.githubRepo, githubToken: configuration.githubToken,
             githubAPIURL: configuration.githubAPIURL, githubReopenWindow: configuration.githubReopenWindow)
-        var notifiers = NotifierFactory.make(
-            settings, clients: { httpClients.client(for: $0) }, logger: logger, console: ConsoleOutput.write)
-        let hasConsole = notifiers.contains { $0.channel == .console }
-        switch console {
-        case .json:
-            notifiers.removeAll { $0.channel == .console }
-            notifiers.append(JSONConsoleNotifier())
-        case .text where !hasConsole:
-            notifiers.append(ConsoleNotifier(write: ConsoleOutput.write))
-        case .text, nil:
-            break
-        }
-        return notifiers
+        let consoleNotifier: any Notifier =
+            console == .json ? JSONConsoleNotifier() : ConsoleNotifier(write: ConsoleOutput.write)
+        return NotifierFactory.make(
+            settings, clients: { httpClients.client(for: $0) }, logger: logger, console: consoleNotifier,
+            alwaysConsole: console != nil)
     }
 
     /// Shared state: Redis when `FLUXBRAIN_REDIS_URL` is set, else in memory.
@@ -142,45 +143,71 @@ package enum Composition {
         var analysis: any AnalysisStore
         var notification: any NotificationStore
         var readiness: @Sendable () async -> [ReadinessCheck]
-        var shutdown: @Sendable () async -> Void
     }
 
-    static func makeState(configuration: FluxbrainConfiguration, logger: Logger) async throws -> State {
-        guard let url = configuration.redisURL else {
+    /// Runs `body` with the shared state; a Redis client is closed when `body` returns or throws.
+    static func withState<T>(
+        configuration: FluxbrainConfiguration, logger: Logger, _ body: (State) async throws -> T
+    ) async throws -> T {
+        guard configuration.redisURL != nil else {
             let memory = InMemoryCoordination(maxAttempts: configuration.maxAttempts)
-            return State(
-                queue: memory, lock: memory, index: memory, analysis: InMemoryAnalysisStore(),
-                notification: InMemoryNotificationStore(),
-                readiness: { [ReadinessCheck(name: "state", ok: true, detail: "in-memory (single process)")] },
-                shutdown: {})
+            return try await body(
+                State(
+                    queue: memory, lock: memory, index: memory, analysis: InMemoryAnalysisStore(),
+                    notification: InMemoryNotificationStore(),
+                    readiness: { [ReadinessCheck(name: "state", ok: true, detail: "in-memory (single process)")] }))
+        }
+        return try await withRedisCoordination(
+            configuration: configuration, poolSize: max(4, configuration.workers + 2), logger: logger
+        ) { coordination, client in
+            let health = RedisHealth(client: client)
+            for warning in await health.configurationWarnings() {
+                logger.warning("redis configuration", metadata: ["warning": "\(warning)"])
+            }
+            let timeout = configuration.redisTimeout
+            return try await body(
+                State(
+                    queue: coordination, lock: coordination, index: coordination,
+                    analysis: RedisAnalysisStore(client: client, keyPrefix: configuration.redisPrefix, logger: logger),
+                    notification: RedisNotificationStore(
+                        client: client, keyPrefix: configuration.redisPrefix, logger: logger),
+                    readiness: {
+                        let ping = await health.ping(timeout: timeout)
+                        return [ReadinessCheck(name: "redis", ok: ping.ok, detail: ping.detail)]
+                    }))
+        }
+    }
+
+    /// Connects to `FLUXBRAIN_REDIS_URL` as `fluxbrain-<replica>`, runs `body` with the coordination over that
+    /// client, and closes the client when `body` returns or throws. The one Redis wiring: `run`, `once` and
+    /// `fluxbrain queue` all come through here.
+    ///
+    /// - Parameter poolSize: connections in the client's pool (the client's default when `nil`).
+    /// - Throws: ``ConfigurationError`` naming `FLUXBRAIN_REDIS_URL` when it is unset or malformed.
+    package static func withRedisCoordination<T>(
+        configuration: FluxbrainConfiguration, poolSize: Int? = nil, logger: Logger,
+        _ body: (RedisCoordination, RedisClient) async throws -> T
+    ) async throws -> T {
+        guard let url = configuration.redisURL else {
+            throw ConfigurationError(
+                variable: "FLUXBRAIN_REDIS_URL",
+                message: "not set; the queue lives in Redis (a single process keeps it in memory)")
         }
         let redisConfiguration: RedisConfiguration
         do {
             redisConfiguration = try RedisConfiguration(
                 url: url, connectTimeout: configuration.redisTimeout, commandTimeout: configuration.redisTimeout,
-                poolSize: max(4, configuration.workers + 2), clientName: "fluxbrain-\(configuration.replicaID)")
+                poolSize: poolSize ?? 4, clientName: "fluxbrain-\(configuration.replicaID)")
         } catch {
             throw ConfigurationError(variable: "FLUXBRAIN_REDIS_URL", message: error.message)
         }
-        let client = RedisClient(configuration: redisConfiguration, logger: logger)
-        let coordination = RedisCoordination(
-            client: client,
-            configuration: .init(keyPrefix: configuration.redisPrefix, maxAttempts: configuration.maxAttempts),
-            logger: logger)
-        let health = RedisHealth(client: client)
-        for warning in await health.configurationWarnings() {
-            logger.warning("redis configuration", metadata: ["warning": "\(warning)"])
+        return try await withRedisClient(configuration: redisConfiguration, logger: logger) { client in
+            let coordination = RedisCoordination(
+                client: client,
+                configuration: .init(keyPrefix: configuration.redisPrefix, maxAttempts: configuration.maxAttempts),
+                logger: logger)
+            return try await body(coordination, client)
         }
-        let timeout = configuration.redisTimeout
-        return State(
-            queue: coordination, lock: coordination, index: coordination,
-            analysis: RedisAnalysisStore(client: client, keyPrefix: configuration.redisPrefix, logger: logger),
-            notification: RedisNotificationStore(client: client, keyPrefix: configuration.redisPrefix, logger: logger),
-            readiness: {
-                let ping = await health.ping(timeout: timeout)
-                return [ReadinessCheck(name: "redis", ok: ping.ok, detail: ping.detail)]
-            },
-            shutdown: { await client.shutdown() })
     }
 }
 

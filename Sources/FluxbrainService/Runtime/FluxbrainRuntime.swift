@@ -1,4 +1,6 @@
+import CoreMetrics
 import FluxbrainCore
+import FluxbrainIntegrations
 import Foundation
 import Logging
 import Metrics
@@ -14,15 +16,16 @@ package struct RuntimeParts: Sendable {
     package var processor: any IncidentProcessor
     /// Readiness checks for `/readyz` (Redis, clusters, …).
     package var readiness: @Sendable () async -> [ReadinessCheck]
-    /// Services that must run beside the pipeline (collectors, clients to shut down), started first.
+    /// Services that must run beside the pipeline (the cluster collectors), started first.
+    ///
+    /// The clients the parts use are not among them: ``Composition/withParts(configuration:snapshot:console:mode:logger:_:)``
+    /// owns them and closes them when its scope ends.
     package var services: [any Service]
-    /// Runs after everything stopped (close clients).
-    package var shutdown: @Sendable () async -> Void
 
     package init(
         queue: any WorkQueue, lock: any LeaderLock, index: any IncidentIndex, source: any IncidentSource,
         processor: any IncidentProcessor, readiness: @escaping @Sendable () async -> [ReadinessCheck] = { [] },
-        services: [any Service] = [], shutdown: @escaping @Sendable () async -> Void = {}
+        services: [any Service] = []
     ) {
         self.queue = queue
         self.lock = lock
@@ -31,7 +34,6 @@ package struct RuntimeParts: Sendable {
         self.processor = processor
         self.readiness = readiness
         self.services = services
-        self.shutdown = shutdown
     }
 }
 
@@ -48,33 +50,36 @@ package enum OnceOutcome: Sendable, Equatable {
 
 /// Runs Fluxbrain: continuously as one `ServiceGroup`, or once (CronJob mode).
 package enum FluxbrainRuntime {
+    /// How long the service group may drain after SIGTERM before its services are cancelled, and how long they then
+    /// have to stop: within Kubernetes' default 30 s termination grace, after the workers' 20 s drain grace.
+    package static let gracefulShutdownLimit: Duration = .seconds(25)
+    package static let cancellationLimit: Duration = .seconds(3)
+
     /// The continuous service: health/metrics server, leader election, scheduler and workers in one `ServiceGroup`
     /// that drains on SIGTERM/SIGINT (dependencies first, so shutdown runs in reverse order).
     package static func runContinuous(
         configuration: FluxbrainConfiguration, parts: RuntimeParts, registry: PrometheusCollectorRegistry, logger: Logger
     ) async throws {
-        let leadership = Leadership(ttl: configuration.lockTTL)
+        let clock = ContinuousClock()
+        let metricsFactory = MetricsSystem.factory
+        let pipeline = Pipeline(
+            configuration: configuration, parts: parts, clock: clock, wallClock: SystemWallClock(),
+            metricsFactory: metricsFactory, logger: logger)
         let http = HealthServer.makeApplication(
             host: configuration.httpAddress.host, port: configuration.httpAddress.port, registry: registry,
             readiness: parts.readiness, logger: logger)
-        let election = LeaderElection(
-            lock: parts.lock, replicaID: configuration.replicaID, ttl: configuration.lockTTL, leadership: leadership,
+        let gauges = QueueGauges(
+            queue: parts.queue, interval: .seconds(5), clock: clock, metricsFactory: metricsFactory, logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: parts.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
+                .init(service: http), .init(service: pipeline.election), .init(service: pipeline.scheduler),
+                .init(service: pipeline.workers), .init(service: gauges),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
-        let scheduler = Scheduler(
-            configuration: .init(resyncInterval: configuration.requeueInterval), source: parts.source,
-            queue: parts.queue, index: parts.index, leadership: leadership, logger: logger)
-        let workers = WorkerPool(
-            configuration: .init(workers: configuration.workers, lease: configuration.lease, replicaID: configuration.replicaID),
-            queue: parts.queue, processor: parts.processor, logger: logger)
-        let gauges = QueueGauges(queue: parts.queue, interval: .seconds(5), logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: parts.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
-                    .init(service: http), .init(service: election), .init(service: scheduler),
-                    .init(service: workers), .init(service: gauges),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        groupConfiguration.maximumGracefulShutdownDuration = gracefulShutdownLimit
+        groupConfiguration.maximumCancellationDuration = cancellationLimit
+        let group = ServiceGroup(configuration: groupConfiguration)
         logger.notice(
             "fluxbrain started",
             metadata: [
@@ -82,110 +87,161 @@ package enum FluxbrainRuntime {
                 "state": "\(configuration.redisURL == nil ? "in-memory" : "redis")",
                 "http": "\(configuration.httpAddress.host):\(configuration.httpAddress.port)",
             ])
-        do {
-            try await group.run()
-        } catch {
-            await parts.shutdown()
-            throw error
-        }
-        await parts.shutdown()
+        try await group.run()
     }
 
     /// One pass: take the lock (or return because another replica leads), collect, enqueue, process until every
-    /// item this run enqueued is done, release the lock.
+    /// item this run enqueued is done, release the lock. The lock is released on every way out once taken: success,
+    /// a fenced write, the deadline, an error.
     package static func runOnce(
-        configuration: FluxbrainConfiguration, parts: RuntimeParts, deadline: Duration = .seconds(600), logger: Logger
+        configuration: FluxbrainConfiguration, parts: RuntimeParts, deadline: Duration = .seconds(600),
+        clock: any Clock<Duration> = ContinuousClock(), wallClock: any WallClock = SystemWallClock(),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory, logger: Logger
     ) async throws -> OnceOutcome {
         guard let lease = try await parts.lock.acquire(replicaID: configuration.replicaID, ttl: configuration.lockTTL) else {
             let holder = try? await parts.lock.holder()
             return .anotherReplicaLeads(holder: holder?.replicaID)
         }
-        let leadership = Leadership(ttl: configuration.lockTTL)
-        let election = LeaderElection(
-            lock: parts.lock, replicaID: configuration.replicaID, ttl: configuration.lockTTL, leadership: leadership,
-            logger: logger)
+        let pipeline = Pipeline(
+            configuration: configuration, parts: parts, clock: clock, wallClock: wallClock,
+            metricsFactory: metricsFactory, logger: logger)
+        let (leadership, election, scheduler, pool) = (
+            pipeline.leadership, pipeline.election, pipeline.scheduler, pipeline.workers
+        )
         await election.tick()
-        let scheduler = Scheduler(
-            configuration: .init(resyncInterval: configuration.requeueInterval), source: parts.source,
-            queue: parts.queue, index: parts.index, leadership: leadership, logger: logger)
-        let pool = WorkerPool(
-            configuration: .init(workers: configuration.workers, lease: configuration.lease, replicaID: configuration.replicaID),
-            queue: parts.queue, processor: parts.processor, logger: logger)
+        let elapsed = elapsedTime(on: clock)
 
-        let outcome: OnceOutcome = try await withThrowingTaskGroup(of: OnceOutcome?.self) { group in
-            // Keep the lock while working.
-            group.addTask {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: leadership.renewInterval)
-                    await election.tick()
+        let outcome: OnceOutcome
+        do {
+            outcome = try await withThrowingTaskGroup(of: OnceOutcome?.self) { group in
+                // Keep the lock while working.
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await clock.sleep(for: leadership.renewInterval)
+                        await election.tick()
+                    }
+                    return nil
                 }
-                return nil
-            }
-            group.addTask {
-                let pass = try await scheduler.pass(lease: leadership.currentLease ?? lease, includeReminders: true)
-                if pass.fenced { return .anotherReplicaLeads(holder: nil) }
-                let keys = pass.enqueued
-                logger.info("enqueued", metadata: ["items": "\(keys.count)", "duplicates": "\(pass.duplicates)"])
-                let start = ContinuousClock.now
-                while true {
-                    var pending = 0
-                    for key in keys where try await parts.queue.isPending(key: key) { pending += 1 }
-                    if pending == 0 { break }
-                    if ContinuousClock.now - start > deadline { return .timedOut(pending: pending) }
-                    _ = try await parts.queue.reap()
-                    await withTaskGroup(of: Bool.self) { workers in
-                        for index in 0..<configuration.workers {
-                            workers.addTask { await pool.processOne(worker: "\(configuration.replicaID)/once-\(index)") }
+                group.addTask {
+                    let pass = try await scheduler.pass(lease: leadership.currentLease ?? lease, includeReminders: true)
+                    if pass.fenced { return .anotherReplicaLeads(holder: nil) }
+                    let keys = pass.enqueued
+                    logger.info("enqueued", metadata: ["items": "\(keys.count)", "duplicates": "\(pass.duplicates)"])
+                    let start = elapsed()
+                    while true {
+                        var pending = 0
+                        for key in keys where try await parts.queue.isPending(key: key) { pending += 1 }
+                        if pending == 0 { break }
+                        if elapsed() - start > deadline { return .timedOut(pending: pending) }
+                        _ = try await parts.queue.reap()
+                        await withTaskGroup(of: Bool.self) { workers in
+                            for index in 0..<configuration.workers {
+                                workers.addTask { await pool.processOne(worker: "\(configuration.replicaID)/once-\(index)") }
+                            }
+                            var any = false
+                            for await processed in workers { any = any || processed }
+                            if !any { try? await parts.queue.waitForWork(timeout: .milliseconds(200)) }
                         }
-                        var any = false
-                        for await processed in workers { any = any || processed }
-                        if !any { try? await parts.queue.waitForWork(timeout: .milliseconds(200)) }
+                    }
+                    let dead = try await parts.queue.deadLetters(limit: 10_000).filter { keys.contains($0.key) }.count
+                    return .completed(enqueued: keys.count, deadLettered: dead, unread: pass.unread)
+                }
+                var result: OnceOutcome = .timedOut(pending: -1)
+                while let next = try await group.next() {
+                    if let next {
+                        result = next
+                        break
                     }
                 }
-                let dead = try await parts.queue.deadLetters(limit: 10_000).filter { keys.contains($0.key) }.count
-                return .completed(enqueued: keys.count, deadLettered: dead, unread: pass.unread)
+                group.cancelAll()
+                return result
             }
-            var result: OnceOutcome = .timedOut(pending: -1)
-            while let next = try await group.next() {
-                if let next {
-                    result = next
-                    break
-                }
-            }
-            group.cancelAll()
-            return result
+        } catch {
+            await release(lease, leadership: leadership, lock: parts.lock, logger: logger)
+            throw error
         }
-        if let current = leadership.currentLease ?? Optional(lease) {
-            try? await parts.lock.release(current)
-        }
-        await parts.shutdown()
+        await release(lease, leadership: leadership, lock: parts.lock, logger: logger)
         return outcome
+    }
+
+    /// Releases the lock taken as `lease` (or as the lease it was last renewed to); a failure only logs, the lock
+    /// expires by itself.
+    private static func release(_ lease: LeaderLease, leadership: Leadership, lock: any LeaderLock, logger: Logger)
+        async
+    {
+        leadership.stepDown()
+        do {
+            try await lock.release(lease)
+        } catch {
+            logger.warning("could not release the scheduler lock; it expires by itself", metadata: ["error": .error(error)])
+        }
     }
 }
 
-/// Refreshes the queue depth gauges periodically.
+/// The leader election, scheduler and worker pool of a run, built the same way for `run` and `once`.
+struct Pipeline {
+    let leadership: Leadership
+    let election: LeaderElection
+    let scheduler: Scheduler
+    let workers: WorkerPool
+
+    init(
+        configuration: FluxbrainConfiguration, parts: RuntimeParts, clock: any Clock<Duration>,
+        wallClock: any WallClock, metricsFactory: any MetricsFactory, logger: Logger
+    ) {
+        leadership = Leadership(ttl: configuration.lockTTL, clock: clock)
+        election = LeaderElection(
+            lock: parts.lock, replicaID: configuration.replicaID, ttl: configuration.lockTTL, leadership: leadership,
+            metricsFactory: metricsFactory, logger: logger)
+        scheduler = Scheduler(
+            configuration: .init(resyncInterval: configuration.requeueInterval), source: parts.source,
+            queue: parts.queue, index: parts.index, leadership: leadership, clock: clock, wallClock: wallClock,
+            metricsFactory: metricsFactory, logger: logger)
+        workers = WorkerPool(
+            configuration: .init(
+                workers: configuration.workers, lease: configuration.lease, replicaID: configuration.replicaID),
+            queue: parts.queue, processor: parts.processor, clock: clock, metricsFactory: metricsFactory,
+            logger: logger)
+    }
+}
+
+/// Publishes the queue depths as `fluxbrain_queue_depth{state}` every `interval`: the one writer of that gauge.
 struct QueueGauges: Service {
     let queue: any WorkQueue
     let interval: Duration
+    let clock: any Clock<Duration>
+    let depths: [(state: String, gauge: CoreMetrics.Gauge)]
     let logger: Logger
+
+    init(
+        queue: any WorkQueue, interval: Duration, clock: any Clock<Duration>, metricsFactory: any MetricsFactory,
+        logger: Logger
+    ) {
+        self.queue = queue
+        self.interval = interval
+        self.clock = clock
+        self.depths = ["ready", "delayed", "leased", "dead", "pending"].map { state in
+            (state, CoreMetrics.Gauge(label: "fluxbrain_queue_depth", dimensions: [("state", state)], factory: metricsFactory))
+        }
+        self.logger = logger
+    }
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                if let stats = try? await queue.stats() {
-                    QueueGauges.record(stats)
-                }
-                try await Task.sleep(for: interval)
+                await refresh()
+                try await clock.sleep(for: interval)
             }
         }
     }
 
-    static func record(_ stats: QueueStats) {
-        for (state, value) in [
-            ("ready", stats.ready), ("delayed", stats.delayed), ("leased", stats.leased), ("dead", stats.dead),
-            ("pending", stats.pending),
-        ] {
-            Gauge(label: "fluxbrain_queue_depth", dimensions: [("state", state)]).record(value)
-        }
+    /// Reads the depths once into the gauges; a failed read leaves them as they were.
+    func refresh() async {
+        guard let stats = try? await queue.stats() else { return }
+        let values = [
+            "ready": stats.ready, "delayed": stats.delayed, "leased": stats.leased, "dead": stats.dead,
+            "pending": stats.pending,
+        ]
+        for (state, gauge) in depths { gauge.record(values[state] ?? 0) }
     }
 }

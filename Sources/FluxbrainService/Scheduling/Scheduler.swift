@@ -1,4 +1,5 @@
 import FluxbrainCore
+import FluxbrainIntegrations
 import Foundation
 import Logging
 import Metrics
@@ -34,53 +35,68 @@ package struct Scheduler: Service {
     private let queue: any WorkQueue
     private let index: any IncidentIndex
     private let leadership: Leadership
+    private let clock: any Clock<Duration>
+    private let wallClock: any WallClock
+    private let metricsFactory: any MetricsFactory
+    private let fencedWrites: Counter
     private let logger: Logger
 
+    /// - Parameters:
+    ///   - clock: the monotonic clock the loop sleeps and measures the resync period on.
+    ///   - wallClock: the time a pass assesses the cluster at (stuck detection).
+    ///   - metricsFactory: makes `fluxbrain_enqueued_total`, `fluxbrain_incidents_open` and
+    ///     `fluxbrain_fenced_writes_total`.
     package init(
         configuration: Configuration, source: any IncidentSource, queue: any WorkQueue, index: any IncidentIndex,
-        leadership: Leadership, logger: Logger
+        leadership: Leadership, clock: any Clock<Duration>, wallClock: any WallClock,
+        metricsFactory: any MetricsFactory, logger: Logger
     ) {
         self.configuration = configuration
         self.source = source
         self.queue = queue
         self.index = index
         self.leadership = leadership
+        self.clock = clock
+        self.wallClock = wallClock
+        self.metricsFactory = metricsFactory
+        self.fencedWrites = Counter(label: "fluxbrain_fenced_writes_total", factory: metricsFactory)
         self.logger = logger
     }
 
     package func run() async throws {
+        let elapsed = elapsedTime(on: clock)
         try? await cancelWhenGracefulShutdown {
-            var lastFullPass: ContinuousClock.Instant?
+            var lastFullPass: Duration?
             while !Task.isCancelled {
                 guard let lease = leadership.currentLease else {
                     lastFullPass = nil
-                    try await Task.sleep(for: .milliseconds(200))
+                    try await clock.sleep(for: .milliseconds(200))
                     continue
                 }
-                let full = lastFullPass.map { ContinuousClock.now - $0 >= configuration.resyncInterval } ?? true
+                let full = lastFullPass.map { elapsed() - $0 >= configuration.resyncInterval } ?? true
                 do {
                     _ = try await pass(lease: lease, includeReminders: full)
-                    if full { lastFullPass = .now }
+                    if full { lastFullPass = elapsed() }
                 } catch {
                     logger.warning("scheduler pass failed", metadata: ["error": .error(error)])
-                    try await Task.sleep(for: .seconds(1))
+                    try await clock.sleep(for: .seconds(1))
                     continue
                 }
-                let untilResync = lastFullPass.map { configuration.resyncInterval - (ContinuousClock.now - $0) } ?? .zero
+                let untilResync = lastFullPass.map { configuration.resyncInterval - (elapsed() - $0) } ?? .zero
                 let wait = min(max(untilResync, .milliseconds(50)), leadership.renewInterval)
                 try await source.waitForChange(timeout: wait)
-                try await Task.sleep(for: configuration.debounce)
+                try await clock.sleep(for: configuration.debounce)
             }
         }
     }
 
     /// One collection pass under `lease`. Enqueues before it records, so a crash in between only causes a
     /// duplicate enqueue that the queue's dedup absorbs.
-    package func pass(lease: LeaderLease, includeReminders: Bool, now: Date = Date()) async throws -> PassResult {
+    package func pass(lease: LeaderLease, includeReminders: Bool) async throws -> PassResult {
         var result = PassResult()
         let planner = SchedulePlanner()
         do {
-            let seen = try await source.assess(now: now)
+            let seen = try await source.assess(now: wallClock.now())
             result.unread = seen.unread
             for cluster in seen.clusters {
                 let open = try await index.openIncidents(cluster: cluster.cluster)
@@ -94,7 +110,10 @@ package struct Scheduler: Service {
                     switch try await queue.enqueue(item, lease: lease) {
                     case .enqueued:
                         result.enqueued.append(item.key)
-                        Counter(label: "fluxbrain_enqueued_total", dimensions: [("transition", item.transition.rawValue)]).increment()
+                        Counter(
+                            label: "fluxbrain_enqueued_total", dimensions: [("transition", item.transition.rawValue)],
+                            factory: metricsFactory
+                        ).increment()
                     case .duplicate:
                         result.duplicates += 1
                     }
@@ -117,13 +136,13 @@ package struct Scheduler: Service {
                             "fingerprint": "\(incident.fingerprint.short)", "object": "\(incident.object)", "why": "\(why.rawValue)",
                         ])
                 }
-                Gauge(label: "fluxbrain_incidents_open", dimensions: [("cluster", cluster.cluster)]).record(
-                    open.count + plan.open.count - plan.close.count)
+                Gauge(label: "fluxbrain_incidents_open", dimensions: [("cluster", cluster.cluster)], factory: metricsFactory)
+                    .record(open.count + plan.open.count - plan.close.count)
             }
         } catch let error as FencedError {
             leadership.stepDown()
             logger.warning("enqueue fenced: another replica leads now", metadata: ["epoch": "\(error.lease.epoch)"])
-            Counter(label: "fluxbrain_fenced_writes_total").increment()
+            fencedWrites.increment()
             result.fenced = true
         }
         return result

@@ -1,4 +1,5 @@
 import FluxbrainCore
+import FluxbrainIntegrations
 import Foundation
 import Logging
 import Metrics
@@ -31,13 +32,30 @@ package struct WorkerPool: Service {
     private let configuration: Configuration
     private let queue: any WorkQueue
     private let processor: any IncidentProcessor
+    private let clock: any Clock<Duration>
+    private let metricsFactory: any MetricsFactory
+    private let itemSeconds: Timer
     private let logger: Logger
 
-    package init(configuration: Configuration, queue: any WorkQueue, processor: any IncidentProcessor, logger: Logger) {
+    /// - Parameters:
+    ///   - clock: the monotonic clock for heartbeats, the drain grace, the reaper period and retry pauses.
+    ///   - metricsFactory: makes `fluxbrain_work_items_total`, `fluxbrain_work_item_seconds`,
+    ///     `fluxbrain_queue_reaped_total` and `fluxbrain_queue_errors_total`.
+    package init(
+        configuration: Configuration, queue: any WorkQueue, processor: any IncidentProcessor,
+        clock: any Clock<Duration>, metricsFactory: any MetricsFactory, logger: Logger
+    ) {
         self.configuration = configuration
         self.queue = queue
         self.processor = processor
+        self.clock = clock
+        self.metricsFactory = metricsFactory
+        self.itemSeconds = Timer(label: "fluxbrain_work_item_seconds", factory: metricsFactory)
         self.logger = logger
+    }
+
+    private func count(_ label: String, _ dimensions: [(String, String)], by amount: Int = 1) {
+        Counter(label: label, dimensions: dimensions, factory: metricsFactory).increment(by: amount)
     }
 
     package func run() async throws {
@@ -58,8 +76,8 @@ package struct WorkerPool: Service {
             claim = try await queue.claim(worker: worker, lease: configuration.lease)
         } catch {
             logger.warning("claim failed", metadata: ["worker": "\(worker)", "error": .error(error)])
-            Counter(label: "fluxbrain_queue_errors_total", dimensions: [("operation", "claim")]).increment()
-            try? await Task.sleep(for: .milliseconds(500))
+            count("fluxbrain_queue_errors_total", [("operation", "claim")])
+            try? await clock.sleep(for: .milliseconds(500))
             return true
         }
         guard let claim else { return false }
@@ -76,7 +94,7 @@ package struct WorkerPool: Service {
                 }
             } catch {
                 if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                try? await Task.sleep(for: .milliseconds(500))
+                try? await clock.sleep(for: .milliseconds(500))
             }
         }
     }
@@ -90,13 +108,13 @@ package struct WorkerPool: Service {
                     logger.info(
                         "reaped expired leases",
                         metadata: ["requeued": "\(result.requeued)", "deadLettered": "\(result.deadLettered)"])
-                    Counter(label: "fluxbrain_queue_reaped_total", dimensions: [("result", "requeued")]).increment(by: result.requeued)
-                    Counter(label: "fluxbrain_queue_reaped_total", dimensions: [("result", "dead")]).increment(by: result.deadLettered)
+                    count("fluxbrain_queue_reaped_total", [("result", "requeued")], by: result.requeued)
+                    count("fluxbrain_queue_reaped_total", [("result", "dead")], by: result.deadLettered)
                 }
             } catch {
                 logger.warning("reap failed", metadata: ["error": .error(error)])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            try? await cancelWhenGracefulShutdown { try await clock.sleep(for: interval) }
         }
     }
 
@@ -114,30 +132,29 @@ package struct WorkerPool: Service {
         logger[metadataKey: "cluster"] = "\(claim.item.incident.object.cluster)"
         logger[metadataKey: "transition"] = "\(claim.item.transition.rawValue)"
         logger[metadataKey: "attempt"] = "\(claim.attempts)"
-        let started = ContinuousClock.now
+        let elapsed = elapsedTime(on: clock)
         let outcome = await runWithHeartbeat(claim)
-        Timer(label: "fluxbrain_work_item_seconds").recordNanoseconds(
-            Int64((ContinuousClock.now - started).timeInterval * 1e9))
+        itemSeconds.record(duration: elapsed())
         do {
             switch outcome {
             case .processed(.done):
                 let acked = try await queue.ack(claim)
-                Counter(label: "fluxbrain_work_items_total", dimensions: [("result", acked ? "done" : "lost")]).increment()
+                count("fluxbrain_work_items_total", [("result", acked ? "done" : "lost")])
                 logger.debug("processed", metadata: ["acked": "\(acked)"])
             case .processed(.retry(let delay, let reason)):
                 _ = try await queue.nack(claim, delay: delay, error: reason)
-                Counter(label: "fluxbrain_work_items_total", dimensions: [("result", "retry")]).increment()
+                count("fluxbrain_work_items_total", [("result", "retry")])
                 logger.info("will retry", metadata: ["after": "\(delay.formattedShort)", "reason": "\(reason)"])
             case .failed(let error):
                 _ = try await queue.nack(claim, delay: .seconds(5), error: error)
-                Counter(label: "fluxbrain_work_items_total", dimensions: [("result", "error")]).increment()
+                count("fluxbrain_work_items_total", [("result", "error")])
                 logger.warning("processing failed", metadata: ["error": "\(error)"])
             case .leaseLost:
-                Counter(label: "fluxbrain_work_items_total", dimensions: [("result", "lost")]).increment()
+                count("fluxbrain_work_items_total", [("result", "lost")])
                 logger.warning("lease lost: stopped before further side effects")
             case .interrupted:
                 _ = try await queue.nack(claim, delay: .zero, error: "interrupted by shutdown of \(worker)")
-                Counter(label: "fluxbrain_work_items_total", dimensions: [("result", "interrupted")]).increment()
+                count("fluxbrain_work_items_total", [("result", "interrupted")])
                 logger.info("interrupted by shutdown: returned to the queue")
             }
         } catch {
@@ -152,6 +169,7 @@ package struct WorkerPool: Service {
         let queue = queue
         let lease = configuration.lease
         let grace = configuration.drainGrace
+        let clock = clock
         return await withTaskGroup(of: Outcome?.self) { group in
             group.addTask {
                 do {
@@ -165,7 +183,7 @@ package struct WorkerPool: Service {
             group.addTask {
                 // Heartbeat every third of the lease; a lost claim ends processing.
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: lease / 3)
+                    try? await clock.sleep(for: lease / 3)
                     if Task.isCancelled { return nil }
                     if let alive = try? await queue.heartbeat(claim, lease: lease), !alive { return .leaseLost }
                 }
@@ -178,7 +196,7 @@ package struct WorkerPool: Service {
                 } catch {
                     return nil
                 }
-                try? await Task.sleep(for: grace)
+                try? await clock.sleep(for: grace)
                 return Task.isCancelled ? nil : .interrupted
             }
             var result: Outcome = .interrupted
