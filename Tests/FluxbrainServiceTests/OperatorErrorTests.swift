@@ -63,7 +63,8 @@ import Testing
         #expect(
             Self.lastLine(result.stderr)
                 == "fluxbrain: Redis at 127.0.0.1:\(listener.port) did not answer within 0.3 seconds (the command may "
-                + "still have been applied); check FLUXBRAIN_REDIS_URL and FLUXBRAIN_REDIS_TIMEOUT")
+                + "still have been applied) (during CLIENT SETNAME after connecting); check FLUXBRAIN_REDIS_URL and "
+                + "FLUXBRAIN_REDIS_TIMEOUT")
     }
 
     @Test func kubernetesUnreachable() throws {
