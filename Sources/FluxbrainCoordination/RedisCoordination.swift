@@ -86,13 +86,7 @@ package final class RedisCoordination: WorkQueue, LeaderLock, IncidentIndex, Sen
         fencedBy lease: LeaderLease? = nil
     ) async throws -> RedisReply {
         do {
-            do {
-                return try await client.evalSHA(script, keys: keys, arguments: arguments)
-            } catch  where error.code == .noScript {
-                // The client reloads once on NOSCRIPT; a second flush between its reload and its retry (a restart
-                // storm) lands here. NOSCRIPT means the script did not run, so one more try is safe.
-                return try await client.evalSHA(script, keys: keys, arguments: arguments)
-            }
+            return try await client.runScript(script, keys: keys, arguments: arguments)
         } catch {
             if let lease, error.code == .server, error.message.hasPrefix("FENCED") {
                 throw FencedError(lease: lease)

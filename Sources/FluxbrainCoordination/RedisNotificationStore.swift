@@ -203,20 +203,15 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
     }
 }
 
-/// What both stores share: script runs with a second `NOSCRIPT` retry, and millisecond conversions.
+/// What both stores share: script runs that fail as `CoreError`, and the Lua clock.
 enum RedisStoreSupport {
-    /// Runs `script`; Redis failures become `CoreError(.unavailable)`.
+    /// Runs `script` through ``RedisClient/runScript(_:keys:arguments:)``; Redis failures become
+    /// `CoreError(.unavailable)`.
     static func run(
         _ script: RedisScript, client: RedisClient, keys: [String], arguments: [any RedisArgumentConvertible]
     ) async throws -> RedisReply {
         do {
-            do {
-                return try await client.evalSHA(script, keys: keys, arguments: arguments)
-            } catch where error.code == .noScript {
-                // The client reloads once on NOSCRIPT; a second flush between its reload and retry lands here.
-                // NOSCRIPT means the script did not run, so one more try is safe.
-                return try await client.evalSHA(script, keys: keys, arguments: arguments)
-            }
+            return try await client.runScript(script, keys: keys, arguments: arguments)
         } catch {
             throw CoreError(.unavailable, "Redis script \(script.name) failed", underlying: error)
         }
