@@ -125,12 +125,3 @@ package final class RedisCoordination: WorkQueue, LeaderLock, IncidentIndex, Sen
         return value
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, at least `minimum` (Redis rejects `PX 0`).
-    func milliseconds(atLeast minimum: Int64 = 1) -> Int64 {
-        let (seconds, attoseconds) = components
-        let value = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        return Swift.max(minimum, value)
-    }
-}

@@ -80,9 +80,7 @@ package struct RedisHealth: Sendable {
     }
 
     private static func format(_ duration: Duration) -> String {
-        let milliseconds =
-            Double(duration.components.seconds) * 1000
-            + Double(duration.components.attoseconds) / 1e15
+        let milliseconds = duration.timeInterval * 1000
         return milliseconds < 10 ? "\((milliseconds * 100).rounded() / 100) ms" : "\(Int(milliseconds.rounded())) ms"
     }
 }

@@ -318,14 +318,6 @@ enum NotificationScripts {
     )
 }
 
-extension Duration {
-    /// Whole milliseconds (truncated), possibly zero or negative.
-    var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}
-
 extension Date {
     /// A date `milliseconds` after 1970.
     init(milliseconds: Int64) {

@@ -169,12 +169,6 @@ package struct Detector: Sendable {
 }
 
 extension Duration {
-    /// The duration in seconds as a `TimeInterval`.
-    package var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
-    }
-
     /// `1h30m`, `5m`, `30s`, `250ms`: the form Fluxbrain's configuration and Flux's specs use.
     package var formattedShort: String { DurationParser.format(self) }
 }

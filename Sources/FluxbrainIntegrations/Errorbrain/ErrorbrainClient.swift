@@ -153,8 +153,7 @@ package struct ErrorbrainClient: AnalysisService {
     }
 
     private func timeAmount(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        .nanoseconds(duration.nanoseconds)
     }
 
     /// POSTs with retries on connection errors and 5xx until `maxTries` or the deadline; returns a 2xx answer.

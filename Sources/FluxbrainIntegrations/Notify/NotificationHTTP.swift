@@ -161,15 +161,6 @@ package struct NotificationHTTP: Sendable {
     }
 }
 
-extension Duration {
-    /// Whole nanoseconds, saturating.
-    package var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : product + attoseconds / 1_000_000_000
-    }
-}
-
 /// The exact text of an error answer, for reports: at most 300 characters.
 package func errorSnippet(_ exchange: HTTPExchange) -> String {
     let text = exchange.text.trimmingCharacters(in: .whitespacesAndNewlines)
