@@ -24,10 +24,10 @@ package struct NotificationSettings: Sendable, Hashable, Codable {
         self.backoffMax = backoffMax
     }
 
-    /// `min(failures × backoffBase, backoffMax)`: 30s, 60s, 90s, … capped at 1h with the defaults.
+    /// `min(failures × backoffBase, backoffMax)`, at least one step: 30s, 60s, 90s, … capped at 1h with the
+    /// defaults (a linear ``Backoff``).
     package func backoff(afterFailures failures: Int) -> Duration {
-        let linear = backoffBase * max(failures, 1)
-        return min(linear, backoffMax)
+        Backoff(base: backoffBase, maximum: backoffMax).delay(afterFailures: max(failures, 1))
     }
 }
 
