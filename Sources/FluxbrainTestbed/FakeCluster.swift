@@ -23,7 +23,7 @@ package enum FakeCluster {
         var logs: [String: [String]] = [:]
         // Replay the snapshot as if it were taken now: shift every condition's lastTransitionTime by the time since
         // its newest one, so age-based rules (stuck after FLUXBRAIN_STUCK_AFTER) see the ages it was saved with.
-        let documents = try SnapshotDocuments.load(path: snapshotPath)
+        let documents = snapshot.documents
         let now = Date()
         let shift = replayAsOfNow ? now.timeIntervalSince(snapshot.objects.takenAt(now: now)) : 0
         for document in documents.map({ shifted($0, by: shift) }) {
