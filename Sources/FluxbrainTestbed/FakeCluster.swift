@@ -28,7 +28,7 @@ package enum FakeCluster {
         let shift = replayAsOfNow ? now.timeIntervalSince(snapshot.objects.takenAt(now: now)) : 0
         for document in documents.map({ shifted($0, by: shift) }) {
             guard let kindName = document["kind"]?.stringValue, let kind = FluxKind.named(kindName) else { continue }
-            guard let object = try? document.decode(FluxObject.self) else { continue }
+            guard let object = try? FluxObject(json: document) else { continue }
             try await state.apply(document)
             let namespace = object.metadata.namespace ?? "default"
             let failing = [object.condition("Stalled")].compactMap { $0 }.filter { $0.status == "True" }
