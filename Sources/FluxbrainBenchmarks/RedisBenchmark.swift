@@ -1,3 +1,4 @@
+import FluxbrainCore
 import FluxbrainRedis
 import Foundation
 import Logging
@@ -200,7 +201,7 @@ enum RedisBenchmark {
 
     static func rate(_ requests: Int, since start: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.timeInterval
         return Double(requests) / seconds
     }
 

@@ -89,7 +89,7 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
             operation: "storeResult")
     }
 
-    package func recordFailure(for fingerprint: Fingerprint, reason: String, backoff: AnalysisBackoff) async throws
+    package func recordFailure(for fingerprint: Fingerprint, reason: String, backoff: Backoff) async throws
         -> AnalysisFailureState
     {
         let ttl = max(Self.defaultResultTTL, backoff.maximum * 2)
@@ -146,7 +146,7 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
 /// The Lua of ``RedisAnalysisStore``.
 enum AnalysisScripts {
     /// KEYS: failure hash. ARGV: reason, baseMs, maxMs, ttlMs. Counts one more failure at Redis `TIME` and schedules
-    /// the next attempt `AnalysisBackoff.delay` later (`min(failures × base, max)`, 0 for a non-positive base).
+    /// the next attempt `Backoff.delay` later (`min(failures × base, max)`, 0 for a non-positive base).
     /// Returns `{failures, lastAtMs, nextAtMs}`.
     static let recordFailure = RedisScript(
         name: "analysis_record_failure",

@@ -9,7 +9,7 @@ extension RedisCoordination {
         let reply = try await run(
             CoordinationScripts.acquire,
             keys: [keys.lock, keys.epoch],
-            arguments: [replicaID, ttl.milliseconds()]
+            arguments: [replicaID, ttl.wholeMilliseconds(atLeast: 1)]
         )
         if reply.isNull { return nil }
         guard let value = reply.string, let lease = Self.parseLockValue(value) else {
@@ -23,7 +23,7 @@ extension RedisCoordination {
         let reply = try await run(
             CoordinationScripts.renew,
             keys: [keys.lock],
-            arguments: [lease.lockValue, ttl.milliseconds()]
+            arguments: [lease.lockValue, ttl.wholeMilliseconds(atLeast: 1)]
         )
         return try integer(reply, from: "lock_renew") == 1
     }

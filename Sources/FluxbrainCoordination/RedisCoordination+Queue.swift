@@ -32,7 +32,7 @@ extension RedisCoordination {
             let reply = try await run(
                 CoordinationScripts.claim,
                 keys: [keys.ready, keys.leases, keys.itemPrefix, keys.dead, keys.pending, keys.delayed],
-                arguments: [worker, token, lease.milliseconds(), configuration.maxAttempts]
+                arguments: [worker, token, lease.wholeMilliseconds(atLeast: 1), configuration.maxAttempts]
             )
             guard let elements = reply.array, let buried = elements.first?.integer else {
                 throw unexpected(reply, from: "claim")
@@ -75,7 +75,7 @@ extension RedisCoordination {
         let reply = try await run(
             CoordinationScripts.heartbeat,
             keys: [keys.leases, keys.itemPrefix],
-            arguments: [claim.item.key, claim.token, lease.milliseconds()]
+            arguments: [claim.item.key, claim.token, lease.wholeMilliseconds(atLeast: 1)]
         )
         return try integer(reply, from: "heartbeat") == 1
     }
@@ -95,7 +95,7 @@ extension RedisCoordination {
         let reply = try await run(
             CoordinationScripts.nack,
             keys: [keys.leases, keys.itemPrefix, keys.pending, keys.delayed, keys.dead, keys.doorbell],
-            arguments: [claim.item.key, claim.token, delay.milliseconds(atLeast: 0), error, configuration.maxAttempts]
+            arguments: [claim.item.key, claim.token, delay.wholeMilliseconds(atLeast: 0), error, configuration.maxAttempts]
         )
         let outcome = try integer(reply, from: "nack")
         if outcome == 2 {

@@ -125,26 +125,3 @@ package final class RedisCoordination: WorkQueue, LeaderLock, IncidentIndex, Sen
         return value
     }
 }
-
-extension RedisClient {
-    /// Runs `script` with `EVALSHA`: the one script runner of the coordination target.
-    ///
-    /// The client reloads a script once on `NOSCRIPT`; a second flush between its reload and its retry (a restart
-    /// storm) lands here. `NOSCRIPT` means the script did not run, so one more try is safe.
-    func runScript(
-        _ script: RedisScript, keys: [String], arguments: [any RedisArgumentConvertible]
-    ) async throws(RedisError) -> RedisReply {
-        do {
-            return try await evalSHA(script, keys: keys, arguments: arguments)
-        } catch where error.code == .noScript {
-            return try await evalSHA(script, keys: keys, arguments: arguments)
-        }
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, at least `minimum` (Redis rejects `PX 0`).
-    func milliseconds(atLeast minimum: Int64 = 1) -> Int64 {
-        Swift.max(minimum, wholeMilliseconds)
-    }
-}

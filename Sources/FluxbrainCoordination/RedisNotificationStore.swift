@@ -203,9 +203,10 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
     }
 }
 
-/// What both stores share: script runs (through ``RedisClient/runScript(_:keys:arguments:)``) and the `TIME` prelude.
+/// What both stores share: script runs that fail as `CoreError`, and the Lua clock.
 enum RedisStoreSupport {
-    /// Runs `script`; Redis failures become `CoreError(.unavailable)`.
+    /// Runs `script` through ``RedisClient/runScript(_:keys:arguments:)``; Redis failures become
+    /// `CoreError(.unavailable)`.
     static func run(
         _ script: RedisScript, client: RedisClient, keys: [String], arguments: [any RedisArgumentConvertible]
     ) async throws -> RedisReply {

@@ -23,12 +23,12 @@ package enum FakeCluster {
         var logs: [String: [String]] = [:]
         // Replay the snapshot as if it were taken now: shift every condition's lastTransitionTime by the time since
         // its newest one, so age-based rules (stuck after FLUXBRAIN_STUCK_AFTER) see the ages it was saved with.
-        let documents = try SnapshotDocuments.load(path: snapshotPath)
+        let documents = snapshot.documents
         let now = Date()
         let shift = replayAsOfNow ? now.timeIntervalSince(snapshot.objects.takenAt(now: now)) : 0
         for document in documents.map({ shifted($0, by: shift) }) {
             guard let kindName = document["kind"]?.stringValue, let kind = FluxKind.named(kindName) else { continue }
-            guard let object = try? document.decode(FluxObject.self) else { continue }
+            guard let object = try? FluxObject(json: document) else { continue }
             try await state.apply(document)
             let namespace = object.metadata.namespace ?? "default"
             let failing = [object.condition("Stalled")].compactMap { $0 }.filter { $0.status == "True" }

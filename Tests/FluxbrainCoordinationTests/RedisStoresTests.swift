@@ -100,7 +100,7 @@ import Testing
             let fingerprint = Self.fingerprint()
             let result = AnalysisStoreConformance.sampleResult(verdictID: "v")
             try await analysis.storeResult(result, for: fingerprint)
-            _ = try await analysis.recordFailure(for: fingerprint, reason: "x", backoff: AnalysisBackoff())
+            _ = try await analysis.recordFailure(for: fingerprint, reason: "x", backoff: Backoff())
             let stored = try await client.send("GET", "\(prefix):analysis:\(fingerprint.hex)").string
             #expect(stored == (try StableJSON.string(result)))
             #expect(try await client.send("TYPE", "\(prefix):analysis-failures:\(fingerprint.hex)").string == "hash")

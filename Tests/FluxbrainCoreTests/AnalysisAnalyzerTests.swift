@@ -63,7 +63,7 @@ final class RecordingObserver: AnalysisObserver {
         let clock = ManualClock(start: AnalysisFixtures.start)
         let service = ScriptedAnalysisService([])  // always fails
         let analyzer = Analyzer(
-            service: service, store: InMemoryAnalysisStore(clock: clock.wall), backoff: AnalysisBackoff(), maxAttempts: 100,
+            service: service, store: InMemoryAnalysisStore(clock: clock.wall), backoff: Backoff(), maxAttempts: 100,
             logger: logger)
         let incident = AnalysisFixtures.incident()
         var waits: [TimeInterval] = []
@@ -89,11 +89,11 @@ final class RecordingObserver: AnalysisObserver {
         let store = InMemoryAnalysisStore(clock: clock.wall)
         let incident = AnalysisFixtures.incident()
         for _ in 1...199 {
-            _ = try await store.recordFailure(for: incident.fingerprint, reason: "down", backoff: AnalysisBackoff())
+            _ = try await store.recordFailure(for: incident.fingerprint, reason: "down", backoff: Backoff())
         }
         clock.advance(by: .seconds(7200))
         let analyzer = Analyzer(
-            service: ScriptedAnalysisService([]), store: store, backoff: AnalysisBackoff(), maxAttempts: 1000,
+            service: ScriptedAnalysisService([]), store: store, backoff: Backoff(), maxAttempts: 1000,
             logger: logger)
         let now = clock.date
         #expect(try await analyzer.analyze(incident) == .deferred(until: now.addingTimeInterval(3600), failures: 200))

@@ -10,18 +10,18 @@ import Testing
 
     @Test(arguments: table)
     func waitsFailuresTimesBaseCappedAtMaximum(failures: Int, seconds: Int64) {
-        let backoff = AnalysisBackoff(base: .seconds(30), maximum: .seconds(3600))
+        let backoff = Backoff(base: .seconds(30), maximum: .seconds(3600))
         #expect(backoff.delay(afterFailures: failures) == .seconds(seconds))
     }
 
     @Test func defaultsAreThirtySecondsAndOneHour() {
-        let backoff = AnalysisBackoff()
+        let backoff = Backoff()
         #expect(backoff.base == .seconds(30))
         #expect(backoff.maximum == .seconds(3600))
     }
 
     @Test func nextAttemptIsFailureTimePlusDelay() {
-        let backoff = AnalysisBackoff()
+        let backoff = Backoff()
         let failedAt = AnalysisFixtures.start
         #expect(backoff.nextAttempt(afterFailures: 3, failedAt: failedAt) == failedAt.addingTimeInterval(90))
     }

@@ -8,7 +8,7 @@ enum MessageFixtures {
     static let now = RFC3339.date(from: "2026-11-28T20:00:00Z")!
 
     static func object(_ json: String) throws -> FluxObject {
-        try JSONDecoder().decode(FluxObject.self, from: Data(json.utf8))
+        try FluxObject(json: FastJSON.parse(Array(json.utf8)))
     }
 
     static func condition(_ type: String, _ status: String, _ reason: String, _ message: String) -> String {

@@ -24,7 +24,9 @@ enum ErrorbrainFixtures {
         ErrorbrainClient(
             configuration: ErrorbrainClientConfiguration(
                 baseURL: baseURL, timeout: timeout, environment: environment,
-                retry: RetryBackoff(base: .milliseconds(20), maximum: .milliseconds(100))),
+                retry: Backoff(
+                    base: .milliseconds(20), maximum: .milliseconds(100), growth: .exponential(factor: 2),
+                    jitter: .scaling(from: 0.5))),
             httpClient: HTTPClient.shared, logger: logger)
     }
 

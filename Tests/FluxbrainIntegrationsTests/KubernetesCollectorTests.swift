@@ -12,7 +12,9 @@ import Testing
         options.kinds = kinds
         options.namespaces = namespaces
         options.pageSize = 2
-        options.backoff = Backoff(initial: .milliseconds(20), maximum: .milliseconds(100))
+        options.backoff = Backoff(
+            base: .milliseconds(20), maximum: .milliseconds(100), growth: .exponential(factor: 2),
+            jitter: .adding(upTo: 1))
         options.crdRecheckInterval = .milliseconds(100)
         options.watchTimeoutSeconds = 30...30
         return options

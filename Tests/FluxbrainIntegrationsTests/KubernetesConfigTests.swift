@@ -126,7 +126,8 @@ import Testing
     }
 
     @Test func backoffDoublesUpToTheCapWithJitter() {
-        var backoff = Backoff(initial: .milliseconds(800), maximum: .seconds(30), jitter: 1)
+        var backoff = Backoff(
+            base: .milliseconds(800), maximum: .seconds(30), growth: .exponential(factor: 2), jitter: .adding(upTo: 1))
         #expect(backoff.next(random: 0) == .milliseconds(800))
         #expect(backoff.next(random: 0) == .milliseconds(1600))
         #expect(backoff.next(random: 0.5) == .milliseconds(4800))

@@ -38,7 +38,9 @@ import Testing
                         kubeAPIURL: nil, environment: ["KUBECONFIG": path], homeDirectory: directory)
                     #expect(named.map(\.name) == ["prod", "staging", "edge"])
                     var options = KubernetesCollectorTests.options(kinds: [.kustomization, .helmRelease])
-                    options.backoff = Backoff(initial: .milliseconds(50), maximum: .milliseconds(200))
+                    options.backoff = Backoff(
+                        base: .milliseconds(50), maximum: .milliseconds(200), growth: .exponential(factor: 2),
+                        jitter: .adding(upTo: 1))
                     let multi = try MultiClusterCollector.make(clusters: named, httpClients: httpClients, options: options, logger: KubeTest.logger)
                     #expect(multi.clients.keys.sorted() == ["edge", "prod", "staging"])
 

@@ -145,7 +145,9 @@ enum NotifyFixtures {
     ) -> NotificationHTTP {
         NotificationHTTP(
             client: HTTPClient.shared,
-            policy: HTTPRetryPolicy(timeout: timeout, maxRetryAfter: maxRetryAfter, serverErrorBackoff: .seconds(1)),
+            policy: HTTPRetryPolicy(
+                timeout: timeout, maxRetryAfter: maxRetryAfter,
+                serverErrorBackoff: Backoff(base: .seconds(1), maximum: Backoff.unbounded)),
             sleep: sleeps.sleeper, now: now, logger: Logger(label: "test"))
     }
 }

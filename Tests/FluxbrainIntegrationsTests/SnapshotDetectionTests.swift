@@ -63,11 +63,37 @@ import Testing
         #expect(assessment.healthy.contains(ref(.imagePolicy, "flux-system", "podinfo")))
     }
 
-    @Test func rawSnapshotDocumentsMatchTheLoader() throws {
-        let raw = try SnapshotDocuments.load(path: Self.examplePath)
+    /// A list item whose field has the wrong type is skipped, named with its index and the faulty field; the others
+    /// load, each with its document.
+    @Test func malformedListItemsAreSkippedNamingTheField() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("snapshot-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: path) }
+        let json = """
+            {"kind": "List", "items": [
+              {"kind": "Kustomization", "metadata": {"name": "good", "namespace": "flux-system"}},
+              {"kind": "Kustomization", "metadata": {"name": "bad", "namespace": "flux-system"}, "spec": {"suspend": "yes"}}
+            ]}
+            """
+        try json.write(to: path, atomically: true, encoding: .utf8)
+        let snapshot = try SnapshotLoader().load(path: path.path)
+        #expect(snapshot.objects.map(\.metadata.name) == ["good"])
+        #expect(snapshot.documents.count == 1)
+        let malformed = try #require(snapshot.malformed.first)
+        #expect(malformed.item.index == 1)
+        #expect(malformed.item.name == "bad")
+        #expect(malformed.item.reason.contains("spec.suspend"))
+    }
+
+    /// The fake cluster serves `documents`: one per loaded object, in the same order, with every field kept.
+    @Test func snapshotDocumentsAreTheLoadedObjectsAsWritten() throws {
         let loaded = try SnapshotLoader().load(path: Self.examplePath)
-        #expect(raw.count == loaded.objects.count)
-        #expect(raw.compactMap { $0["metadata"]?["name"]?.stringValue } == loaded.objects.map(\.metadata.name))
+        #expect(!loaded.objects.isEmpty)
+        #expect(loaded.documents.count == loaded.objects.count)
+        #expect(loaded.documents.compactMap { $0["metadata"]?["name"]?.stringValue } == loaded.objects.map(\.metadata.name))
+        for (document, object) in zip(loaded.documents, loaded.objects) {
+            #expect(try FluxObject(json: document) == object)
+            #expect(document["apiVersion"] != nil)
+        }
     }
 
     /// `fluxbrain once` against a kubeconfig pointing at the fake cluster serving the snapshot reports the same

@@ -35,7 +35,7 @@ package enum AnalysisStoreConformance {
     /// `clearFailures` resets the count.
     package static func countsFailuresAndSchedulesBackoff(_ store: any AnalysisStore) async throws {
         let fingerprint = randomFingerprint()
-        let backoff = AnalysisBackoff(base: .seconds(30), maximum: .seconds(75))
+        let backoff = Backoff(base: .seconds(30), maximum: .seconds(75))
         try check(try await store.failureState(for: fingerprint) == nil, "a new fingerprint has no failure state")
         for expected in 1...4 {
             let before = try await store.now()
@@ -63,7 +63,7 @@ package enum AnalysisStoreConformance {
     package static func keepsResultsAndFailuresIndependent(_ store: any AnalysisStore) async throws {
         let fingerprint = randomFingerprint()
         let other = randomFingerprint()
-        _ = try await store.recordFailure(for: fingerprint, reason: "x", backoff: AnalysisBackoff())
+        _ = try await store.recordFailure(for: fingerprint, reason: "x", backoff: Backoff())
         try await store.storeResult(sampleResult(verdictID: "r"), for: fingerprint)
         try check(try await store.failureState(for: fingerprint)?.failures == 1, "storeResult does not clear failures")
         try await store.clearFailures(for: fingerprint)
@@ -77,7 +77,7 @@ package enum AnalysisStoreConformance {
     package static func forgetDropsEverything(_ store: any AnalysisStore) async throws {
         let fingerprint = randomFingerprint()
         try await store.storeResult(sampleResult(verdictID: "f"), for: fingerprint)
-        _ = try await store.recordFailure(for: fingerprint, reason: "x", backoff: AnalysisBackoff())
+        _ = try await store.recordFailure(for: fingerprint, reason: "x", backoff: Backoff())
         try await store.forget(fingerprint)
         try check(try await store.cachedResult(for: fingerprint) == nil, "forget drops the result")
         try check(try await store.failureState(for: fingerprint) == nil, "forget drops the failure state")
@@ -89,7 +89,7 @@ package enum AnalysisStoreConformance {
         try await withThrowingTaskGroup(of: Int.self) { group in
             for index in 0..<10 {
                 group.addTask {
-                    try await store.recordFailure(for: fingerprint, reason: "\(index)", backoff: AnalysisBackoff()).failures
+                    try await store.recordFailure(for: fingerprint, reason: "\(index)", backoff: Backoff()).failures
                 }
             }
             var seen: Set<Int> = []

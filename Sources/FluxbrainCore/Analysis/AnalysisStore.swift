@@ -46,7 +46,7 @@ package protocol AnalysisStore: Sendable {
     /// Caches `result` for the incident, replacing any earlier one.
     func storeResult(_ result: AnalysisResult, for fingerprint: Fingerprint) async throws
     /// Records one more failed analysis and returns the new state (see the protocol's semantics).
-    func recordFailure(for fingerprint: Fingerprint, reason: String, backoff: AnalysisBackoff) async throws
+    func recordFailure(for fingerprint: Fingerprint, reason: String, backoff: Backoff) async throws
         -> AnalysisFailureState
     /// The incident's failure record, or `nil` when it has none.
     func failureState(for fingerprint: Fingerprint) async throws -> AnalysisFailureState?
@@ -75,7 +75,7 @@ package actor InMemoryAnalysisStore: AnalysisStore {
         results[fingerprint] = result
     }
 
-    package func recordFailure(for fingerprint: Fingerprint, reason: String, backoff: AnalysisBackoff)
+    package func recordFailure(for fingerprint: Fingerprint, reason: String, backoff: Backoff)
         -> AnalysisFailureState
     {
         let now = clock.now()

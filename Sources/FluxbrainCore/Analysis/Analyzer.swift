@@ -69,7 +69,7 @@ package struct NoAnalysisObserver: AnalysisObserver {
 package struct Analyzer: Sendable {
     private let service: (any AnalysisService)?
     private let store: any AnalysisStore
-    private let backoff: AnalysisBackoff
+    private let backoff: Backoff
     private let maxAttempts: Int
     private let observer: any AnalysisObserver
     private let logger: Logger
@@ -80,7 +80,7 @@ package struct Analyzer: Sendable {
     ///   - backoff: `FLUXBRAIN_BACKOFF_BASE` / `FLUXBRAIN_BACKOFF_MAX`.
     ///   - maxAttempts: `FLUXBRAIN_ANALYSIS_MAX_ATTEMPTS` (default 3); at least 1.
     package init(
-        service: (any AnalysisService)?, store: any AnalysisStore, backoff: AnalysisBackoff = AnalysisBackoff(),
+        service: (any AnalysisService)?, store: any AnalysisStore, backoff: Backoff = Backoff(),
         maxAttempts: Int = 3, observer: any AnalysisObserver = NoAnalysisObserver(), logger: Logger
     ) {
         self.service = service

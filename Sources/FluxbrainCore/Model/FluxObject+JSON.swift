@@ -1,7 +1,8 @@
 import Foundation
 
-/// Reading Flux objects from parsed JSON by hand: the one mapping from the wire shape to `FluxObject`, used by
-/// `Codable` decoding, the fast list path (`ObjectList(json:)`) and watch events alike.
+/// Reading Flux objects from parsed JSON by hand: the one mapping from the wire shape to `FluxObject`, and the
+/// fallback of the fast list path (`ObjectList(json:)`, which re-reads an item the scanner refuses with it to name
+/// the faulty field); watch events and snapshots use it directly.
 ///
 /// Tolerance: unknown fields are ignored; a field Fluxbrain reads that has the wrong type is an error naming its
 /// path (the object is then skipped as malformed); `null` counts as absent.

@@ -2,7 +2,7 @@ import Foundation
 
 /// A Flux object as the Kubernetes API serves it, decoded tolerantly: unknown fields are ignored and every field
 /// Fluxbrain reads is optional, so one odd object never breaks a list.
-package struct FluxObject: Sendable, Decodable, Equatable {
+package struct FluxObject: Sendable, Equatable {
     package var apiVersion: String?
     package var kind: String
     package var metadata: ObjectMeta
@@ -20,11 +20,6 @@ package struct FluxObject: Sendable, Decodable, Equatable {
         self.spec = spec
         self.status = status
         self.rawStatus = rawStatus
-    }
-
-    /// Decodes through ``JSONValue`` and the one hand-written mapping (`init(json:)`, FluxObject+JSON.swift).
-    package init(from decoder: any Decoder) throws {
-        try self.init(json: try JSONValue(from: decoder))
     }
 
     /// Kubernetes object metadata, the part Fluxbrain reads.

@@ -92,25 +92,4 @@ extension ObjectList {
     package init(json data: Data) throws {
         self = try data.withUnsafeBytes { try ObjectList(json: $0) }
     }
-
-    /// Maps a parsed list (`{"metadata":{…},"items":[…]}`).
-    package init(value: JSONValue) throws {
-        let reader = try JSONReader(value, path: [])
-        self.init(items: [])
-        apiVersion = try? reader.string("apiVersion")
-        kind = try? reader.string("kind")
-        let metadata = try? reader.object("metadata")
-        resourceVersion = try? metadata?.string("resourceVersion")
-        continueToken = try? metadata?.string("continue")
-        guard case .array(let elements)? = reader.members["items"] else { return }
-        items.reserveCapacity(elements.count)
-        for (index, element) in elements.enumerated() {
-            do {
-                items.append(try FluxObject(json: element))
-            } catch {
-                malformed.append(
-                    MalformedItem(index: index, name: element["metadata"]?["name"]?.stringValue, reason: Self.describe(error)))
-            }
-        }
-    }
 }

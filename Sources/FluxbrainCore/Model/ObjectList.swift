@@ -1,8 +1,9 @@
 import Foundation
 
 /// A Kubernetes list (`KustomizationList`, `List`, …) decoded item by item: an item that does not decode is
-/// counted in `malformed` and skipped, never failing the whole list.
-package struct ObjectList: Sendable, Decodable {
+/// counted in `malformed` and skipped, never failing the whole list. Read with `init(json:)` (ObjectList+JSON.swift),
+/// the fast scanner with `FluxObject.init(json:)` as the fallback that names the faulty field.
+package struct ObjectList: Sendable {
     package var apiVersion: String?
     package var kind: String?
     package var resourceVersion: String?
@@ -25,54 +26,6 @@ package struct ObjectList: Sendable, Decodable {
 
         package var description: String { "item \(index)\(name.map { " (\($0))" } ?? ""): \(reason)" }
 
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case apiVersion, kind, metadata, items
-    }
-
-    private struct ListMeta: Decodable {
-        var resourceVersion: String?
-        var `continue`: String?
-    }
-
-    private struct Lenient: Decodable {
-        var result: Result<FluxObject, any Error>
-        var name: String?
-
-        private struct NameOnly: Decodable {
-            struct Meta: Decodable { var name: String? }
-            var metadata: Meta?
-        }
-
-        init(from decoder: any Decoder) throws {
-            do {
-                result = .success(try FluxObject(from: decoder))
-            } catch {
-                result = .failure(error)
-                name = (try? NameOnly(from: decoder))?.metadata?.name
-            }
-        }
-    }
-
-    package init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try container.decodeIfPresent(String.self, forKey: .apiVersion)
-        kind = try container.decodeIfPresent(String.self, forKey: .kind)
-        let meta = try container.decodeIfPresent(ListMeta.self, forKey: .metadata)
-        resourceVersion = meta?.resourceVersion
-        continueToken = meta?.continue
-        let raw = try container.decodeIfPresent([Lenient].self, forKey: .items) ?? []
-        items = []
-        items.reserveCapacity(raw.count)
-        malformed = []
-        for (index, item) in raw.enumerated() {
-            switch item.result {
-            case .success(let object): items.append(object)
-            case .failure(let error):
-                malformed.append(MalformedItem(index: index, name: item.name, reason: Self.describe(error)))
-            }
-        }
     }
 
     package init(items: [FluxObject], malformed: [MalformedItem] = []) {

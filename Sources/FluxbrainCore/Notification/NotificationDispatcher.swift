@@ -151,7 +151,8 @@ package struct NotificationDispatcher: Sendable {
             metrics.count(channel: channel, kind: notification.kind, result: .sent)
             // The delivery happened: record it even through a short store outage (a Redis restart), or another
             // sender would repeat it once the send lease expires. Retried for about half the send lease.
-            var delay = Duration.milliseconds(200)
+            var backoff = Backoff(base: .milliseconds(200), maximum: .seconds(5), growth: .exponential(factor: 2))
+            var delay = backoff.next()
             var waited = Duration.zero
             while true {
                 do {
@@ -175,7 +176,7 @@ package struct NotificationDispatcher: Sendable {
                         metadata: ["channel": "\(channel)", "error": .error(error)])
                     try? await Task.sleep(for: delay)
                     waited += delay
-                    delay = min(delay * 2, .seconds(5))
+                    delay = backoff.next()
                 }
             }
             logger.info(

@@ -24,9 +24,10 @@ package struct NotificationSettings: Sendable, Hashable, Codable {
         self.backoffMax = backoffMax
     }
 
-    /// `min(failures × backoffBase, backoffMax)`: 30s, 60s, 90s, … capped at 1h with the defaults.
+    /// `min(failures × backoffBase, backoffMax)`, at least one step: 30s, 60s, 90s, … capped at 1h with the
+    /// defaults (a linear ``Backoff``).
     package func backoff(afterFailures failures: Int) -> Duration {
-        AnalysisBackoff(base: backoffBase, maximum: backoffMax).delay(afterFailures: max(failures, 1))
+        Backoff(base: backoffBase, maximum: backoffMax).delay(afterFailures: max(failures, 1))
     }
 }
 

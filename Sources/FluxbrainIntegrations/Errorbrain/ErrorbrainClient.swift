@@ -15,7 +15,7 @@ package struct ErrorbrainClientConfiguration: Sendable {
     /// Tries within one attempt, on connection errors and 5xx (default 3).
     package var maxTries: Int
     /// The jittered exponential backoff between those tries.
-    package var retry: RetryBackoff
+    package var retry: Backoff
     /// Largest response body read (default 1 MiB).
     package var maxResponseBytes: Int
     /// Size caps for the event.
@@ -23,7 +23,7 @@ package struct ErrorbrainClientConfiguration: Sendable {
 
     package init(
         baseURL: URL, timeout: Duration = .seconds(30), environment: ErrorEvent.Environment? = nil, maxTries: Int = 3,
-        retry: RetryBackoff = RetryBackoff(), maxResponseBytes: Int = 1024 * 1024,
+        retry: Backoff = .errorbrainRetry, maxResponseBytes: Int = 1024 * 1024,
         limits: ErrorEventLimits = ErrorEventLimits()
     ) {
         self.baseURL = baseURL
@@ -36,23 +36,10 @@ package struct ErrorbrainClientConfiguration: Sendable {
     }
 }
 
-/// Jittered exponential backoff between tries inside one attempt: `base × 2^(retry-1)`, capped at `maximum`,
-/// multiplied by a jitter factor in 0.5…1. Pure.
-package struct RetryBackoff: Sendable, Hashable {
-    package var base: Duration
-    package var maximum: Duration
-
-    package init(base: Duration = .milliseconds(500), maximum: Duration = .seconds(5)) {
-        self.base = base
-        self.maximum = maximum
-    }
-
-    /// The wait before retry number `retry` (1 for the first retry); `jitter` in 0…1 picks within 50…100 %.
-    package func delay(beforeRetry retry: Int, jitter: Double) -> Duration {
-        let exponent = min(max(retry - 1, 0), 30)
-        let full = min(base * (1 << exponent), maximum)
-        return full * (0.5 + 0.5 * min(max(jitter, 0), 1))
-    }
+extension Backoff {
+    /// Errorbrain tries inside one attempt: `500ms × 2^(retry-1)`, capped at 5s, scaled by a jitter in 50…100 %.
+    package static let errorbrainRetry = Backoff(
+        base: .milliseconds(500), maximum: .seconds(5), growth: .exponential(factor: 2), jitter: .scaling(from: 0.5))
 }
 
 /// Errorbrain's HTTP client: `POST /events` (an `ErrorEvent` in, a `Verdict` out) and `GET /healthz`.
@@ -163,7 +150,7 @@ package struct ErrorbrainClient: AnalysisService {
         var lastError: ErrorbrainError?
         for attempt in 1...configuration.maxTries {
             if attempt > 1 {
-                let wait = configuration.retry.delay(beforeRetry: attempt - 1, jitter: Double.random(in: 0...1))
+                let wait = configuration.retry.delay(afterFailures: attempt - 1, random: Double.random(in: 0...1))
                 guard ContinuousClock.now.advanced(by: wait) < deadline else { break }
                 do {
                     try await sleep(wait)

@@ -35,7 +35,7 @@ package struct CollectorOptions: Sendable {
     /// `timeoutSeconds` of a watch, chosen at random in this range (client-go: 300…600).
     package var watchTimeoutSeconds: ClosedRange<Int> = 300...600
     /// Backoff after errors (800 ms × 2 up to 30 s, full jitter).
-    package var backoff = Backoff()
+    package var backoff = Backoff.kubernetesWatch
     /// How often a kind whose CRD is not installed is checked again (default 5 minutes).
     package var crdRecheckInterval: Duration = .seconds(300)
 

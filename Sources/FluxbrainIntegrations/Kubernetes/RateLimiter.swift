@@ -53,34 +53,9 @@ package actor RateLimiter {
     }
 }
 
-/// Jittered exponential backoff (client-go reflector: 800 ms × 2 up to 30 s, jitter 1.0, reset after 2 minutes of
-/// health). Pure state; the caller sleeps.
-package struct Backoff: Sendable, Hashable {
-    package var initial: Duration
-    package var maximum: Duration
-    package var factor: Double
-    /// 1.0 adds up to 100 % of the step at random.
-    package var jitter: Double
-    private var step: Duration?
-
-    package init(initial: Duration = .milliseconds(800), maximum: Duration = .seconds(30), factor: Double = 2, jitter: Double = 1) {
-        self.initial = initial
-        self.maximum = maximum
-        self.factor = factor
-        self.jitter = jitter
-    }
-
-    /// The next delay; `random` is a number in 0..<1.
-    package mutating func next(random: Double = Double.random(in: 0..<1)) -> Duration {
-        let base = step.map { min(maximum, Self.scale($0, by: factor)) } ?? initial
-        step = base
-        return min(maximum, base + Self.scale(base, by: jitter * random))
-    }
-
-    private static func scale(_ duration: Duration, by factor: Double) -> Duration {
-        .nanoseconds(Int64((duration.timeInterval * factor * 1e9).rounded()))
-    }
-
-    /// Back to `initial` after a success.
-    package mutating func reset() { step = nil }
+extension Backoff {
+    /// Kubernetes list/watch restarts, as client-go's reflector: 800 ms × 2 up to 30 s, adding up to 100 % jitter;
+    /// reset after a clean end of a watch.
+    package static let kubernetesWatch = Backoff(
+        base: .milliseconds(800), maximum: .seconds(30), growth: .exponential(factor: 2), jitter: .adding(upTo: 1))
 }

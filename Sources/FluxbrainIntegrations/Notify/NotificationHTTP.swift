@@ -14,8 +14,8 @@ package struct HTTPRetryPolicy: Sendable, Hashable {
     /// The longest `Retry-After` (or GitHub rate-limit reset) the notifier sleeps through; longer waits fail the
     /// send with `.rateLimited` and the dispatcher's backoff takes over.
     package var maxRetryAfter: Duration
-    /// Wait before retrying a 5xx: `serverErrorBackoff × attempt`.
-    package var serverErrorBackoff: Duration
+    /// Wait before retrying a 5xx after `attempt` attempts (default: linear, `1s × attempt`, no cap).
+    package var serverErrorBackoff: Backoff
     /// Retry 5xx answers (off for requests that are not idempotent, such as creating a GitHub issue).
     package var retryServerErrors: Bool
     /// The most response body bytes read.
@@ -23,7 +23,8 @@ package struct HTTPRetryPolicy: Sendable, Hashable {
 
     package init(
         timeout: Duration = .seconds(10), maxAttempts: Int = 3, maxRetryAfter: Duration = .seconds(30),
-        serverErrorBackoff: Duration = .seconds(1), retryServerErrors: Bool = true, maxResponseBytes: Int = 1 << 20
+        serverErrorBackoff: Backoff = Backoff(base: .seconds(1), maximum: Backoff.unbounded),
+        retryServerErrors: Bool = true, maxResponseBytes: Int = 1 << 20
     ) {
         self.timeout = timeout
         self.maxAttempts = maxAttempts
@@ -133,7 +134,7 @@ package struct NotificationHTTP: Sendable {
             }
             if status >= 500, policy.retryServerErrors, attempt < policy.maxAttempts {
                 logger.info("server error; retrying", metadata: ["what": "\(what)", "status": "\(status)"])
-                try await sleepOrThrow(policy.serverErrorBackoff * attempt, what: what)
+                try await sleepOrThrow(policy.serverErrorBackoff.delay(afterFailures: attempt), what: what)
                 continue
             }
             return exchange

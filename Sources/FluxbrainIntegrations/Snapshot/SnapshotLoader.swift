@@ -6,6 +6,9 @@ import Yams
 package struct Snapshot: Sendable {
     /// Every object found, in file order.
     package var objects: [FluxObject]
+    /// The JSON of each of `objects` as the file holds it, every field kept (what the testbed's fake cluster
+    /// serves); `documents[i]` is the source of `objects[i]`.
+    package var documents: [JSONValue]
     /// Items that could not be decoded, with the file they came from; skipped, never fatal.
     package var malformed: [(file: String, item: ObjectList.MalformedItem)]
     /// The files read.
@@ -18,6 +21,8 @@ package struct Snapshot: Sendable {
 ///
 /// A file that is not valid JSON or YAML, or holds something that is not a Kubernetes object or list, is an error
 /// naming the file. An item of a list that does not decode is skipped and reported in `malformed`.
+///
+/// The one snapshot reader: detection (`once --snapshot`) and the testbed's fake cluster both load through it.
 package struct SnapshotLoader: Sendable {
     package init() {}
 
@@ -36,17 +41,32 @@ package struct SnapshotLoader: Sendable {
         } else {
             files = [path]
         }
-        var snapshot = Snapshot(objects: [], malformed: [], files: files)
+        var snapshot = Snapshot(objects: [], documents: [], malformed: [], files: files)
         for file in files {
-            let list = try loadFile(file)
-            snapshot.objects.append(contentsOf: list.items)
-            snapshot.malformed.append(contentsOf: list.malformed.map { (file: file, item: $0) })
+            for entry in try loadFile(file) {
+                do {
+                    snapshot.objects.append(try FluxObject(json: entry.value))
+                    snapshot.documents.append(entry.value)
+                } catch {
+                    let item = ObjectList.MalformedItem(
+                        index: entry.index, name: entry.value["metadata"]?["name"]?.stringValue,
+                        reason: ObjectList.describe(error))
+                    snapshot.malformed.append((file: file, item: item))
+                }
+            }
         }
         return snapshot
     }
 
-    /// Decodes one file's content; `name` is used in error messages.
-    package func decode(_ data: Data, name: String) throws(CoreError) -> ObjectList {
+    /// One object of a file as written; `index` numbers it for malformed-item reports (its place in its list, or
+    /// among the file's objects so far).
+    private struct Entry {
+        var value: JSONValue
+        var index: Int
+    }
+
+    /// The objects in one file's content; `name` is used in error messages.
+    private func entries(_ data: Data, name: String) throws(CoreError) -> [Entry] {
         let trimmed = data.first { !($0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09) }
         if trimmed == UInt8(ascii: "{") || trimmed == UInt8(ascii: "[") {
             return try decodeJSON(data, name: name)
@@ -67,78 +87,70 @@ package struct SnapshotLoader: Sendable {
         return files.sorted()
     }
 
-    private func loadFile(_ file: String) throws(CoreError) -> ObjectList {
+    private func loadFile(_ file: String) throws(CoreError) -> [Entry] {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: file))
         } catch {
             throw CoreError(.invalidInput, "snapshot file \(file): cannot read it", underlying: error)
         }
-        return try decode(data, name: file)
+        return try entries(data, name: file)
     }
 
-    private func decodeJSON(_ data: Data, name: String) throws(CoreError) -> ObjectList {
+    private func decodeJSON(_ data: Data, name: String) throws(CoreError) -> [Entry] {
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
             throw CoreError(.invalidInput, "snapshot file \(name): not valid JSON: \(Self.jsonErrorSummary(error))")
         }
-        var list = ObjectList(items: [])
-        try collect(value, into: &list, name: name, documentIndex: nil)
-        return list
+        var entries: [Entry] = []
+        try collect(value, into: &entries, name: name, documentIndex: nil)
+        return entries
     }
 
-    private func decodeYAML(_ data: Data, name: String) throws(CoreError) -> ObjectList {
+    private func decodeYAML(_ data: Data, name: String) throws(CoreError) -> [Entry] {
         guard let text = String(data: data, encoding: .utf8) else {
             throw CoreError(.invalidInput, "snapshot file \(name): not UTF-8 text")
         }
-        var list = ObjectList(items: [])
+        var entries: [Entry] = []
         do {
             var index = 0
             for document in try Yams.load_all(yaml: text) {
                 defer { index += 1 }
                 let value = try JSONValue(any: document)
                 if case .null = value { continue }  // an empty document between `---` separators
-                try collect(value, into: &list, name: name, documentIndex: index)
+                try collect(value, into: &entries, name: name, documentIndex: index)
             }
         } catch let error as CoreError {
             throw error
         } catch {
             throw CoreError(.invalidInput, "snapshot file \(name): not valid YAML: \(error)")
         }
-        return list
+        return entries
     }
 
-    /// Adds the objects in `value` (an object, a list, or an array of either) to `list`.
-    private func collect(_ value: JSONValue, into list: inout ObjectList, name: String, documentIndex: Int?) throws(CoreError) {
+    /// Adds the objects in `value` (an object, a list, or an array of either) to `entries`.
+    private func collect(_ value: JSONValue, into entries: inout [Entry], name: String, documentIndex: Int?)
+        throws(CoreError)
+    {
         let location = documentIndex.map { "\(name) (document \($0 + 1))" } ?? name
         switch value {
         case .array(let values):
-            for element in values { try collect(element, into: &list, name: name, documentIndex: documentIndex) }
+            for element in values { try collect(element, into: &entries, name: name, documentIndex: documentIndex) }
         case .object(let members):
             if let items = members["items"]?.arrayValue {
                 for (index, item) in items.enumerated() {
-                    append(item, index: index, into: &list)
+                    entries.append(Entry(value: item, index: index))
                 }
             } else if members["kind"]?.stringValue != nil, members["metadata"] != nil {
-                append(value, index: list.items.count + list.malformed.count, into: &list)
+                entries.append(Entry(value: value, index: entries.count))
             } else {
                 throw CoreError(
                     .invalidInput, "snapshot file \(location): not a Kubernetes object or list (no kind/metadata or items)")
             }
         default:
             throw CoreError(.invalidInput, "snapshot file \(location): expected a Kubernetes object or list")
-        }
-    }
-
-    private func append(_ item: JSONValue, index: Int, into list: inout ObjectList) {
-        do {
-            list.items.append(try item.decode(FluxObject.self))
-        } catch {
-            list.malformed.append(
-                ObjectList.MalformedItem(
-                    index: index, name: item["metadata"]?["name"]?.stringValue, reason: ObjectList.describe(error)))
         }
     }
 

@@ -86,7 +86,7 @@ package enum Composition {
         }
         let analyzer = Analyzer(
             service: errorbrain, store: state.analysis,
-            backoff: AnalysisBackoff(base: configuration.backoffBase, maximum: configuration.backoffMax),
+            backoff: Backoff(base: configuration.backoffBase, maximum: configuration.backoffMax),
             maxAttempts: configuration.analysisMaxAttempts, observer: MetricsAnalysisObserver(), logger: logger)
 
         // Notification.
