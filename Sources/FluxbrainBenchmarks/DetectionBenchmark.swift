@@ -1,9 +1,8 @@
 import FluxbrainCore
 import FluxbrainIntegrations
+import FluxbrainTestbed
 import Foundation
 import Logging
-
-import FluxbrainTestbed
 
 /// `fluxbrain-bench detection [--objects N] [--failing-percent P] [--flips N] [--keep FILE]`
 ///
@@ -15,7 +14,8 @@ import FluxbrainTestbed
 ///    loopback HTTP, a `ClusterCollector` watching them; each is flipped to `Ready=False` and the time until the
 ///    collector's change stream yields it and the detector produces its incident is measured; p50/p99.
 enum DetectionBenchmark {
-    static let usage = "detection [--objects N] [--failing-percent P] [--flips N] [--keep FILE]: decode+detect vs python3, watch latency"
+    static let usage =
+        "detection [--objects N] [--failing-percent P] [--flips N] [--keep FILE]: decode+detect vs python3, watch latency"
 
     static func run(_ arguments: [String]) async throws {
         try await run(arguments: arguments)
@@ -42,19 +42,33 @@ enum DetectionBenchmark {
         try generate(objects: objects, failingPercent: failingPercent, to: path)
         defer { if keep == nil { try? FileManager.default.removeItem(atPath: path) } }
         let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        print("input: \(objects) objects, \(failingPercent)% failing, \(String(format: "%.1f", Double(size) / 1_048_576)) MiB JSON")
+        print(
+            "input: \(objects) objects, \(failingPercent)% failing, \(String(format: "%.1f", Double(size) / 1_048_576)) MiB JSON"
+        )
 
         let swift = try measureSwift(path: path)
         print(
             String(
-                format: "swift  decode+detect: best %.3f s  %8.0f objects/s  peak RSS %.1f MiB  (%d failing objects, %d incidents after folding)",
-                swift.seconds, Double(objects) / swift.seconds, Double(swift.peakRSSKiB) / 1024, swift.failing,
-                swift.incidents))
+                format:
+                    "swift  decode+detect: best %.3f s  %8.0f objects/s  peak RSS %.1f MiB  (%d failing objects, %d incidents after folding)",
+                swift.seconds,
+                Double(objects) / swift.seconds,
+                Double(swift.peakRSSKiB) / 1024,
+                swift.failing,
+                swift.incidents
+            )
+        )
         if let python = try measurePython(path: path) {
             print(
                 String(
-                    format: "python json.load+filter: best %.3f s  %8.0f objects/s  peak RSS %.1f MiB  (%d Ready=False)",
-                    python.seconds, Double(objects) / python.seconds, Double(python.peakRSSKiB) / 1024, python.failing))
+                    format:
+                        "python json.load+filter: best %.3f s  %8.0f objects/s  peak RSS %.1f MiB  (%d Ready=False)",
+                    python.seconds,
+                    Double(objects) / python.seconds,
+                    Double(python.peakRSSKiB) / 1024,
+                    python.failing
+                )
+            )
             print(String(format: "speed ratio swift/python: %.2fx", python.seconds / swift.seconds))
         } else {
             print("python3 not found: comparison skipped")
@@ -63,8 +77,13 @@ enum DetectionBenchmark {
         let latencies = try await measureWatchLatency(flips: flips)
         print(
             String(
-                format: "watch latency (%d flips → incident): p50 %.1f ms  p99 %.1f ms  max %.1f ms", latencies.count,
-                percentile(latencies, 0.50), percentile(latencies, 0.99), latencies.max() ?? 0))
+                format: "watch latency (%d flips → incident): p50 %.1f ms  p99 %.1f ms  max %.1f ms",
+                latencies.count,
+                percentile(latencies, 0.50),
+                percentile(latencies, 0.99),
+                latencies.max() ?? 0
+            )
+        )
     }
 
     struct BenchmarkError: Error, CustomStringConvertible {
@@ -97,11 +116,14 @@ enum DetectionBenchmark {
         let spec: String
         switch kind {
         case .kustomization:
-            spec = #""interval":"10m0s","retryInterval":"2m0s","path":"./apps/\#(name)","prune":true,"wait":true,"timeout":"5m0s","sourceRef":{"kind":"GitRepository","name":"repo-\#(index % 97)","namespace":"flux-system"},"dependsOn":[{"name":"infra"}],"postBuild":{"substitute":{"cluster":"production","region":"eu-west-1"}}"#
+            spec =
+                #""interval":"10m0s","retryInterval":"2m0s","path":"./apps/\#(name)","prune":true,"wait":true,"timeout":"5m0s","sourceRef":{"kind":"GitRepository","name":"repo-\#(index % 97)","namespace":"flux-system"},"dependsOn":[{"name":"infra"}],"postBuild":{"substitute":{"cluster":"production","region":"eu-west-1"}}"#
         case .helmRelease:
-            spec = #""interval":"10m","timeout":"5m","chart":{"spec":{"chart":"podinfo","version":"6.9.x","sourceRef":{"kind":"HelmRepository","name":"podinfo","namespace":"flux-system"},"reconcileStrategy":"ChartVersion"}},"values":{"replicaCount":2,"resources":{"limits":{"cpu":"500m","memory":"256Mi"}},"ingress":{"enabled":true,"hosts":[{"host":"\#(name).example.org","paths":[{"path":"/","pathType":"Prefix"}]}]}}"#
+            spec =
+                #""interval":"10m","timeout":"5m","chart":{"spec":{"chart":"podinfo","version":"6.9.x","sourceRef":{"kind":"HelmRepository","name":"podinfo","namespace":"flux-system"},"reconcileStrategy":"ChartVersion"}},"values":{"replicaCount":2,"resources":{"limits":{"cpu":"500m","memory":"256Mi"}},"ingress":{"enabled":true,"hosts":[{"host":"\#(name).example.org","paths":[{"path":"/","pathType":"Prefix"}]}]}}"#
         default:
-            spec = #""interval":"5m0s","url":"https://github.com/example-org/\#(name)","ref":{"branch":"main"},"secretRef":{"name":"deploy-key"},"timeout":"60s""#
+            spec =
+                #""interval":"5m0s","url":"https://github.com/example-org/\#(name)","ref":{"branch":"main"},"secretRef":{"name":"deploy-key"},"timeout":"60s""#
         }
         let ready =
             failing
@@ -201,7 +223,12 @@ enum DetectionBenchmark {
             var failing: Int
         }
         let result = try JSONDecoder().decode(Result.self, from: output)
-        return Measurement(seconds: result.seconds, peakRSSKiB: result.maxrss_kib, failing: result.failing, incidents: 0)
+        return Measurement(
+            seconds: result.seconds,
+            peakRSSKiB: result.maxrss_kib,
+            failing: result.failing,
+            incidents: 0
+        )
     }
 
     static func percentile(_ values: [Double], _ p: Double) -> Double {
@@ -229,10 +256,14 @@ enum DetectionBenchmark {
             result = .success(
                 try await server.withRunning(port: 0, logger: logger) { port in
                     let client = try KubernetesClient(
-                        cluster: "bench", config: .url(URL(string: "http://127.0.0.1:\(port)")!), httpClient: http,
-                        logger: logger)
+                        cluster: "bench",
+                        config: .url(URL(string: "http://127.0.0.1:\(port)")!),
+                        httpClient: http,
+                        logger: logger
+                    )
                     return try await watchLatencies(flips: flips, state: state, client: client, logger: logger)
-                })
+                }
+            )
         } catch {
             result = .failure(error)
         }
@@ -243,7 +274,10 @@ enum DetectionBenchmark {
     /// Starts a collector watching the fake server, flips `flips` objects to failing and times each to its incident;
     /// stops the collector before returning.
     static func watchLatencies(
-        flips: Int, state: FakeKubernetesState, client: KubernetesClient, logger: Logger
+        flips: Int,
+        state: FakeKubernetesState,
+        client: KubernetesClient,
+        logger: Logger
     ) async throws -> [Double] {
         var options = CollectorOptions()
         options.kinds = [.kustomization]

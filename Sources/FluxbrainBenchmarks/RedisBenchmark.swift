@@ -337,7 +337,7 @@ final class BenchmarkRedisServer: Sendable {
                 }
                 if reply == .status("PONG") { return server }
                 try await Task.sleep(for: .milliseconds(20))
-            } catch where ContinuousClock.now < deadline && process.isRunning {
+            } catch  where ContinuousClock.now < deadline && process.isRunning {
                 try await Task.sleep(for: .milliseconds(20))
             }
         }

@@ -64,11 +64,16 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
         } catch {
             logger.warning(
                 "dropping a cached analysis result that does not decode",
-                metadata: ["key": "\(key)", "error": .error(error)])
+                metadata: ["key": "\(key)", "error": .error(error)]
+            )
             // Delete it only if nobody stored a fresh result meanwhile; a failed delete is still a miss.
             do {
                 _ = try await RedisStoreSupport.run(
-                    AnalysisScripts.deleteIfEqual, client: client, keys: [key], arguments: [bytes])
+                    AnalysisScripts.deleteIfEqual,
+                    client: client,
+                    keys: [key],
+                    arguments: [bytes]
+                )
             } catch {
                 logger.warning("could not delete an undecodable cached analysis result", metadata: ["key": "\(key)"])
             }
@@ -86,39 +91,54 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
         _ = try await send(
             RedisCommand("SET", resultKey(fingerprint), Array(json), "PX", max(1, resultTTL.wholeMilliseconds))
                 .idempotent(),
-            operation: "storeResult")
+            operation: "storeResult"
+        )
     }
 
-    package func recordFailure(for fingerprint: Fingerprint, reason: String, backoff: Backoff) async throws
+    package func recordFailure(
+        for fingerprint: Fingerprint,
+        reason: String,
+        backoff: Backoff
+    ) async throws
         -> AnalysisFailureState
     {
         let ttl = max(Self.defaultResultTTL, backoff.maximum * 2)
         let reply = try await RedisStoreSupport.run(
-            AnalysisScripts.recordFailure, client: client, keys: [failuresKey(fingerprint)],
+            AnalysisScripts.recordFailure,
+            client: client,
+            keys: [failuresKey(fingerprint)],
             arguments: [
                 reason, backoff.base.wholeMilliseconds, backoff.maximum.wholeMilliseconds, ttl.wholeMilliseconds,
-            ])
+            ]
+        )
         guard let parts = reply.array, parts.count == 3, let failures = parts[0].integer,
             let lastAt = parts[1].integer, let nextAt = parts[2].integer
         else { throw unexpected(reply, from: "recordFailure") }
         return AnalysisFailureState(
-            failures: Int(failures), lastFailureAt: Date(milliseconds: lastAt),
-            nextAttemptAt: Date(milliseconds: nextAt), lastError: reason)
+            failures: Int(failures),
+            lastFailureAt: Date(milliseconds: lastAt),
+            nextAttemptAt: Date(milliseconds: nextAt),
+            lastError: reason
+        )
     }
 
     package func failureState(for fingerprint: Fingerprint) async throws -> AnalysisFailureState? {
         let key = failuresKey(fingerprint)
         let reply = try await send(
             RedisCommand("HMGET", key, "failures", "last_at", "next_at", "last_error").idempotent(),
-            operation: "failureState")
+            operation: "failureState"
+        )
         guard let parts = reply.array, parts.count == 4 else { throw unexpected(reply, from: "failureState") }
         if parts.allSatisfy(\.isNull) { return nil }
         guard let failures = parts[0].integer, let lastAt = parts[1].integer, let nextAt = parts[2].integer else {
             throw CoreError(.invalidInput, "analysis failure state \(key) is incomplete: \(reply)")
         }
         return AnalysisFailureState(
-            failures: Int(failures), lastFailureAt: Date(milliseconds: lastAt),
-            nextAttemptAt: Date(milliseconds: nextAt), lastError: parts[3].string ?? "")
+            failures: Int(failures),
+            lastFailureAt: Date(milliseconds: lastAt),
+            nextAttemptAt: Date(milliseconds: nextAt),
+            lastError: parts[3].string ?? ""
+        )
     }
 
     package func clearFailures(for fingerprint: Fingerprint) async throws {
@@ -127,7 +147,9 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
 
     package func forget(_ fingerprint: Fingerprint) async throws {
         _ = try await send(
-            RedisCommand("DEL", resultKey(fingerprint), failuresKey(fingerprint)).idempotent(), operation: "forget")
+            RedisCommand("DEL", resultKey(fingerprint), failuresKey(fingerprint)).idempotent(),
+            operation: "forget"
+        )
     }
 
     private func send(_ command: RedisCommand, operation: String) async throws -> RedisReply {

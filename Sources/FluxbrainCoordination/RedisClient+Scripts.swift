@@ -13,7 +13,7 @@ extension RedisClient {
     ) async throws(RedisError) -> RedisReply {
         do {
             return try await evalSHA(script, keys: keys, arguments: arguments)
-        } catch where error.code == .noScript {
+        } catch  where error.code == .noScript {
             return try await evalSHA(script, keys: keys, arguments: arguments)
         }
     }

@@ -95,7 +95,9 @@ extension RedisCoordination {
         let reply = try await run(
             CoordinationScripts.nack,
             keys: [keys.leases, keys.itemPrefix, keys.pending, keys.delayed, keys.dead, keys.doorbell],
-            arguments: [claim.item.key, claim.token, delay.wholeMilliseconds(atLeast: 0), error, configuration.maxAttempts]
+            arguments: [
+                claim.item.key, claim.token, delay.wholeMilliseconds(atLeast: 0), error, configuration.maxAttempts,
+            ]
         )
         let outcome = try integer(reply, from: "nack")
         if outcome == 2 {

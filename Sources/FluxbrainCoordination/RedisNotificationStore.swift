@@ -55,16 +55,21 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
     }
 
     package func claim(
-        fingerprint: Fingerprint, channel: ChannelID, status: NotificationStatus, token: String,
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        status: NotificationStatus,
+        token: String,
         settings: NotificationSettings
     ) async throws -> NotificationClaim {
         let reply = try await run(
-            NotificationScripts.claim, key: key(fingerprint: fingerprint, channel: channel),
+            NotificationScripts.claim,
+            key: key(fingerprint: fingerprint, channel: channel),
             arguments: [
                 status.rawValue, token, settings.repeatInterval.wholeMilliseconds,
                 settings.sendResolved ? "1" : "0", settings.sendLease.wholeMilliseconds,
                 Self.ttl(for: settings).wholeMilliseconds,
-            ])
+            ]
+        )
         guard let parts = reply.array, parts.count == 5, let code = parts[0].string, let value = parts[1].integer,
             let now = parts[2].integer, let failures = parts[3].integer, let kindText = parts[4].string
         else { throw unexpected(reply, from: "claim") }
@@ -86,25 +91,36 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
 
     @discardableResult
     package func markSent(
-        fingerprint: Fingerprint, channel: ChannelID, token: String, status: NotificationStatus
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        token: String,
+        status: NotificationStatus
     ) async throws -> Bool {
         let reply = try await run(
-            NotificationScripts.markSent, key: key(fingerprint: fingerprint, channel: channel),
-            arguments: [token, status.rawValue, Self.minimumTTL.wholeMilliseconds])
+            NotificationScripts.markSent,
+            key: key(fingerprint: fingerprint, channel: channel),
+            arguments: [token, status.rawValue, Self.minimumTTL.wholeMilliseconds]
+        )
         guard let applied = reply.integer else { throw unexpected(reply, from: "markSent") }
         return applied == 1
     }
 
     @discardableResult
     package func markFailed(
-        fingerprint: Fingerprint, channel: ChannelID, token: String, error: String, settings: NotificationSettings
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        token: String,
+        error: String,
+        settings: NotificationSettings
     ) async throws -> Date? {
         let reply = try await run(
-            NotificationScripts.markFailed, key: key(fingerprint: fingerprint, channel: channel),
+            NotificationScripts.markFailed,
+            key: key(fingerprint: fingerprint, channel: channel),
             arguments: [
                 token, error, settings.backoffBase.wholeMilliseconds, settings.backoffMax.wholeMilliseconds,
                 Self.ttl(for: settings).wholeMilliseconds,
-            ])
+            ]
+        )
         if reply.isNull { return nil }
         guard let next = reply.integer else { throw unexpected(reply, from: "markFailed") }
         return Date(milliseconds: next)
@@ -133,7 +149,9 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
             return try Self.decode(fields)
         } catch {
             logger.warning(
-                "notification state does not decode", metadata: ["key": "\(key)", "error": .error(error)])
+                "notification state does not decode",
+                metadata: ["key": "\(key)", "error": .error(error)]
+            )
             throw error
         }
     }
@@ -192,7 +210,11 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
         }
     }
 
-    private func run(_ script: RedisScript, key: String, arguments: [any RedisArgumentConvertible]) async throws
+    private func run(
+        _ script: RedisScript,
+        key: String,
+        arguments: [any RedisArgumentConvertible]
+    ) async throws
         -> RedisReply
     {
         try await RedisStoreSupport.run(script, client: client, keys: [key], arguments: arguments)
@@ -208,7 +230,10 @@ enum RedisStoreSupport {
     /// Runs `script` through ``RedisClient/runScript(_:keys:arguments:)``; Redis failures become
     /// `CoreError(.unavailable)`.
     static func run(
-        _ script: RedisScript, client: RedisClient, keys: [String], arguments: [any RedisArgumentConvertible]
+        _ script: RedisScript,
+        client: RedisClient,
+        keys: [String],
+        arguments: [any RedisArgumentConvertible]
     ) async throws -> RedisReply {
         do {
             return try await client.runScript(script, keys: keys, arguments: arguments)

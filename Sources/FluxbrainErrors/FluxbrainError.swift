@@ -36,8 +36,14 @@ package struct FluxbrainError<ErrorCode: FluxbrainErrorCode>: ChainedError, Send
     /// Creates an error with this layer's detail; `hint` defaults to the code's, `file` and `line` to the caller's
     /// position.
     package init(
-        _ code: Code, _ message: String, httpStatus: Int? = nil, detail: Code.Detail, hint: String? = nil,
-        underlying: (any Error)? = nil, file: String = #fileID, line: UInt = #line
+        _ code: Code,
+        _ message: String,
+        httpStatus: Int? = nil,
+        detail: Code.Detail,
+        hint: String? = nil,
+        underlying: (any Error)? = nil,
+        file: String = #fileID,
+        line: UInt = #line
     ) {
         self.code = code
         self.message = message
@@ -88,12 +94,24 @@ extension FluxbrainError where ErrorCode.Detail == NoErrorDetail {
     /// Creates an error of a layer without extra detail; `hint` defaults to the code's, `file` and `line` to the
     /// caller's position.
     package init(
-        _ code: Code, _ message: String, httpStatus: Int? = nil, hint: String? = nil, underlying: (any Error)? = nil,
-        file: String = #fileID, line: UInt = #line
+        _ code: Code,
+        _ message: String,
+        httpStatus: Int? = nil,
+        hint: String? = nil,
+        underlying: (any Error)? = nil,
+        file: String = #fileID,
+        line: UInt = #line
     ) {
         self.init(
-            code, message, httpStatus: httpStatus, detail: NoErrorDetail(), hint: hint, underlying: underlying,
-            file: file, line: line)
+            code,
+            message,
+            httpStatus: httpStatus,
+            detail: NoErrorDetail(),
+            hint: hint,
+            underlying: underlying,
+            file: file,
+            line: line
+        )
     }
 }
 

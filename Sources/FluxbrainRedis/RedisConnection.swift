@@ -203,7 +203,7 @@ package final class RedisConnection {
         let wasConnected = context != nil
         do {
             return try attempt(command)
-        } catch where error.code == .io && command.isIdempotent && wasConnected {
+        } catch  where error.code == .io && command.isIdempotent && wasConnected {
             logger.debug(
                 "Re-sending idempotent Redis command on a fresh connection",
                 metadata: ["redis.command": "\(command.name)"]
@@ -401,7 +401,9 @@ package final class RedisConnection {
             if case .error(let message) = reply {
                 close()
                 throw RedisError(
-                    .authenticationFailed, "Redis at \(configuration.endpoint) refused the credentials (AUTH: \(message))")
+                    .authenticationFailed,
+                    "Redis at \(configuration.endpoint) refused the credentials (AUTH: \(message))"
+                )
             }
         }
         if configuration.database != 0 {

@@ -12,7 +12,11 @@ package enum FakeCluster {
     /// controller pod per Flux controller whose log holds an error line per failing object.
     /// - Parameter replayAsOfNow: shift condition times so the snapshot looks taken now (the testbed); off in tests
     ///   that compare with the snapshot itself.
-    package static func state(snapshotPath: String, replayAsOfNow: Bool = false, logger: Logger) async throws
+    package static func state(
+        snapshotPath: String,
+        replayAsOfNow: Bool = false,
+        logger: Logger
+    ) async throws
         -> FakeKubernetesState
     {
         let snapshot = try SnapshotLoader().load(path: snapshotPath)
@@ -31,14 +35,20 @@ package enum FakeCluster {
             guard let object = try? FluxObject(json: document) else { continue }
             try await state.apply(document)
             let namespace = object.metadata.namespace ?? "default"
-            let failing = [object.condition("Stalled")].compactMap { $0 }.filter { $0.status == "True" }
+            let failing =
+                [object.condition("Stalled")].compactMap { $0 }.filter { $0.status == "True" }
                 + [object.condition("Ready")].compactMap { $0 }.filter { $0.status == "False" }
             guard object.spec?.suspend != true, let ready = failing.last ?? failing.first else { continue }
             let time = ready.lastTransitionTime ?? "2026-01-01T00:00:00Z"
             await state.addEvent(
-                about: kind, namespace: namespace, name: object.metadata.name, reason: ready.reason ?? "Failed",
-                message: ready.message ?? "", lastTimestamp: time,
-                revision: object.status?.lastAttemptedRevision ?? object.status?.artifact?.revision)
+                about: kind,
+                namespace: namespace,
+                name: object.metadata.name,
+                reason: ready.reason ?? "Failed",
+                message: ready.message ?? "",
+                lastTimestamp: time,
+                revision: object.status?.lastAttemptedRevision ?? object.status?.artifact?.revision
+            )
             let line = JSONValue.object([
                 "level": .string("error"), "ts": .string(time), "msg": .string("Reconciler error"),
                 "controller": .string(kind.name.lowercased()), "controllerGroup": .string(kind.group),
@@ -51,9 +61,11 @@ package enum FakeCluster {
         }
         for controller in Set(FluxKind.all.map(\.controller)).sorted() {
             await state.addPod(
-                namespace: "flux-system", name: "\(controller)-7d9f8b6c5d-x2x4q",
+                namespace: "flux-system",
+                name: "\(controller)-7d9f8b6c5d-x2x4q",
                 labels: ["app": controller, "app.kubernetes.io/part-of": "flux"],
-                log: (logs[controller] ?? []).map { $0 + "\n" }.joined())
+                log: (logs[controller] ?? []).map { $0 + "\n" }.joined()
+            )
         }
         let count = await state.objectCount
         logger.info("fake cluster loaded \(count) objects from \(snapshotPath)")
@@ -71,23 +83,31 @@ package enum FakeCluster {
                 else { return condition }
                 fields["lastTransitionTime"] = .string(RFC3339.string(from: date.addingTimeInterval(seconds)))
                 return .object(fields)
-            })
+            }
+        )
         members["status"] = .object(status)
         return .object(members)
     }
 
     /// Serves the snapshot at `snapshotPath` on `host:port` over plain HTTP until cancelled.
     package static func serve(
-        snapshotPath: String, host: String, port: Int, logger: Logger,
+        snapshotPath: String,
+        host: String,
+        port: Int,
+        logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let state = try await state(snapshotPath: snapshotPath, replayAsOfNow: true, logger: logger)
         let server = FakeKubernetesServer(state: state)
         try await server.run(
-            host: host, port: port, tls: nil, logger: logger,
+            host: host,
+            port: port,
+            tls: nil,
+            logger: logger,
             onRunning: { bound in
                 logger.info("fake cluster listening on http://\(host):\(bound)")
                 await onRunning(bound)
-            })
+            }
+        )
     }
 }

@@ -30,7 +30,10 @@ package struct FakeKubernetesServer: Sendable {
     /// CancellationError()", "Server shutdown error: Already closed"); ``withRunning(host:port:tls:logger:_:)``
     /// stops it gracefully instead.
     package func run(
-        host: String = "127.0.0.1", port: Int = 0, tls: TLSConfiguration? = nil, logger: Logger,
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        tls: TLSConfiguration? = nil,
+        logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         try await application(host: host, port: port, tls: tls, logger: logger, onRunning: onRunning).run()
@@ -40,7 +43,10 @@ package struct FakeKubernetesServer: Sendable {
     /// gracefully: open watch streams end (as when an API server goes away), connections close, and nothing is
     /// logged. With `tls`, serves HTTPS. Throws what `body` throws, or why the server did not start.
     package func withRunning<T: Sendable>(
-        host: String = "127.0.0.1", port: Int = 0, tls: TLSConfiguration? = nil, logger: Logger,
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        tls: TLSConfiguration? = nil,
+        logger: Logger,
         _ body: (Int) async throws -> T
     ) async throws -> T {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
@@ -75,7 +81,10 @@ package struct FakeKubernetesServer: Sendable {
     }
 
     private func application(
-        host: String, port: Int, tls: TLSConfiguration?, logger: Logger,
+        host: String,
+        port: Int,
+        tls: TLSConfiguration?,
+        logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void
     ) throws -> Application<RouterResponder<BasicRequestContext>> {
         let router = Router(context: BasicRequestContext.self)
@@ -84,9 +93,12 @@ package struct FakeKubernetesServer: Sendable {
             await handler.respond(to: request)
         }
         return Application(
-            router: router, server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+            router: router,
+            server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
     }
 
     // MARK: Routing
@@ -157,10 +169,12 @@ package struct FakeKubernetesServer: Sendable {
         if await state.forbiddenKinds.contains(kind.plural) {
             let scope = namespace.map { "in the namespace \"\($0)\"" } ?? "at the cluster scope"
             return Self.status(
-                code: 403, reason: "Forbidden",
+                code: 403,
+                reason: "Forbidden",
                 message:
                     "\(kind.plural).\(kind.group) is forbidden: User \"\(user)\" cannot \(verb) resource \"\(kind.plural)\" in API group \"\(kind.group)\" \(scope)",
-                details: ["group": .string(kind.group), "kind": .string(kind.plural)])
+                details: ["group": .string(kind.group), "kind": .string(kind.plural)]
+            )
         }
         if await state.failing {
             return Self.status(code: 500, reason: "InternalError", message: "etcdserver: request timed out")
@@ -168,28 +182,46 @@ package struct FakeKubernetesServer: Sendable {
         if rest.count == 2, let namespace {
             guard let object = await state.object(kind, namespace: namespace, name: rest[1]) else {
                 return Self.status(
-                    code: 404, reason: "NotFound", message: "\(kind.plural).\(kind.group) \"\(rest[1])\" not found",
-                    details: ["name": .string(rest[1]), "group": .string(kind.group), "kind": .string(kind.plural)])
+                    code: 404,
+                    reason: "NotFound",
+                    message: "\(kind.plural).\(kind.group) \"\(rest[1])\" not found",
+                    details: ["name": .string(rest[1]), "group": .string(kind.group), "kind": .string(kind.plural)]
+                )
             }
             return Self.json(object)
         }
         guard rest.count == 1 else { return Self.pageNotFound() }
         if isWatch {
             return await watch(
-                kind: kind, namespace: namespace, resourceVersion: query["resourceVersion"] ?? "",
+                kind: kind,
+                namespace: namespace,
+                resourceVersion: query["resourceVersion"] ?? "",
                 timeoutSeconds: Int(query["timeoutSeconds"] ?? "") ?? 1800,
-                bookmarks: query["allowWatchBookmarks"] == "true")
+                bookmarks: query["allowWatchBookmarks"] == "true"
+            )
         }
         let list = try await state.list(
-            kind: kind, namespace: namespace, limit: Int(query["limit"] ?? ""), continueToken: query["continue"])
+            kind: kind,
+            namespace: namespace,
+            limit: Int(query["limit"] ?? ""),
+            continueToken: query["continue"]
+        )
         return Self.json(list)
     }
 
     private func watch(
-        kind: FluxKind, namespace: String?, resourceVersion: String, timeoutSeconds: Int, bookmarks: Bool
+        kind: FluxKind,
+        namespace: String?,
+        resourceVersion: String,
+        timeoutSeconds: Int,
+        bookmarks: Bool
     ) async -> Response {
         let subscription = await state.subscribe(
-            kind: kind, namespace: namespace, resourceVersion: resourceVersion, bookmarks: bookmarks)
+            kind: kind,
+            namespace: namespace,
+            resourceVersion: resourceVersion,
+            bookmarks: bookmarks
+        )
         let state = self.state
         let body = ResponseBody { writer in
             if let expired = subscription.expired {
@@ -236,17 +268,25 @@ package struct FakeKubernetesServer: Sendable {
         case 5 where rest[0] == "namespaces" && rest[2] == "pods" && rest[4] == "log":
             if let container = query["container"], container != "manager" {
                 return Self.status(
-                    code: 400, reason: "BadRequest",
-                    message: "container \(container) is not valid for pod \(rest[3])")
+                    code: 400,
+                    reason: "BadRequest",
+                    message: "container \(container) is not valid for pod \(rest[3])"
+                )
             }
             guard let log = await state.log(namespace: rest[1], pod: rest[3], tailLines: Int(query["tailLines"] ?? ""))
             else {
                 return Self.status(
-                    code: 404, reason: "NotFound", message: "pods \"\(rest[3])\" not found",
-                    details: ["name": .string(rest[3]), "kind": .string("pods")])
+                    code: 404,
+                    reason: "NotFound",
+                    message: "pods \"\(rest[3])\" not found",
+                    details: ["name": .string(rest[3]), "kind": .string("pods")]
+                )
             }
             return Response(
-                status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: log)))
+                status: .ok,
+                headers: [.contentType: "text/plain"],
+                body: .init(byteBuffer: ByteBuffer(string: log))
+            )
         default:
             return Self.pageNotFound()
         }
@@ -257,25 +297,33 @@ package struct FakeKubernetesServer: Sendable {
     static func json(_ value: JSONValue) -> Response {
         let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
         return Response(
-            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            status: .ok,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
     }
 
     /// The apiserver's final not-found handler: plain text, not a Status.
     static func pageNotFound() -> Response {
         Response(
-            status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: "404 page not found\n")))
+            status: .notFound,
+            headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: "404 page not found\n"))
+        )
     }
 
     static func status(code: Int, reason: String, message: String, details: [String: JSONValue]? = nil) -> Response {
         var members: [String: JSONValue] = [
             "kind": .string("Status"), "apiVersion": .string("v1"), "metadata": .object([:]),
-            "status": .string("Failure"), "message": .string(message), "reason": .string(reason), "code": .int(Int64(code)),
+            "status": .string("Failure"), "message": .string(message), "reason": .string(reason),
+            "code": .int(Int64(code)),
         ]
         if let details { members["details"] = .object(details) }
         let data = (try? JSONEncoder().encode(JSONValue.object(members))) ?? Data()
         return Response(
-            status: .init(code: code), headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            status: .init(code: code),
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
     }
 }

@@ -149,7 +149,11 @@ package actor FakeKubernetesState {
         members["metadata"] = .object(metadata)
         if members["apiVersion"] == nil { members["apiVersion"] = .string(kind.apiVersion) }
         let stored = JSONValue.object(members)
-        objects[kind.plural, default: [:]]["\(namespace)/\(name)"] = StoredObject(namespace: namespace, name: name, json: stored)
+        objects[kind.plural, default: [:]]["\(namespace)/\(name)"] = StoredObject(
+            namespace: namespace,
+            name: name,
+            json: stored
+        )
         publish(type: existed ? "MODIFIED" : "ADDED", object: stored, kind: kind, namespace: namespace)
         return currentResourceVersion
     }
@@ -188,7 +192,8 @@ package actor FakeKubernetesState {
     private func publish(type: String, object: JSONValue, kind: FluxKind, namespace: String) {
         let line = Self.line(type: type, object: object)
         history.append(
-            HistoryEntry(resourceVersion: currentResourceVersion, plural: kind.plural, namespace: namespace, line: line))
+            HistoryEntry(resourceVersion: currentResourceVersion, plural: kind.plural, namespace: namespace, line: line)
+        )
         if history.count > 100_000 {
             let dropped = history.count - 50_000
             oldestWatchable = history[dropped].resourceVersion
@@ -214,8 +219,11 @@ package actor FakeKubernetesState {
             type: "BOOKMARK",
             object: .object([
                 "kind": .string(kind.name), "apiVersion": .string(kind.apiVersion),
-                "metadata": .object(["resourceVersion": .string(String(currentResourceVersion)), "creationTimestamp": .null]),
-            ]))
+                "metadata": .object([
+                    "resourceVersion": .string(String(currentResourceVersion)), "creationTimestamp": .null,
+                ]),
+            ])
+        )
     }
 
     // MARK: List and watch
@@ -275,7 +283,12 @@ package actor FakeKubernetesState {
                     "reason": .string("Expired"), "code": .int(410),
                 ])
                 continuation.finish()
-                return Subscription(id: id, backlog: [], stream: stream, expired: Self.line(type: "ERROR", object: status))
+                return Subscription(
+                    id: id,
+                    backlog: [],
+                    stream: stream,
+                    expired: Self.line(type: "ERROR", object: status)
+                )
             }
             for entry in history
             where entry.resourceVersion > from && entry.plural == kind.plural
@@ -285,7 +298,12 @@ package actor FakeKubernetesState {
             }
         }
         watchers[id] = Watcher(
-            plural: kind.plural, namespace: namespace, bookmarks: bookmarks, kind: kind, continuation: continuation)
+            plural: kind.plural,
+            namespace: namespace,
+            bookmarks: bookmarks,
+            kind: kind,
+            continuation: continuation
+        )
         return Subscription(id: id, backlog: backlog, stream: stream, expired: nil)
     }
 
@@ -303,8 +321,15 @@ package actor FakeKubernetesState {
 
     /// Adds a Warning (or Normal) event for a Flux object the way Flux's controllers write them.
     package func addEvent(
-        about kind: FluxKind, namespace: String, name: String, type: String = "Warning", reason: String,
-        message: String, lastTimestamp: String, count: Int = 1, revision: String? = nil
+        about kind: FluxKind,
+        namespace: String,
+        name: String,
+        type: String = "Warning",
+        reason: String,
+        message: String,
+        lastTimestamp: String,
+        count: Int = 1,
+        revision: String? = nil
     ) {
         var annotations: [String: JSONValue] = [:]
         if let revision { annotations["\(kind.group)/revision"] = .string(revision) }
@@ -320,11 +345,13 @@ package actor FakeKubernetesState {
                     "apiVersion": .string(kind.apiVersion), "kind": .string(kind.name), "name": .string(name),
                     "namespace": .string(namespace),
                 ]),
-                "reason": .string(reason), "message": .string(message), "type": .string(type), "count": .int(Int64(count)),
+                "reason": .string(reason), "message": .string(message), "type": .string(type),
+                "count": .int(Int64(count)),
                 "firstTimestamp": .string(lastTimestamp), "lastTimestamp": .string(lastTimestamp), "eventTime": .null,
                 "source": .object(["component": .string(kind.controller)]),
                 "reportingComponent": .string(kind.controller), "reportingInstance": .string(""),
-            ]))
+            ])
+        )
     }
 
     /// Events in `namespace` matching a core/v1 field selector (`a=b,c=d`).
@@ -356,7 +383,8 @@ package actor FakeKubernetesState {
         }
         return .object([
             "apiVersion": .string("v1"), "kind": .string("EventList"),
-            "metadata": .object(["resourceVersion": .string(String(currentResourceVersion))]), "items": .array(matching),
+            "metadata": .object(["resourceVersion": .string(String(currentResourceVersion))]),
+            "items": .array(matching),
         ])
     }
 
@@ -388,7 +416,8 @@ package actor FakeKubernetesState {
                         "spec": .object(["containers": .array([.object(["name": .string("manager")])])]),
                         "status": .object(["phase": .string("Running")]),
                     ])
-                }),
+                }
+            ),
         ])
     }
 

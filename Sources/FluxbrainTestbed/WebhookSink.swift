@@ -96,7 +96,9 @@ package final class WebhookSink: Sendable {
 
     /// Runs the sink on `host:port` (0: any free port) until the task is cancelled; `onListening` gets the port.
     package func run(
-        host: String = "127.0.0.1", port: Int = 0, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         try await runLoopbackServer(host: host, port: port, logger: logger, onListening: onListening) { request in
             try await self.respond(request)
@@ -105,12 +107,18 @@ package final class WebhookSink: Sendable {
 
     /// Runs the sink on a free loopback port for the duration of `body`, which gets the sink and its base URL.
     package static func withRunning<T: Sendable>(
-        recordPath: String? = nil, logger: Logger, _ body: @Sendable (WebhookSink, URL) async throws -> T
+        recordPath: String? = nil,
+        logger: Logger,
+        _ body: @Sendable (WebhookSink, URL) async throws -> T
     ) async throws -> T {
         let sink = WebhookSink(recordPath: recordPath, logger: logger)
-        return try await withLoopbackServer(logger: logger, respond: { try await sink.respond($0) }) { port in
-            try await body(sink, URL(string: "http://127.0.0.1:\(port)")!)
-        }
+        return try await withLoopbackServer(
+            logger: logger,
+            respond: { try await sink.respond($0) },
+            body: { port in
+                try await body(sink, URL(string: "http://127.0.0.1:\(port)")!)
+            }
+        )
     }
 
     /// `fluxbrain-testbed sink`: serves until cancelled, appending records to `recordPath`.
@@ -129,8 +137,10 @@ package final class WebhookSink: Sendable {
         case (.get, "/records"):
             let data = try StableJSON.encode(records)
             return Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
+            )
         case (.post, _), (.put, _):
             let buffer = try await request.collectBody(upTo: 4 << 20)
             let bytes = Data(buffer.readableBytesView)
@@ -143,9 +153,13 @@ package final class WebhookSink: Sendable {
                 (try? StableJSON.makeDecoder().decode(JSONValue.self, from: bytes))
                 ?? .string(String(decoding: bytes, as: UTF8.self))
             var record = WebhookSinkRecord(
-                receivedAt: now(), method: request.method.rawValue,
-                path: request.uri.path + (request.uri.query.map { "?" + $0 } ?? ""), headers: headers, body: body,
-                rawBody: bytes.base64EncodedString())
+                receivedAt: now(),
+                method: request.method.rawValue,
+                path: request.uri.path + (request.uri.query.map { "?" + $0 } ?? ""),
+                headers: headers,
+                body: body,
+                rawBody: bytes.base64EncodedString()
+            )
             let status = state.withLock { state -> Int in
                 let status: Int
                 if let fingerprint = record.fingerprint, let failing = state.failingFingerprints[fingerprint] {
@@ -163,11 +177,14 @@ package final class WebhookSink: Sendable {
                 metadata: [
                     "path": "\(record.path)", "idempotencyKey": "\(record.idempotencyKey ?? "-")",
                     "status": "\(status)",
-                ])
+                ]
+            )
             let answer = status < 300 ? #"{"ok":true}"# : #"{"ok":false,"error":"injected failure"}"#
             return Response(
-                status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: answer)))
+                status: HTTPResponse.Status(code: status),
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: answer))
+            )
         default:
             return Response(status: .notFound)
         }
@@ -193,7 +210,9 @@ package final class WebhookSink: Sendable {
 /// Runs a Hummingbird server answering with `respond` until the task is cancelled or a graceful shutdown (run it
 /// as a service of the caller's `ServiceGroup`).
 package func runLoopbackServer(
-    host: String = "127.0.0.1", port: Int = 0, logger: Logger,
+    host: String = "127.0.0.1",
+    port: Int = 0,
+    logger: Logger,
     onListening: @escaping @Sendable (Int) async -> Void = { _ in },
     respond: @escaping @Sendable (Request) async throws -> Response
 ) async throws {
@@ -201,25 +220,35 @@ package func runLoopbackServer(
 }
 
 private func makeServer(
-    host: String, port: Int, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void,
+    host: String,
+    port: Int,
+    logger: Logger,
+    onListening: @escaping @Sendable (Int) async -> Void,
     respond: @escaping @Sendable (Request) async throws -> Response
 ) -> some Service {
     Application(
         responder: CallbackResponder<BasicRequestContext> { request, _ in try await respond(request) },
         configuration: ApplicationConfiguration(address: .hostname(host, port: port)),
         onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
-        logger: logger)
+        logger: logger
+    )
 }
 
 /// Runs a server answering with `respond` on a free loopback port for the duration of `body`, which gets the
 /// port; the server shuts down gracefully when `body` returns or throws.
 package func withLoopbackServer<T: Sendable>(
-    logger: Logger, respond: @escaping @Sendable (Request) async throws -> Response,
-    _ body: @Sendable (Int) async throws -> T
+    logger: Logger,
+    respond: @escaping @Sendable (Request) async throws -> Response,
+    body: @Sendable (Int) async throws -> T
 ) async throws -> T {
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
     let server = makeServer(
-        host: "127.0.0.1", port: 0, logger: logger, onListening: { continuation.yield($0) }, respond: respond)
+        host: "127.0.0.1",
+        port: 0,
+        logger: logger,
+        onListening: { continuation.yield($0) },
+        respond: respond
+    )
     let services = ServiceGroup(configuration: .init(services: [server], logger: logger))
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {

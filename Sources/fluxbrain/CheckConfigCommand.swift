@@ -17,7 +17,8 @@ struct CheckConfigCommand: AsyncParsableCommand {
         let valueWidth = rows.map(\.value.count).max() ?? 0
         var text = ""
         for row in rows {
-            text += row.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
+            text +=
+                row.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
                 + row.value.padding(toLength: valueWidth, withPad: " ", startingAt: 0) + "  " + row.source + "\n"
         }
         text += "configuration OK\n"

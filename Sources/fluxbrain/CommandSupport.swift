@@ -73,12 +73,22 @@ func bootstrapObservability(_ configuration: FluxbrainConfiguration) -> Logger {
 /// Builds the run's parts and runs `body` with them, closing their clients afterwards; configuration problems found
 /// here exit with code 2 too.
 func withParts<T>(
-    _ configuration: FluxbrainConfiguration, snapshot: SnapshotSource.Input?, console: ConsoleFormat?,
-    mode: FluxbrainConfiguration.RunMode, logger: Logger, _ body: (RuntimeParts) async throws -> T
+    _ configuration: FluxbrainConfiguration,
+    snapshot: SnapshotSource.Input?,
+    console: ConsoleFormat?,
+    mode: FluxbrainConfiguration.RunMode,
+    logger: Logger,
+    _ body: (RuntimeParts) async throws -> T
 ) async throws -> T {
     do {
         return try await Composition.withParts(
-            configuration: configuration, snapshot: snapshot, console: console, mode: mode, logger: logger, body)
+            configuration: configuration,
+            snapshot: snapshot,
+            console: console,
+            mode: mode,
+            logger: logger,
+            body
+        )
     } catch let error as ConfigurationError {
         printError(error.description)
         throw usageErrorExitCode
@@ -89,15 +99,24 @@ func withParts<T>(
 func finishOnce(_ outcome: OnceOutcome, failOnIncident: Bool, logger: Logger) throws {
     switch outcome {
     case .anotherReplicaLeads(let holder):
-        logger.notice("another replica holds the scheduler lock; nothing to do", metadata: ["holder": "\(holder ?? "?")"])
+        logger.notice(
+            "another replica holds the scheduler lock; nothing to do",
+            metadata: ["holder": "\(holder ?? "?")"]
+        )
     case .completed(let enqueued, let dead, let unread):
-        logger.info("once run complete", metadata: ["items": "\(enqueued)", "deadLettered": "\(dead)", "unread": "\(unread.count)"])
+        logger.info(
+            "once run complete",
+            metadata: ["items": "\(enqueued)", "deadLettered": "\(dead)", "unread": "\(unread.count)"]
+        )
         if dead > 0 {
             printError("\(dead) item(s) were dead-lettered; see 'fluxbrain queue dead'")
         }
         if !unread.isEmpty {
             // What could be read was reported; the rest was not looked at, which a CronJob must not pass off as fine.
-            printError("could not read everything, so these were not checked:\n" + unread.map { "  \($0)" }.joined(separator: "\n"))
+            printError(
+                "could not read everything, so these were not checked:\n"
+                    + unread.map { "  \($0)" }.joined(separator: "\n")
+            )
         }
         if dead > 0 || !unread.isEmpty { throw ExitCode(1) }
         if failOnIncident, enqueued > 0 { throw ExitCode(1) }

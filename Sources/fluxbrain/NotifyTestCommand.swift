@@ -16,9 +16,16 @@ struct NotifyTestCommand: AsyncParsableCommand {
         let logger = bootstrapObservability(configuration)
         let clients = HTTPClients(proxies: configuration.proxies)
         let notifiers = Composition.makeNotifiers(
-            configuration: configuration, console: nil, httpClients: clients, logger: logger)
+            configuration: configuration,
+            console: nil,
+            httpClients: clients,
+            logger: logger
+        )
         let results = await NotifyTest.run(
-            notifiers: notifiers, cluster: configuration.cluster ?? "notify-test", logger: logger)
+            notifiers: notifiers,
+            cluster: configuration.cluster ?? "notify-test",
+            logger: logger
+        )
         await clients.shutdown()
         for result in results {
             FileHandle.standardOutput.write(Data((result.line + "\n").utf8))

@@ -1,7 +1,7 @@
 import ArgumentParser
 import FluxbrainCore
-import FluxbrainService
 import FluxbrainIntegrations
+import FluxbrainService
 import Foundation
 import Logging
 
@@ -32,7 +32,10 @@ struct OnceCommand: AsyncParsableCommand {
         let logger = bootstrapObservability(configuration)
         let loaded = try snapshot.map { try loadSnapshot($0, configuration: configuration, logger: logger) }
         let outcome = try await withParts(
-            configuration, snapshot: loaded.map(SnapshotSource.Input.loaded), console: output.format, mode: .once,
+            configuration,
+            snapshot: loaded.map(SnapshotSource.Input.loaded),
+            console: output.format,
+            mode: .once,
             logger: logger
         ) { parts in
             try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: logger)
@@ -42,14 +45,17 @@ struct OnceCommand: AsyncParsableCommand {
 
     /// Reads the snapshot once, up front, and prints its summary: a malformed file is a usage error (exit 2) naming
     /// the file. The pipeline then assesses the snapshot loaded here.
-    private func loadSnapshot(_ path: String, configuration: FluxbrainConfiguration, logger: Logger) throws -> Snapshot {
+    private func loadSnapshot(_ path: String, configuration: FluxbrainConfiguration, logger: Logger) throws -> Snapshot
+    {
         let run: SnapshotRun
         // A plain `catch`: the block throws only `CoreError`, and `catch let error as CoreError` on it crashes the
         // Swift 6.3.1 compiler (SILGenCleanup: "Found ownership error?!").
         do {
             run = try SnapshotRun.load(
-                path: path, cluster: configuration.cluster ?? "snapshot",
-                detector: Detector(stuckAfter: configuration.stuckAfter, gitHosts: configuration.gitHosts))
+                path: path,
+                cluster: configuration.cluster ?? "snapshot",
+                detector: Detector(stuckAfter: configuration.stuckAfter, gitHosts: configuration.gitHosts)
+            )
         } catch {
             printError(error.description)
             throw usageErrorExitCode

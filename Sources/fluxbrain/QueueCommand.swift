@@ -19,7 +19,9 @@ struct QueueCommand: AsyncParsableCommand {
     }
 
     struct Stats: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Queue depths: ready, delayed, leased, dead, pending.")
+        static let configuration = CommandConfiguration(
+            abstract: "Queue depths: ready, delayed, leased, dead, pending."
+        )
         @OptionGroup var options: Options
 
         func run() async throws {
@@ -38,14 +40,20 @@ struct QueueCommand: AsyncParsableCommand {
         func run() async throws {
             try await withQueue { queue in
                 let letters = try await queue.deadLetters(limit: limit)
-                try print(QueueCommand.render(QueueReport(deadLetters: letters, includeItems: options.json), json: options.json))
+                try print(
+                    QueueCommand.render(
+                        QueueReport(deadLetters: letters, includeItems: options.json),
+                        json: options.json
+                    )
+                )
             }
         }
     }
 
     struct Requeue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Move dead letters back to the queue with their attempts reset (all, or --key KEY).")
+            abstract: "Move dead letters back to the queue with their attempts reset (all, or --key KEY)."
+        )
         @OptionGroup var options: Options
         @Option(name: .long, help: "Only the dead letter with this key (<fingerprint>:<transition>).")
         var key: String?

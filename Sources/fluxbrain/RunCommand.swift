@@ -21,16 +21,27 @@ struct RunCommand: AsyncParsableCommand {
         let configuration = try loadConfiguration()
         let logger = bootstrapObservability(configuration)
         try await withParts(
-            configuration, snapshot: snapshot.map(SnapshotSource.Input.path), console: nil, mode: configuration.runMode,
+            configuration,
+            snapshot: snapshot.map(SnapshotSource.Input.path),
+            console: nil,
+            mode: configuration.runMode,
             logger: logger
         ) { parts in
             switch configuration.runMode {
             case .once:
-                let outcome = try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: logger)
+                let outcome = try await FluxbrainRuntime.runOnce(
+                    configuration: configuration,
+                    parts: parts,
+                    logger: logger
+                )
                 try finishOnce(outcome, failOnIncident: false, logger: logger)
             case .continuous:
                 try await FluxbrainRuntime.runContinuous(
-                    configuration: configuration, parts: parts, registry: metricsRegistry, logger: logger)
+                    configuration: configuration,
+                    parts: parts,
+                    registry: metricsRegistry,
+                    logger: logger
+                )
             }
         }
     }

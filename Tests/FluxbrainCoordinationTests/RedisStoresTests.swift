@@ -19,8 +19,13 @@ import Testing
 
     static func fingerprint() -> Fingerprint {
         Fingerprint(
-            cluster: "c1", kind: "Kustomization", namespace: "flux-system", name: UUID().uuidString,
-            reason: "BuildFailed", revision: "main@sha1:abc")
+            cluster: "c1",
+            kind: "Kustomization",
+            namespace: "flux-system",
+            name: UUID().uuidString,
+            reason: "BuildFailed",
+            revision: "main@sha1:abc"
+        )
     }
 
     /// Real Redis time: units of 250 ms, `advance` sleeps.
@@ -45,14 +50,19 @@ import Testing
             try await withRedisClient(configuration: client.configuration, logger: RedisFixture.quietLogger) {
                 other in
                 let prefix = coordination.keys.prefix
-                let replicas = [Self.notificationStore(client, prefix: prefix), Self.notificationStore(other, prefix: prefix)]
+                let replicas = [
+                    Self.notificationStore(client, prefix: prefix), Self.notificationStore(other, prefix: prefix),
+                ]
                 let fingerprint = Self.fingerprint()
                 let settings = NotificationSettings()
                 let decisions = try await withThrowingTaskGroup(of: NotificationDecision.self) { group in
                     for index in 0..<10 {
                         group.addTask {
                             try await replicas[index % 2].claim(
-                                fingerprint: fingerprint, channel: .slack, status: .firing, token: "t\(index)",
+                                fingerprint: fingerprint,
+                                channel: .slack,
+                                status: .firing,
+                                token: "t\(index)",
                                 settings: settings
                             ).decision
                         }
@@ -66,8 +76,14 @@ import Testing
                 let state = try #require(try await replicas[1].state(fingerprint: fingerprint, channel: .slack))
                 let token = try #require(state.claim?.token)
                 // Either replica may finish the send: the claim lives in Redis, not in the process that took it.
-                #expect(try await replicas[0].markSent(
-                    fingerprint: fingerprint, channel: .slack, token: token, status: .firing))
+                #expect(
+                    try await replicas[0].markSent(
+                        fingerprint: fingerprint,
+                        channel: .slack,
+                        token: token,
+                        status: .firing
+                    )
+                )
                 let after = try await replicas[0].state(fingerprint: fingerprint, channel: .slack)
                 #expect(after?.notifyCount == 1 && after?.claim == nil && after?.lastStatusNotified == .firing)
             }
@@ -106,7 +122,12 @@ import Testing
             #expect(try await client.send("TYPE", "\(prefix):analysis-failures:\(fingerprint.hex)").string == "hash")
             let settings = NotificationSettings(repeatInterval: .seconds(8 * 24 * 3600))
             _ = try await notifications.claim(
-                fingerprint: fingerprint, channel: .webhook, status: .firing, token: "t", settings: settings)
+                fingerprint: fingerprint,
+                channel: .webhook,
+                status: .firing,
+                token: "t",
+                settings: settings
+            )
             let notifyKey = "\(prefix):notify:\(fingerprint.hex):webhook"
             #expect(try await client.send("TYPE", notifyKey).string == "hash")
             let week: Int64 = 7 * 24 * 3600 * 1000
@@ -116,8 +137,14 @@ import Testing
             }
             let notifyTTL = try #require(try await client.send("PTTL", notifyKey).integer)
             #expect(notifyTTL > 2 * 8 * 24 * 3600 * 1000 - 60_000, "notify PTTL \(notifyTTL)")
-            #expect(try await notifications.markSent(
-                fingerprint: fingerprint, channel: .webhook, token: "t", status: .firing))
+            #expect(
+                try await notifications.markSent(
+                    fingerprint: fingerprint,
+                    channel: .webhook,
+                    token: "t",
+                    status: .firing
+                )
+            )
             #expect(try await client.send("PTTL", notifyKey).integer ?? 0 > 2 * 8 * 24 * 3600 * 1000 - 60_000)
             try await analysis.forget(fingerprint)
             #expect(try await client.send("EXISTS", "\(prefix):analysis:\(fingerprint.hex)").integer == 0)
@@ -150,9 +177,11 @@ import Testing
         func undated(_ state: NotificationState?) -> String {
             guard let state else { return "nil" }
             return [
-                "\(String(describing: state.lastStatusNotified))", "\(state.lastNotifiedAt != nil)", "\(state.failures)",
+                "\(String(describing: state.lastStatusNotified))", "\(state.lastNotifiedAt != nil)",
+                "\(state.failures)",
                 "\(state.nextAttemptAt != nil)", "\(String(describing: state.claim?.token))",
-                "\(String(describing: state.claim?.kind))", "\(state.notifyCount)", "\(String(describing: state.lastError))",
+                "\(String(describing: state.claim?.kind))", "\(state.notifyCount)",
+                "\(String(describing: state.lastError))",
             ].joined(separator: "|")
         }
         try await RedisFixture.with { coordination, client in
@@ -165,7 +194,10 @@ import Testing
                 let stores: [any NotificationStore] = [memory, redis]
                 let settings = NotificationSettings(
                     repeatInterval: Bool.random(using: &random) ? .zero : .seconds(3600),
-                    sendResolved: Bool.random(using: &random), sendLease: .seconds(60), backoffBase: .zero)
+                    sendResolved: Bool.random(using: &random),
+                    sendLease: .seconds(60),
+                    backoffBase: .zero
+                )
                 let token = Bool.random(using: &random) ? tokens.last! : tokens.randomElement(using: &random)!
                 var outcomes: [String] = []
                 switch Int.random(in: 0..<4, using: &random) {
@@ -175,21 +207,34 @@ import Testing
                     tokens.append(fresh)
                     for store in stores {
                         let claim = try await store.claim(
-                            fingerprint: fingerprint, channel: .slack, status: status, token: fresh, settings: settings)
+                            fingerprint: fingerprint,
+                            channel: .slack,
+                            status: status,
+                            token: fresh,
+                            settings: settings
+                        )
                         outcomes.append("claim \(status) \(undated(claim.decision)) prev=\(claim.previousFailures)")
                     }
                 case 2:
                     let status: NotificationStatus = Bool.random(using: &random) ? .firing : .resolved
                     for store in stores {
                         let applied = try await store.markSent(
-                            fingerprint: fingerprint, channel: .slack, token: token, status: status)
+                            fingerprint: fingerprint,
+                            channel: .slack,
+                            token: token,
+                            status: status
+                        )
                         outcomes.append("sent \(token) \(applied)")
                     }
                 default:
                     for store in stores {
                         let next = try await store.markFailed(
-                            fingerprint: fingerprint, channel: .slack, token: token, error: "e\(step)",
-                            settings: settings)
+                            fingerprint: fingerprint,
+                            channel: .slack,
+                            token: token,
+                            error: "e\(step)",
+                            settings: settings
+                        )
                         outcomes.append("failed \(token) \(next != nil)")
                     }
                 }
@@ -216,21 +261,44 @@ import Testing
                 let settings = NotificationSettings()
                 let flush = { _ = try await client.send("SCRIPT", "FLUSH") }
                 let first = try await notifications.claim(
-                    fingerprint: fingerprint, channel: .slack, status: .firing, token: "a", settings: settings)
+                    fingerprint: fingerprint,
+                    channel: .slack,
+                    status: .firing,
+                    token: "a",
+                    settings: settings
+                )
                 #expect(first.decision == .send(.firing, sequence: 1))
                 try await flush()
-                #expect(try await notifications.markFailed(
-                    fingerprint: fingerprint, channel: .slack, token: "a", error: "boom", settings: settings) != nil)
+                #expect(
+                    try await notifications.markFailed(
+                        fingerprint: fingerprint,
+                        channel: .slack,
+                        token: "a",
+                        error: "boom",
+                        settings: settings
+                    ) != nil
+                )
                 try await flush()
                 let blocked = try await notifications.claim(
-                    fingerprint: fingerprint, channel: .slack, status: .firing, token: "b", settings: settings)
+                    fingerprint: fingerprint,
+                    channel: .slack,
+                    status: .firing,
+                    token: "b",
+                    settings: settings
+                )
                 guard case .skipBackoff = blocked.decision else {
                     Issue.record("expected skipBackoff, got \(blocked.decision)")
                     return
                 }
                 try await flush()
-                #expect(try await !notifications.markSent(
-                    fingerprint: fingerprint, channel: .slack, token: "a", status: .firing))
+                #expect(
+                    try await !notifications.markSent(
+                        fingerprint: fingerprint,
+                        channel: .slack,
+                        token: "a",
+                        status: .firing
+                    )
+                )
                 try await flush()
                 #expect(try await analysis.recordFailure(for: fingerprint, reason: "r", backoff: .init()).failures == 1)
                 try await flush()

@@ -51,7 +51,11 @@ final class RecordingObserver: AnalysisObserver {
         let service = ScriptedAnalysisService([.success(result)])
         let observer = RecordingObserver()
         let analyzer = Analyzer(
-            service: service, store: InMemoryAnalysisStore(clock: ManualClock().wall), observer: observer, logger: logger)
+            service: service,
+            store: InMemoryAnalysisStore(clock: ManualClock().wall),
+            observer: observer,
+            logger: logger
+        )
         #expect(try await analyzer.analyze(incident) == .ready(.analyzed(result)))
         #expect(try await analyzer.analyze(incident) == .ready(.analyzed(result)))
         #expect(try await analyzer.analyze(incident) == .ready(.analyzed(result)))
@@ -63,8 +67,12 @@ final class RecordingObserver: AnalysisObserver {
         let clock = ManualClock(start: AnalysisFixtures.start)
         let service = ScriptedAnalysisService([])  // always fails
         let analyzer = Analyzer(
-            service: service, store: InMemoryAnalysisStore(clock: clock.wall), backoff: Backoff(), maxAttempts: 100,
-            logger: logger)
+            service: service,
+            store: InMemoryAnalysisStore(clock: clock.wall),
+            backoff: Backoff(),
+            maxAttempts: 100,
+            logger: logger
+        )
         let incident = AnalysisFixtures.incident()
         var waits: [TimeInterval] = []
         for failures in 1...5 {
@@ -93,8 +101,12 @@ final class RecordingObserver: AnalysisObserver {
         }
         clock.advance(by: .seconds(7200))
         let analyzer = Analyzer(
-            service: ScriptedAnalysisService([]), store: store, backoff: Backoff(), maxAttempts: 1000,
-            logger: logger)
+            service: ScriptedAnalysisService([]),
+            store: store,
+            backoff: Backoff(),
+            maxAttempts: 1000,
+            logger: logger
+        )
         let now = clock.date
         #expect(try await analyzer.analyze(incident) == .deferred(until: now.addingTimeInterval(3600), failures: 200))
     }
@@ -111,12 +123,20 @@ final class RecordingObserver: AnalysisObserver {
         ])
         let observer = RecordingObserver()
         let analyzer = Analyzer(
-            service: service, store: InMemoryAnalysisStore(clock: clock.wall), maxAttempts: 3, observer: observer,
-            logger: logger)
+            service: service,
+            store: InMemoryAnalysisStore(clock: clock.wall),
+            maxAttempts: 3,
+            observer: observer,
+            logger: logger
+        )
 
-        #expect(try await analyzer.analyze(incident) == .deferred(until: clock.date.addingTimeInterval(30), failures: 1))
+        #expect(
+            try await analyzer.analyze(incident) == .deferred(until: clock.date.addingTimeInterval(30), failures: 1)
+        )
         clock.advance(by: .seconds(30))
-        #expect(try await analyzer.analyze(incident) == .deferred(until: clock.date.addingTimeInterval(60), failures: 2))
+        #expect(
+            try await analyzer.analyze(incident) == .deferred(until: clock.date.addingTimeInterval(60), failures: 2)
+        )
         clock.advance(by: .seconds(60))
         let third = try await analyzer.analyze(incident)
         #expect(third == .ready(.unavailable(reason: "Errorbrain: /events: no answer in time", attempts: 3)))
@@ -148,7 +168,9 @@ final class RecordingObserver: AnalysisObserver {
 
     @Test func failureReasonIsRedacted() async throws {
         let incident = AnalysisFixtures.incident()
-        let service = ScriptedAnalysisService([.failure(.init(description: "could not connect to https://u:hunter2@eb"))])
+        let service = ScriptedAnalysisService([
+            .failure(.init(description: "could not connect to https://u:hunter2@eb"))
+        ])
         let analyzer = Analyzer(service: service, store: InMemoryAnalysisStore(), maxAttempts: 1, logger: logger)
         guard case .ready(.unavailable(let reason, 1)) = try await analyzer.analyze(incident) else {
             Issue.record("expected unavailable")

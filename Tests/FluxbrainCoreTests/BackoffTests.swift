@@ -14,9 +14,17 @@ import Testing
     static let linear = Backoff(base: .seconds(1), maximum: Backoff.unbounded)
     static let doubling = Backoff(base: .milliseconds(200), maximum: .seconds(5), growth: .exponential(factor: 2))
     static let adding = Backoff(
-        base: .milliseconds(800), maximum: .seconds(30), growth: .exponential(factor: 2), jitter: .adding(upTo: 1))
+        base: .milliseconds(800),
+        maximum: .seconds(30),
+        growth: .exponential(factor: 2),
+        jitter: .adding(upTo: 1)
+    )
     static let scaling = Backoff(
-        base: .milliseconds(500), maximum: .seconds(5), growth: .exponential(factor: 2), jitter: .scaling(from: 0.5))
+        base: .milliseconds(500),
+        maximum: .seconds(5),
+        growth: .exponential(factor: 2),
+        jitter: .scaling(from: 0.5)
+    )
 
     static let rows: [Row] = [
         Row(name: "linear", backoff: linear, failures: 0, random: 0, expected: .zero),

@@ -10,7 +10,11 @@ enum Fixture {
 
     /// One condition as JSON.
     static func condition(
-        _ type: String, _ status: String, _ reason: String, _ message: String = "", at time: String = recent,
+        _ type: String,
+        _ status: String,
+        _ reason: String,
+        _ message: String = "",
+        at time: String = recent,
         generation: Int64 = 1
     ) -> String {
         """
@@ -79,8 +83,14 @@ enum Fixture {
 
     /// A whole object as JSON text.
     static func json(
-        kind: FluxKind, namespace: String = "flux-system", name: String = "example", generation: Int64 = 1,
-        observedGeneration: Int64? = 1, conditions: [String], suspend: Bool = false, specExtra: String = "",
+        kind: FluxKind,
+        namespace: String = "flux-system",
+        name: String = "example",
+        generation: Int64 = 1,
+        observedGeneration: Int64? = 1,
+        conditions: [String],
+        suspend: Bool = false,
+        specExtra: String = "",
         statusExtra: String = ""
     ) -> String {
         let observed = observedGeneration.map { "\"observedGeneration\":\($0)," } ?? ""
@@ -95,14 +105,27 @@ enum Fixture {
     }
 
     static func object(
-        kind: FluxKind, namespace: String = "flux-system", name: String = "example", generation: Int64 = 1,
-        observedGeneration: Int64? = 1, conditions: [String], suspend: Bool = false, specExtra: String = "",
+        kind: FluxKind,
+        namespace: String = "flux-system",
+        name: String = "example",
+        generation: Int64 = 1,
+        observedGeneration: Int64? = 1,
+        conditions: [String],
+        suspend: Bool = false,
+        specExtra: String = "",
         statusExtra: String = ""
     ) -> FluxObject {
         let text = json(
-            kind: kind, namespace: namespace, name: name, generation: generation,
-            observedGeneration: observedGeneration, conditions: conditions, suspend: suspend, specExtra: specExtra,
-            statusExtra: statusExtra)
+            kind: kind,
+            namespace: namespace,
+            name: name,
+            generation: generation,
+            observedGeneration: observedGeneration,
+            conditions: conditions,
+            suspend: suspend,
+            specExtra: specExtra,
+            statusExtra: statusExtra
+        )
         do {
             return try FluxObject(json: FastJSON.parse(Array(text.utf8)))
         } catch {

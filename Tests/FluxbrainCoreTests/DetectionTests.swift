@@ -13,56 +13,111 @@ import Testing
         func object(kind: FluxKind) -> FluxObject {
             switch self {
             case .ready:
-                return Fixture.object(kind: kind, conditions: [Fixture.condition("Ready", "True", "Succeeded", "stored artifact")])
+                return Fixture.object(
+                    kind: kind,
+                    conditions: [Fixture.condition("Ready", "True", "Succeeded", "stored artifact")]
+                )
             case .progressing:
                 return Fixture.object(
-                    kind: kind, generation: 2, observedGeneration: 1,
+                    kind: kind,
+                    generation: 2,
+                    observedGeneration: 1,
                     conditions: [
-                        Fixture.condition("Reconciling", "True", "Progressing", "Reconciliation in progress", generation: 2),
-                        Fixture.condition("Ready", "Unknown", "Progressing", "Reconciliation in progress", generation: 2),
-                    ])
+                        Fixture.condition(
+                            "Reconciling",
+                            "True",
+                            "Progressing",
+                            "Reconciliation in progress",
+                            generation: 2
+                        ),
+                        Fixture.condition(
+                            "Ready",
+                            "Unknown",
+                            "Progressing",
+                            "Reconciliation in progress",
+                            generation: 2
+                        ),
+                    ]
+                )
             case .retrying:
                 return Fixture.object(
                     kind: kind,
                     conditions: [
                         Fixture.condition("Reconciling", "True", "ProgressingWithRetry", "building artifact"),
                         Fixture.condition("Ready", "False", "ExampleFailed", "it broke"),
-                    ])
+                    ]
+                )
             case .failedWithoutReconciling:
-                return Fixture.object(kind: kind, conditions: [Fixture.condition("Ready", "False", "ExampleFailed", "it broke")])
+                return Fixture.object(
+                    kind: kind,
+                    conditions: [Fixture.condition("Ready", "False", "ExampleFailed", "it broke")]
+                )
             case .stalled:
                 return Fixture.object(
                     kind: kind,
                     conditions: [
                         Fixture.condition("Stalled", "True", "InvalidURL", "invalid URL"),
                         Fixture.condition("Ready", "False", "InvalidURL", "invalid URL"),
-                    ])
+                    ]
+                )
             case .stuck:
                 return Fixture.object(
-                    kind: kind, generation: 2,
+                    kind: kind,
+                    generation: 2,
                     conditions: [
-                        Fixture.condition("Reconciling", "True", "Progressing", "Running health checks", at: Fixture.longAgo, generation: 2),
-                        Fixture.condition("Ready", "Unknown", "Progressing", "Reconciliation in progress", at: Fixture.longAgo, generation: 2),
-                    ])
+                        Fixture.condition(
+                            "Reconciling",
+                            "True",
+                            "Progressing",
+                            "Running health checks",
+                            at: Fixture.longAgo,
+                            generation: 2
+                        ),
+                        Fixture.condition(
+                            "Ready",
+                            "Unknown",
+                            "Progressing",
+                            "Reconciliation in progress",
+                            at: Fixture.longAgo,
+                            generation: 2
+                        ),
+                    ]
+                )
             case .suspended:
                 return Fixture.object(
-                    kind: kind, conditions: [Fixture.condition("Ready", "False", "ExampleFailed", "stale failure")], suspend: true)
+                    kind: kind,
+                    conditions: [Fixture.condition("Ready", "False", "ExampleFailed", "stale failure")],
+                    suspend: true
+                )
             case .noConditions:
                 return Fixture.object(kind: kind, observedGeneration: nil, conditions: [])
             case .readyForOldGeneration:
                 return Fixture.object(
-                    kind: kind, generation: 3, observedGeneration: 2,
-                    conditions: [Fixture.condition("Ready", "True", "Succeeded", "stored artifact", generation: 2)])
+                    kind: kind,
+                    generation: 3,
+                    observedGeneration: 2,
+                    conditions: [Fixture.condition("Ready", "True", "Succeeded", "stored artifact", generation: 2)]
+                )
             case .retryingForAnHour:
                 // Failing for long is still `retrying`, not `stuck`: the Reconciling condition says ProgressingWithRetry.
                 return Fixture.object(
                     kind: kind,
                     conditions: [
-                        Fixture.condition("Reconciling", "True", "ProgressingWithRetry", "retrying", at: Fixture.longAgo),
+                        Fixture.condition(
+                            "Reconciling",
+                            "True",
+                            "ProgressingWithRetry",
+                            "retrying",
+                            at: Fixture.longAgo
+                        ),
                         Fixture.condition("Ready", "False", "ExampleFailed", "it broke", at: Fixture.longAgo),
-                    ])
+                    ]
+                )
             case .readyUnknown:
-                return Fixture.object(kind: kind, conditions: [Fixture.condition("Ready", "Unknown", "Progressing", "in progress")])
+                return Fixture.object(
+                    kind: kind,
+                    conditions: [Fixture.condition("Ready", "Unknown", "Progressing", "in progress")]
+                )
             }
         }
 
@@ -89,7 +144,10 @@ import Testing
         if case .failing(let failure) = state.expected {
             let incident = try #require(incident)
             #expect(incident.state == failure)
-            #expect(incident.object == ObjectReference(cluster: "prod", kind: kind, namespace: "flux-system", name: "example"))
+            #expect(
+                incident.object
+                    == ObjectReference(cluster: "prod", kind: kind, namespace: "flux-system", name: "example")
+            )
             #expect(incident.controller == kind.controller)
         } else {
             #expect(incident == nil)
@@ -106,14 +164,21 @@ import Testing
     @Test(arguments: ["RollbackSucceeded", "UninstallSucceeded"])
     func remediatedHelmReleaseIsFailingEvenWhileReconciling(reason: String) throws {
         let release = Fixture.object(
-            kind: .helmRelease, name: "ingress-nginx",
+            kind: .helmRelease,
+            name: "ingress-nginx",
             conditions: [
                 Fixture.condition("Reconciling", "True", "Progressing", "Fulfilling prerequisites"),
-                Fixture.condition("Ready", "False", reason, "Helm rollback to previous release ingress-nginx/ingress-nginx.v11 succeeded"),
+                Fixture.condition(
+                    "Ready",
+                    "False",
+                    reason,
+                    "Helm rollback to previous release ingress-nginx/ingress-nginx.v11 succeeded"
+                ),
                 Fixture.condition("Released", "False", "UpgradeFailed", "Helm upgrade failed"),
                 Fixture.condition("Remediated", "True", reason, "Helm rollback succeeded"),
             ],
-            statusExtra: #""lastAttemptedRevision":"4.13.3","lastAttemptedReleaseAction":"upgrade""#)
+            statusExtra: #""lastAttemptedRevision":"4.13.3","lastAttemptedReleaseAction":"upgrade""#
+        )
         let incident = try #require(detector.incident(for: release, cluster: "prod", now: Fixture.now))
         // The headline is the failed upgrade; the remediation keeps Ready's reason, and so does the fingerprint.
         #expect(incident.reason == "UpgradeFailed")
@@ -121,8 +186,14 @@ import Testing
         #expect(
             incident.fingerprint
                 == Fingerprint(
-                    cluster: "prod", kind: "HelmRelease", namespace: release.metadata.namespace ?? "default",
-                    name: "ingress-nginx", reason: reason, revision: "4.13.3"))
+                    cluster: "prod",
+                    kind: "HelmRelease",
+                    namespace: release.metadata.namespace ?? "default",
+                    name: "ingress-nginx",
+                    reason: reason,
+                    revision: "4.13.3"
+                )
+        )
         #expect(incident.state == .retrying)
         #expect(incident.revision == "4.13.3")
     }
@@ -133,14 +204,16 @@ import Testing
             conditions: [
                 Fixture.condition("Reconciling", "True", "Progressing", "Fetching manifests"),
                 Fixture.condition("Ready", "False", "BuildFailed", "previous failure"),
-            ])
+            ]
+        )
         #expect(detector.health(of: fresh, now: Fixture.now) == .progressing)
         let old = Fixture.object(
             kind: .kustomization,
             conditions: [
                 Fixture.condition("Reconciling", "True", "Progressing", "Fetching manifests", at: Fixture.longAgo),
                 Fixture.condition("Ready", "False", "BuildFailed", "previous failure", at: Fixture.longAgo),
-            ])
+            ]
+        )
         #expect(detector.health(of: old, now: Fixture.now) == .failing(.stuck))
     }
 
@@ -152,25 +225,39 @@ import Testing
 
     @Test func capturesKustomizationContext() throws {
         let object = Fixture.object(
-            kind: .kustomization, name: "apps", generation: 3, observedGeneration: 2,
+            kind: .kustomization,
+            name: "apps",
+            generation: 3,
+            observedGeneration: 2,
             conditions: [
                 Fixture.condition("Reconciling", "True", "ProgressingWithRetry", "retrying", generation: 3),
-                Fixture.condition("Ready", "False", "BuildFailed", "kustomize build failed: accumulating resources", generation: 3),
+                Fixture.condition(
+                    "Ready",
+                    "False",
+                    "BuildFailed",
+                    "kustomize build failed: accumulating resources",
+                    generation: 3
+                ),
             ],
             specExtra: #""dependsOn":[{"name":"infra"},{"name":"crds","namespace":"platform"}]"#,
-            statusExtra: #""lastAppliedRevision":"main@sha1:8a1b","lastAttemptedRevision":"main@sha1:4f6c""#)
+            statusExtra: #""lastAppliedRevision":"main@sha1:8a1b","lastAttemptedRevision":"main@sha1:4f6c""#
+        )
         let incident = try #require(detector.incident(for: object, cluster: "prod", now: Fixture.now))
         #expect(incident.reason == "BuildFailed")
         #expect(incident.message == "kustomize build failed: accumulating resources")
         #expect(incident.revision == "main@sha1:4f6c")
         #expect(incident.lastAppliedRevision == "main@sha1:8a1b")
         #expect(incident.lastAttemptedRevision == "main@sha1:4f6c")
-        #expect(incident.source == ObjectReference(cluster: "prod", kind: .gitRepository, namespace: "flux-system", name: "flux-system"))
+        #expect(
+            incident.source
+                == ObjectReference(cluster: "prod", kind: .gitRepository, namespace: "flux-system", name: "flux-system")
+        )
         #expect(
             incident.dependsOn == [
                 ObjectReference(cluster: "prod", kind: .kustomization, namespace: "flux-system", name: "infra"),
                 ObjectReference(cluster: "prod", kind: .kustomization, namespace: "platform", name: "crds"),
-            ])
+            ]
+        )
         #expect(incident.controller == "kustomize-controller")
         #expect(incident.retryInterval == "2m0s")
         #expect(incident.generation == 3)
@@ -181,9 +268,12 @@ import Testing
 
     @Test func capturesSourceArtifactRevision() throws {
         let object = Fixture.object(
-            kind: .gitRepository, name: "fleet",
+            kind: .gitRepository,
+            name: "fleet",
             conditions: [Fixture.condition("Ready", "False", "GitOperationFailed", "authentication required")],
-            statusExtra: #""artifact":{"revision":"main@sha1:4f6c","digest":"sha256:2a3b","lastUpdateTime":"2026-11-28T19:40:55Z"}"#)
+            statusExtra:
+                #""artifact":{"revision":"main@sha1:4f6c","digest":"sha256:2a3b","lastUpdateTime":"2026-11-28T19:40:55Z"}"#
+        )
         let incident = try #require(detector.incident(for: object, cluster: "prod", now: Fixture.now))
         #expect(incident.artifactRevision == "main@sha1:4f6c")
         #expect(incident.revision == "main@sha1:4f6c")
@@ -193,29 +283,56 @@ import Testing
 
     @Test func capturesHelmReleaseHistoryAndGeneratedChart() throws {
         let object = Fixture.object(
-            kind: .helmRelease, namespace: "podinfo", name: "podinfo", generation: 5, observedGeneration: 5,
+            kind: .helmRelease,
+            namespace: "podinfo",
+            name: "podinfo",
+            generation: 5,
+            observedGeneration: 5,
             conditions: [
-                Fixture.condition("Stalled", "True", "RetriesExceeded", "Failed to upgrade after 1 attempt(s)", generation: 5),
-                Fixture.condition("Ready", "False", "UpgradeFailed", "Helm upgrade failed for release podinfo/podinfo", generation: 5),
+                Fixture.condition(
+                    "Stalled",
+                    "True",
+                    "RetriesExceeded",
+                    "Failed to upgrade after 1 attempt(s)",
+                    generation: 5
+                ),
+                Fixture.condition(
+                    "Ready",
+                    "False",
+                    "UpgradeFailed",
+                    "Helm upgrade failed for release podinfo/podinfo",
+                    generation: 5
+                ),
             ],
             statusExtra: """
                 "helmChart":"flux-system/podinfo-podinfo","lastAttemptedRevision":"6.9.3","history":[\
                 {"apiVersion":"v2","version":4,"status":"failed","action":"upgrade","chartName":"podinfo","chartVersion":"6.9.3"},\
                 {"apiVersion":"v2","version":3,"status":"deployed","action":"upgrade","chartName":"podinfo","chartVersion":"6.9.2"}]
-                """)
+                """
+        )
         let incident = try #require(detector.incident(for: object, cluster: "prod", now: Fixture.now))
         #expect(incident.state == .stalled)
         #expect(incident.reason == "UpgradeFailed")
         #expect(incident.helmHistory.map(\.version) == [4, 3])
         #expect(incident.helmHistory.first?.status == "failed")
-        #expect(incident.source == ObjectReference(cluster: "prod", kind: .helmChart, namespace: "flux-system", name: "podinfo-podinfo"))
+        #expect(
+            incident.source
+                == ObjectReference(cluster: "prod", kind: .helmChart, namespace: "flux-system", name: "podinfo-podinfo")
+        )
         #expect(incident.controller == "helm-controller")
         #expect(incident.retryInterval == nil)
     }
 
     @Test func imagePolicyPointsAtItsImageRepository() throws {
-        let object = Fixture.object(kind: .imagePolicy, name: "podinfo", conditions: [Fixture.condition("Ready", "False", "DependencyNotReady", "")])
-        #expect(object.upstreamSource(cluster: "c") == ObjectReference(cluster: "c", kind: .imageRepository, namespace: "flux-system", name: "podinfo"))
+        let object = Fixture.object(
+            kind: .imagePolicy,
+            name: "podinfo",
+            conditions: [Fixture.condition("Ready", "False", "DependencyNotReady", "")]
+        )
+        #expect(
+            object.upstreamSource(cluster: "c")
+                == ObjectReference(cluster: "c", kind: .imageRepository, namespace: "flux-system", name: "podinfo")
+        )
     }
 
     @Test(arguments: [

@@ -15,26 +15,40 @@ import Testing
         Vector(
             fields: ["prod-eu", "Kustomization", "flux-system", "apps", "BuildFailed"],
             revision: "main@sha1:4f6c1b2d9e0a7c3b5d8e1f2a3b4c5d6e7f8a9b0c",
-            hex: "2ce31323011d46fd86cc31de3cc7a35018d4049b6d6ebf14f61b3c7e920f40ea"),
+            hex: "2ce31323011d46fd86cc31de3cc7a35018d4049b6d6ebf14f61b3c7e920f40ea"
+        ),
         Vector(
-            fields: ["snapshot", "HelmRelease", "podinfo", "podinfo", "UpgradeFailed"], revision: "6.9.3",
-            hex: "09503b8fb9b0969e01310605fbe3dc715e6cd4233016779cf5f299ece7e89845"),
+            fields: ["snapshot", "HelmRelease", "podinfo", "podinfo", "UpgradeFailed"],
+            revision: "6.9.3",
+            hex: "09503b8fb9b0969e01310605fbe3dc715e6cd4233016779cf5f299ece7e89845"
+        ),
         Vector(
-            fields: ["", "", "", "", ""], revision: nil,
-            hex: "14a33971542e4d03c7702984d64260ed350c228c78f782e7f82e128360d74c95"),
+            fields: ["", "", "", "", ""],
+            revision: nil,
+            hex: "14a33971542e4d03c7702984d64260ed350c228c78f782e7f82e128360d74c95"
+        ),
         Vector(
-            fields: ["prod", "GitRepository", "flux-system", "flux-system", "GitOperationFailed"], revision: nil,
-            hex: "abb8766ea3621abac4250b299048ce906b36f764e2ca69085f4c9def219e2da4"),
+            fields: ["prod", "GitRepository", "flux-system", "flux-system", "GitOperationFailed"],
+            revision: nil,
+            hex: "abb8766ea3621abac4250b299048ce906b36f764e2ca69085f4c9def219e2da4"
+        ),
         Vector(
-            fields: ["集群", "Kustomization", "ns", "name", "BuildFailed"], revision: "main@sha1:0",
-            hex: "ca9ee6c22f3955494050387c3c1e9ddcf738fcf5228428e9d44d906409e2b4ff"),
+            fields: ["集群", "Kustomization", "ns", "name", "BuildFailed"],
+            revision: "main@sha1:0",
+            hex: "ca9ee6c22f3955494050387c3c1e9ddcf738fcf5228428e9d44d906409e2b4ff"
+        ),
     ]
 
     @Test(arguments: vectors)
     func matchesFixedVector(_ vector: Vector) {
         let fingerprint = Fingerprint(
-            cluster: vector.fields[0], kind: vector.fields[1], namespace: vector.fields[2], name: vector.fields[3],
-            reason: vector.fields[4], revision: vector.revision)
+            cluster: vector.fields[0],
+            kind: vector.fields[1],
+            namespace: vector.fields[2],
+            name: vector.fields[3],
+            reason: vector.fields[4],
+            revision: vector.revision
+        )
         #expect(fingerprint.hex == vector.hex)
     }
 
@@ -47,8 +61,22 @@ import Testing
     }
 
     @Test func newRevisionIsNewIncident() {
-        let old = Fingerprint(cluster: "c", kind: "Kustomization", namespace: "n", name: "x", reason: "BuildFailed", revision: "main@sha1:aaa")
-        let new = Fingerprint(cluster: "c", kind: "Kustomization", namespace: "n", name: "x", reason: "BuildFailed", revision: "main@sha1:bbb")
+        let old = Fingerprint(
+            cluster: "c",
+            kind: "Kustomization",
+            namespace: "n",
+            name: "x",
+            reason: "BuildFailed",
+            revision: "main@sha1:aaa"
+        )
+        let new = Fingerprint(
+            cluster: "c",
+            kind: "Kustomization",
+            namespace: "n",
+            name: "x",
+            reason: "BuildFailed",
+            revision: "main@sha1:bbb"
+        )
         #expect(old != new)
     }
 

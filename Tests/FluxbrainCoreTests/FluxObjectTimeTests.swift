@@ -7,10 +7,12 @@ import Testing
 
     static func object(_ name: String, at times: [String]) -> FluxObject {
         Fixture.object(
-            kind: .kustomization, name: name,
+            kind: .kustomization,
+            name: name,
             conditions: times.enumerated().map { index, time in
                 Fixture.condition(index == 0 ? "Ready" : "Reconciling", "False", "Progressing", at: time)
-            })
+            }
+        )
     }
 
     @Test func takesTheNewestTransitionOfAnyConditionOfAnyObject() {

@@ -18,7 +18,13 @@ enum MessageFixtures {
         """
     }
 
-    static func helmRelease(name: String, namespace: String, conditions: [String], history: String = "[]", attempted: String) -> String {
+    static func helmRelease(
+        name: String,
+        namespace: String,
+        conditions: [String],
+        history: String = "[]",
+        attempted: String
+    ) -> String {
         """
         {"apiVersion":"helm.toolkit.fluxcd.io/v2","kind":"HelmRelease",
          "metadata":{"name":"\(name)","namespace":"\(namespace)","generation":4},
@@ -40,7 +46,8 @@ enum MessageFixtures {
     static func grafanaRolledBack() throws -> FluxObject {
         try object(
             helmRelease(
-                name: "grafana", namespace: "monitoring",
+                name: "grafana",
+                namespace: "monitoring",
                 conditions: [
                     condition("Ready", "False", "RollbackSucceeded", grafanaRollback),
                     condition("Released", "False", "UpgradeFailed", grafanaUpgradeError),
@@ -51,7 +58,9 @@ enum MessageFixtures {
                      {"version":8,"status":"failed","action":"upgrade","chartName":"grafana","chartVersion":"10.1.0"},
                      {"version":7,"status":"superseded","action":"upgrade","chartName":"grafana","chartVersion":"10.0.2"}]
                     """,
-                attempted: "10.1.0"))
+                attempted: "10.1.0"
+            )
+        )
     }
 
     static let podinfoInstallError =
@@ -62,13 +71,16 @@ enum MessageFixtures {
         let uninstall = "Helm uninstall succeeded for release apps/podinfo.v1 with chart podinfo@6.9.2"
         return try object(
             helmRelease(
-                name: "podinfo", namespace: "apps",
+                name: "podinfo",
+                namespace: "apps",
                 conditions: [
                     condition("Ready", "False", "UninstallSucceeded", uninstall),
                     condition("Released", "False", "InstallFailed", podinfoInstallError),
                     condition("Remediated", "True", "UninstallSucceeded", uninstall),
                 ],
-                attempted: "6.9.2"))
+                attempted: "6.9.2"
+            )
+        )
     }
 
     static let grafanaTestError =
@@ -78,16 +90,22 @@ enum MessageFixtures {
     static func grafanaTestFailed() throws -> FluxObject {
         try object(
             helmRelease(
-                name: "grafana", namespace: "monitoring",
+                name: "grafana",
+                namespace: "monitoring",
                 conditions: [
                     condition("Ready", "False", "RollbackSucceeded", grafanaRollback),
                     condition(
-                        "Released", "True", "UpgradeSucceeded",
-                        "Helm upgrade succeeded for release monitoring/grafana.v8 with chart grafana@10.1.0"),
+                        "Released",
+                        "True",
+                        "UpgradeSucceeded",
+                        "Helm upgrade succeeded for release monitoring/grafana.v8 with chart grafana@10.1.0"
+                    ),
                     condition("Remediated", "True", "RollbackSucceeded", grafanaRollback),
                     condition("TestSuccess", "False", "TestFailed", grafanaTestError),
                 ],
-                attempted: "10.1.0"))
+                attempted: "10.1.0"
+            )
+        )
     }
 
     static let kustomizeNested =
@@ -107,7 +125,11 @@ enum MessageFixtures {
         "timeout waiting for: [Deployment/apps/podinfo status: 'InProgress', Deployment/apps/redis status: 'InProgress']"
 
     static func kustomization(
-        reason: String, message: String, sourceKind: String = "GitRepository", applied: String, attempted: String
+        reason: String,
+        message: String,
+        sourceKind: String = "GitRepository",
+        applied: String,
+        attempted: String
     ) throws -> FluxObject {
         try object(
             """
@@ -117,14 +139,24 @@ enum MessageFixtures {
                "sourceRef":{"kind":"\(sourceKind)","name":"flux-system"}},
              "status":{"observedGeneration":3,"lastAppliedRevision":"\(applied)","lastAttemptedRevision":"\(attempted)",
                "conditions":[\(condition("Ready", "False", reason, message))]}}
-            """)
+            """
+        )
     }
 
-    static func gitRepository(url: String, ready: Bool = true, artifact: String = "main@sha1:9b2e61d0c4f1a7e83b5d2c6f9a0e1b4c7d8f2a3e") throws -> FluxObject {
+    static func gitRepository(
+        url: String,
+        ready: Bool = true,
+        artifact: String = "main@sha1:9b2e61d0c4f1a7e83b5d2c6f9a0e1b4c7d8f2a3e"
+    ) throws -> FluxObject {
         let readyCondition =
             ready
             ? condition("Ready", "True", "Succeeded", "stored artifact for revision '\(artifact)'")
-            : condition("Ready", "False", "GitOperationFailed", "failed to checkout and determine revision: unable to clone '\(url)': authentication required")
+            : condition(
+                "Ready",
+                "False",
+                "GitOperationFailed",
+                "failed to checkout and determine revision: unable to clone '\(url)': authentication required"
+            )
         return try object(
             """
             {"apiVersion":"source.toolkit.fluxcd.io/v1","kind":"GitRepository",
@@ -132,7 +164,8 @@ enum MessageFixtures {
              "spec":{"interval":"1m0s","url":"\(url)","ref":{"branch":"main"}},
              "status":{"observedGeneration":1,"conditions":[\(readyCondition)],
                "artifact":{"revision":"\(artifact)","digest":"sha256:2a3b","lastUpdateTime":"2026-11-28T08:40:00Z"}}}
-            """)
+            """
+        )
     }
 
     static let old = "4f6c1b2d9e0a7c3b5d8e1f2a3b4c5d6e7f8a9b0c"
@@ -158,8 +191,14 @@ enum MessageFixtures {
         #expect(
             incident.fingerprint
                 == Fingerprint(
-                    cluster: "prod", kind: "HelmRelease", namespace: "monitoring", name: "grafana",
-                    reason: "RollbackSucceeded", revision: "10.1.0"))
+                    cluster: "prod",
+                    kind: "HelmRelease",
+                    namespace: "monitoring",
+                    name: "grafana",
+                    reason: "RollbackSucceeded",
+                    revision: "10.1.0"
+                )
+        )
         let text = IncidentTextRenderer().render(incident)
         #expect(text.contains("  cause:       Deployment.apps \"grafana\" is invalid"))
         #expect(text.contains("  remediation: rolled back to v7, chart 10.0.2 (RollbackSucceeded)"))
@@ -179,8 +218,14 @@ enum MessageFixtures {
         #expect(
             incident.fingerprint
                 == Fingerprint(
-                    cluster: "prod", kind: "HelmRelease", namespace: "apps", name: "podinfo",
-                    reason: "UninstallSucceeded", revision: "6.9.2"))
+                    cluster: "prod",
+                    kind: "HelmRelease",
+                    namespace: "apps",
+                    name: "podinfo",
+                    reason: "UninstallSucceeded",
+                    revision: "6.9.2"
+                )
+        )
     }
 
     @Test func testFailedLeadsWithTheTest() throws {
@@ -195,19 +240,29 @@ enum MessageFixtures {
         // Ready=False UpgradeFailed (no remediation): nothing moves.
         let object = try F.object(
             F.helmRelease(
-                name: "grafana", namespace: "monitoring",
+                name: "grafana",
+                namespace: "monitoring",
                 conditions: [
                     F.condition("Ready", "False", "UpgradeFailed", F.grafanaUpgradeError),
                     F.condition("Released", "False", "UpgradeFailed", F.grafanaUpgradeError),
-                ], attempted: "10.1.0"))
+                ],
+                attempted: "10.1.0"
+            )
+        )
         let incident = try #require(Detector().incident(for: object, cluster: "prod", now: F.now))
         #expect(incident.reason == "UpgradeFailed")
         #expect(incident.remediation == nil)
         #expect(
             incident.fingerprint
                 == Fingerprint(
-                    cluster: "prod", kind: "HelmRelease", namespace: "monitoring", name: "grafana",
-                    reason: "UpgradeFailed", revision: "10.1.0"))
+                    cluster: "prod",
+                    kind: "HelmRelease",
+                    namespace: "monitoring",
+                    name: "grafana",
+                    reason: "UpgradeFailed",
+                    revision: "10.1.0"
+                )
+        )
     }
 
     @Test func kustomizeNestedBuildErrorNamesTheMissingFileRelativeToTheSource() throws {
@@ -219,7 +274,8 @@ enum MessageFixtures {
             + "err='accumulating resources from 'certificate.yaml': open "
             + "/tmp/kustomization-1183476921/infrastructure/ingress/certificate.yaml: no such file or directory'"
         #expect(
-            ErrorCause.innermost(of: other) == "infrastructure/ingress/certificate.yaml: no such file or directory")
+            ErrorCause.innermost(of: other) == "infrastructure/ingress/certificate.yaml: no such file or directory"
+        )
     }
 
     @Test(arguments: [
@@ -257,25 +313,54 @@ enum MessageFixtures {
 
     @Test func healthCheckTimeoutCollapsesRepeatedEvidence() throws {
         let object = try F.kustomization(
-            reason: "HealthCheckFailed", message: F.healthTimeout, applied: "main@sha1:\(F.old)",
-            attempted: "main@sha1:\(F.new)")
+            reason: "HealthCheckFailed",
+            message: F.healthTimeout,
+            applied: "main@sha1:\(F.old)",
+            attempted: "main@sha1:\(F.new)"
+        )
         var incident = try #require(Detector().incident(for: object, cluster: "prod", now: F.now))
         func date(_ text: String) -> Date { RFC3339.date(from: text)! }
         incident.events = [
             EventRecord(
-                type: "Warning", reason: "HealthCheckFailed", message: "health check failed after 5m0.01s: \(F.healthTimeout)",
-                count: 4, lastTimestamp: date("2026-11-28T19:55:00Z")),
+                type: "Warning",
+                reason: "HealthCheckFailed",
+                message: "health check failed after 5m0.01s: \(F.healthTimeout)",
+                count: 4,
+                lastTimestamp: date("2026-11-28T19:55:00Z")
+            ),
             EventRecord(
-                type: "Warning", reason: "HealthCheckFailed", message: "(combined from similar events): health check failed after 5m0.2s: \(F.healthTimeout)",
-                count: 2, lastTimestamp: date("2026-11-28T19:58:00Z")),
+                type: "Warning",
+                reason: "HealthCheckFailed",
+                message: "(combined from similar events): health check failed after 5m0.2s: \(F.healthTimeout)",
+                count: 2,
+                lastTimestamp: date("2026-11-28T19:58:00Z")
+            ),
             EventRecord(
-                type: "Warning", reason: "BackOff", message: "Back-off restarting failed container podinfo", count: 7,
-                lastTimestamp: date("2026-11-28T19:57:00Z")),
+                type: "Warning",
+                reason: "BackOff",
+                message: "Back-off restarting failed container podinfo",
+                count: 7,
+                lastTimestamp: date("2026-11-28T19:57:00Z")
+            ),
         ]
         incident.logLines = [
-            LogLine(timestamp: date("2026-11-28T19:59:00Z"), level: "error", message: "Reconciliation failed after 5m0s, next try in 2m0s", error: "health check failed after 5m0.01s: \(F.healthTimeout)"),
-            LogLine(timestamp: date("2026-11-28T19:54:00Z"), level: "error", message: "Reconciliation failed after 5m0s, next try in 2m0s", error: F.healthTimeout),
-            LogLine(timestamp: date("2026-11-28T19:56:00Z"), level: "error", message: "Back-off restarting failed container podinfo"),
+            LogLine(
+                timestamp: date("2026-11-28T19:59:00Z"),
+                level: "error",
+                message: "Reconciliation failed after 5m0s, next try in 2m0s",
+                error: "health check failed after 5m0.01s: \(F.healthTimeout)"
+            ),
+            LogLine(
+                timestamp: date("2026-11-28T19:54:00Z"),
+                level: "error",
+                message: "Reconciliation failed after 5m0s, next try in 2m0s",
+                error: F.healthTimeout
+            ),
+            LogLine(
+                timestamp: date("2026-11-28T19:56:00Z"),
+                level: "error",
+                message: "Back-off restarting failed container podinfo"
+            ),
         ]
         let evidence = incident.evidence
         #expect(evidence.messageRepeats == 8)
@@ -292,8 +377,11 @@ enum MessageFixtures {
     @Test func kustomizationFromGitLinksTheCompareViewAndItsPath() throws {
         let objects = [
             try F.kustomization(
-                reason: "BuildFailed", message: F.kustomizeNested, applied: "main@sha1:\(F.old)",
-                attempted: "main@sha1:\(F.new)"),
+                reason: "BuildFailed",
+                message: F.kustomizeNested,
+                applied: "main@sha1:\(F.old)",
+                attempted: "main@sha1:\(F.new)"
+            ),
             try F.gitRepository(url: "ssh://git@github.com/acme/fleet.git"),
         ]
         let incident = try #require(Detector().assess(objects, cluster: "prod", now: F.now).incidents.first)
@@ -302,9 +390,16 @@ enum MessageFixtures {
         #expect(changes.pathURL == "https://github.com/acme/fleet/tree/\(F.new)/apps/production")
         #expect(
             changes.lines(date: RFC3339.string(from:), link: { "[\($0)](\($1))" })
-                == ["[main@sha1:4f6c1b2 → main@sha1:9b2e61d](https://github.com/acme/fleet/compare/\(F.old)...\(F.new))"])
+                == [
+                    "[main@sha1:4f6c1b2 → main@sha1:9b2e61d](https://github.com/acme/fleet/compare/\(F.old)...\(F.new))"
+                ]
+        )
         let text = IncidentTextRenderer().render(incident)
-        #expect(text.contains("  changed:     main@sha1:4f6c1b2 → main@sha1:9b2e61d  https://github.com/acme/fleet/compare/"))
+        #expect(
+            text.contains(
+                "  changed:     main@sha1:4f6c1b2 → main@sha1:9b2e61d  https://github.com/acme/fleet/compare/"
+            )
+        )
     }
 
     @Test func helmReleaseWithAChartFromGitLinksTheChartCommits() throws {
@@ -318,27 +413,37 @@ enum MessageFixtures {
                "conditions":[\(F.condition("Ready", "False", "UpgradeFailed", "Helm upgrade failed for release apps/backend with chart backend@1.4.0+9b2e61d0c4f1: context deadline exceeded"))],
                "history":[{"version":3,"status":"failed","chartName":"backend","chartVersion":"1.4.0+9b2e61d0c4f1"},
                           {"version":2,"status":"superseded","chartName":"backend","chartVersion":"1.4.0+4f6c1b2d9e0a"}]}}
-            """)
+            """
+        )
         let objects = [release, try F.gitRepository(url: "https://gitea.acme.corp/platform/fleet.git")]
         let hosts = try GitHosts(parsing: "gitea.acme.corp=gitea")
-        let incident = try #require(Detector(gitHosts: hosts).assess(objects, cluster: "prod", now: F.now).incidents.first)
+        let incident = try #require(
+            Detector(gitHosts: hosts).assess(objects, cluster: "prod", now: F.now).incidents.first
+        )
         let changes = try #require(incident.changes)
         #expect(changes.compareURL == "https://gitea.acme.corp/platform/fleet/compare/4f6c1b2d9e0a...9b2e61d0c4f1")
         #expect(changes.pathURL == "https://gitea.acme.corp/platform/fleet/src/commit/9b2e61d0c4f1/charts/backend")
         #expect(
             changes.lines(date: RFC3339.string(from:), link: { "[\($0)](\($1))" })
-                == ["[chart 1.4.0+4f6c1b2d9e0a → 1.4.0+9b2e61d0c4f1](https://gitea.acme.corp/platform/fleet/compare/4f6c1b2d9e0a...9b2e61d0c4f1)"])
+                == [
+                    "[chart 1.4.0+4f6c1b2d9e0a → 1.4.0+9b2e61d0c4f1](https://gitea.acme.corp/platform/fleet/compare/4f6c1b2d9e0a...9b2e61d0c4f1)"
+                ]
+        )
     }
 
     @Test func ociSourceShowsTheDigestChange() throws {
         let object = try F.kustomization(
-            reason: "ReconciliationFailed", message: "Deployment/apps/podinfo dry-run failed", sourceKind: "OCIRepository",
+            reason: "ReconciliationFailed",
+            message: "Deployment/apps/podinfo dry-run failed",
+            sourceKind: "OCIRepository",
             applied: "latest@sha256:3b6cdcc7a1f0e2d4c5b6a7980f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6",
-            attempted: "latest@sha256:7e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7")
+            attempted: "latest@sha256:7e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7"
+        )
         let incident = try #require(Detector().incident(for: object, cluster: "prod", now: F.now))
         #expect(
             incident.changes?.lines(date: RFC3339.string(from:), link: { "\($0) \($1)" })
-                == ["latest@sha256:3b6cdcc → latest@sha256:7e1f2a3"])
+                == ["latest@sha256:3b6cdcc → latest@sha256:7e1f2a3"]
+        )
     }
 
     @Test func aFailingSourceSaysWhatItStillServes() throws {
@@ -348,7 +453,8 @@ enum MessageFixtures {
         #expect(
             lines == [
                 "still serving main@sha1:9b2e61d <https://gitlab.com/acme/fleet/-/commit/\(F.new)> from 2026-11-28T08:40:00Z; nothing newer deploys until this is fixed"
-            ])
+            ]
+        )
     }
 
     @Test(arguments: [
@@ -356,7 +462,10 @@ enum MessageFixtures {
         ("ssh://git@github.com/acme/fleet.git", "https://github.com/acme/fleet/compare/OLD...NEW"),
         ("git@github.com:acme/fleet.git", "https://github.com/acme/fleet/compare/OLD...NEW"),
         ("https://gitlab.com/acme/platform/fleet.git", "https://gitlab.com/acme/platform/fleet/-/compare/OLD...NEW"),
-        ("ssh://git@gitlab.com:22/acme/platform/fleet.git", "https://gitlab.com/acme/platform/fleet/-/compare/OLD...NEW"),
+        (
+            "ssh://git@gitlab.com:22/acme/platform/fleet.git",
+            "https://gitlab.com/acme/platform/fleet/-/compare/OLD...NEW"
+        ),
         ("git@gitlab.com:acme/platform/fleet.git", "https://gitlab.com/acme/platform/fleet/-/compare/OLD...NEW"),
         ("https://bitbucket.org/acme/fleet.git", "https://bitbucket.org/acme/fleet/branches/compare/NEW%0DOLD#diff"),
         ("ssh://git@bitbucket.org/acme/fleet.git", "https://bitbucket.org/acme/fleet/branches/compare/NEW%0DOLD#diff"),

@@ -1,10 +1,10 @@
+import FluxbrainTestSupport
 import Foundation
 import Logging
 import Synchronization
 import Testing
 
 @testable import FluxbrainCore
-import FluxbrainTestSupport
 
 /// A notifier that records what it was asked to send and fails while told to.
 final class RecordingNotifier: Notifier {
@@ -54,16 +54,25 @@ final class Counter: Sendable {
     let clock = ManualClock(start: Date(timeIntervalSince1970: 1_795_000_000))
     let incident = Incident(
         object: ObjectReference(cluster: "prod", kind: .kustomization, namespace: "flux-system", name: "infra"),
-        state: .retrying, reason: "BuildFailed", message: "kustomize build failed", revision: "main@sha1:abc",
-        detectedAt: Date(timeIntervalSince1970: 1_795_000_000))
+        state: .retrying,
+        reason: "BuildFailed",
+        message: "kustomize build failed",
+        revision: "main@sha1:abc",
+        detectedAt: Date(timeIntervalSince1970: 1_795_000_000)
+    )
 
     func dispatcher(
-        _ notifiers: [any Notifier], metrics: RecordingMetrics = RecordingMetrics(),
+        _ notifiers: [any Notifier],
+        metrics: RecordingMetrics = RecordingMetrics(),
         store: InMemoryNotificationStore? = nil
     ) -> NotificationDispatcher {
         NotificationDispatcher(
-            notifiers: notifiers, store: store ?? InMemoryNotificationStore(now: clock.dateNow),
-            settings: NotificationSettings(), metrics: metrics, logger: Logger(label: "test"))
+            notifiers: notifiers,
+            store: store ?? InMemoryNotificationStore(now: clock.dateNow),
+            settings: NotificationSettings(),
+            metrics: metrics,
+            logger: Logger(label: "test")
+        )
     }
 
     @Test func firstFiringNotifiesEveryChannelOnceThenStaysSilent() async {
@@ -138,8 +147,13 @@ final class Counter: Sendable {
         let d = dispatcher([slack])
         _ = await d.dispatch(incident: incident, status: .firing) { .notConfigured }
         let next = Incident(
-            object: incident.object, state: .retrying, reason: "BuildFailed", message: "still broken",
-            revision: "main@sha1:def", detectedAt: clock.date)
+            object: incident.object,
+            state: .retrying,
+            reason: "BuildFailed",
+            message: "still broken",
+            revision: "main@sha1:def",
+            detectedAt: clock.date
+        )
         _ = await d.dispatch(incident: next, status: .firing) { .notConfigured }
         #expect(slack.sent.map(\.kind) == [.firing, .firing])
         #expect(Set(slack.sent.map(\.incident.fingerprint)).count == 2)
@@ -174,17 +188,36 @@ final class Counter: Sendable {
         let lines = Mutex<[String]>([])
         let console = ConsoleNotifier(write: { text in lines.withLock { $0.append(text) } })
         let result = AnalysisResult(
-            verdictID: "v", eventID: "e", title: "Missing CRD", description: "The CRD is not installed.",
+            verdictID: "v",
+            eventID: "e",
+            title: "Missing CRD",
+            description: "The CRD is not installed.",
             confidence: 0.82,
-            severity: .critical, affectedComponents: [],
+            severity: .critical,
+            affectedComponents: [],
             actions: [.init(title: "Install the CRD", description: "Apply crds/ first", urgency: .high)],
-            evidenceRefs: [], createdAt: nil, retrySafety: RetrySafety.derived(from: incident))
+            evidenceRefs: [],
+            createdAt: nil,
+            retrySafety: RetrySafety.derived(from: incident)
+        )
         _ = try await console.send(
             IncidentNotification(
-                kind: .firing, incident: incident, analysis: .analyzed(result), sequence: 1, notifiedAt: clock.date))
+                kind: .firing,
+                incident: incident,
+                analysis: .analyzed(result),
+                sequence: 1,
+                notifiedAt: clock.date
+            )
+        )
         _ = try await console.send(
             IncidentNotification(
-                kind: .resolved, incident: incident, analysis: .notConfigured, sequence: 2, notifiedAt: clock.date))
+                kind: .resolved,
+                incident: incident,
+                analysis: .notConfigured,
+                sequence: 2,
+                notifiedAt: clock.date
+            )
+        )
         let text = lines.withLock { $0 }
         #expect(text.count == 2)
         #expect(text[0].contains("FAILING  Kustomization flux-system/infra  (cluster prod)"))

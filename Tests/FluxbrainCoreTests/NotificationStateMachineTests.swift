@@ -6,8 +6,12 @@ import Testing
 @Suite struct NotificationStateMachineTests {
     static let t0 = Date(timeIntervalSince1970: 1_795_000_000)
     static let settings = NotificationSettings(
-        repeatInterval: .seconds(4 * 3600), sendResolved: true, sendLease: .seconds(120), backoffBase: .seconds(30),
-        backoffMax: .seconds(3600))
+        repeatInterval: .seconds(4 * 3600),
+        sendResolved: true,
+        sendLease: .seconds(120),
+        backoffBase: .seconds(30),
+        backoffMax: .seconds(3600)
+    )
 
     struct Row: Sendable, CustomTestStringConvertible {
         var name: String
@@ -29,64 +33,146 @@ import Testing
 
     static let rows: [Row] = [
         Row(
-            name: "first firing notifies", state: NotificationState(), status: .firing, at: 0,
-            expected: .send(.firing, sequence: 1), expectedLastStatus: nil),
+            name: "first firing notifies",
+            state: NotificationState(),
+            status: .firing,
+            at: 0,
+            expected: .send(.firing, sequence: 1),
+            expectedLastStatus: nil
+        ),
         Row(
-            name: "same incident inside the repeat interval is silent", state: firedAt0, status: .firing, at: 60,
-            expected: .skipNotDue(until: at(4 * 3600)), expectedLastStatus: .firing),
+            name: "same incident inside the repeat interval is silent",
+            state: firedAt0,
+            status: .firing,
+            at: 60,
+            expected: .skipNotDue(until: at(4 * 3600)),
+            expectedLastStatus: .firing
+        ),
         Row(
-            name: "one second before the repeat interval is silent", state: firedAt0, status: .firing, at: 4 * 3600 - 1,
-            expected: .skipNotDue(until: at(4 * 3600)), expectedLastStatus: .firing),
+            name: "one second before the repeat interval is silent",
+            state: firedAt0,
+            status: .firing,
+            at: 4 * 3600 - 1,
+            expected: .skipNotDue(until: at(4 * 3600)),
+            expectedLastStatus: .firing
+        ),
         Row(
-            name: "at the repeat interval a reminder", state: firedAt0, status: .firing, at: 4 * 3600,
-            expected: .send(.reminder, sequence: 2), expectedLastStatus: .firing),
+            name: "at the repeat interval a reminder",
+            state: firedAt0,
+            status: .firing,
+            at: 4 * 3600,
+            expected: .send(.reminder, sequence: 2),
+            expectedLastStatus: .firing
+        ),
         Row(
-            name: "recovery sends one resolved", state: firedAt0, status: .resolved, at: 60,
-            expected: .send(.resolved, sequence: 2), expectedLastStatus: .firing),
+            name: "recovery sends one resolved",
+            state: firedAt0,
+            status: .resolved,
+            at: 60,
+            expected: .send(.resolved, sequence: 2),
+            expectedLastStatus: .firing
+        ),
         Row(
-            name: "a second recovery is silent", state: resolvedAt0, status: .resolved, at: 60,
-            expected: .skipAlreadyResolved, expectedLastStatus: .resolved),
+            name: "a second recovery is silent",
+            state: resolvedAt0,
+            status: .resolved,
+            at: 60,
+            expected: .skipAlreadyResolved,
+            expectedLastStatus: .resolved
+        ),
         Row(
-            name: "resolved long after is still silent", state: resolvedAt0, status: .resolved, at: 10 * 86400,
-            expected: .skipAlreadyResolved, expectedLastStatus: .resolved),
+            name: "resolved long after is still silent",
+            state: resolvedAt0,
+            status: .resolved,
+            at: 10 * 86400,
+            expected: .skipAlreadyResolved,
+            expectedLastStatus: .resolved
+        ),
         Row(
-            name: "resolved disabled records silently", state: firedAt0, status: .resolved, at: 60, sendResolved: false,
-            expected: .skipResolvedDisabled, expectedLastStatus: .resolved),
+            name: "resolved disabled records silently",
+            state: firedAt0,
+            status: .resolved,
+            at: 60,
+            sendResolved: false,
+            expected: .skipResolvedDisabled,
+            expectedLastStatus: .resolved
+        ),
         Row(
-            name: "resolved before any notification is silent", state: NotificationState(), status: .resolved, at: 0,
-            expected: .skipNeverNotified, expectedLastStatus: nil),
+            name: "resolved before any notification is silent",
+            state: NotificationState(),
+            status: .resolved,
+            at: 0,
+            expected: .skipNeverNotified,
+            expectedLastStatus: nil
+        ),
         Row(
-            name: "recurrence after resolve notifies as firing at once", state: resolvedAt0, status: .firing, at: 60,
-            expected: .send(.firing, sequence: 3), expectedLastStatus: .resolved),
+            name: "recurrence after resolve notifies as firing at once",
+            state: resolvedAt0,
+            status: .firing,
+            at: 60,
+            expected: .send(.firing, sequence: 3),
+            expectedLastStatus: .resolved
+        ),
         Row(
             name: "a live claim means in flight",
-            state: NotificationState(claim: .init(token: "other", until: at(100), kind: .firing)), status: .firing,
+            state: NotificationState(claim: .init(token: "other", until: at(100), kind: .firing)),
+            status: .firing,
             at: 10,
-            expected: .skipInFlight(until: at(100)), expectedLastStatus: nil),
+            expected: .skipInFlight(until: at(100)),
+            expectedLastStatus: nil
+        ),
         Row(
             name: "an expired claim is taken over",
-            state: NotificationState(claim: .init(token: "other", until: at(100), kind: .firing)), status: .firing,
+            state: NotificationState(claim: .init(token: "other", until: at(100), kind: .firing)),
+            status: .firing,
             at: 100,
-            expected: .send(.firing, sequence: 1), expectedLastStatus: nil),
+            expected: .send(.firing, sequence: 1),
+            expectedLastStatus: nil
+        ),
         Row(
             name: "backoff after a failure",
-            state: NotificationState(failures: 2, nextAttemptAt: at(60)), status: .firing, at: 30,
-            expected: .skipBackoff(until: at(60)), expectedLastStatus: nil),
+            state: NotificationState(failures: 2, nextAttemptAt: at(60)),
+            status: .firing,
+            at: 30,
+            expected: .skipBackoff(until: at(60)),
+            expectedLastStatus: nil
+        ),
         Row(
             name: "backoff applies to resolved too",
             state: NotificationState(
-                lastStatusNotified: .firing, lastNotifiedAt: t0, failures: 1, nextAttemptAt: at(90), notifyCount: 1),
-            status: .resolved, at: 60, expected: .skipBackoff(until: at(90)), expectedLastStatus: .firing),
+                lastStatusNotified: .firing,
+                lastNotifiedAt: t0,
+                failures: 1,
+                nextAttemptAt: at(90),
+                notifyCount: 1
+            ),
+            status: .resolved,
+            at: 60,
+            expected: .skipBackoff(until: at(90)),
+            expectedLastStatus: .firing
+        ),
         Row(
             name: "retry when the backoff has passed keeps the sequence",
-            state: NotificationState(failures: 2, nextAttemptAt: at(60)), status: .firing, at: 60,
-            expected: .send(.firing, sequence: 1), expectedLastStatus: nil),
+            state: NotificationState(failures: 2, nextAttemptAt: at(60)),
+            status: .firing,
+            at: 60,
+            expected: .send(.firing, sequence: 1),
+            expectedLastStatus: nil
+        ),
         Row(
             name: "a failed reminder retried is still a reminder",
             state: NotificationState(
-                lastStatusNotified: .firing, lastNotifiedAt: t0, failures: 1, nextAttemptAt: at(4 * 3600 + 30),
-                notifyCount: 1),
-            status: .firing, at: 4 * 3600 + 30, expected: .send(.reminder, sequence: 2), expectedLastStatus: .firing),
+                lastStatusNotified: .firing,
+                lastNotifiedAt: t0,
+                failures: 1,
+                nextAttemptAt: at(4 * 3600 + 30),
+                notifyCount: 1
+            ),
+            status: .firing,
+            at: 4 * 3600 + 30,
+            expected: .send(.reminder, sequence: 2),
+            expectedLastStatus: .firing
+        ),
     ]
 
     @Test(arguments: rows)
@@ -109,7 +195,9 @@ import Testing
 
     @Test func markSentRecordsTheDelivery() {
         var machine = NotificationStateMachine(
-            state: NotificationState(failures: 3, nextAttemptAt: Self.at(10)), settings: Self.settings)
+            state: NotificationState(failures: 3, nextAttemptAt: Self.at(10)),
+            settings: Self.settings
+        )
         let decision = machine.claim(status: .firing, token: "a", now: Self.at(10))
         #expect(decision == .send(.firing, sequence: 1))
         let applied = machine.markSent(token: "a", status: .firing, now: Self.at(12))
@@ -176,16 +264,36 @@ import Testing
     @Test func aNewRevisionFailingIsANewIncident() {
         let object = ObjectReference(cluster: "prod", kind: .helmRelease, namespace: "podinfo", name: "podinfo")
         let old = Incident(
-            object: object, state: .stalled, reason: "UpgradeFailed", message: "m", revision: "6.9.3",
-            detectedAt: Self.t0)
+            object: object,
+            state: .stalled,
+            reason: "UpgradeFailed",
+            message: "m",
+            revision: "6.9.3",
+            detectedAt: Self.t0
+        )
         let new = Incident(
-            object: object, state: .stalled, reason: "UpgradeFailed", message: "m", revision: "6.9.4",
-            detectedAt: Self.t0)
+            object: object,
+            state: .stalled,
+            reason: "UpgradeFailed",
+            message: "m",
+            revision: "6.9.4",
+            detectedAt: Self.t0
+        )
         #expect(old.fingerprint != new.fingerprint)
         let key1 = IncidentNotification(
-            kind: .firing, incident: old, analysis: .notConfigured, sequence: 1, notifiedAt: Self.t0)
+            kind: .firing,
+            incident: old,
+            analysis: .notConfigured,
+            sequence: 1,
+            notifiedAt: Self.t0
+        )
         let key2 = IncidentNotification(
-            kind: .firing, incident: new, analysis: .notConfigured, sequence: 1, notifiedAt: Self.t0)
+            kind: .firing,
+            incident: new,
+            analysis: .notConfigured,
+            sequence: 1,
+            notifiedAt: Self.t0
+        )
         #expect(key1.idempotencyKey != key2.idempotencyKey)
         #expect(key1.idempotencyKey == "\(old.fingerprint.hex):firing:1")
     }

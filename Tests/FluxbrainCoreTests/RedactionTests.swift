@@ -8,7 +8,8 @@ import Testing
     @Test func keepsTheContextAroundASecret() {
         #expect(
             redactor.redact("failed to clone 'https://deploy:hunter2@git.example.com/org/repo.git'")
-                == "failed to clone 'https://[REDACTED]@git.example.com/org/repo.git'")
+                == "failed to clone 'https://[REDACTED]@git.example.com/org/repo.git'"
+        )
         #expect(redactor.redact("connect password=abc host=db") == "connect password=[REDACTED] host=db")
         #expect(redactor.redact(#"{"password": "x y"}"#) == #"{"password": "[REDACTED]"}"#)
         #expect(redactor.redact("Authorization: Bearer abc.def") == "Authorization: [REDACTED]")
@@ -91,7 +92,6 @@ import Testing
     }
 }
 
-
 @Suite struct RedactionTableTests {
     @Test(arguments: [
         ("Bearer abc123DEF456ghi789", "abc123DEF456ghi789"),
@@ -110,7 +110,8 @@ import Testing
         let incident = AnalysisFixtures.incident(
             message: "clone of https://u:hunter2pass@git.example.com failed",
             events: [EventRecord(type: "Warning", reason: "BuildFailed", message: "password=Sup3rS3cret!")],
-            logLines: [LogLine(level: "error", message: "token=tok_live_123456789", error: "Bearer abc123DEF456ghi789")])
+            logLines: [LogLine(level: "error", message: "token=tok_live_123456789", error: "Bearer abc123DEF456ghi789")]
+        )
         let rendered = IncidentTextRenderer().render(Redactor().redact(incident))
         for secret in ["hunter2pass", "Sup3rS3cret!", "tok_live_123456789", "abc123DEF456ghi789"] {
             #expect(!rendered.contains(secret))

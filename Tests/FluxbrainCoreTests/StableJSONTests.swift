@@ -5,9 +5,14 @@ import Testing
 @Suite struct StableJSONTests {
     static let incident = Incident(
         object: ObjectReference(cluster: "prod", kind: .kustomization, namespace: "flux-system", name: "apps"),
-        state: .retrying, reason: "BuildFailed", message: "kustomize build failed: <html> & \"quotes\" / slash",
-        revision: "main@sha1:abc", lastAppliedRevision: "main@sha1:def", retryInterval: "2m0s",
-        detectedAt: Date(timeIntervalSince1970: 1_795_000_000))
+        state: .retrying,
+        reason: "BuildFailed",
+        message: "kustomize build failed: <html> & \"quotes\" / slash",
+        revision: "main@sha1:abc",
+        lastAppliedRevision: "main@sha1:def",
+        retryInterval: "2m0s",
+        detectedAt: Date(timeIntervalSince1970: 1_795_000_000)
+    )
 
     @Test func encodingIsDeterministicWithSortedKeysAndNoHTMLEscaping() throws {
         let first = try Self.incident.stableJSON()

@@ -23,7 +23,9 @@ import Testing
             #expect(body["severity"]?.stringValue == "error")
             #expect(body["error_type"]?.stringValue == "BuildFailed")
             #expect(body["metadata"]?["component"]?.stringValue == "Kustomization/flux-system/infra")
-            #expect(body["evidence"]?.arrayValue?.compactMap { $0["type"]?.stringValue } == ["custom", "event", "log_line"])
+            #expect(
+                body["evidence"]?.arrayValue?.compactMap { $0["type"]?.stringValue } == ["custom", "event", "log_line"]
+            )
 
             #expect(result.eventID == ErrorEventBuilder.eventID(for: incident.fingerprint))
             #expect(result.title == "Issue observed in kustomize-controller")
@@ -75,7 +77,9 @@ import Testing
             let marker = "UNIQUE-BODY-TEXT-4711"
             let client = ErrorbrainFixtures.client(fake, logger: logs.logger())
             let error = try await #require(throws: ErrorbrainError.self) {
-                try await client.analyze(ErrorbrainFixtures.incident(message: marker, eventMessage: marker, logMessage: marker))
+                try await client.analyze(
+                    ErrorbrainFixtures.incident(message: marker, eventMessage: marker, logMessage: marker)
+                )
             }
             #expect(error.code == .rejected)
             #expect(error.status == 422)
@@ -181,19 +185,27 @@ import Testing
         // The line an operator reads: what, why, which setting.
         #expect(
             error.description
-                == "Errorbrain: cannot reach http://127.0.0.1:1/events (connection refused); check FLUXBRAIN_ERRORBRAIN_URL")
+                == "Errorbrain: cannot reach http://127.0.0.1:1/events (connection refused); check FLUXBRAIN_ERRORBRAIN_URL"
+        )
     }
 
     @Test func analyzerFallsBackToUnavailableAfterMaxAttemptsAgainstTheFake() async throws {
         try await FakeErrorbrain.with(mode: .always500) { fake in
             let clock = ManualClock(start: ErrorbrainFixtures.detectedAt)
             let analyzer = Analyzer(
-                service: ErrorbrainFixtures.client(fake), store: InMemoryAnalysisStore(clock: clock.wall), maxAttempts: 3,
-                logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+                service: ErrorbrainFixtures.client(fake),
+                store: InMemoryAnalysisStore(clock: clock.wall),
+                maxAttempts: 3,
+                logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+            )
             let incident = ErrorbrainFixtures.incident()
-            #expect(try await analyzer.analyze(incident) == .deferred(until: clock.date.addingTimeInterval(30), failures: 1))
+            #expect(
+                try await analyzer.analyze(incident) == .deferred(until: clock.date.addingTimeInterval(30), failures: 1)
+            )
             clock.advance(by: .seconds(30))
-            #expect(try await analyzer.analyze(incident) == .deferred(until: clock.date.addingTimeInterval(60), failures: 2))
+            #expect(
+                try await analyzer.analyze(incident) == .deferred(until: clock.date.addingTimeInterval(60), failures: 2)
+            )
             clock.advance(by: .seconds(60))
             let decision = try await analyzer.analyze(incident)
             guard case .ready(.unavailable(let reason, let attempts)) = decision else {

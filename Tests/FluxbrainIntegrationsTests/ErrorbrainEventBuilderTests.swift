@@ -15,18 +15,26 @@ import Testing
             "id", "timestamp", "source", "message", "stack_trace", "error_type", "severity", "metadata", "evidence",
         ]
         #expect(Set(top.keys).isSubset(of: allowed))
-        #expect(Set(try #require(json["source"]?.objectValue).keys).isSubset(of: [
-            "language", "name", "version", "environment", "hostname", "tags",
-        ]))
+        #expect(
+            Set(try #require(json["source"]?.objectValue).keys).isSubset(of: [
+                "language", "name", "version", "environment", "hostname", "tags",
+            ])
+        )
         for item in try #require(json["evidence"]?.arrayValue) {
             #expect(Set(try #require(item.objectValue).keys).isSubset(of: ["type", "data", "timestamp"]))
         }
         #expect(event.id == event.id.lowercased())
         #expect(event.id.count == 36)
         #expect(event.timestamp == "2027-01-15T07:43:20Z")
-        #expect(event.source == ErrorEvent.Source(
-            name: "kustomize-controller", environment: .production, hostname: "kustomize-controller-7c9d8f6b5-x2x9q",
-            tags: ["flux", "kustomization", "prod-eu-1"]))
+        #expect(
+            event.source
+                == ErrorEvent.Source(
+                    name: "kustomize-controller",
+                    environment: .production,
+                    hostname: "kustomize-controller-7c9d8f6b5-x2x9q",
+                    tags: ["flux", "kustomization", "prod-eu-1"]
+                )
+        )
         #expect(event.errorType == "BuildFailed")
         #expect(event.severity == .error)
         let metadata = try #require(event.metadata)
@@ -69,14 +77,20 @@ import Testing
         let limits = ErrorEventLimits(messageBytes: 100, fieldBytes: 50, arrayItems: 3, totalBytes: 4000)
         let long = String(repeating: "x", count: 500)
         var incident = ErrorbrainFixtures.incident(
-            message: long, eventMessage: long,
-            status: .object(["inventory": .array((0..<10).map { .string("entry-\($0)") })]))
+            message: long,
+            eventMessage: long,
+            status: .object(["inventory": .array((0..<10).map { .string("entry-\($0)") })])
+        )
         incident.events = Array(repeating: incident.events[0], count: 10)
         incident.logLines = Array(repeating: incident.logLines[0], count: 20)
         let event = ErrorEventBuilder(limits: limits).event(for: incident)
         #expect(event.message == String(repeating: "x", count: 100) + "… [truncated 400 bytes]")
-        #expect(event.evidence?.first?.data["status"]?["inventory"]?.arrayValue?.last == .string("… [truncated 7 items]"))
-        #expect(event.evidence?[1].data["message"] == .string(String(repeating: "x", count: 50) + "… [truncated 450 bytes]"))
+        #expect(
+            event.evidence?.first?.data["status"]?["inventory"]?.arrayValue?.last == .string("… [truncated 7 items]")
+        )
+        #expect(
+            event.evidence?[1].data["message"] == .string(String(repeating: "x", count: 50) + "… [truncated 450 bytes]")
+        )
         #expect(try StableJSON.encode(event).count <= 4000)
         let omitted = try #require(event.metadata?["evidence_omitted"])
         #expect(omitted != .int(0))

@@ -23,13 +23,24 @@ import Testing
             #expect(result.title == "Issue observed in kustomize-controller")
             #expect(result.retrySafety.summary == "Flux retries on its own every 2m0s")
             let metadata = request.body?["metadata"]
-            #expect(metadata?["cause"]?.stringValue == "infrastructure/production/ingress/certificate.yaml: no such file or directory")
-            #expect(metadata?["compare_url"]?.stringValue?.hasPrefix("https://github.com/example-org/fleet-infra/compare/") == true)
+            #expect(
+                metadata?["cause"]?.stringValue
+                    == "infrastructure/production/ingress/certificate.yaml: no such file or directory"
+            )
+            #expect(
+                metadata?["compare_url"]?.stringValue?.hasPrefix("https://github.com/example-org/fleet-infra/compare/")
+                    == true
+            )
 
             let verdict = try JSONDecoder().decode(
-                JSONValue.self, from: Data(try await rawVerdict(fake: fake, eventID: client.event(for: incident).id).utf8))
+                JSONValue.self,
+                from: Data(try await rawVerdict(fake: fake, eventID: client.event(for: incident).id).utf8)
+            )
             try ExampleFiles.check([
-                ("errorbrain-request.json", try ExampleFiles.json(try #require(request.body), name: "errorbrain-request.json")),
+                (
+                    "errorbrain-request.json",
+                    try ExampleFiles.json(try #require(request.body), name: "errorbrain-request.json")
+                ),
                 (
                     "errorbrain-verdict.json",
                     try ExampleFiles.json(verdict, name: "errorbrain-verdict.json", volatile: ["id", "created_at"])
@@ -37,8 +48,10 @@ import Testing
                 (
                     "analysis-result.json",
                     try ExampleFiles.json(
-                        try ExampleFiles.jsonValue(result), name: "analysis-result.json",
-                        volatile: ["verdictID", "createdAt"])
+                        try ExampleFiles.jsonValue(result),
+                        name: "analysis-result.json",
+                        volatile: ["verdictID", "createdAt"]
+                    )
                 ),
             ])
         }
@@ -56,7 +69,9 @@ import Testing
             let body = try #require(request.body)
             #expect(
                 body["message"]?.stringValue?.hasPrefix(
-                    "Helm upgrade failed for release ingress-nginx/ingress-nginx with chart ingress-nginx@4.13.3") == true)
+                    "Helm upgrade failed for release ingress-nginx/ingress-nginx with chart ingress-nginx@4.13.3"
+                ) == true
+            )
             #expect(body["error_type"]?.stringValue == "UpgradeFailed")
             #expect(body["metadata"]?["remediation"]?.stringValue == "rolled back to v11, chart 4.13.2")
             #expect(body["metadata"]?["remediation_reason"]?.stringValue == "RollbackSucceeded")

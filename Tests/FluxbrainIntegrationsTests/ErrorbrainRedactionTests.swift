@@ -28,11 +28,13 @@ import Testing
         var logger = Logger(label: "t") { _ in RedactingLogHandler(wrapping: inner) }
         logger[metadataKey: "handler"] = "\(sample.text)"
         logger.error(
-            "message \(sample.text)", error: Failure(description: sample.text),
+            "message \(sample.text)",
+            error: Failure(description: sample.text),
             metadata: [
                 "string": "\(sample.text)", "convertible": .stringConvertible(sample.text),
                 "nested": ["a": ["\(sample.text)"]],
-            ])
+            ]
+        )
         #expect(logs.entries.count == 1)
         #expect(!logs.allText.contains(sample.secret), "\(logs.allText)")
         #expect(logs.allText.contains("provided="))
@@ -42,20 +44,26 @@ import Testing
     func noSecretReachesErrorbrainANotificationOrALog() async throws {
         try await FakeErrorbrain.with { fake in
             let logs = CapturedLogs()
-            let logger = Logger(label: "fluxbrain") { _ in RedactingLogHandler(wrapping: CapturingLogHandler(logs: logs)) }
+            let logger = Logger(label: "fluxbrain") { _ in
+                RedactingLogHandler(wrapping: CapturingLogHandler(logs: logs))
+            }
             let client = ErrorbrainFixtures.client(fake, logger: logger)
             let redactor = Redactor()
             for (index, sample) in SecretSample.all.enumerated() {
                 let incident = ErrorbrainFixtures.incident(
-                    name: "app-\(index)", message: "kustomize build failed: \(sample.text)",
-                    eventMessage: "BuildFailed: \(sample.text)", logMessage: "Reconciliation failed: \(sample.text)",
+                    name: "app-\(index)",
+                    message: "kustomize build failed: \(sample.text)",
+                    eventMessage: "BuildFailed: \(sample.text)",
+                    logMessage: "Reconciliation failed: \(sample.text)",
                     status: .object([
-                        "conditions": .array([.object(["message": .string(sample.text)])]),
-                    ]))
+                        "conditions": .array([.object(["message": .string(sample.text)])])
+                    ])
+                )
                 // What the service does with an incident: log it, analyze it, notify.
                 logger.error(
                     "incident detected: \(incident.message)",
-                    metadata: ["event": "\(incident.events[0].message)", "log": "\(incident.logLines[0].message)"])
+                    metadata: ["event": "\(incident.events[0].message)", "log": "\(incident.logLines[0].message)"]
+                )
                 let result = try await client.analyze(incident)
                 let notification =
                     IncidentTextRenderer().render(redactor.redact(incident)) + "\n" + result.title + "\n"

@@ -32,13 +32,19 @@ import Testing
         (#""confidence":0.85"#, #""confidence":-0.1"#, "the verdict's hypothesis.confidence is -0.1, outside 0…1"),
         (#""confidence":0.85"#, #""confidence":"high""#, "the verdict's hypothesis.confidence is not a number"),
         (#","confidence":0.85"#, "", "the verdict is missing hypothesis.confidence"),
-        (#""severity":"critical""#, #""severity":"fatal""#,
-         #"the verdict's impact.severity "fatal" is not info, warning or critical"#),
-        (#""urgency":"high"}]"#, #""urgency":"now"}]"#,
-         #"the verdict's recommended_actions[1].urgency "now" is not low, medium or high"#),
+        (
+            #""severity":"critical""#, #""severity":"fatal""#,
+            #"the verdict's impact.severity "fatal" is not info, warning or critical"#
+        ),
+        (
+            #""urgency":"high"}]"#, #""urgency":"now"}]"#,
+            #"the verdict's recommended_actions[1].urgency "now" is not low, medium or high"#
+        ),
         (#""evidence_refs":["550e8400-e29b-41d4-a716-446655440001#e0"],"#, "", "the verdict is missing evidence_refs"),
-        (#""created_at":"2026-11-28T20:26:05.093734""#, #""created_at":"yesterday""#,
-         #"the verdict's created_at "yesterday" is not a date"#),
+        (
+            #""created_at":"2026-11-28T20:26:05.093734""#, #""created_at":"yesterday""#,
+            #"the verdict's created_at "yesterday" is not a date"#
+        ),
         (#"{"id":"#, #"["#, "the verdict is not valid JSON"),
     ])
     func rejectsBrokenVerdictsWithClearErrors(replace: String, with replacement: String, message: String) {
@@ -60,7 +66,9 @@ import Testing
 
     @Test func retryJudgementExtensionIsReadLeniently() throws {
         let body = Self.realVerdict.replacingOccurrences(
-            of: #""confidence":0.85"#, with: #""confidence":0.85,"retryable":true"#)
+            of: #""confidence":0.85"#,
+            with: #""confidence":0.85,"retryable":true"#
+        )
         let verdict = try Verdict.decode(Array(body.utf8))
         #expect(verdict.retryable == true)
         let incident = ErrorbrainFixtures.incident(state: .stalled)

@@ -22,8 +22,10 @@ enum ExampleFiles {
         for (name, text) in files {
             let committed = try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
             #expect(
-                committed == text, "docs/examples/\(name) is stale: run with FLUXBRAIN_WRITE_EXAMPLES=1",
-                sourceLocation: sourceLocation)
+                committed == text,
+                "docs/examples/\(name) is stale: run with FLUXBRAIN_WRITE_EXAMPLES=1",
+                sourceLocation: sourceLocation
+            )
         }
     }
 

@@ -8,13 +8,20 @@ import Testing
     let clock = ManualClock(start: NotifyFixtures.now)
 
     func notifier(
-        _ api: URL, token: String = "ghp_test", timeout: Duration = .seconds(5),
+        _ api: URL,
+        token: String = "ghp_test",
+        timeout: Duration = .seconds(5),
         sleeps: NotifyFixtures.Sleeps = .init(),
         reopenWindow: Duration = .seconds(24 * 3600)
     ) -> GitHubIssuesNotifier {
         GitHubIssuesNotifier(
-            owner: "acme", repo: "platform", token: token, apiURL: api, reopenWindow: reopenWindow,
-            http: NotifyFixtures.http(timeout: timeout, sleeps: sleeps, now: clock.dateNow))
+            owner: "acme",
+            repo: "platform",
+            token: token,
+            apiURL: api,
+            reopenWindow: reopenWindow,
+            http: NotifyFixtures.http(timeout: timeout, sleeps: sleeps, now: clock.dateNow)
+        )
     }
 
     func notification(_ kind: NotificationKind, _ sequence: Int) throws -> IncidentNotification {
@@ -90,7 +97,11 @@ import Testing
             let github = notifier(api, timeout: .seconds(2))
             let store = InMemoryNotificationStore(now: clock.dateNow)
             let dispatcher = NotificationDispatcher(
-                notifiers: [github], store: store, settings: NotificationSettings(), logger: .init(label: "test"))
+                notifiers: [github],
+                store: store,
+                settings: NotificationSettings(),
+                logger: .init(label: "test")
+            )
             let incident = try NotifyFixtures.podinfoIncident()
             let first = await dispatcher.dispatch(incident: incident, status: .firing) { .notConfigured }
             guard case .failed(_, let error, let next) = first[0].result else {
@@ -148,8 +159,10 @@ import Testing
             clock.advance(by: .seconds(1))
             for index in 0..<230 {
                 fake.seed(
-                    title: "other \(index)", body: "<!-- fluxbrain-fingerprint: other\(index) -->",
-                    labels: ["fluxbrain"])
+                    title: "other \(index)",
+                    body: "<!-- fluxbrain-fingerprint: other\(index) -->",
+                    labels: ["fluxbrain"]
+                )
             }
             let report = try await notifier(api).send(n)
             #expect(report.detail == "commented on issue #\(target)")
@@ -199,12 +212,21 @@ import Testing
             }
             n.analysis = .analyzed(
                 AnalysisResult(
-                    verdictID: "v", eventID: "e", title: "t", description: String(repeating: "d", count: 40_000),
-                    confidence: 0.5, severity: .warning, affectedComponents: [],
+                    verdictID: "v",
+                    eventID: "e",
+                    title: "t",
+                    description: String(repeating: "d", count: 40_000),
+                    confidence: 0.5,
+                    severity: .warning,
+                    affectedComponents: [],
                     actions: (0..<30).map {
                         .init(title: "a\($0)", description: String(repeating: "z", count: 3_000), urgency: .low)
                     },
-                    evidenceRefs: [], createdAt: nil, retrySafety: n.retrySafety))
+                    evidenceRefs: [],
+                    createdAt: nil,
+                    retrySafety: n.retrySafety
+                )
+            )
             let body = GitHubIssueRenderer().body(n)
             #expect(body.unicodeScalars.count <= 65_536)
             #expect(body.hasSuffix(GitHubIssueRenderer.truncationMarker))

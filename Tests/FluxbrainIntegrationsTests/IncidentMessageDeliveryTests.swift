@@ -35,10 +35,14 @@ import Testing
                     == "🔴 FAILING: HelmRelease ingress-nginx/ingress-nginx in cluster prod-eu-1 — UpgradeFailed: stalled resources: Deployment/ingress-nginx/ingress-nginx-controller (Failed)"
             )
             let lead = try #require(texts(nginx).first { $0.contains("*Cause:*") })
-            #expect(lead.contains("*Cause:* stalled resources: Deployment/ingress-nginx/ingress-nginx-controller (Failed)"))
+            #expect(
+                lead.contains("*Cause:* stalled resources: Deployment/ingress-nginx/ingress-nginx-controller (Failed)")
+            )
             #expect(lead.contains("*Remediation:* rolled back to v11, chart 4.13.2 (`RollbackSucceeded`)"))
             #expect(texts(nginx).contains("*What changed*\nchart 4.13.2 → 4.13.3"))
-            #expect(!texts(nginx).contains { $0.contains("Helm rollback to previous release") && $0.hasPrefix("*Message*") })
+            #expect(
+                !texts(nginx).contains { $0.contains("Helm rollback to previous release") && $0.hasPrefix("*Message*") }
+            )
 
             let infra = bodies[1]
             let infraTexts = texts(infra)
@@ -47,14 +51,16 @@ import Testing
                     $0.hasPrefix(
                         "<https://github.com/example-org/fleet-infra/tree/4f6c1b2d9e0a7c3b5d8e1f2a3b4c5d6e7f8a9b0c/infrastructure/production|Kustomization flux-system/infra>"
                     )
-                })
+                }
+            )
             #expect(infraTexts.contains("*What changed*\n<\(Self.compare)|main@sha1:8a1b2c3 → main@sha1:4f6c1b2>"))
             // The build error appears once, with its repeats counted and a date token.
             let message = try #require(infraTexts.first { $0.hasPrefix("*Message*") })
             #expect(
                 message.hasPrefix(
                     "*Message* (repeated 8× in events and logs, last <!date^1795895231^{date_short_pretty} {time}|2026-11-28 19:47 UTC>)"
-                ))
+                )
+            )
             #expect(infraTexts.filter { $0.contains("accumulating resources") }.count == 1)
             #expect(!infraTexts.contains { $0.hasPrefix("*Recent events and logs*") })
         }
@@ -81,7 +87,12 @@ import Testing
     @Test func githubIssueTitlesTheFailedActionAndLinksTheCompareView() async throws {
         try await FakeGitHub.withRunning { github, api in
             let notifier = GitHubIssuesNotifier(
-                owner: "acme", repo: "platform", token: "ghp_test", apiURL: api, http: NotifyFixtures.http())
+                owner: "acme",
+                repo: "platform",
+                token: "ghp_test",
+                apiURL: api,
+                http: NotifyFixtures.http()
+            )
             _ = try await notifier.send(try NotifyFixtures.snapshotNotification("ingress-nginx"))
             _ = try await notifier.send(try NotifyFixtures.snapshotNotification("infra"))
             let issues = github.issues
@@ -90,7 +101,9 @@ import Testing
                 issues[0].title
                     == "[fluxbrain] HelmRelease ingress-nginx/ingress-nginx: UpgradeFailed — stalled resources: Deployment/ingress-nginx/ingress-nginx-controller (Failed) (cluster prod-eu-1)"
             )
-            #expect(issues[0].body.contains("| **Remediation** | rolled back to v11, chart 4.13.2 (`RollbackSucceeded`) |"))
+            #expect(
+                issues[0].body.contains("| **Remediation** | rolled back to v11, chart 4.13.2 (`RollbackSucceeded`) |")
+            )
             #expect(issues[1].body.contains("- [main@sha1:8a1b2c3 → main@sha1:4f6c1b2](\(Self.compare))"))
             #expect(issues[1].body.contains("_Repeated 8× in events and logs, last 2026-11-28T19:47:11Z._"))
             // The full message stays in the body.
@@ -108,7 +121,10 @@ import Testing
             #expect(nginx["remediation"]?["summary"]?.stringValue == "rolled back to v11, chart 4.13.2")
             #expect(nginx["changes"]?["previousChart"]?.stringValue == "4.13.2")
             let infra = try #require(sink.records.last?.body)
-            #expect(infra["cause"]?.stringValue == "infrastructure/production/ingress/certificate.yaml: no such file or directory")
+            #expect(
+                infra["cause"]?.stringValue
+                    == "infrastructure/production/ingress/certificate.yaml: no such file or directory"
+            )
             #expect(infra["changes"]?["compareURL"]?.stringValue == Self.compare)
             #expect(infra["remediation"] == .null)
             #expect(infra["message"]?.stringValue?.hasPrefix("kustomize build failed: accumulating resources") == true)

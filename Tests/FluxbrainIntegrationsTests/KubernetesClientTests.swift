@@ -14,12 +14,19 @@ import Testing
         }
         try await withFakeKubernetesServer(state: state) { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "test", config: .url(url), httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "test",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let result = try await client.list(.kustomization, namespace: nil, pageSize: 3)
                 #expect(result.objects.map(\.metadata.name) == (0..<7).map { "app-\($0)" })
                 #expect(result.malformed.isEmpty)
                 #expect(!result.resourceVersion.isEmpty)
-                let requests = await state.requests.filter { $0.path == "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations" }
+                let requests = await state.requests.filter {
+                    $0.path == "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations"
+                }
                 #expect(requests.count == 3)
                 #expect(requests.allSatisfy { $0.query["limit"] == "3" })
                 #expect(requests[0].query["continue"] == nil)
@@ -32,10 +39,17 @@ import Testing
         let state = FakeKubernetesState()
         try await state.apply(json: KubeTest.object(.helmRelease, name: "good"))
         try await state.apply(json: KubeTest.object(.helmRelease, name: "bad", extraSpec: #""suspend":"sometimes""#))
-        try await state.apply(json: KubeTest.object(.helmRelease, name: "also-good", extraStatus: #""brandNewField":{"a":1}"#))
+        try await state.apply(
+            json: KubeTest.object(.helmRelease, name: "also-good", extraStatus: #""brandNewField":{"a":1}"#)
+        )
         try await withFakeKubernetesServer(state: state) { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "test", config: .url(url), httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "test",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let result = try await client.list(.helmRelease, namespace: nil)
                 #expect(result.objects.map(\.metadata.name) == ["also-good", "good"])
                 #expect(result.malformed.count == 1)
@@ -50,7 +64,12 @@ import Testing
         await state.setMissing(.imagePolicy)
         try await withFakeKubernetesServer(state: state) { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "test", config: .url(url), httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "test",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let error = try await #require(throws: KubernetesError.self) {
                     _ = try await client.list(.imagePolicy, namespace: nil)
                 }
@@ -67,7 +86,12 @@ import Testing
         await state.setForbidden(.kustomization)
         try await withFakeKubernetesServer(state: state) { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "prod", config: .url(url), httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "prod",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let error = try await #require(throws: KubernetesError.self) {
                     _ = try await client.list(.kustomization, namespace: nil)
                 }
@@ -76,7 +100,8 @@ import Testing
                     error.message
                         == "cluster prod: forbidden: User \"system:serviceaccount:flux-system:fluxbrain\" cannot list "
                         + "kustomizations.kustomize.toolkit.fluxcd.io at the cluster scope — grant the ClusterRole \"list\" "
-                        + "on \"kustomizations\" in API group \"kustomize.toolkit.fluxcd.io\"")
+                        + "on \"kustomizations\" in API group \"kustomize.toolkit.fluxcd.io\""
+                )
                 let namespaced = try await #require(throws: KubernetesError.self) {
                     _ = try await client.list(.kustomization, namespace: "team-a")
                 }
@@ -89,13 +114,24 @@ import Testing
     @Test func notFoundStatusIsNotAMissingCRD() async throws {
         try await withFakeKubernetesServer { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "test", config: .url(url), httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "test",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let error = try await #require(throws: KubernetesError.self) {
                     _ = try await client.get(
                         path: "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/nope",
                         request: RequestDescription(
-                            verb: "get", group: "kustomize.toolkit.fluxcd.io", version: "v1", resource: "kustomizations",
-                            namespace: "flux-system", name: "nope"))
+                            verb: "get",
+                            group: "kustomize.toolkit.fluxcd.io",
+                            version: "v1",
+                            resource: "kustomizations",
+                            namespace: "flux-system",
+                            name: "nope"
+                        )
+                    )
                 }
                 #expect(error.code == .notFound)
                 #expect(error.message.contains("\"nope\" not found"))
@@ -108,20 +144,35 @@ import Testing
         try await state.apply(json: KubeTest.object(.gitRepository, name: "fleet"))
         try await withFakeKubernetesServer(state: state) { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "test", config: .url(url), httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "test",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let list = try await client.list(.gitRepository, namespace: nil)
                 let received = EventLog()
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         try await client.watch(
-                            .gitRepository, namespace: nil, resourceVersion: list.resourceVersion, timeoutSeconds: 30
+                            .gitRepository,
+                            namespace: nil,
+                            resourceVersion: list.resourceVersion,
+                            timeoutSeconds: 30
                         ) { event in
                             await received.append(event)
                         }
                     }
                     #expect(try await eventually { await state.watchCount == 1 })
                     try await state.apply(json: KubeTest.object(.gitRepository, name: "other"))
-                    try await state.apply(json: KubeTest.object(.gitRepository, name: "fleet", ready: "False", reason: "GitOperationFailed"))
+                    try await state.apply(
+                        json: KubeTest.object(
+                            .gitRepository,
+                            name: "fleet",
+                            ready: "False",
+                            reason: "GitOperationFailed"
+                        )
+                    )
                     await state.delete(.gitRepository, namespace: "flux-system", name: "other")
                     await state.sendBookmarks()
                     #expect(try await eventually { await received.descriptions.count == 4 })
@@ -142,13 +193,23 @@ import Testing
         try await state.apply(json: KubeTest.object(.bucket, name: "b"))
         try await withFakeKubernetesServer(state: state) { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "test", config: .url(url), httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "test",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let list = try await client.list(.bucket, namespace: nil)
                 // Newer changes, then compaction: the list's resourceVersion is now too old to watch from.
                 try await state.apply(json: KubeTest.object(.bucket, name: "c"))
                 await state.expireResourceVersions()
                 let error = try await #require(throws: KubernetesError.self) {
-                    try await client.watch(.bucket, namespace: nil, resourceVersion: list.resourceVersion, timeoutSeconds: 5) { _ in }
+                    try await client.watch(
+                        .bucket,
+                        namespace: nil,
+                        resourceVersion: list.resourceVersion,
+                        timeoutSeconds: 5
+                    ) { _ in }
                 }
                 #expect(error.code == .expired)
                 #expect(error.message.contains("too old resource version"))
@@ -166,10 +227,23 @@ import Testing
         try await withFakeKubernetesServer(state: state, tls: true) { _, url in
             try await KubeTest.withHTTPClient { http in
                 let path = try TestKubeconfig.write(
-                    [.init(name: "fake", server: url, caPEM: TestCertificates.shared.caPEM, user: .tokenFile(tokenFile))],
-                    in: directory)
+                    [
+                        .init(
+                            name: "fake",
+                            server: url,
+                            caPEM: TestCertificates.shared.caPEM,
+                            user: .tokenFile(tokenFile)
+                        )
+                    ],
+                    in: directory
+                )
                 let config = try Kubeconfig.load(paths: [path]).connection()
-                let client = try KubernetesClient(cluster: "fake", config: config, httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "fake",
+                    config: config,
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let error = try await #require(throws: KubernetesError.self) {
                     _ = try await client.list(.ociRepository, namespace: nil)
                 }
@@ -191,7 +265,10 @@ import Testing
         let tokenFile = directory + "/token"
         try "first".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let clock = ManualClock()
-        let provider = CredentialProvider(credentials: KubernetesCredentials(token: .file(path: tokenFile)), clock: clock)
+        let provider = CredentialProvider(
+            credentials: KubernetesCredentials(token: .file(path: tokenFile)),
+            clock: clock
+        )
         #expect(try await provider.resolve().bearerToken == "first")
         try "second".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         #expect(try await provider.resolve().bearerToken == "first")
@@ -203,8 +280,16 @@ import Testing
         try await withFakeKubernetesServer(tls: true) { _, url in
             try await KubeTest.withHTTPClient { http in
                 let config = KubernetesConnectionConfig(
-                    server: url, certificateAuthorityPEM: Array(TestCertificates.otherCA.utf8), origin: "test")
-                let client = try KubernetesClient(cluster: "test", config: config, httpClient: http, logger: KubeTest.logger)
+                    server: url,
+                    certificateAuthorityPEM: Array(TestCertificates.otherCA.utf8),
+                    origin: "test"
+                )
+                let client = try KubernetesClient(
+                    cluster: "test",
+                    config: config,
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let error = try await #require(throws: KubernetesError.self) {
                     _ = try await client.list(.kustomization, namespace: nil)
                 }
@@ -212,7 +297,12 @@ import Testing
                 // Only an explicit insecure-skip-tls-verify accepts it.
                 var insecure = config
                 insecure.insecureSkipTLSVerify = true
-                let insecureClient = try KubernetesClient(cluster: "test", config: insecure, httpClient: http, logger: KubeTest.logger)
+                let insecureClient = try KubernetesClient(
+                    cluster: "test",
+                    config: insecure,
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 _ = try await insecureClient.list(.kustomization, namespace: nil)
             }
         }
@@ -226,16 +316,35 @@ import Testing
                 let path = try TestKubeconfig.write(
                     [
                         .init(
-                            name: "mtls", server: url, caPEM: certificates.caPEM,
-                            user: .clientCertificate(certificatePEM: certificates.clientCertificatePEM, keyPEM: certificates.clientKeyPEM))
-                    ], in: directory)
+                            name: "mtls",
+                            server: url,
+                            caPEM: certificates.caPEM,
+                            user: .clientCertificate(
+                                certificatePEM: certificates.clientCertificatePEM,
+                                keyPEM: certificates.clientKeyPEM
+                            )
+                        )
+                    ],
+                    in: directory
+                )
                 let config = try Kubeconfig.load(paths: [path]).connection(context: "mtls")
-                let client = try KubernetesClient(cluster: "mtls", config: config, httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "mtls",
+                    config: config,
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 _ = try await client.list(.helmChart, namespace: nil)
                 let anonymous = try KubernetesClient(
                     cluster: "mtls",
-                    config: KubernetesConnectionConfig(server: url, certificateAuthorityPEM: Array(certificates.caPEM.utf8), origin: "t"),
-                    httpClient: http, logger: KubeTest.logger)
+                    config: KubernetesConnectionConfig(
+                        server: url,
+                        certificateAuthorityPEM: Array(certificates.caPEM.utf8),
+                        origin: "t"
+                    ),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 await #expect(throws: KubernetesError.self) { _ = try await anonymous.list(.helmChart, namespace: nil) }
             }
         }
@@ -247,20 +356,33 @@ import Testing
         try "exec-one".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let script = directory + "/credential-plugin.sh"
         try """
-            #!/bin/sh
-            [ "$FLUXBRAIN_TEST" = 1 ] || exit 3
-            printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"2099-01-01T00:00:00Z"}}' "$(cat \(tokenFile))"
-            """.write(toFile: script, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        [ "$FLUXBRAIN_TEST" = 1 ] || exit 3
+        printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"2099-01-01T00:00:00Z"}}' "$(cat \(tokenFile))"
+        """.write(toFile: script, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
         let state = FakeKubernetesState()
         await state.requireToken("exec-one")
         try await withFakeKubernetesServer(state: state, tls: true) { _, url in
             try await KubeTest.withHTTPClient { http in
                 let path = try TestKubeconfig.write(
-                    [.init(name: "exec", server: url, caPEM: TestCertificates.shared.caPEM, user: .exec(command: "./credential-plugin.sh", args: []))],
-                    in: directory)
+                    [
+                        .init(
+                            name: "exec",
+                            server: url,
+                            caPEM: TestCertificates.shared.caPEM,
+                            user: .exec(command: "./credential-plugin.sh", args: [])
+                        )
+                    ],
+                    in: directory
+                )
                 let config = try Kubeconfig.load(paths: [path]).connection()
-                let client = try KubernetesClient(cluster: "exec", config: config, httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "exec",
+                    config: config,
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 _ = try await client.list(.bucket, namespace: nil)
                 try "exec-two".write(toFile: tokenFile, atomically: true, encoding: .utf8)
                 await state.requireToken("exec-two")
@@ -274,20 +396,46 @@ import Testing
         let state = FakeKubernetesState()
         for minute in 0..<15 {
             await state.addEvent(
-                about: .kustomization, namespace: "flux-system", name: "apps", reason: "BuildFailed",
-                message: "build failed \(minute)", lastTimestamp: String(format: "2026-11-28T19:%02d:00Z", minute),
-                revision: "main@sha1:\(minute)")
+                about: .kustomization,
+                namespace: "flux-system",
+                name: "apps",
+                reason: "BuildFailed",
+                message: "build failed \(minute)",
+                lastTimestamp: String(format: "2026-11-28T19:%02d:00Z", minute),
+                revision: "main@sha1:\(minute)"
+            )
         }
         await state.addEvent(
-            about: .kustomization, namespace: "flux-system", name: "apps", type: "Normal", reason: "ReconciliationSucceeded",
-            message: "ok", lastTimestamp: "2026-11-28T19:59:00Z")
+            about: .kustomization,
+            namespace: "flux-system",
+            name: "apps",
+            type: "Normal",
+            reason: "ReconciliationSucceeded",
+            message: "ok",
+            lastTimestamp: "2026-11-28T19:59:00Z"
+        )
         await state.addEvent(
-            about: .kustomization, namespace: "flux-system", name: "other", reason: "BuildFailed", message: "other",
-            lastTimestamp: "2026-11-28T19:58:00Z")
+            about: .kustomization,
+            namespace: "flux-system",
+            name: "other",
+            reason: "BuildFailed",
+            message: "other",
+            lastTimestamp: "2026-11-28T19:58:00Z"
+        )
         try await withFakeKubernetesServer(state: state) { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "c", config: .url(url), httpClient: http, logger: KubeTest.logger)
-                let reference = ObjectReference(cluster: "c", kind: .kustomization, namespace: "flux-system", name: "apps")
+                let client = try KubernetesClient(
+                    cluster: "c",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
+                let reference = ObjectReference(
+                    cluster: "c",
+                    kind: .kustomization,
+                    namespace: "flux-system",
+                    name: "apps"
+                )
                 let events = try await client.warningEvents(for: reference, limit: 10)
                 #expect(events.count == 10)
                 #expect(events.first?.message == "build failed 14")
@@ -298,7 +446,8 @@ import Testing
                 #expect(request?.path == "/api/v1/namespaces/flux-system/events")
                 #expect(
                     request?.query["fieldSelector"]
-                        == "involvedObject.kind=Kustomization,involvedObject.name=apps,involvedObject.namespace=flux-system,type=Warning")
+                        == "involvedObject.kind=Kustomization,involvedObject.name=apps,involvedObject.namespace=flux-system,type=Warning"
+                )
             }
         }
     }
@@ -312,13 +461,33 @@ import Testing
             not json at all
             {"level":"error","ts":"2026-11-28T19:43:00.001Z","msg":"Reconciliation failed","controllerKind":"Kustomization","namespace":"flux-system","name":"apps","reconcileID":"r2","error":"again"}
             """
-        await state.addPod(namespace: "flux-system", name: "kustomize-controller-abc", labels: ["app": "kustomize-controller"], log: log)
-        await state.addPod(namespace: "flux-system", name: "helm-controller-abc", labels: ["app": "helm-controller"], log: log)
+        await state.addPod(
+            namespace: "flux-system",
+            name: "kustomize-controller-abc",
+            labels: ["app": "kustomize-controller"],
+            log: log
+        )
+        await state.addPod(
+            namespace: "flux-system",
+            name: "helm-controller-abc",
+            labels: ["app": "helm-controller"],
+            log: log
+        )
         try await withFakeKubernetesServer(state: state) { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "c", config: .url(url), httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "c",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let evidence = EvidenceCollector(clients: ["c": client], collectLogs: true, logger: KubeTest.logger)
-                let reference = ObjectReference(cluster: "c", kind: .kustomization, namespace: "flux-system", name: "apps")
+                let reference = ObjectReference(
+                    cluster: "c",
+                    kind: .kustomization,
+                    namespace: "flux-system",
+                    name: "apps"
+                )
                 let lines = try await evidence.logLines(for: reference)
                 #expect(lines.map(\.reconcileID) == ["r2", "r1"])
                 #expect(lines.first?.error == "again")
@@ -327,7 +496,14 @@ import Testing
                 #expect(logRequest?.query["container"] == "manager")
                 #expect(logRequest?.query["sinceSeconds"] == "3600")
                 #expect(logRequest?.query["tailLines"] == "500")
-                let incident = Incident(object: reference, state: .retrying, reason: "BuildFailed", message: "m", revision: nil, detectedAt: Date())
+                let incident = Incident(
+                    object: reference,
+                    state: .retrying,
+                    reason: "BuildFailed",
+                    message: "m",
+                    revision: nil,
+                    detectedAt: Date()
+                )
                 let enriched = await evidence.enrich(incident)
                 #expect(enriched.logLines.count == 2)
                 #expect(enriched.events.isEmpty)

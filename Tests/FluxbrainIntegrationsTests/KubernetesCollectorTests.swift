@@ -7,14 +7,20 @@ import Testing
 
 /// The informer loops against the fake API server.
 @Suite struct KubernetesCollectorTests {
-    static func options(kinds: [FluxKind] = [.kustomization, .gitRepository], namespaces: [String] = []) -> CollectorOptions {
+    static func options(
+        kinds: [FluxKind] = [.kustomization, .gitRepository],
+        namespaces: [String] = []
+    ) -> CollectorOptions {
         var options = CollectorOptions()
         options.kinds = kinds
         options.namespaces = namespaces
         options.pageSize = 2
         options.backoff = Backoff(
-            base: .milliseconds(20), maximum: .milliseconds(100), growth: .exponential(factor: 2),
-            jitter: .adding(upTo: 1))
+            base: .milliseconds(20),
+            maximum: .milliseconds(100),
+            growth: .exponential(factor: 2),
+            jitter: .adding(upTo: 1)
+        )
         options.crdRecheckInterval = .milliseconds(100)
         options.watchTimeoutSeconds = 30...30
         return options
@@ -38,7 +44,12 @@ import Testing
         try await state.apply(json: KubeTest.object(.gitRepository, name: "fleet"))
         try await withFakeKubernetesServer(state: state) { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "c1", config: .url(url), httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "c1",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let collector = ClusterCollector(client: client, options: Self.options(), logger: KubeTest.logger)
                 try await Self.running(collector) { () async throws in
                     #expect(try await eventually { await collector.health == .healthy })
@@ -46,8 +57,15 @@ import Testing
                     #expect(try await eventually { await state.watchCount == 2 })
 
                     // A watched change lands in the cache.
-                    try await state.apply(json: KubeTest.object(.kustomization, name: "ks-1", ready: "False", reason: "BuildFailed"))
-                    let ks1 = ObjectReference(cluster: "c1", kind: .kustomization, namespace: "flux-system", name: "ks-1")
+                    try await state.apply(
+                        json: KubeTest.object(.kustomization, name: "ks-1", ready: "False", reason: "BuildFailed")
+                    )
+                    let ks1 = ObjectReference(
+                        cluster: "c1",
+                        kind: .kustomization,
+                        namespace: "flux-system",
+                        name: "ks-1"
+                    )
                     #expect(try await eventually { await collector.object(ks1)?.condition("Ready")?.status == "False" })
 
                     // Changes the watch never sees, then history compacted and the stream ends: the re-watch gets
@@ -62,7 +80,8 @@ import Testing
                         try await eventually {
                             let names = Set(await collector.snapshot().map(\.metadata.name))
                             return names == ["ks-1", "ks-2", "ks-3", "ks-4", "ks-new", "fleet"]
-                        })
+                        }
+                    )
                     let names = await collector.snapshot().map(\.metadata.name)
                     let requests = await state.requests.map { "\($0.path) \($0.query)" }
                     #expect(Set(names) == ["ks-1", "ks-2", "ks-3", "ks-4", "ks-new", "fleet"], "\(requests)")
@@ -81,15 +100,36 @@ import Testing
         try await state.apply(json: KubeTest.object(.gitRepository, name: "fleet"))
         try await withFakeKubernetesServer(state: state) { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "c1", config: .url(url), httpClient: http, logger: KubeTest.logger)
-                let collector = ClusterCollector(client: client, options: Self.options(kinds: [.gitRepository]), logger: KubeTest.logger)
-                let fleet = ObjectReference(cluster: "c1", kind: .gitRepository, namespace: "flux-system", name: "fleet")
+                let client = try KubernetesClient(
+                    cluster: "c1",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
+                let collector = ClusterCollector(
+                    client: client,
+                    options: Self.options(kinds: [.gitRepository]),
+                    logger: KubeTest.logger
+                )
+                let fleet = ObjectReference(
+                    cluster: "c1",
+                    kind: .gitRepository,
+                    namespace: "flux-system",
+                    name: "fleet"
+                )
                 try await Self.running(collector) { () async throws in
                     var changes = collector.changes.makeAsyncIterator()
                     let listed = await changes.next()
                     #expect(listed == fleet)  // from the initial list
                     #expect(try await eventually { await state.watchCount == 1 })
-                    try await state.apply(json: KubeTest.object(.gitRepository, name: "fleet", ready: "False", reason: "GitOperationFailed"))
+                    try await state.apply(
+                        json: KubeTest.object(
+                            .gitRepository,
+                            name: "fleet",
+                            ready: "False",
+                            reason: "GitOperationFailed"
+                        )
+                    )
                     let modified = await changes.next()
                     #expect(modified == fleet)
                     await state.delete(.gitRepository, namespace: "flux-system", name: "fleet")
@@ -108,9 +148,17 @@ import Testing
         try await state.apply(json: KubeTest.object(.imagePolicy, name: "podinfo"))
         try await withFakeKubernetesServer(state: state) { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "c1", config: .url(url), httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "c1",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let collector = ClusterCollector(
-                    client: client, options: Self.options(kinds: [.gitRepository, .imagePolicy]), logger: KubeTest.logger)
+                    client: client,
+                    options: Self.options(kinds: [.gitRepository, .imagePolicy]),
+                    logger: KubeTest.logger
+                )
                 try await Self.running(collector) { () async throws in
                     #expect(try await eventually { await collector.health == .healthy })
                     #expect(await collector.missingKinds == [.imagePolicy])
@@ -130,10 +178,17 @@ import Testing
         try await state.apply(json: KubeTest.object(.kustomization, namespace: "team-c", name: "c"))
         try await withFakeKubernetesServer(state: state) { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "c1", config: .url(url), httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "c1",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let collector = ClusterCollector(
-                    client: client, options: Self.options(kinds: [.kustomization], namespaces: ["team-a", "team-b"]),
-                    logger: KubeTest.logger)
+                    client: client,
+                    options: Self.options(kinds: [.kustomization], namespaces: ["team-a", "team-b"]),
+                    logger: KubeTest.logger
+                )
                 let once = await collector.collectOnce()
                 #expect(once.objects.map(\.metadata.name) == ["a", "b"])
                 let paths = Set(await state.requests.map(\.path))
@@ -141,7 +196,8 @@ import Testing
                     paths == [
                         "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/team-a/kustomizations",
                         "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/team-b/kustomizations",
-                    ])
+                    ]
+                )
                 try await Self.running(collector) { () async throws in
                     #expect(try await eventually { await state.watchCount == 2 })
                     try await state.apply(json: KubeTest.object(.kustomization, namespace: "team-c", name: "c2"))
@@ -158,7 +214,12 @@ import Testing
         await state.setForbidden(.gitRepository)
         try await withFakeKubernetesServer(state: state) { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "c1", config: .url(url), httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "c1",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let collector = ClusterCollector(client: client, options: Self.options(), logger: KubeTest.logger)
                 let once = await collector.collectOnce()
                 #expect(once.failures.map(\.kind) == [.gitRepository])
@@ -184,7 +245,12 @@ import Testing
         try await state.apply(json: KubeTest.object(.gitRepository, name: "flux-system"))
         try await withFakeKubernetesServer(state: state) { _, url in
             try await KubeTest.withHTTPClient { http in
-                let client = try KubernetesClient(cluster: "c1", config: .url(url), httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "c1",
+                    config: .url(url),
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let collector = ClusterCollector(client: client, options: Self.options(), logger: KubeTest.logger)
                 #expect(await collector.assessableSnapshot() == nil)
                 try await Self.running(collector) { () async throws in
@@ -193,7 +259,11 @@ import Testing
                     // Losing the right to watch one kind drops its (now possibly stale) objects from what is judged.
                     await state.setForbidden(.gitRepository)
                     await state.closeWatches()
-                    #expect(try await eventually { await collector.assessableSnapshot()?.leftOut.map(\.part) == ["gitrepositories"] })
+                    #expect(
+                        try await eventually {
+                            await collector.assessableSnapshot()?.leftOut.map(\.part) == ["gitrepositories"]
+                        }
+                    )
                     #expect(await collector.assessableSnapshot()?.objects.map(\.metadata.name) == ["apps"])
                     #expect(await collector.count == 2)
                 }

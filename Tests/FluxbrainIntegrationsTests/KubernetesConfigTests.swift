@@ -8,13 +8,23 @@ import Testing
     @Test func mergesSeveralFilesFirstWins() throws {
         let directory = try TestKubeconfig.makeDirectory()
         let first = try TestKubeconfig.write(
-            [.init(name: "shared", server: URL(string: "https://first.example")!, user: .token("one"))], in: directory, name: "a")
+            [.init(name: "shared", server: URL(string: "https://first.example")!, user: .token("one"))],
+            in: directory,
+            name: "a"
+        )
         let second = try TestKubeconfig.write(
             [
                 .init(name: "shared", server: URL(string: "https://second.example")!, user: .token("two")),
                 .init(name: "only-second", server: URL(string: "https://only.example")!, namespace: "apps"),
-            ], currentContext: "only-second", in: directory, name: "b")
-        let paths = Kubeconfig.defaultPaths(environment: ["KUBECONFIG": "\(first):\(directory)/missing::\(second)"], homeDirectory: "/root")
+            ],
+            currentContext: "only-second",
+            in: directory,
+            name: "b"
+        )
+        let paths = Kubeconfig.defaultPaths(
+            environment: ["KUBECONFIG": "\(first):\(directory)/missing::\(second)"],
+            homeDirectory: "/root"
+        )
         #expect(paths == [first, "\(directory)/missing", second])
         let kubeconfig = try Kubeconfig.load(paths: paths)
         #expect(kubeconfig.currentContext == "shared")
@@ -33,7 +43,10 @@ import Testing
 
     @Test func namesWhatIsMissing() throws {
         let directory = try TestKubeconfig.makeDirectory()
-        let path = try TestKubeconfig.write([.init(name: "a", server: URL(string: "https://a.example")!)], in: directory)
+        let path = try TestKubeconfig.write(
+            [.init(name: "a", server: URL(string: "https://a.example")!)],
+            in: directory
+        )
         let kubeconfig = try Kubeconfig.load(paths: [path])
         let error = try #require(throws: KubernetesError.self) { _ = try kubeconfig.connection(context: "prod") }
         #expect(error.message == "kubeconfig context \"prod\" not found; contexts: a")
@@ -43,7 +56,10 @@ import Testing
 
     @Test func authProviderIsRefusedClearly() throws {
         let directory = try TestKubeconfig.makeDirectory()
-        let path = try TestKubeconfig.write([.init(name: "gke", server: URL(string: "https://a.example")!, user: .authProvider("gcp"))], in: directory)
+        let path = try TestKubeconfig.write(
+            [.init(name: "gke", server: URL(string: "https://a.example")!, user: .authProvider("gcp"))],
+            in: directory
+        )
         let error = try #require(throws: KubernetesError.self) { _ = try Kubeconfig.load(paths: [path]).connection() }
         #expect(error.code == .unsupported)
         #expect(error.message.contains("kubeconfig user \"gke-user\" uses auth-provider \"gcp\""))
@@ -97,7 +113,8 @@ import Testing
         try "fluxbrain\n".write(toFile: directory + "/namespace", atomically: true, encoding: .utf8)
         let config = try KubernetesConnectionConfig.inCluster(
             environment: ["KUBERNETES_SERVICE_HOST": "fd00::1", "KUBERNETES_SERVICE_PORT": "443"],
-            serviceAccountDirectory: directory)
+            serviceAccountDirectory: directory
+        )
         #expect(config.server.absoluteString == "https://[fd00::1]:443")
         #expect(config.namespace == "fluxbrain")
         #expect(config.origin == "in-cluster")
@@ -127,7 +144,11 @@ import Testing
 
     @Test func backoffDoublesUpToTheCapWithJitter() {
         var backoff = Backoff(
-            base: .milliseconds(800), maximum: .seconds(30), growth: .exponential(factor: 2), jitter: .adding(upTo: 1))
+            base: .milliseconds(800),
+            maximum: .seconds(30),
+            growth: .exponential(factor: 2),
+            jitter: .adding(upTo: 1)
+        )
         #expect(backoff.next(random: 0) == .milliseconds(800))
         #expect(backoff.next(random: 0) == .milliseconds(1600))
         #expect(backoff.next(random: 0.5) == .milliseconds(4800))
@@ -144,26 +165,40 @@ import Testing
         #expect(try splitter.nextLine() == nil)
         try splitter.append(bytes: Array(":2}\n".utf8))
         #expect(try splitter.nextLine().map { String(decoding: $0, as: UTF8.self) } == "{\"b\":2}")
-        #expect(throws: LineSplitter.TooLong.self) { try splitter.append(bytes: Array(String(repeating: "x", count: 40).utf8)) }
+        #expect(throws: LineSplitter.TooLong.self) {
+            try splitter.append(bytes: Array(String(repeating: "x", count: 40).utf8))
+        }
     }
 
     @Test func decodesWatchLines() {
         let bookmark = WatchEvent.decode(
-            line: Array(#"{"type":"BOOKMARK","object":{"kind":"Kustomization","apiVersion":"kustomize.toolkit.fluxcd.io/v1","metadata":{"resourceVersion":"123","annotations":{"k8s.io/initial-events-end":"true"}}}}"#.utf8))
+            line: Array(
+                #"{"type":"BOOKMARK","object":{"kind":"Kustomization","apiVersion":"kustomize.toolkit.fluxcd.io/v1","metadata":{"resourceVersion":"123","annotations":{"k8s.io/initial-events-end":"true"}}}}"#
+                    .utf8
+            )
+        )
         guard case .bookmark(let version) = bookmark else {
             Issue.record("expected a bookmark")
             return
         }
         #expect(version == "123")
         let error = WatchEvent.decode(
-            line: Array(#"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 48213650 (48290117)","reason":"Expired","code":410}}"#.utf8))
+            line: Array(
+                #"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 48213650 (48290117)","reason":"Expired","code":410}}"#
+                    .utf8
+            )
+        )
         guard case .error(let status) = error else {
             Issue.record("expected an error")
             return
         }
         #expect(status.code == 410)
         let malformed = WatchEvent.decode(
-            line: Array(#"{"type":"MODIFIED","object":{"kind":"Kustomization","metadata":{"name":"x","namespace":"y","resourceVersion":"9"},"spec":{"suspend":"no"}}}"#.utf8))
+            line: Array(
+                #"{"type":"MODIFIED","object":{"kind":"Kustomization","metadata":{"name":"x","namespace":"y","resourceVersion":"9"},"spec":{"suspend":"no"}}}"#
+                    .utf8
+            )
+        )
         guard case .malformed(_, let name, _, let version, _) = malformed else {
             Issue.record("expected malformed")
             return

@@ -32,13 +32,21 @@ import Testing
     func refusesProxyURLsItCannotUse(url: String, code: KubernetesError.Code) throws {
         let directory = try TestKubeconfig.makeDirectory()
         let path = try TestKubeconfig.write(
-            [.init(name: "prod", server: URL(string: "https://10.0.0.1:6443")!, clusterLines: ["proxy-url: \"\(url)\""])],
-            in: directory)
+            [
+                .init(
+                    name: "prod",
+                    server: URL(string: "https://10.0.0.1:6443")!,
+                    clusterLines: ["proxy-url: \"\(url)\""]
+                )
+            ],
+            in: directory
+        )
         #expect {
             _ = try Kubeconfig.load(paths: [path]).connection()
         } throws: { error in
             guard let error = error as? KubernetesError else { return false }
-            return error.code == code && error.message.contains("cluster \"prod-cluster\"") && !error.message.contains("hunter2")
+            return error.code == code && error.message.contains("cluster \"prod-cluster\"")
+                && !error.message.contains("hunter2")
         }
     }
 
@@ -52,22 +60,44 @@ import Testing
         let path = try TestKubeconfig.write(
             [
                 .init(
-                    name: "info", server: server, caPEM: TestCertificates.shared.caPEM, user: .exec(command: "get-token", args: []),
-                    clusterLines: clusterLines, execLines: ["provideClusterInfo: true"]),
-                .init(name: "plain", server: server, user: .exec(command: "get-token", args: []), clusterLines: clusterLines),
-                .init(name: "interactive", server: server, user: .exec(command: "login", args: []), execLines: ["interactiveMode: Always"]),
-            ], in: directory)
+                    name: "info",
+                    server: server,
+                    caPEM: TestCertificates.shared.caPEM,
+                    user: .exec(command: "get-token", args: []),
+                    clusterLines: clusterLines,
+                    execLines: ["provideClusterInfo: true"]
+                ),
+                .init(
+                    name: "plain",
+                    server: server,
+                    user: .exec(command: "get-token", args: []),
+                    clusterLines: clusterLines
+                ),
+                .init(
+                    name: "interactive",
+                    server: server,
+                    user: .exec(command: "login", args: []),
+                    execLines: ["interactiveMode: Always"]
+                ),
+            ],
+            in: directory
+        )
         let kubeconfig = try Kubeconfig.load(paths: [path])
 
         let config = try kubeconfig.connection(context: "info")
         #expect(config.tlsServerName == "kubernetes.internal")
-        #expect(config.proxy == HTTPProxy(kind: .http, host: "proxy.corp", port: 3128, username: "ops", password: "secret"))
+        #expect(
+            config.proxy == HTTPProxy(kind: .http, host: "proxy.corp", port: 3128, username: "ops", password: "secret")
+        )
         // Each cluster has an HTTP client (a connection pool) of its own, whatever host it shares; one cluster asking
         // again gets the same one.
         let clients = HTTPClients.kubernetes()
         let plain = KubernetesConnectionConfig(server: server, origin: "test")
         #expect(clients.client(for: config, cluster: "a") !== clients.client(for: plain, cluster: "a"))
-        #expect(clients.client(for: plain, cluster: "a") === clients.client(for: KubernetesConnectionConfig(server: server, origin: "other"), cluster: "a"))
+        #expect(
+            clients.client(for: plain, cluster: "a")
+                === clients.client(for: KubernetesConnectionConfig(server: server, origin: "other"), cluster: "a")
+        )
         #expect(clients.client(for: plain, cluster: "a") !== clients.client(for: plain, cluster: "b"))
         await clients.shutdown()
         guard case .exec(let plugin)? = config.credentials.token else {
@@ -81,7 +111,10 @@ import Testing
         #expect(cluster?["server"] == .string("https://10.1.2.3:6443"))
         #expect(cluster?["tls-server-name"] == .string("kubernetes.internal"))
         #expect(cluster?["proxy-url"] == .string("http://ops:secret@proxy.corp:3128"))
-        #expect(cluster?["certificate-authority-data"] == .string(Data(TestCertificates.shared.caPEM.utf8).base64EncodedString()))
+        #expect(
+            cluster?["certificate-authority-data"]
+                == .string(Data(TestCertificates.shared.caPEM.utf8).base64EncodedString())
+        )
         #expect(cluster?["config"] == .object(["audience": .string("fluxbrain-test")]))
 
         // Without provideClusterInfo the plugin learns nothing about the cluster (client-go does the same).
@@ -108,10 +141,22 @@ import Testing
                 let ca = TestCertificates.shared.caPEM
                 let path = try TestKubeconfig.write(
                     [
-                        .init(name: "right", server: url, caPEM: ca, clusterLines: ["tls-server-name: \(TestCertificates.serverName)"]),
-                        .init(name: "wrong", server: url, caPEM: ca, clusterLines: ["tls-server-name: wrong.fluxbrain.test"]),
+                        .init(
+                            name: "right",
+                            server: url,
+                            caPEM: ca,
+                            clusterLines: ["tls-server-name: \(TestCertificates.serverName)"]
+                        ),
+                        .init(
+                            name: "wrong",
+                            server: url,
+                            caPEM: ca,
+                            clusterLines: ["tls-server-name: wrong.fluxbrain.test"]
+                        ),
                         .init(name: "none", server: url, caPEM: ca),
-                    ], in: directory)
+                    ],
+                    in: directory
+                )
                 let kubeconfig = try Kubeconfig.load(paths: [path])
                 func client(_ context: String) throws -> KubernetesClient {
                     let config = try kubeconfig.connection(context: context)
@@ -119,10 +164,18 @@ import Testing
                     var options = KubernetesClient.Options()
                     options.requestTimeout = .seconds(2)
                     return try KubernetesClient(
-                        cluster: context, config: config, httpClient: clients.client(for: config, cluster: "test"), options: options,
-                        logger: KubeTest.logger)
+                        cluster: context,
+                        config: config,
+                        httpClient: clients.client(for: config, cluster: "test"),
+                        options: options,
+                        logger: KubeTest.logger
+                    )
                 }
-                #expect(try await client("right").list(.kustomization, namespace: nil).objects.map(\.metadata.name) == ["apps"])
+                #expect(
+                    try await client("right").list(.kustomization, namespace: nil).objects.map(\.metadata.name) == [
+                        "apps"
+                    ]
+                )
                 #expect(await state.requests.last?.path == "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations")
 
                 for context in ["wrong", "none"] {
@@ -149,17 +202,33 @@ import Testing
                     let path = try TestKubeconfig.write(
                         [
                             .init(
-                                name: "proxied", server: url, caPEM: TestCertificates.shared.caPEM, user: .token("proxied-token"),
-                                clusterLines: ["proxy-url: http://fluxbrain:s3cr%25t@127.0.0.1:\(proxy.port)"]),
+                                name: "proxied",
+                                server: url,
+                                caPEM: TestCertificates.shared.caPEM,
+                                user: .token("proxied-token"),
+                                clusterLines: ["proxy-url: http://fluxbrain:s3cr%25t@127.0.0.1:\(proxy.port)"]
+                            ),
                             .init(
-                                name: "bad-password", server: url, caPEM: TestCertificates.shared.caPEM, user: .token("proxied-token"),
-                                clusterLines: ["proxy-url: http://fluxbrain:hunter2@127.0.0.1:\(proxy.port)"]),
-                        ], in: directory)
+                                name: "bad-password",
+                                server: url,
+                                caPEM: TestCertificates.shared.caPEM,
+                                user: .token("proxied-token"),
+                                clusterLines: ["proxy-url: http://fluxbrain:hunter2@127.0.0.1:\(proxy.port)"]
+                            ),
+                        ],
+                        in: directory
+                    )
                     let kubeconfig = try Kubeconfig.load(paths: [path])
                     let config = try kubeconfig.connection(context: "proxied")
                     let client = try KubernetesClient(
-                        cluster: "proxied", config: config, httpClient: clients.client(for: config, cluster: "test"), logger: KubeTest.logger)
-                    #expect(try await client.list(.helmRelease, namespace: nil).objects.map(\.metadata.name) == ["podinfo"])
+                        cluster: "proxied",
+                        config: config,
+                        httpClient: clients.client(for: config, cluster: "test"),
+                        logger: KubeTest.logger
+                    )
+                    #expect(
+                        try await client.list(.helmRelease, namespace: nil).objects.map(\.metadata.name) == ["podinfo"]
+                    )
                     let tunnels = try proxy.requests()
                     #expect(tunnels.first?.method == "CONNECT")
                     #expect(tunnels.first?.target == "127.0.0.1:\(url.port!)")
@@ -171,13 +240,18 @@ import Testing
                     var options = KubernetesClient.Options()
                     options.requestTimeout = .seconds(2)
                     let refused = try KubernetesClient(
-                        cluster: "bad-password", config: badConfig, httpClient: clients.client(for: badConfig, cluster: "test"),
-                        options: options, logger: KubeTest.logger)
+                        cluster: "bad-password",
+                        config: badConfig,
+                        httpClient: clients.client(for: badConfig, cluster: "test"),
+                        options: options,
+                        logger: KubeTest.logger
+                    )
                     await #expect {
                         _ = try await refused.list(.helmRelease, namespace: nil)
                     } throws: { error in
                         let text = "\(error)"
-                        return text.contains("through proxy http://fluxbrain:***@127.0.0.1") && !text.contains("hunter2")
+                        return text.contains("through proxy http://fluxbrain:***@127.0.0.1")
+                            && !text.contains("hunter2")
                     }
                 }
             }
@@ -188,10 +262,10 @@ import Testing
         let directory = try TestKubeconfig.makeDirectory()
         let script = directory + "/plugin.sh"
         try """
-            #!/bin/sh
-            printf '%s' "$KUBERNETES_EXEC_INFO" > \(directory)/exec-info.json
-            printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-plugin"}}'
-            """.write(toFile: script, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        printf '%s' "$KUBERNETES_EXEC_INFO" > \(directory)/exec-info.json
+        printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-plugin"}}'
+        """.write(toFile: script, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
         let state = FakeKubernetesState()
         await state.requireToken("from-plugin")
@@ -200,20 +274,37 @@ import Testing
                 let path = try TestKubeconfig.write(
                     [
                         .init(
-                            name: "exec", server: url, caPEM: TestCertificates.shared.caPEM, user: .exec(command: "./plugin.sh", args: []),
-                            clusterLines: ["extensions:", "- name: client.authentication.k8s.io/exec", "  extension: {region: eu-1}"],
-                            execLines: ["provideClusterInfo: true"])
-                    ], in: directory)
+                            name: "exec",
+                            server: url,
+                            caPEM: TestCertificates.shared.caPEM,
+                            user: .exec(command: "./plugin.sh", args: []),
+                            clusterLines: [
+                                "extensions:", "- name: client.authentication.k8s.io/exec",
+                                "  extension: {region: eu-1}",
+                            ],
+                            execLines: ["provideClusterInfo: true"]
+                        )
+                    ],
+                    in: directory
+                )
                 let config = try Kubeconfig.load(paths: [path]).connection()
-                let client = try KubernetesClient(cluster: "exec", config: config, httpClient: http, logger: KubeTest.logger)
+                let client = try KubernetesClient(
+                    cluster: "exec",
+                    config: config,
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 _ = try await client.list(.bucket, namespace: nil)
-                let info = try FastJSON.parse(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/exec-info.json"))))
+                let info = try FastJSON.parse(
+                    Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/exec-info.json")))
+                )
                 #expect(info["apiVersion"] == .string("client.authentication.k8s.io/v1"))
                 #expect(info["spec"]?["cluster"]?["server"] == .string(url.absoluteString))
                 #expect(info["spec"]?["cluster"]?["config"] == .object(["region": .string("eu-1")]))
                 #expect(
                     info["spec"]?["cluster"]?["certificate-authority-data"]
-                        == .string(Data(TestCertificates.shared.caPEM.utf8).base64EncodedString()))
+                        == .string(Data(TestCertificates.shared.caPEM.utf8).base64EncodedString())
+                )
             }
         }
     }

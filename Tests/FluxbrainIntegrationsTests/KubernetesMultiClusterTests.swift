@@ -16,8 +16,18 @@ import Testing
     @Test func oneClusterDownNeverStopsTheOthers() async throws {
         let prod = FakeKubernetesState()
         let staging = FakeKubernetesState()
-        try await prod.apply(json: KubeTest.object(.kustomization, name: "apps", ready: "False", reason: "BuildFailed", message: "kustomize build failed"))
-        try await staging.apply(json: KubeTest.object(.helmRelease, name: "podinfo", ready: "False", reason: "UpgradeFailed"))
+        try await prod.apply(
+            json: KubeTest.object(
+                .kustomization,
+                name: "apps",
+                ready: "False",
+                reason: "BuildFailed",
+                message: "kustomize build failed"
+            )
+        )
+        try await staging.apply(
+            json: KubeTest.object(.helmRelease, name: "podinfo", ready: "False", reason: "UpgradeFailed")
+        )
         let directory = try TestKubeconfig.makeDirectory()
         let tokenFile = directory + "/token"
         try "t0ken".write(toFile: tokenFile, atomically: true, encoding: .utf8)
@@ -28,20 +38,41 @@ import Testing
                     // A central installation: FLUXBRAIN_CLUSTERS="prod=prod-ctx,staging=staging-ctx,edge=edge-ctx".
                     let path = try TestKubeconfig.write(
                         [
-                            .init(name: "prod-ctx", server: prodURL, caPEM: TestCertificates.shared.caPEM, user: .tokenFile(tokenFile)),
+                            .init(
+                                name: "prod-ctx",
+                                server: prodURL,
+                                caPEM: TestCertificates.shared.caPEM,
+                                user: .tokenFile(tokenFile)
+                            ),
                             .init(name: "staging-ctx", server: stagingURL),
                             .init(name: "edge-ctx", server: try Self.deadURL()),
-                        ], in: directory)
+                        ],
+                        in: directory
+                    )
                     let named = try KubernetesClusters.resolve(
                         cluster: nil,
-                        clusters: [(name: "prod", context: "prod-ctx"), (name: "staging", context: "staging-ctx"), (name: "edge", context: "edge-ctx")],
-                        kubeAPIURL: nil, environment: ["KUBECONFIG": path], homeDirectory: directory)
+                        clusters: [
+                            (name: "prod", context: "prod-ctx"), (name: "staging", context: "staging-ctx"),
+                            (name: "edge", context: "edge-ctx"),
+                        ],
+                        kubeAPIURL: nil,
+                        environment: ["KUBECONFIG": path],
+                        homeDirectory: directory
+                    )
                     #expect(named.map(\.name) == ["prod", "staging", "edge"])
                     var options = KubernetesCollectorTests.options(kinds: [.kustomization, .helmRelease])
                     options.backoff = Backoff(
-                        base: .milliseconds(50), maximum: .milliseconds(200), growth: .exponential(factor: 2),
-                        jitter: .adding(upTo: 1))
-                    let multi = try MultiClusterCollector.make(clusters: named, httpClients: httpClients, options: options, logger: KubeTest.logger)
+                        base: .milliseconds(50),
+                        maximum: .milliseconds(200),
+                        growth: .exponential(factor: 2),
+                        jitter: .adding(upTo: 1)
+                    )
+                    let multi = try MultiClusterCollector.make(
+                        clusters: named,
+                        httpClients: httpClients,
+                        options: options,
+                        logger: KubeTest.logger
+                    )
                     #expect(multi.clients.keys.sorted() == ["edge", "prod", "staging"])
 
                     let collections = await multi.collectOnce()
@@ -49,8 +80,14 @@ import Testing
                     #expect(collections.map(\.isUnreachable) == [false, false, true])
                     #expect(collections[2].failures.allSatisfy { $0.error.code == .transport })
                     let detector = Detector()
-                    let incidents = collections.flatMap { detector.assess($0.objects, cluster: $0.cluster, now: Date()).incidents }
-                    #expect(incidents.map(\.object.description) == ["Kustomization/flux-system/apps", "HelmRelease/flux-system/podinfo"])
+                    let incidents = collections.flatMap {
+                        detector.assess($0.objects, cluster: $0.cluster, now: Date()).incidents
+                    }
+                    #expect(
+                        incidents.map(\.object.description) == [
+                            "Kustomization/flux-system/apps", "HelmRelease/flux-system/podinfo",
+                        ]
+                    )
                     #expect(incidents.map(\.object.cluster) == ["prod", "staging"])
 
                     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -59,7 +96,8 @@ import Testing
                             try await eventually {
                                 let health = await multi.health()
                                 return health["prod"] == .healthy && health["staging"] == .healthy
-                            })
+                            }
+                        )
                         let health = await multi.health()
                         guard case .failing(let message) = health["edge"] ?? .connecting else {
                             Issue.record("edge should be failing, is \(String(describing: health["edge"]))")
@@ -73,7 +111,10 @@ import Testing
                         var seen: [ObjectReference] = []
                         while let reference = await changes.next() {
                             seen.append(reference)
-                            if reference.cluster == "staging", await multi.collector("staging")?.object(reference)?.condition("Ready")?.status == "True" {
+                            if reference.cluster == "staging",
+                                await multi.collector("staging")?.object(reference)?.condition("Ready")?.status
+                                    == "True"
+                            {
                                 break
                             }
                         }
@@ -88,23 +129,47 @@ import Testing
     @Test func resolvesClusterSettings() throws {
         let directory = try TestKubeconfig.makeDirectory()
         let path = try TestKubeconfig.write(
-            [.init(name: "ctx-a", server: URL(string: "https://a.example:6443")!), .init(name: "ctx-b", server: URL(string: "https://b.example")!)],
-            currentContext: "ctx-b", in: directory)
+            [
+                .init(name: "ctx-a", server: URL(string: "https://a.example:6443")!),
+                .init(name: "ctx-b", server: URL(string: "https://b.example")!),
+            ],
+            currentContext: "ctx-b",
+            in: directory
+        )
         let url = try KubernetesClusters.resolve(
-            cluster: "lab", clusters: [], kubeAPIURL: URL(string: "http://127.0.0.1:8081")!, environment: [:], homeDirectory: directory)
+            cluster: "lab",
+            clusters: [],
+            kubeAPIURL: URL(string: "http://127.0.0.1:8081")!,
+            environment: [:],
+            homeDirectory: directory
+        )
         #expect(url.map(\.name) == ["lab"])
         #expect(url.first?.connection.server.absoluteString == "http://127.0.0.1:8081")
         let current = try KubernetesClusters.resolve(
-            cluster: nil, clusters: [], kubeAPIURL: nil, environment: ["KUBECONFIG": path], homeDirectory: directory)
+            cluster: nil,
+            clusters: [],
+            kubeAPIURL: nil,
+            environment: ["KUBECONFIG": path],
+            homeDirectory: directory
+        )
         #expect(current.map(\.name) == ["ctx-b"])
         #expect(current.first?.connection.server.host == "b.example")
         let named = try KubernetesClusters.resolve(
-            cluster: "prod", clusters: [], kubeAPIURL: nil, environment: ["KUBECONFIG": path], homeDirectory: directory)
+            cluster: "prod",
+            clusters: [],
+            kubeAPIURL: nil,
+            environment: ["KUBECONFIG": path],
+            homeDirectory: directory
+        )
         #expect(named.map(\.name) == ["prod"])
         #expect(throws: KubernetesError.self) {
             _ = try KubernetesClusters.resolve(
-                cluster: nil, clusters: [], kubeAPIURL: nil, environment: ["KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"],
-                homeDirectory: directory)
+                cluster: nil,
+                clusters: [],
+                kubeAPIURL: nil,
+                environment: ["KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"],
+                homeDirectory: directory
+            )
         }
     }
 }
@@ -117,22 +182,36 @@ import Testing
         var built: [String: FakeKubernetesState] = [:]
         for id in ids {
             let state = FakeKubernetesState()
-            try await state.apply(json: KubeTest.object(.kustomization, name: "apps-\(id)", ready: "False", reason: "BuildFailed"))
+            try await state.apply(
+                json: KubeTest.object(.kustomization, name: "apps-\(id)", ready: "False", reason: "BuildFailed")
+            )
             built[id] = state
         }
         let states = built
         try await withFakeKubernetesServers(clusters: states) { urls in
             try await KubeTest.withHTTPClients { httpClients in
                 let directory = try TestKubeconfig.makeDirectory()
-                let path = try TestKubeconfig.write(ids.map { .init(name: "ctx-\($0)", server: urls[$0]!) }, in: directory)
+                let path = try TestKubeconfig.write(
+                    ids.map { .init(name: "ctx-\($0)", server: urls[$0]!) },
+                    in: directory
+                )
                 let named = try KubernetesClusters.resolve(
-                    cluster: nil, clusters: ids.map { (name: $0, context: "ctx-\($0)") }, kubeAPIURL: nil,
-                    environment: ["KUBECONFIG": path], homeDirectory: directory)
+                    cluster: nil,
+                    clusters: ids.map { (name: $0, context: "ctx-\($0)") },
+                    kubeAPIURL: nil,
+                    environment: ["KUBECONFIG": path],
+                    homeDirectory: directory
+                )
                 #expect(named.allSatisfy { $0.connection.server.path.hasPrefix("/k8s/clusters/c-") })
                 // Every kind (ten long-lived watches per cluster, 300 on one host:port), production backoff.
                 var options = CollectorOptions()
                 options.watchTimeoutSeconds = 300...300
-                let multi = try MultiClusterCollector.make(clusters: named, httpClients: httpClients, options: options, logger: KubeTest.logger)
+                let multi = try MultiClusterCollector.make(
+                    clusters: named,
+                    httpClients: httpClients,
+                    options: options,
+                    logger: KubeTest.logger
+                )
 
                 // Listed: one pass over all thirty, every cluster read completely.
                 let collections = await multi.collectOnce()
@@ -176,7 +255,10 @@ import Testing
                         group.cancelAll()
                         return first
                     }
-                    #expect(missed == [], "no change seen from \(missed?.count ?? -1) watches, e.g. \(missed?.sorted().prefix(5) ?? [])")
+                    #expect(
+                        missed == [],
+                        "no change seen from \(missed?.count ?? -1) watches, e.g. \(missed?.sorted().prefix(5) ?? [])"
+                    )
                     group.cancelAll()
                 }
             }
@@ -190,11 +272,18 @@ import Testing
             configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1
             configuration.timeout.connect = .milliseconds(300)
             let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-            let client = try KubernetesClient(cluster: "one", config: .url(url), httpClient: http, logger: KubeTest.logger)
+            let client = try KubernetesClient(
+                cluster: "one",
+                config: .url(url),
+                httpClient: http,
+                logger: KubeTest.logger
+            )
             let error = await withTaskGroup(of: KubernetesError?.self) { group in
                 // The watch holds the pool's only connection.
                 group.addTask {
-                    try? await client.watch(.kustomization, namespace: nil, resourceVersion: "", timeoutSeconds: 60) { _ in }
+                    try? await client.watch(.kustomization, namespace: nil, resourceVersion: "", timeoutSeconds: 60) {
+                        _ in
+                    }
                     return nil
                 }
                 group.addTask {
@@ -213,7 +302,11 @@ import Testing
             try? await http.shutdown()
             let failure = try #require(error)
             #expect(failure.code == .localLimit)
-            #expect(failure.description.contains("every connection of this cluster's local pool is busy (a local limit, not a network failure)"))
+            #expect(
+                failure.description.contains(
+                    "every connection of this cluster's local pool is busy (a local limit, not a network failure)"
+                )
+            )
             #expect(!failure.description.contains("cannot reach"))
         }
     }

@@ -41,16 +41,24 @@ enum KubeTest {
 
     /// A JSON object text of a Flux object.
     static func object(
-        _ kind: FluxKind, namespace: String = "flux-system", name: String, ready: String = "True",
-        reason: String = "Succeeded", message: String = "ok", generation: Int = 1, extraSpec: String = "",
+        _ kind: FluxKind,
+        namespace: String = "flux-system",
+        name: String,
+        ready: String = "True",
+        reason: String = "Succeeded",
+        message: String = "ok",
+        generation: Int = 1,
+        extraSpec: String = "",
         extraStatus: String = ""
     ) -> String {
         let spec: String
         switch kind {
         case .kustomization:
-            spec = #""interval":"10m","path":"./","prune":true,"sourceRef":{"kind":"GitRepository","name":"flux-system"}"#
+            spec =
+                #""interval":"10m","path":"./","prune":true,"sourceRef":{"kind":"GitRepository","name":"flux-system"}"#
         case .helmRelease:
-            spec = #""interval":"10m","chart":{"spec":{"chart":"podinfo","sourceRef":{"kind":"HelmRepository","name":"podinfo"}}}"#
+            spec =
+                #""interval":"10m","chart":{"spec":{"chart":"podinfo","sourceRef":{"kind":"HelmRepository","name":"podinfo"}}}"#
         default:
             spec = #""interval":"1m","url":"https://example.org/repo""#
         }

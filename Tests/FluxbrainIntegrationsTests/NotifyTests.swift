@@ -30,10 +30,18 @@ import Testing
                         SlackNotifier(webhookURL: slackURL, http: http),
                         WebhookNotifier(url: webhookURL, secret: "s", http: http),
                         GitHubIssuesNotifier(
-                            owner: "acme", repo: "platform", token: "ghp_test", apiURL: api, http: http),
+                            owner: "acme",
+                            repo: "platform",
+                            token: "ghp_test",
+                            apiURL: api,
+                            http: http
+                        ),
                     ]
                     let results = await NotifyTest.run(
-                        notifiers: notifiers, cluster: "prod-eu-1", logger: Logger(label: "t"))
+                        notifiers: notifiers,
+                        cluster: "prod-eu-1",
+                        logger: Logger(label: "t")
+                    )
                     #expect(results.map(\.channel) == [.slack, .webhook, .github])
                     #expect(results[0].ok && results[0].httpStatus == 200)
                     #expect(!results[1].ok && results[1].httpStatus == 500)
@@ -41,7 +49,8 @@ import Testing
                     #expect(results[2].ok)
                     #expect(results[2].detail?.hasPrefix("test issue #1 created and closed") == true)
                     #expect(results[1].line.contains("FAILED HTTP 500"))
-                    let header = slack.requests.first?.json?["attachments"]?.arrayValue?.first?["blocks"]?.arrayValue?.first?["text"]?["text"]?.stringValue
+                    let header = slack.requests.first?.json?["attachments"]?.arrayValue?.first?["blocks"]?.arrayValue?
+                        .first?["text"]?["text"]?.stringValue
                     #expect(header?.contains("[TEST]") == true)
                     #expect(github.issues.first?.title.hasPrefix("[TEST] Fluxbrain notify-test") == true)
                     #expect(github.issues.first?.labels.contains("test") == true)
@@ -57,9 +66,15 @@ import Testing
         #expect(notifiers.map(\.channel) == [.console])
         let all = NotifierFactory.make(
             .init(
-                slackWebhook: URL(string: "http://127.0.0.1:1/s")!, webhookURL: URL(string: "http://127.0.0.1:1/w")!,
-                githubOwner: "o", githubRepo: "r", githubToken: "t"),
-            client: .shared, logger: Logger(label: "t"))
+                slackWebhook: URL(string: "http://127.0.0.1:1/s")!,
+                webhookURL: URL(string: "http://127.0.0.1:1/w")!,
+                githubOwner: "o",
+                githubRepo: "r",
+                githubToken: "t"
+            ),
+            client: .shared,
+            logger: Logger(label: "t")
+        )
         #expect(all.map(\.channel) == [.slack, .webhook, .github])
     }
 
@@ -73,11 +88,19 @@ import Testing
                         SlackNotifier(webhookURL: slackURL, http: http),
                         WebhookNotifier(url: webhookURL, secret: "s", http: http),
                         GitHubIssuesNotifier(
-                            owner: "acme", repo: "platform", token: "ghp_test", apiURL: api, http: http),
+                            owner: "acme",
+                            repo: "platform",
+                            token: "ghp_test",
+                            apiURL: api,
+                            http: http
+                        ),
                     ]
                     let dispatcher = NotificationDispatcher(
-                        notifiers: notifiers, store: InMemoryNotificationStore(now: clock.dateNow),
-                        settings: NotificationSettings(), logger: Logger(label: "d"))
+                        notifiers: notifiers,
+                        store: InMemoryNotificationStore(now: clock.dateNow),
+                        settings: NotificationSettings(),
+                        logger: Logger(label: "d")
+                    )
                     let incident = try NotifyFixtures.podinfoIncident()
                     let analysis = NotifyFixtures.podinfoAnalysis(for: incident)
                     func tick(_ status: NotificationStatus, after seconds: Int) async -> Int {
@@ -94,11 +117,13 @@ import Testing
                     #expect(await tick(.resolved, after: 60) == 0)
 
                     let kinds = slack.requests.compactMap {
-                        $0.json?["attachments"]?.arrayValue?.first?["blocks"]?.arrayValue?.first?["text"]?["text"]?.stringValue?.first
+                        $0.json?["attachments"]?.arrayValue?.first?["blocks"]?.arrayValue?.first?["text"]?["text"]?
+                            .stringValue?.first
                     }
                     #expect(kinds == ["⛔", "🔁", "✅"])
                     #expect(
-                        sink.records.compactMap { $0.body["kind"]?.stringValue } == ["firing", "reminder", "resolved"])
+                        sink.records.compactMap { $0.body["kind"]?.stringValue } == ["firing", "reminder", "resolved"]
+                    )
                     #expect(Set(sink.records.compactMap(\.idempotencyKey)).count == 3)
                     #expect(github.issues.count == 1)
                     #expect(github.issues.first?.state == "closed")

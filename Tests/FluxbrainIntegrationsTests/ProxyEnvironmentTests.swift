@@ -29,8 +29,13 @@ import Testing
     }
 
     @Test func lowerCaseFormsAndStarAndSchemeLessValues() throws {
-        let lower = try ProxyEnvironment(environment: ["https_proxy": "proxy.corp:8080", "http_proxy": "socks5://gw:1080"])
-        #expect(lower.proxy(for: URL(string: "https://hooks.slack.com/services/x")!)?.description == "http://proxy.corp:8080")
+        let lower = try ProxyEnvironment(environment: [
+            "https_proxy": "proxy.corp:8080", "http_proxy": "socks5://gw:1080",
+        ])
+        #expect(
+            lower.proxy(for: URL(string: "https://hooks.slack.com/services/x")!)?.description
+                == "http://proxy.corp:8080"
+        )
         #expect(lower.proxy(for: URL(string: "http://errorbrain.internal:8000")!)?.description == "socks5://gw:1080")
         let both = try ProxyEnvironment(environment: ["HTTPS_PROXY": "http://upper:1", "https_proxy": "http://lower:2"])
         #expect(both.https?.host == "upper")
@@ -44,7 +49,8 @@ import Testing
             _ = try ProxyEnvironment(environment: ["HTTP_PROXY": "https://ops:hunter2@proxy.corp:443"])
         } throws: { error in
             guard let error = error as? ProxyEnvironment.Invalid else { return false }
-            return error.variable == "HTTP_PROXY" && error.message.contains("over TLS") && !"\(error)".contains("hunter2")
+            return error.variable == "HTTP_PROXY" && error.message.contains("over TLS")
+                && !"\(error)".contains("hunter2")
         }
     }
 
@@ -57,7 +63,9 @@ import Testing
                 let url = URL(string: "http://errorbrain.fluxbrain.test:\(errorbrain.baseURL.port!)")!
                 let client = ErrorbrainClient(
                     configuration: ErrorbrainClientConfiguration(baseURL: url, timeout: .seconds(10)),
-                    httpClient: clients.client(for: url), logger: Logger(label: "test"))
+                    httpClient: clients.client(for: url),
+                    logger: Logger(label: "test")
+                )
                 let healthy = await client.healthy()
                 await clients.shutdown()
                 #expect(healthy)

@@ -25,9 +25,11 @@ import Testing
         #expect(first.lowerBound < second.lowerBound)
         #expect(
             texts.contains {
-                $0.hasPrefix("*Recent events and logs*") && $0.contains("Readiness probe failed") && $0.contains("(×31)")
+                $0.hasPrefix("*Recent events and logs*") && $0.contains("Readiness probe failed")
+                    && $0.contains("(×31)")
                     && !$0.contains("Helm upgrade failed")
-            })
+            }
+        )
         // The UpgradeFailed event repeats the message: counted on the message, not listed again.
         #expect(texts.contains { $0.hasPrefix("*Message* (repeated 1× in events and logs, last <!date^1795895278^") })
         #expect(texts.contains { $0.contains("*Cause:* timeout waiting for Deployment/podinfo/podinfo (InProgress)") })
@@ -123,7 +125,9 @@ import Testing
             fake.enqueue(.rateLimited(retryAfter: 120))
             let sleeps = NotifyFixtures.Sleeps()
             let notifier = SlackNotifier(
-                webhookURL: url, http: NotifyFixtures.http(maxRetryAfter: .seconds(30), sleeps: sleeps))
+                webhookURL: url,
+                http: NotifyFixtures.http(maxRetryAfter: .seconds(30), sleeps: sleeps)
+            )
             let error = await #expect(throws: NotificationError.self) {
                 _ = try await notifier.send(try NotifyFixtures.podinfoNotification())
             }

@@ -32,7 +32,8 @@ import Testing
                 ref(.helmRelease, "ingress-nginx", "ingress-nginx"),
                 ref(.helmRelease, "podinfo", "podinfo"),
                 ref(.kustomization, "flux-system", "infra"),
-            ])
+            ]
+        )
         let infra = try #require(incidents[ref(.kustomization, "flux-system", "infra")])
         #expect(infra.reason == "BuildFailed")
         #expect(infra.state == .retrying)
@@ -55,8 +56,14 @@ import Testing
         #expect(
             nginx.fingerprint
                 == Fingerprint(
-                    cluster: nginx.object.cluster, kind: "HelmRelease", namespace: "ingress-nginx", name: "ingress-nginx",
-                    reason: "RollbackSucceeded", revision: "4.13.3"))
+                    cluster: nginx.object.cluster,
+                    kind: "HelmRelease",
+                    namespace: "ingress-nginx",
+                    name: "ingress-nginx",
+                    reason: "RollbackSucceeded",
+                    revision: "4.13.3"
+                )
+        )
         #expect(nginx.revision == "4.13.3")
         #expect(assessment.undecided.contains(ref(.kustomization, "flux-system", "monitoring")))
         #expect(assessment.undecided.contains(ref(.kustomization, "flux-system", "tenants")))
@@ -89,7 +96,9 @@ import Testing
         let loaded = try SnapshotLoader().load(path: Self.examplePath)
         #expect(!loaded.objects.isEmpty)
         #expect(loaded.documents.count == loaded.objects.count)
-        #expect(loaded.documents.compactMap { $0["metadata"]?["name"]?.stringValue } == loaded.objects.map(\.metadata.name))
+        #expect(
+            loaded.documents.compactMap { $0["metadata"]?["name"]?.stringValue } == loaded.objects.map(\.metadata.name)
+        )
         for (document, object) in zip(loaded.documents, loaded.objects) {
             #expect(try FluxObject(json: document) == object)
             #expect(document["apiVersion"] != nil)
@@ -106,16 +115,37 @@ import Testing
         try "fluxbrain-token".write(toFile: directory + "/token", atomically: true, encoding: .utf8)
         await state.requireToken("fluxbrain-token")
         let detector = Detector()
-        let expected = detector.assess(try SnapshotLoader().load(path: Self.examplePath).objects, cluster: "production", now: Self.now)
+        let expected = detector.assess(
+            try SnapshotLoader().load(path: Self.examplePath).objects,
+            cluster: "production",
+            now: Self.now
+        )
         try await withFakeKubernetesServer(state: state, tls: true) { _, url in
             try await KubeTest.withHTTPClient { http in
                 let path = try TestKubeconfig.write(
-                    [.init(name: "production", server: url, caPEM: TestCertificates.shared.caPEM, user: .tokenFile(directory + "/token"))],
-                    in: directory)
+                    [
+                        .init(
+                            name: "production",
+                            server: url,
+                            caPEM: TestCertificates.shared.caPEM,
+                            user: .tokenFile(directory + "/token")
+                        )
+                    ],
+                    in: directory
+                )
                 let named = try KubernetesClusters.resolve(
-                    cluster: nil, clusters: [], kubeAPIURL: nil, environment: ["KUBECONFIG": path], homeDirectory: directory)
+                    cluster: nil,
+                    clusters: [],
+                    kubeAPIURL: nil,
+                    environment: ["KUBECONFIG": path],
+                    homeDirectory: directory
+                )
                 let client = try KubernetesClient(
-                    cluster: named[0].name, config: named[0].connection, httpClient: http, logger: KubeTest.logger)
+                    cluster: named[0].name,
+                    config: named[0].connection,
+                    httpClient: http,
+                    logger: KubeTest.logger
+                )
                 let collector = ClusterCollector(client: client, logger: KubeTest.logger)
                 let collection = await collector.collectOnce()
                 #expect(collection.failures.isEmpty)
@@ -124,7 +154,11 @@ import Testing
                 #expect(live.incidents == expected.incidents)
                 #expect(live.incidents.count == 4)
                 // The testbed also serves evidence for the failing objects.
-                let evidence = EvidenceCollector(clients: ["production": client], collectLogs: true, logger: KubeTest.logger)
+                let evidence = EvidenceCollector(
+                    clients: ["production": client],
+                    collectLogs: true,
+                    logger: KubeTest.logger
+                )
                 let enriched = await evidence.enrich(try #require(live.incidents.first))
                 #expect(enriched.events.first?.reason == "GitOperationFailed")
                 #expect(enriched.logLines.first?.error?.contains("authentication required") == true)

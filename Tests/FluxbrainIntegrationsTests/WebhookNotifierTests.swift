@@ -23,15 +23,19 @@ import Testing
     @Test func signsTheExactBytesSentWithIdempotencyKeyAndExtraHeaders() async throws {
         try await WebhookSink.withRunning(logger: Logger(label: "sink")) { sink, url in
             let notifier = WebhookNotifier(
-                url: url.appendingPathComponent("hooks/fluxbrain"), secret: "topsecret",
-                headers: [("X-Team", "platform"), ("Authorization", "Bearer hidden")], http: NotifyFixtures.http())
+                url: url.appendingPathComponent("hooks/fluxbrain"),
+                secret: "topsecret",
+                headers: [("X-Team", "platform"), ("Authorization", "Bearer hidden")],
+                http: NotifyFixtures.http()
+            )
             let notification = try NotifyFixtures.podinfoNotification()
             let report = try await notifier.send(notification)
             #expect(report.httpStatus == 200)
             let record = try #require(sink.records.first)
             #expect(record.path == "/hooks/fluxbrain")
             #expect(
-                record.headers["x-signature"] == WebhookNotifier.signature(body: record.rawBytes, secret: "topsecret"))
+                record.headers["x-signature"] == WebhookNotifier.signature(body: record.rawBytes, secret: "topsecret")
+            )
             #expect(record.headers["idempotency-key"] == "\(notification.incident.fingerprint.hex):firing:1")
             #expect(record.headers["x-team"] == "platform")
             #expect(record.headers["authorization"] == nil, "the sink never records Authorization")
@@ -78,7 +82,14 @@ import Testing
         let schemaURL = NotifyFixtures.repositoryRoot.appendingPathComponent("docs/webhook-payload.v1.schema.json")
         let schema = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: schemaURL))
         let notification = try NotifyFixtures.podinfoNotification(kind: kind)
-        var notifications = [notification, { var n = notification; n.analysis = .notConfigured; return n }()]
+        var notifications = [
+            notification,
+            {
+                var n = notification
+                n.analysis = .notConfigured
+                return n
+            }(),
+        ]
         // With a remediation and with what changed (commits, links).
         for name in ["ingress-nginx", "infra"] {
             var n = try NotifyFixtures.snapshotNotification(name)
@@ -103,7 +114,9 @@ import Testing
             #expect(error?.httpStatus == 503)
             #expect(sink.records.count == 3)
             #expect(
-                Set(sink.records.compactMap(\.idempotencyKey)) == [notification.idempotencyKey], "retries keep the key")
+                Set(sink.records.compactMap(\.idempotencyKey)) == [notification.idempotencyKey],
+                "retries keep the key"
+            )
         }
     }
 

@@ -133,7 +133,9 @@ import Testing
     @Test func errorDescriptionIsOneReadableLineAndDebugDescriptionPrintsEverything() {
         struct Cause: Error {}
         let error = RedisError(.timeout, "it took too long", underlying: Cause())
-        #expect(error.description == "it took too long (Cause()); check FLUXBRAIN_REDIS_URL and FLUXBRAIN_REDIS_TIMEOUT")
+        #expect(
+            error.description == "it took too long (Cause()); check FLUXBRAIN_REDIS_URL and FLUXBRAIN_REDIS_TIMEOUT"
+        )
         #expect(error.debugDescription.hasPrefix("RedisError(code: timeout, message: \"it took too long\""))
         #expect(error.debugDescription.contains("Cause()"))
         #expect(error.debugDescription.contains("RedisConfigurationTests.swift:"))

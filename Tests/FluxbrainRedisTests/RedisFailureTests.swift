@@ -86,7 +86,11 @@ import Testing
             try await withRedisClient(configuration: wrong, logger: logs.logger()) { client in
                 let error = await redisError { try await client.send("PING") }
                 #expect(error?.code == .authenticationFailed)
-                #expect(error?.message.hasPrefix("Redis at 127.0.0.1:\(server.port) refused the credentials (AUTH: WRONGPASS") == true)
+                #expect(
+                    error?.message.hasPrefix(
+                        "Redis at 127.0.0.1:\(server.port) refused the credentials (AUTH: WRONGPASS"
+                    ) == true
+                )
                 #expect(error?.description.contains("wrong-pass") == false)
             }
             let withUser = try RedisConfiguration(url: "redis://default:wrong-pass@127.0.0.1:\(server.port)")

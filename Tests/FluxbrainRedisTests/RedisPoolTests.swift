@@ -65,7 +65,11 @@ import Testing
                     "the BLPOPs were served by the pushes, not their timeout"
                 )
                 // Idle dedicated connections beyond idleDedicatedConnections (2) are closed.
-                #expect(try await eventually(timeout: .seconds(3), poll: .milliseconds(10)) { client.connectionCounts.dedicated == 2 })
+                #expect(
+                    try await eventually(timeout: .seconds(3), poll: .milliseconds(10)) {
+                        client.connectionCounts.dedicated == 2
+                    }
+                )
                 try await client.send(RedisCommand("DEL", arguments: (0..<50).map { redis.key("w\($0)") }))
             }
         }

@@ -44,8 +44,10 @@ struct FluxbrainProcess {
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+            status: process.terminationStatus,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self)
+        )
     }
 }
 
@@ -81,16 +83,23 @@ extension FluxbrainProcess {
             Set(objects) == [
                 "Kustomization/flux-system/infra", "GitRepository/storefront/storefront", "HelmRelease/podinfo/podinfo",
                 "HelmRelease/ingress-nginx/ingress-nginx",
-            ])
+            ]
+        )
         #expect(objects.count == 4)
         let infra = try #require(incidents.first { ($0["object"] as? [String: Any])?["name"] as? String == "infra" })
         let affected = (infra["affected"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         #expect(affected == ["apps"])
-        #expect(infra["cause"] as? String == "infrastructure/production/ingress/certificate.yaml: no such file or directory")
+        #expect(
+            infra["cause"] as? String == "infrastructure/production/ingress/certificate.yaml: no such file or directory"
+        )
         let changes = infra["changes"] as? [String: Any]
-        #expect((changes?["compareURL"] as? String)?.hasPrefix("https://github.com/example-org/fleet-infra/compare/") == true)
+        #expect(
+            (changes?["compareURL"] as? String)?.hasPrefix("https://github.com/example-org/fleet-infra/compare/")
+                == true
+        )
         let nginx = try #require(
-            incidents.first { ($0["object"] as? [String: Any])?["name"] as? String == "ingress-nginx" })
+            incidents.first { ($0["object"] as? [String: Any])?["name"] as? String == "ingress-nginx" }
+        )
         #expect(nginx["reason"] as? String == "UpgradeFailed")
         #expect((nginx["remediation"] as? [String: Any])?["summary"] as? String == "rolled back to v11, chart 4.13.2")
     }
@@ -103,16 +112,28 @@ extension FluxbrainProcess {
         #expect(result.stdout.contains("FAILING  Kustomization flux-system/infra"))
         #expect(result.stdout.contains("Flux retries on its own every 2m0s"))
         #expect(
-            result.stdout.contains("  cause:       infrastructure/production/ingress/certificate.yaml: no such file or directory"))
+            result.stdout.contains(
+                "  cause:       infrastructure/production/ingress/certificate.yaml: no such file or directory"
+            )
+        )
         #expect(result.stdout.contains("  remediation: rolled back to v11, chart 4.13.2 (RollbackSucceeded)"))
-        #expect(result.stdout.contains("  changed:     main@sha1:8a1b2c3 → main@sha1:4f6c1b2  https://github.com/example-org/fleet-infra/compare/"))
+        #expect(
+            result.stdout.contains(
+                "  changed:     main@sha1:8a1b2c3 → main@sha1:4f6c1b2  https://github.com/example-org/fleet-infra/compare/"
+            )
+        )
         #expect(!result.stdout.contains("monitoring"), "a suspended object was reported")
         #expect(!result.stdout.contains("tenants"), "a progressing object was reported")
-        #expect(result.stderr.hasPrefix("4 incidents in 15 Flux objects\n"), "the summary comes first, on standard error")
+        #expect(
+            result.stderr.hasPrefix("4 incidents in 15 Flux objects\n"),
+            "the summary comes first, on standard error"
+        )
     }
 
     @Test func malformedSnapshotFileIsNamedWithExitCodeTwo() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fluxbrain-cli-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fluxbrain-cli-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         try Data("{\"kind\": \"List\", \"items\": [".utf8).write(to: directory.appendingPathComponent("broken.json"))
@@ -124,14 +145,21 @@ extension FluxbrainProcess {
 
     @Test func badConfigurationNamesTheVariableWithExitCodeTwo() throws {
         let result = try FluxbrainProcess.run(
-            ["once", "--snapshot", "examples/snapshot"], environment: ["FLUXBRAIN_STUCK_AFTER": "soon"])
+            ["once", "--snapshot", "examples/snapshot"],
+            environment: ["FLUXBRAIN_STUCK_AFTER": "soon"]
+        )
         #expect(result.status == 2)
         #expect(result.stderr.contains("FLUXBRAIN_STUCK_AFTER"))
     }
 
     @Test func checkConfigMasksSecrets() throws {
         let result = try FluxbrainProcess.run(
-            ["check-config"], environment: ["FLUXBRAIN_GITHUB_OWNER": "acme", "FLUXBRAIN_GITHUB_REPO": "ops", "FLUXBRAIN_GITHUB_TOKEN": "ghp_supersecret"])
+            ["check-config"],
+            environment: [
+                "FLUXBRAIN_GITHUB_OWNER": "acme", "FLUXBRAIN_GITHUB_REPO": "ops",
+                "FLUXBRAIN_GITHUB_TOKEN": "ghp_supersecret",
+            ]
+        )
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("FLUXBRAIN_GITHUB_TOKEN"))
         #expect(!result.stdout.contains("ghp_supersecret"))

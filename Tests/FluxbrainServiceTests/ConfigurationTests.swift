@@ -50,7 +50,8 @@ import Testing
                 "FLUXBRAIN_GITHUB_TOKEN": "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
                 "FLUXBRAIN_REDIS_URL": "redis://:p4ssw0rd@redis:6379/2",
                 "FLUXBRAIN_WEBHOOK_HEADERS": "Authorization: Bearer header-secret",
-            ]))
+            ])
+        )
         let text = configuration.describe().map { "\($0.0)=\($0.1)" }.joined(separator: "\n")
         for secret in ["XXXXSECRET", "hmac-secret-value", "ghp_abcdefghij", "p4ssw0rd", "header-secret", "T000"] {
             #expect(!text.contains(secret), "\(secret) leaked")
@@ -64,7 +65,8 @@ import Testing
                 "FLUXBRAIN_CLUSTERS": "prod-eu=ctx-eu, prod-us=ctx-us",
                 "FLUXBRAIN_WEBHOOK_HEADERS": "X-Team: platform; X-Env: prod",
                 "FLUXBRAIN_HTTP_ADDR": "127.0.0.1:9090",
-            ]))
+            ])
+        )
         #expect(configuration.clusters.map(\.name) == ["prod-eu", "prod-us"])
         #expect(configuration.clusters.map(\.context) == ["ctx-eu", "ctx-us"])
         #expect(configuration.webhookHeaders.map(\.0) == ["X-Team", "X-Env"])

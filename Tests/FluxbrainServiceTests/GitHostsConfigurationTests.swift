@@ -5,7 +5,8 @@ import Testing
 @Suite struct GitHostsConfigurationTests {
     @Test func selfHostedGitHostsAreAddedToTheBuiltInOnes() throws {
         let configuration = try FluxbrainConfiguration(
-            environment: EnvironmentReader(["FLUXBRAIN_GIT_HOSTS": "git.acme.corp=gitlab, code.acme.corp=forgejo"]))
+            environment: EnvironmentReader(["FLUXBRAIN_GIT_HOSTS": "git.acme.corp=gitlab, code.acme.corp=forgejo"])
+        )
         #expect(configuration.gitHosts.kind(of: "git.acme.corp") == .gitlab)
         #expect(configuration.gitHosts.kind(of: "code.acme.corp") == .gitea)
         #expect(configuration.gitHosts.kind(of: "github.com") == .github)

@@ -21,9 +21,21 @@ import Testing
     @Test func aForbiddenKindLeavesOutOnlyItsObjects() async throws {
         let state = FakeKubernetesState()
         let sourceRef = #","sourceRef":{"kind":"GitRepository","name":"flux-system"}"#
-        try await state.apply(json: Self.object(kind: .kustomization, name: "apps", ready: "False", reason: "BuildFailed", sourceRef: sourceRef))
-        try await state.apply(json: Self.object(kind: .kustomization, name: "infra", ready: "True", reason: "ReconciliationSucceeded"))
-        try await state.apply(json: Self.object(kind: .gitRepository, name: "flux-system", ready: "False", reason: "GitOperationFailed"))
+        try await state.apply(
+            json: Self.object(
+                kind: .kustomization,
+                name: "apps",
+                ready: "False",
+                reason: "BuildFailed",
+                sourceRef: sourceRef
+            )
+        )
+        try await state.apply(
+            json: Self.object(kind: .kustomization, name: "infra", ready: "True", reason: "ReconciliationSucceeded")
+        )
+        try await state.apply(
+            json: Self.object(kind: .gitRepository, name: "flux-system", ready: "False", reason: "GitOperationFailed")
+        )
         await state.setForbidden(.gitRepository)
         try await Self.withSource(state: state) { source in
             let seen = try await source.assess(now: Date())
@@ -53,16 +65,23 @@ import Testing
 
     @Test func theEnvironmentsProxyCarriesKubernetesRequests() async throws {
         let state = FakeKubernetesState()
-        try await state.apply(json: Self.object(kind: .kustomization, name: "apps", ready: "False", reason: "BuildFailed"))
+        try await state.apply(
+            json: Self.object(kind: .kustomization, name: "apps", ready: "False", reason: "BuildFailed")
+        )
         // The proxy sends every tunnel to 127.0.0.1: a server name that does not resolve proves the proxy was used.
         try await ConnectProxy.with(connectTo: "127.0.0.1") { proxy in
             let proxyEnvironment = ["HTTP_PROXY": "http://127.0.0.1:\(proxy.port)"]
-            try await Self.withSource(state: state, host: "kube.fluxbrain.test", environment: proxyEnvironment) { source in
+            try await Self.withSource(state: state, host: "kube.fluxbrain.test", environment: proxyEnvironment) {
+                source in
                 let seen = try await source.assess(now: Date())
                 #expect(seen.unread.isEmpty)
                 #expect(seen.clusters.first?.assessment.incidents.map(\.object.name) == ["apps"])
             }
-            #expect(try proxy.requests().allSatisfy { $0.method == "CONNECT" && $0.target.hasPrefix("kube.fluxbrain.test:") })
+            #expect(
+                try proxy.requests().allSatisfy {
+                    $0.method == "CONNECT" && $0.target.hasPrefix("kube.fluxbrain.test:")
+                }
+            )
             #expect(try !proxy.requests().isEmpty)
         }
     }
@@ -70,21 +89,31 @@ import Testing
     /// Runs `body` with a `once`-style source (lists, no watches) for one cluster `prod` on a fake API server,
     /// addressed as `host` (plain HTTP), with more variables in `environment`.
     static func withSource(
-        state: FakeKubernetesState, host: String = "127.0.0.1", environment: [String: String] = [:],
+        state: FakeKubernetesState,
+        host: String = "127.0.0.1",
+        environment: [String: String] = [:],
         _ body: (KubernetesSource) async throws -> Void
     ) async throws {
         try await withFakeKubernetesServer(state: state) { _, url in
             let server = "http://\(host):\(url.port!)"
             let configuration = try FluxbrainConfiguration(
                 environment: EnvironmentReader(
-                    environment.merging(["FLUXBRAIN_KUBE_API_URL": server, "FLUXBRAIN_CLUSTER": "prod"]) { $1 }))
+                    environment.merging(["FLUXBRAIN_KUBE_API_URL": server, "FLUXBRAIN_CLUSTER": "prod"]) { $1 }
+                )
+            )
             let clients = HTTPClients.kubernetes()
             var logger = Logger(label: "test")
             logger.logLevel = .critical
             do {
                 try await body(
                     try KubernetesSource.make(
-                        configuration: configuration, httpClients: clients, detector: Detector(), mode: .list, logger: logger))
+                        configuration: configuration,
+                        httpClients: clients,
+                        detector: Detector(),
+                        mode: .list,
+                        logger: logger
+                    )
+                )
                 await clients.shutdown()
             } catch {
                 await clients.shutdown()
@@ -99,11 +128,19 @@ import Testing
     @Test func onceReportsWhatItCanAndFailsNamingWhatItCouldNotRead() async throws {
         let state = FakeKubernetesState()
         try await state.apply(
-            json: KubernetesSourceTests.object(kind: .kustomization, name: "apps", ready: "False", reason: "BuildFailed"))
+            json: KubernetesSourceTests.object(
+                kind: .kustomization,
+                name: "apps",
+                ready: "False",
+                reason: "BuildFailed"
+            )
+        )
         await state.setForbidden(.helmRelease)
         try await withFakeKubernetesServer(state: state) { _, url in
             let result = try await FluxbrainProcess.runAsync(
-                ["once"], environment: ["FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod"])
+                ["once"],
+                environment: ["FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod"]
+            )
             #expect(result.status == 1)
             #expect(result.stdout.contains("FAILING  Kustomization flux-system/apps  (cluster prod)"))
             #expect(result.stderr.contains("could not read everything"))

@@ -39,36 +39,72 @@ import Testing
         Row(name: "acquire refused: follower", steps: [.acquire(epoch: nil, sentAt: 0)], at: 1, leading: nil),
         Row(name: "acquired: leads within the trust window", steps: [.acquire(epoch: 1, sentAt: 0)], at: 9, leading: 1),
         Row(
-            name: "acquired: stops leading at ⅔ TTL without a renew", steps: [.acquire(epoch: 1, sentAt: 0)], at: 10,
-            leading: nil),
+            name: "acquired: stops leading at ⅔ TTL without a renew",
+            steps: [.acquire(epoch: 1, sentAt: 0)],
+            at: 10,
+            leading: nil
+        ),
         Row(
             name: "trust counts from the send time, not the reply time",
-            steps: [.acquire(epoch: 1, sentAt: 0), .renew(true, sentAt: 5)], at: 14, leading: 1, lastReturned: false),
+            steps: [.acquire(epoch: 1, sentAt: 0), .renew(true, sentAt: 5)],
+            at: 14,
+            leading: 1,
+            lastReturned: false
+        ),
         Row(
             name: "a renewed lease expires ⅔ TTL after that renew was sent",
-            steps: [.acquire(epoch: 1, sentAt: 0), .renew(true, sentAt: 5)], at: 15, leading: nil, lastReturned: false),
+            steps: [.acquire(epoch: 1, sentAt: 0), .renew(true, sentAt: 5)],
+            at: 15,
+            leading: nil,
+            lastReturned: false
+        ),
         Row(
             name: "a late reply to an older renew does not move trust back",
-            steps: [.acquire(epoch: 1, sentAt: 0), .renew(true, sentAt: 8), .renew(true, sentAt: 3)], at: 17,
-            leading: 1, lastReturned: false),
+            steps: [.acquire(epoch: 1, sentAt: 0), .renew(true, sentAt: 8), .renew(true, sentAt: 3)],
+            at: 17,
+            leading: 1,
+            lastReturned: false
+        ),
         Row(
             name: "a refused renew steps down at once and says so",
-            steps: [.acquire(epoch: 1, sentAt: 0), .renew(false, sentAt: 5)], at: 5, leading: nil, lastReturned: true),
+            steps: [.acquire(epoch: 1, sentAt: 0), .renew(false, sentAt: 5)],
+            at: 5,
+            leading: nil,
+            lastReturned: true
+        ),
         Row(
             name: "a renew reply while following changes nothing",
-            steps: [.renew(true, sentAt: 5)], at: 5, leading: nil, lastReturned: false),
+            steps: [.renew(true, sentAt: 5)],
+            at: 5,
+            leading: nil,
+            lastReturned: false
+        ),
         Row(
             name: "checkExpiry inside the window keeps leading",
-            steps: [.acquire(epoch: 2, sentAt: 0), .checkExpiry(at: 9)], at: 9, leading: 2, lastReturned: false),
+            steps: [.acquire(epoch: 2, sentAt: 0), .checkExpiry(at: 9)],
+            at: 9,
+            leading: 2,
+            lastReturned: false
+        ),
         Row(
             name: "checkExpiry at the window's end steps down",
-            steps: [.acquire(epoch: 2, sentAt: 0), .checkExpiry(at: 10)], at: 0, leading: nil, lastReturned: true),
+            steps: [.acquire(epoch: 2, sentAt: 0), .checkExpiry(at: 10)],
+            at: 0,
+            leading: nil,
+            lastReturned: true
+        ),
         Row(
             name: "stepDown (fenced write or shutdown) stops leading",
-            steps: [.acquire(epoch: 3, sentAt: 0), .stepDown], at: 1, leading: nil),
+            steps: [.acquire(epoch: 3, sentAt: 0), .stepDown],
+            at: 1,
+            leading: nil
+        ),
         Row(
             name: "a new acquire after stepping down leads with the new epoch",
-            steps: [.acquire(epoch: 3, sentAt: 0), .stepDown, .acquire(epoch: 4, sentAt: 20)], at: 25, leading: 4),
+            steps: [.acquire(epoch: 3, sentAt: 0), .stepDown, .acquire(epoch: 4, sentAt: 20)],
+            at: 25,
+            leading: 4
+        ),
     ]
 
     @Test(arguments: rows)

@@ -16,10 +16,18 @@ import Testing
             let directory = try Self.snapshot(failing: true)
             let configuration = try Self.configuration(redisURL: url, replica: "once-\(UUID().uuidString.prefix(8))")
             let outcome = try await Composition.withParts(
-                configuration: configuration, snapshot: .path(directory), console: nil, mode: .once, logger: quietLogger
+                configuration: configuration,
+                snapshot: .path(directory),
+                console: nil,
+                mode: .once,
+                logger: quietLogger
             ) { parts in
                 #expect(try await Self.connections(named: "fluxbrain-\(configuration.replicaID)", admin: admin) > 0)
-                return try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: quietLogger)
+                return try await FluxbrainRuntime.runOnce(
+                    configuration: configuration,
+                    parts: parts,
+                    logger: quietLogger
+                )
             }
             #expect(outcome == .completed(enqueued: 1, deadLettered: 0, unread: []))
             try await Self.expectClosedAndUnlocked(configuration, admin: admin)
@@ -32,8 +40,11 @@ import Testing
             await #expect(throws: (any Error).self) {
                 // The snapshot directory does not exist: the pass fails after the lock was taken.
                 try await Composition.withParts(
-                    configuration: configuration, snapshot: .path("/nonexistent/\(UUID().uuidString)"), console: nil,
-                    mode: .once, logger: quietLogger
+                    configuration: configuration,
+                    snapshot: .path("/nonexistent/\(UUID().uuidString)"),
+                    console: nil,
+                    mode: .once,
+                    logger: quietLogger
                 ) { parts in
                     try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: quietLogger)
                 }
@@ -47,18 +58,28 @@ import Testing
             let directory = try Self.snapshot(failing: true)
             let configuration = try Self.configuration(redisURL: url, replica: "once-\(UUID().uuidString.prefix(8))")
             let other = RedisCoordination(
-                client: admin, configuration: .init(keyPrefix: configuration.redisPrefix, maxAttempts: 3),
-                logger: quietLogger)
+                client: admin,
+                configuration: .init(keyPrefix: configuration.redisPrefix, maxAttempts: 3),
+                logger: quietLogger
+            )
             let held = try #require(try await other.acquire(replicaID: "other", ttl: .seconds(60)))
             let outcome = try await Composition.withParts(
-                configuration: configuration, snapshot: .path(directory), console: nil, mode: .once, logger: quietLogger
+                configuration: configuration,
+                snapshot: .path(directory),
+                console: nil,
+                mode: .once,
+                logger: quietLogger
             ) { parts in
                 try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: quietLogger)
             }
             #expect(outcome == .anotherReplicaLeads(holder: "other"))
             #expect(try await other.holder() == held)
             #expect(try await other.stats().pending == 0)
-            #expect(await eventually { (try? await Self.connections(named: "fluxbrain-\(configuration.replicaID)", admin: admin)) == 0 })
+            #expect(
+                await eventually {
+                    (try? await Self.connections(named: "fluxbrain-\(configuration.replicaID)", admin: admin)) == 0
+                }
+            )
         }
     }
 
@@ -66,12 +87,17 @@ import Testing
 
     static func expectClosedAndUnlocked(_ configuration: FluxbrainConfiguration, admin: RedisClient) async throws {
         let coordination = RedisCoordination(
-            client: admin, configuration: .init(keyPrefix: configuration.redisPrefix, maxAttempts: 3), logger: quietLogger)
+            client: admin,
+            configuration: .init(keyPrefix: configuration.redisPrefix, maxAttempts: 3),
+            logger: quietLogger
+        )
         #expect(try await coordination.holder() == nil, "the scheduler lock is still held")
         #expect(
             await eventually {
                 (try? await connections(named: "fluxbrain-\(configuration.replicaID)", admin: admin)) == 0
-            }, "connections of the run are still open")
+            },
+            "connections of the run are still open"
+        )
     }
 
     static func connections(named name: String, admin: RedisClient) async throws -> Int {
@@ -83,13 +109,17 @@ import Testing
         try FluxbrainConfiguration(
             environment: EnvironmentReader([
                 "FLUXBRAIN_REDIS_URL": redisURL, "FLUXBRAIN_REDIS_PREFIX": "fbonce-\(UUID().uuidString.prefix(8))",
-                "FLUXBRAIN_REPLICA_ID": replica, "FLUXBRAIN_CLUSTER": "once", "FLUXBRAIN_WORKERS": "1"
-            ]), hostname: "test")
+                "FLUXBRAIN_REPLICA_ID": replica, "FLUXBRAIN_CLUSTER": "once", "FLUXBRAIN_WORKERS": "1",
+            ]),
+            hostname: "test"
+        )
     }
 
     /// A snapshot directory with one Kustomization, failing or ready.
     static func snapshot(failing: Bool) throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fluxbrain-once-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fluxbrain-once-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let condition =
             failing

@@ -17,17 +17,21 @@ import Testing
 
     @Test func redisRefused() throws {
         let result = try FluxbrainProcess.run(
-            ["queue", "stats"], environment: Self.quiet.merging(["FLUXBRAIN_REDIS_URL": "redis://127.0.0.1:1"]) { $1 })
+            ["queue", "stats"],
+            environment: Self.quiet.merging(["FLUXBRAIN_REDIS_URL": "redis://127.0.0.1:1"]) { $1 }
+        )
         #expect(result.status == 1)
         #expect(
             Self.lastLine(result.stderr)
-                == "fluxbrain: cannot reach Redis at 127.0.0.1:1 (connection refused); check FLUXBRAIN_REDIS_URL")
+                == "fluxbrain: cannot reach Redis at 127.0.0.1:1 (connection refused); check FLUXBRAIN_REDIS_URL"
+        )
     }
 
     @Test func redisRefusedWithTheWholeChainAtDebugLevel() throws {
         let result = try FluxbrainProcess.run(
             ["queue", "stats"],
-            environment: ["FLUXBRAIN_LOG_LEVEL": "debug", "FLUXBRAIN_REDIS_URL": "redis://127.0.0.1:1"])
+            environment: ["FLUXBRAIN_LOG_LEVEL": "debug", "FLUXBRAIN_REDIS_URL": "redis://127.0.0.1:1"]
+        )
         #expect(result.status == 1)
         let lines = result.stderr.split(separator: "\n").map(String.init)
         let index = try #require(lines.firstIndex { $0.hasPrefix("fluxbrain: cannot reach Redis at 127.0.0.1:1") })
@@ -41,12 +45,15 @@ import Testing
         try await RedisServerProcess.with(.init(password: "right-one")) { server in
             let result = try await FluxbrainProcess.runAsync(
                 ["queue", "stats"],
-                environment: Self.quiet.merging(["FLUXBRAIN_REDIS_URL": "redis://:wrong-one@127.0.0.1:\(server.port)"]) { $1 })
+                environment: Self.quiet.merging(["FLUXBRAIN_REDIS_URL": "redis://:wrong-one@127.0.0.1:\(server.port)"])
+                { $1 }
+            )
             #expect(result.status == 1)
             #expect(
                 Self.lastLine(result.stderr)
                     == "fluxbrain: Redis at 127.0.0.1:\(server.port) refused the credentials (AUTH: WRONGPASS invalid "
-                    + "username-password pair or user is disabled.); check FLUXBRAIN_REDIS_URL")
+                    + "username-password pair or user is disabled.); check FLUXBRAIN_REDIS_URL"
+            )
             #expect(!result.stderr.contains("wrong-one"))
         }
     }
@@ -58,23 +65,32 @@ import Testing
             ["queue", "stats"],
             environment: Self.quiet.merging([
                 "FLUXBRAIN_REDIS_URL": "redis://127.0.0.1:\(listener.port)", "FLUXBRAIN_REDIS_TIMEOUT": "300ms",
-            ]) { $1 })
+            ]) { $1 }
+        )
         #expect(result.status == 1)
         #expect(
             Self.lastLine(result.stderr)
                 == "fluxbrain: Redis at 127.0.0.1:\(listener.port) did not answer within 0.3 seconds (the command may "
                 + "still have been applied) (during CLIENT SETNAME after connecting); check FLUXBRAIN_REDIS_URL and "
-                + "FLUXBRAIN_REDIS_TIMEOUT")
+                + "FLUXBRAIN_REDIS_TIMEOUT"
+        )
     }
 
     @Test func kubernetesUnreachable() throws {
         let result = try FluxbrainProcess.run(
-            ["once"], environment: Self.quiet.merging(["FLUXBRAIN_KUBE_API_URL": "http://127.0.0.1:1", "FLUXBRAIN_CLUSTER": "prod"]) { $1 })
+            ["once"],
+            environment: Self.quiet.merging([
+                "FLUXBRAIN_KUBE_API_URL": "http://127.0.0.1:1", "FLUXBRAIN_CLUSTER": "prod",
+            ]) { $1 }
+        )
         #expect(result.status == 1)
         #expect(
             result.stderr.contains(
                 "cluster prod: cannot reach http://127.0.0.1:1 (list kustomizations.kustomize.toolkit.fluxcd.io at the "
-                    + "cluster scope) (connection refused); check FLUXBRAIN_KUBE_API_URL"), "\(result.stderr)")
+                    + "cluster scope) (connection refused); check FLUXBRAIN_KUBE_API_URL"
+            ),
+            "\(result.stderr)"
+        )
     }
 
     @Test func kubernetesUnauthorizedAndForbidden() async throws {
@@ -82,26 +98,39 @@ import Testing
         await state.requireToken("t0ken")
         try await withFakeKubernetesServer(state: state) { _, url in
             let result = try await FluxbrainProcess.runAsync(
-                ["once"], environment: Self.quiet.merging(["FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod"]) { $1 })
+                ["once"],
+                environment: Self.quiet.merging([
+                    "FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod",
+                ]) { $1 }
+            )
             #expect(result.status == 1)
             #expect(
                 result.stderr.contains(
                     "cluster prod: unauthorized: the API server refused the credentials (Unauthorized) while trying to "
                         + "list kustomizations.kustomize.toolkit.fluxcd.io at the cluster scope; check the token, client "
-                        + "certificate or exec plugin of this context (HTTP 401)"), "\(result.stderr)")
+                        + "certificate or exec plugin of this context (HTTP 401)"
+                ),
+                "\(result.stderr)"
+            )
         }
         let forbidding = FakeKubernetesState()
         await forbidding.setForbidden(.kustomization)
         try await withFakeKubernetesServer(state: forbidding) { _, url in
             let result = try await FluxbrainProcess.runAsync(
-                ["once"], environment: Self.quiet.merging(["FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod"]) { $1 })
+                ["once"],
+                environment: Self.quiet.merging([
+                    "FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod",
+                ]) { $1 }
+            )
             #expect(result.status == 1)
             #expect(
                 result.stderr.contains(
                     "cluster prod: forbidden: User \"system:serviceaccount:flux-system:fluxbrain\" cannot list "
                         + "kustomizations.kustomize.toolkit.fluxcd.io at the cluster scope — grant the ClusterRole "
-                        + "\"list\" on \"kustomizations\" in API group \"kustomize.toolkit.fluxcd.io\" (HTTP 403)"),
-                "\(result.stderr)")
+                        + "\"list\" on \"kustomizations\" in API group \"kustomize.toolkit.fluxcd.io\" (HTTP 403)"
+                ),
+                "\(result.stderr)"
+            )
         }
     }
 
@@ -109,12 +138,16 @@ import Testing
         try await FakeSlack.withRunning { fake, url in
             fake.enqueue(.error(status: 403, code: "invalid_token"))
             let result = try await FluxbrainProcess.runAsync(
-                ["notify-test"], environment: Self.quiet.merging(["FLUXBRAIN_SLACK_WEBHOOK": url.absoluteString]) { $1 })
+                ["notify-test"],
+                environment: Self.quiet.merging(["FLUXBRAIN_SLACK_WEBHOOK": url.absoluteString]) { $1 }
+            )
             #expect(result.status == 1)
             #expect(
                 result.stdout.contains(
-                    "slack    FAILED HTTP 403  Slack refused the message: invalid_token (HTTP 403); check FLUXBRAIN_SLACK_WEBHOOK"),
-                "\(result.stdout)")
+                    "slack    FAILED HTTP 403  Slack refused the message: invalid_token (HTTP 403); check FLUXBRAIN_SLACK_WEBHOOK"
+                ),
+                "\(result.stdout)"
+            )
             #expect(!(result.stdout + result.stderr).contains("XXXXSECRET"))
         }
     }
@@ -126,9 +159,13 @@ import Testing
                 environment: Self.quiet.merging([
                     "FLUXBRAIN_GITHUB_API_URL": url.absoluteString, "FLUXBRAIN_GITHUB_OWNER": "acme",
                     "FLUXBRAIN_GITHUB_REPO": "platform", "FLUXBRAIN_GITHUB_TOKEN": "ghp_wrong",
-                ]) { $1 })
+                ]) { $1 }
+            )
             #expect(result.status == 1)
-            #expect(result.stdout.contains("Bad credentials (HTTP 401); check FLUXBRAIN_GITHUB_TOKEN"), "\(result.stdout)")
+            #expect(
+                result.stdout.contains("Bad credentials (HTTP 401); check FLUXBRAIN_GITHUB_TOKEN"),
+                "\(result.stdout)"
+            )
             #expect(!(result.stdout + result.stderr).contains("ghp_wrong"))
         }
     }

@@ -16,7 +16,9 @@ import Testing
     static func stats(_ harness: ReplicaHarness) async throws -> QueueStats {
         try await harness.withRedis { client in
             try await RedisCoordination(
-                client: client, configuration: .init(keyPrefix: harness.prefix), logger: Logger(label: "inspect")
+                client: client,
+                configuration: .init(keyPrefix: harness.prefix),
+                logger: Logger(label: "inspect")
             ).stats()
         }
     }
@@ -24,7 +26,9 @@ import Testing
     static func deadLetters(_ harness: ReplicaHarness) async throws -> [DeadLetter] {
         try await harness.withRedis { client in
             try await RedisCoordination(
-                client: client, configuration: .init(keyPrefix: harness.prefix), logger: Logger(label: "inspect")
+                client: client,
+                configuration: .init(keyPrefix: harness.prefix),
+                logger: Logger(label: "inspect")
             ).deadLetters(limit: 100)
         }
     }
@@ -32,14 +36,19 @@ import Testing
     static func holder(_ harness: ReplicaHarness) async throws -> LeaderLease? {
         try await harness.withRedis { client in
             try await RedisCoordination(
-                client: client, configuration: .init(keyPrefix: harness.prefix), logger: Logger(label: "inspect")
+                client: client,
+                configuration: .init(keyPrefix: harness.prefix),
+                logger: Logger(label: "inspect")
             ).holder()
         }
     }
 
     /// Waits until every one of `indices` was delivered as `kind`, then checks none was delivered twice.
     static func expectDeliveredOnce(
-        _ harness: ReplicaHarness, _ indices: Range<Int>, kind: String = "firing", timeout: Duration = .seconds(60),
+        _ harness: ReplicaHarness,
+        _ indices: Range<Int>,
+        kind: String = "firing",
+        timeout: Duration = .seconds(60),
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
         // Polled every 100 ms while the replicas work: count in one pass, so the check does not eat the CPU they need.
@@ -52,10 +61,15 @@ import Testing
         let missing = indices.filter { counts[harness.fingerprint(of: $0), default: 0] == 0 }
         #expect(all, "not delivered: \(missing.prefix(10))", sourceLocation: sourceLocation)
         let duplicated = indices.filter { counts[harness.fingerprint(of: $0), default: 0] > 1 }
-        #expect(duplicated.isEmpty, "delivered more than once: \(duplicated.prefix(10))", sourceLocation: sourceLocation)
+        #expect(
+            duplicated.isEmpty,
+            "delivered more than once: \(duplicated.prefix(10))",
+            sourceLocation: sourceLocation
+        )
     }
 
-    static func expectDrained(_ harness: ReplicaHarness, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    static func expectDrained(_ harness: ReplicaHarness, sourceLocation: SourceLocation = #_sourceLocation) async throws
+    {
         let drained = try await eventually(timeout: .seconds(20), poll: .milliseconds(100)) {
             let stats = try await Self.stats(harness)
             return stats.ready == 0 && stats.leased == 0 && stats.pending == 0 && stats.delayed == 0
@@ -67,7 +81,8 @@ import Testing
     @Test func fiveHundredIncidentsAreNotifiedExactlyOnceAcrossThreeReplicas() async throws {
         try await FakeErrorbrain.with(mode: .slow) { errorbrain in
             try errorbrain.setMode(.slow, slowSeconds: 0.1)
-            try await ReplicaHarness.with(environment: ["FLUXBRAIN_ERRORBRAIN_URL": errorbrain.baseURL.absoluteString]) {
+            try await ReplicaHarness.with(environment: ["FLUXBRAIN_ERRORBRAIN_URL": errorbrain.baseURL.absoluteString])
+            {
                 harness in
                 try harness.writeFailing(count: 500)
                 let start = ContinuousClock.now
@@ -78,13 +93,17 @@ import Testing
                 let leaders = Self.replicas.filter { !harness.leaderEpochs($0).isEmpty }
                 #expect(leaders.count == 1, "leaders: \(leaders)")
                 let rate = 500 / elapsed.timeInterval
-                print("FIGURE throughput: 500 items in \(elapsed) = \(Int(rate)) items/s with 3 replicas × 4 workers against a 100 ms Errorbrain; ideal 12 / 0.1 s = 120 items/s (ratio \(String(format: "%.2f", rate / 120)))")
+                print(
+                    "FIGURE throughput: 500 items in \(elapsed) = \(Int(rate)) items/s with 3 replicas × 4 workers against a 100 ms Errorbrain; ideal 12 / 0.1 s = 120 items/s (ratio \(String(format: "%.2f", rate / 120)))"
+                )
                 // The figure above includes starting three processes and the first collection pass; this one is
                 // the steady state, first delivery to last.
                 let times = harness.sink.records.map(\.receivedAt).sorted()
                 if let first = times.first, let last = times.last, last > first {
                     let steady = Double(times.count - 1) / last.timeIntervalSince(first)
-                    print("FIGURE throughput (steady, first to last delivery): \(times.count) deliveries in \(String(format: "%.2f", last.timeIntervalSince(first))) s = \(Int(steady)) items/s (ratio \(String(format: "%.2f", steady / 120)))")
+                    print(
+                        "FIGURE throughput (steady, first to last delivery): \(times.count) deliveries in \(String(format: "%.2f", last.timeIntervalSince(first))) s = \(Int(steady)) items/s (ratio \(String(format: "%.2f", steady / 120)))"
+                    )
                 }
             }
         }
@@ -93,7 +112,8 @@ import Testing
     @Test func killedReplicaMidAnalysisHasItsItemsRedeliveredOnce() async throws {
         try await FakeErrorbrain.with(mode: .slow) { errorbrain in
             try errorbrain.setMode(.slow, slowSeconds: 1.5)
-            try await ReplicaHarness.with(environment: ["FLUXBRAIN_ERRORBRAIN_URL": errorbrain.baseURL.absoluteString]) {
+            try await ReplicaHarness.with(environment: ["FLUXBRAIN_ERRORBRAIN_URL": errorbrain.baseURL.absoluteString])
+            {
                 harness in
                 try harness.writeFailing(count: 24)
                 for id in Self.replicas { try harness.start(id) }
@@ -208,7 +228,10 @@ import Testing
             harness.signal(first.replicaID, SIGTERM)
             let status = await harness.waitForExit(first.replicaID, timeout: .seconds(25))
             let exited = ContinuousClock.now
-            #expect(status == 0, "exit status \(String(describing: status))\n\(harness.log(first.replicaID).suffix(2000))")
+            #expect(
+                status == 0,
+                "exit status \(String(describing: status))\n\(harness.log(first.replicaID).suffix(2000))"
+            )
             #expect(harness.log(first.replicaID).contains("released the scheduler lock"))
             let replaced = try await eventually(timeout: .seconds(3), poll: .milliseconds(100)) {
                 guard let holder = try await Self.holder(harness) else { return false }
@@ -216,7 +239,8 @@ import Testing
             }
             #expect(replaced)
             print(
-                "FIGURE failover after SIGTERM on the leader: \(ContinuousClock.now - start) from the signal, \(ContinuousClock.now - exited) after it exited (lock TTL 1.5s)")
+                "FIGURE failover after SIGTERM on the leader: \(ContinuousClock.now - start) from the signal, \(ContinuousClock.now - exited) after it exited (lock TTL 1.5s)"
+            )
             try harness.writeFailing(count: 15)
             try await Self.expectDeliveredOnce(harness, 0..<15)
         }

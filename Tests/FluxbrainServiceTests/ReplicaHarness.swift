@@ -25,14 +25,17 @@ final class ReplicaHarness: Sendable {
         self.sink = sink
         self.sinkURL = sinkURL
         self.extraEnvironment = extraEnvironment
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fluxbrain-harness-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fluxbrain-harness-\(UUID().uuidString)"
+        )
         snapshotDirectory = directory.appendingPathComponent("snapshot")
         try FileManager.default.createDirectory(at: snapshotDirectory, withIntermediateDirectories: true)
     }
 
     /// Runs `body` with a Redis server (AOF on, so it survives kill -9), a webhook sink and a harness; stops all.
     static func with<T: Sendable>(
-        environment: [String: String] = [:], _ body: @Sendable (ReplicaHarness) async throws -> T
+        environment: [String: String] = [:],
+        _ body: @Sendable (ReplicaHarness) async throws -> T
     ) async throws -> T {
         try await RedisServerProcess.with(.init(appendOnly: true)) { redis in
             try await WebhookSink.withRunning(logger: Logger(label: "sink")) { sink, url in
@@ -57,16 +60,24 @@ final class ReplicaHarness: Sendable {
         for index in 0..<count {
             let ready: [String: Any] =
                 healthy.contains(index)
-                ? ["type": "Ready", "status": "True", "reason": "ReconciliationSucceeded", "message": "Applied revision: main@sha1:1",
-                   "lastTransitionTime": "2026-11-28T19:00:00Z", "observedGeneration": 1]
-                : ["type": "Ready", "status": "False", "reason": "BuildFailed",
-                   "message": "kustomize build failed: app-\(index) is broken", "lastTransitionTime": "2026-11-28T19:00:00Z",
-                   "observedGeneration": 1]
+                ? [
+                    "type": "Ready", "status": "True", "reason": "ReconciliationSucceeded",
+                    "message": "Applied revision: main@sha1:1",
+                    "lastTransitionTime": "2026-11-28T19:00:00Z", "observedGeneration": 1,
+                ]
+                : [
+                    "type": "Ready", "status": "False", "reason": "BuildFailed",
+                    "message": "kustomize build failed: app-\(index) is broken",
+                    "lastTransitionTime": "2026-11-28T19:00:00Z",
+                    "observedGeneration": 1,
+                ]
             items.append([
                 "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
                 "metadata": ["name": "app-\(index)", "namespace": "apps", "generation": 1],
-                "spec": ["interval": "5m", "path": "./apps/\(index)", "prune": true,
-                         "sourceRef": ["kind": "GitRepository", "name": "fleet", "namespace": "flux-system"]],
+                "spec": [
+                    "interval": "5m", "path": "./apps/\(index)", "prune": true,
+                    "sourceRef": ["kind": "GitRepository", "name": "fleet", "namespace": "flux-system"],
+                ],
                 "status": ["observedGeneration": 1, "conditions": [ready], "lastAttemptedRevision": "main@sha1:1"],
             ])
         }
@@ -84,7 +95,11 @@ final class ReplicaHarness: Sendable {
     /// The fingerprint the replicas compute for `app-<index>` while it fails.
     func fingerprint(of index: Int) -> String {
         Fingerprint(
-            cluster: "fault", kind: "Kustomization", namespace: "apps", name: "app-\(index)", reason: "BuildFailed",
+            cluster: "fault",
+            kind: "Kustomization",
+            namespace: "apps",
+            name: "app-\(index)",
+            reason: "BuildFailed",
             revision: "main@sha1:1"
         ).hex
     }
@@ -105,7 +120,8 @@ final class ReplicaHarness: Sendable {
         }
         let defaults: [String: String] = [
             "FLUXBRAIN_REDIS_URL": redisURL, "FLUXBRAIN_REDIS_PREFIX": prefix, "FLUXBRAIN_REPLICA_ID": id,
-            "FLUXBRAIN_CLUSTER": "fault", "FLUXBRAIN_WEBHOOK_URL": sinkURL.appendingPathComponent("hook").absoluteString,
+            "FLUXBRAIN_CLUSTER": "fault",
+            "FLUXBRAIN_WEBHOOK_URL": sinkURL.appendingPathComponent("hook").absoluteString,
             "FLUXBRAIN_LOCK_TTL": "1500ms", "FLUXBRAIN_LEASE": "2s", "FLUXBRAIN_REQUEUE_INTERVAL": "1s",
             "FLUXBRAIN_WORKERS": "4", "FLUXBRAIN_HTTP_ADDR": "127.0.0.1:0", "FLUXBRAIN_MAX_ATTEMPTS": "5",
             "FLUXBRAIN_BACKOFF_BASE": "100ms", "FLUXBRAIN_BACKOFF_MAX": "500ms", "FLUXBRAIN_LOG_FORMAT": "json",
@@ -173,7 +189,9 @@ final class ReplicaHarness: Sendable {
 
     func withRedis<T: Sendable>(_ body: @Sendable (RedisClient) async throws -> T) async throws -> T {
         let client = RedisClient(
-            configuration: try RedisConfiguration(url: redisURL, commandTimeout: .seconds(2)), logger: Logger(label: "inspect"))
+            configuration: try RedisConfiguration(url: redisURL, commandTimeout: .seconds(2)),
+            logger: Logger(label: "inspect")
+        )
         do {
             let result = try await body(client)
             await client.shutdown()

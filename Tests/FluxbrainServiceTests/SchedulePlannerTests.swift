@@ -14,8 +14,13 @@ import Testing
 
     static func incident(_ name: String, revision: String = "main@sha1:1") -> Incident {
         Incident(
-            object: object(name), state: .retrying, reason: "BuildFailed", message: "kustomize build failed",
-            revision: revision, detectedAt: detectedAt)
+            object: object(name),
+            state: .retrying,
+            reason: "BuildFailed",
+            message: "kustomize build failed",
+            revision: revision,
+            detectedAt: detectedAt
+        )
     }
 
     struct Row: Sendable, CustomTestStringConvertible {
@@ -37,38 +42,62 @@ import Testing
     static let rows: [Row] = [
         Row(name: "nothing failing, nothing open: nothing to do"),
         Row(
-            name: "a new failure is opened and fired", failing: [incident("apps")], enqueue: ["firing:apps@main@sha1:1"],
-            opened: ["apps@main@sha1:1"]),
+            name: "a new failure is opened and fired",
+            failing: [incident("apps")],
+            enqueue: ["firing:apps@main@sha1:1"],
+            opened: ["apps@main@sha1:1"]
+        ),
         Row(
-            name: "an open incident seen again between resyncs: nothing", failing: [incident("apps")],
-            open: [incident("apps")]),
+            name: "an open incident seen again between resyncs: nothing",
+            failing: [incident("apps")],
+            open: [incident("apps")]
+        ),
         Row(
             name: "an open incident seen again on a full resync: fired again for the reminder check",
-            failing: [incident("apps")], open: [incident("apps")], reminders: true,
-            enqueue: ["firing:apps@main@sha1:1"]),
+            failing: [incident("apps")],
+            open: [incident("apps")],
+            reminders: true,
+            enqueue: ["firing:apps@main@sha1:1"]
+        ),
         Row(
             name: "the object fails with another fingerprint: the old one is superseded, the new one opened",
-            failing: [incident("apps", revision: "main@sha1:2")], open: [incident("apps")],
-            enqueue: ["firing:apps@main@sha1:2"], opened: ["apps@main@sha1:2"], closed: ["apps@main@sha1:1:superseded"]),
+            failing: [incident("apps", revision: "main@sha1:2")],
+            open: [incident("apps")],
+            enqueue: ["firing:apps@main@sha1:2"],
+            opened: ["apps@main@sha1:2"],
+            closed: ["apps@main@sha1:1:superseded"]
+        ),
         Row(
-            name: "an open incident whose object is ready again is resolved", healthy: ["apps"], open: [incident("apps")],
-            enqueue: ["resolved:apps@main@sha1:1"], closed: ["apps@main@sha1:1:resolved"]),
+            name: "an open incident whose object is ready again is resolved",
+            healthy: ["apps"],
+            open: [incident("apps")],
+            enqueue: ["resolved:apps@main@sha1:1"],
+            closed: ["apps@main@sha1:1:resolved"]
+        ),
         Row(
-            name: "an open incident whose object progresses or is suspended stays open", undecided: ["apps"],
-            open: [incident("apps")]),
+            name: "an open incident whose object progresses or is suspended stays open",
+            undecided: ["apps"],
+            open: [incident("apps")]
+        ),
         Row(name: "an open incident whose object is gone stays open", open: [incident("apps")]),
         Row(
             name: "several objects are planned independently",
-            failing: [incident("a"), incident("b")], healthy: ["c"], open: [incident("b"), incident("c")],
-            enqueue: ["firing:a@main@sha1:1", "resolved:c@main@sha1:1"], opened: ["a@main@sha1:1"],
-            closed: ["c@main@sha1:1:resolved"]),
+            failing: [incident("a"), incident("b")],
+            healthy: ["c"],
+            open: [incident("b"), incident("c")],
+            enqueue: ["firing:a@main@sha1:1", "resolved:c@main@sha1:1"],
+            opened: ["a@main@sha1:1"],
+            closed: ["c@main@sha1:1:resolved"]
+        ),
     ]
 
     @Test(arguments: rows)
     func plan(_ row: Row) {
         let assessment = Assessment(
-            incidents: row.failing, healthy: Set(row.healthy.map(Self.object)),
-            undecided: Set(row.undecided.map(Self.object)))
+            incidents: row.failing,
+            healthy: Set(row.healthy.map(Self.object)),
+            undecided: Set(row.undecided.map(Self.object))
+        )
         let plan = SchedulePlanner().plan(assessment: assessment, open: row.open, includeReminders: row.reminders)
         func label(_ incident: Incident) -> String { "\(incident.object.name)@\(incident.revision ?? "")" }
         #expect(plan.enqueue.map { "\($0.transition.rawValue):\(label($0.incident))" } == row.enqueue)

@@ -53,7 +53,8 @@ struct TemporaryFiles {
         let path = try files.write("secret", secret.content)
         let companions = secret.variable == "FLUXBRAIN_GITHUB_TOKEN" ? Self.github : [:]
         let configuration = try FluxbrainConfiguration(
-            environment: companions.merging(["\(secret.variable)_FILE": path]) { $1 })
+            environment: companions.merging(["\(secret.variable)_FILE": path]) { $1 }
+        )
         let expected = secret.content.trimmingCharacters(in: .newlines)
         #expect(secret.read(configuration) == expected)
         #expect(configuration.sources[secret.variable] == "file \(secret.variable)_FILE (\(path))")
@@ -85,7 +86,8 @@ struct TemporaryFiles {
             try FluxbrainConfiguration(
                 environment: Self.github.merging([
                     "FLUXBRAIN_GITHUB_TOKEN": "ghp_OTHER", "FLUXBRAIN_GITHUB_TOKEN_FILE": path,
-                ]) { $1 })
+                ]) { $1 }
+            )
         }
         #expect(error?.variable == "FLUXBRAIN_GITHUB_TOKEN")
         #expect(error?.description.contains("FLUXBRAIN_GITHUB_TOKEN_FILE") == true)
@@ -165,7 +167,8 @@ struct TemporaryFiles {
             ["check-config"],
             environment: [
                 "FLUXBRAIN_GITHUB_OWNER": "acme", "FLUXBRAIN_GITHUB_REPO": "ops", "FLUXBRAIN_GITHUB_TOKEN_FILE": path,
-            ])
+            ]
+        )
         #expect(result.status == 0, "\(result.stderr)")
         #expect(!result.stdout.contains("ghp_FILESECRET"))
         let line = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("FLUXBRAIN_GITHUB_TOKEN ") })
@@ -186,7 +189,8 @@ struct TemporaryFiles {
             environment: [
                 "FLUXBRAIN_SLACK_WEBHOOK": "https://hooks.slack.com/services/T0/B0/ENVSECRET",
                 "FLUXBRAIN_SLACK_WEBHOOK_FILE": path,
-            ])
+            ]
+        )
         #expect(result.status == 2)
         #expect(result.stderr.contains("FLUXBRAIN_SLACK_WEBHOOK and FLUXBRAIN_SLACK_WEBHOOK_FILE"))
         #expect(!result.stderr.contains("SECRET"))
@@ -194,7 +198,9 @@ struct TemporaryFiles {
 
     @Test func anUnreadableFileExitsTwoNamingItsVariable() throws {
         let result = try FluxbrainProcess.run(
-            ["check-config"], environment: ["FLUXBRAIN_REDIS_URL_FILE": "/nonexistent/fluxbrain/redis-url"])
+            ["check-config"],
+            environment: ["FLUXBRAIN_REDIS_URL_FILE": "/nonexistent/fluxbrain/redis-url"]
+        )
         #expect(result.status == 2)
         #expect(result.stderr.contains("FLUXBRAIN_REDIS_URL_FILE"))
         #expect(result.stderr.contains("/nonexistent/fluxbrain/redis-url"))
@@ -211,7 +217,8 @@ struct TemporaryFiles {
             environment: [
                 "FLUXBRAIN_WEBHOOK_SECRET_FILE": path, "FLUXBRAIN_GITHUB_OWNER": "acme", "FLUXBRAIN_GITHUB_REPO": "ops",
                 "FLUXBRAIN_GITHUB_TOKEN": "ghp_ENVSECRET", "CONFIG_ACCESS_LOG_FILE": log,
-            ])
+            ]
+        )
         #expect(result.status == 0, "\(result.stderr)")
         let text = try String(contentsOfFile: log, encoding: .utf8)
         #expect(text.contains("FLUXBRAIN_WEBHOOK_SECRET"))

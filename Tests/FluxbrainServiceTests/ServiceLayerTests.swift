@@ -29,7 +29,10 @@ import Testing
                 #expect(processor.cancelled == 0)
                 processor.open()
                 #expect(try await eventually { try await world.coordination.stats().pending == 0 })
-                #expect(world.metrics.counterTotal(label: "fluxbrain_work_items_total", dimensions: [("result", "done")]) == 1)
+                #expect(
+                    world.metrics.counterTotal(label: "fluxbrain_work_items_total", dimensions: [("result", "done")])
+                        == 1
+                )
             }
         }
     }
@@ -52,9 +55,14 @@ import Testing
                 try await world.elapse(world.lease / 3, sleepers: 2)
                 #expect(await eventually { processor.cancelled == 1 })
                 #expect(processor.finished == 0)
-                #expect(await eventually {
-                    world.metrics.counterTotal(label: "fluxbrain_work_items_total", dimensions: [("result", "lost")]) == 1
-                })
+                #expect(
+                    await eventually {
+                        world.metrics.counterTotal(
+                            label: "fluxbrain_work_items_total",
+                            dimensions: [("result", "lost")]
+                        ) == 1
+                    }
+                )
                 // The stalled worker neither acked nor nacked the other worker's claim.
                 #expect(try await world.coordination.heartbeat(other, lease: world.lease))
             }
@@ -74,12 +82,19 @@ import Testing
                 try await world.elapse(world.drainGrace - almost + world.drainGrace / 10, sleepers: 2)
                 #expect(await eventually { processor.cancelled == 1 })
                 // Returned to the queue at once, for another replica.
-                #expect(try await eventually {
-                    let stats = try await world.coordination.stats()
-                    return stats.pending == 1 && stats.leased == 0
-                })
+                #expect(
+                    try await eventually {
+                        let stats = try await world.coordination.stats()
+                        return stats.pending == 1 && stats.leased == 0
+                    }
+                )
                 #expect(try await world.coordination.claim(worker: "other/0", lease: world.lease)?.attempts == 2)
-                #expect(world.metrics.counterTotal(label: "fluxbrain_work_items_total", dimensions: [("result", "interrupted")]) == 1)
+                #expect(
+                    world.metrics.counterTotal(
+                        label: "fluxbrain_work_items_total",
+                        dimensions: [("result", "interrupted")]
+                    ) == 1
+                )
             }
         }
     }
@@ -90,8 +105,13 @@ import Testing
             let lock = FlakyLock(world.coordination)
             let leadership = Leadership(ttl: world.ttl, clock: world.clock)
             let election = LeaderElection(
-                lock: lock, replicaID: "a", ttl: world.ttl, leadership: leadership, metricsFactory: world.metrics,
-                logger: quietLogger)
+                lock: lock,
+                replicaID: "a",
+                ttl: world.ttl,
+                leadership: leadership,
+                metricsFactory: world.metrics,
+                logger: quietLogger
+            )
             try await world.running([election]) { _ in
                 #expect(await eventually { leadership.currentLease != nil })
                 let lease = try #require(leadership.currentLease)
@@ -104,9 +124,11 @@ import Testing
                 #expect(await eventually { leadership.currentLease == nil })
                 // It stopped acting while the lock is still its own: no other replica could lead yet.
                 #expect(try await world.coordination.holder() == lease)
-                #expect(await eventually {
-                    (try? world.metrics.expectGauge("fluxbrain_leader"))?.lastValue == 0
-                })
+                #expect(
+                    await eventually {
+                        (try? world.metrics.expectGauge("fluxbrain_leader"))?.lastValue == 0
+                    }
+                )
             }
         }
     }
@@ -157,14 +179,19 @@ struct Backend: Sendable, CustomTestStringConvertible {
         let coordination = InMemoryCoordination(maxAttempts: 5, clock: clock.wall)
         try await body(
             World(
-                coordination: coordination, clock: clock, lease: .seconds(30), ttl: .seconds(15),
+                coordination: coordination,
+                clock: clock,
+                lease: .seconds(30),
+                ttl: .seconds(15),
                 drainGrace: .seconds(20),
                 elapse: { duration, sleepers in
                     try await clock.waitForSleepers(sleepers)
                     clock.advance(by: duration)
                 },
                 waitForTimer: { duration in try await clock.waitForSleeper(until: clock.now.advanced(by: duration)) },
-                almost: { $0 - $0 / 10 }))
+                almost: { $0 - $0 / 10 }
+            )
+        )
     }
 
     /// `RedisCoordination` on a real redis-server (lease deadlines from Redis `TIME`): real time, short durations.
@@ -173,14 +200,23 @@ struct Backend: Sendable, CustomTestStringConvertible {
             try await withRedisClient(configuration: try redis.configuration(), logger: quietLogger) { client in
                 let prefix = "fbsvc:\(UUID().uuidString.prefix(12).lowercased())"
                 let coordination = RedisCoordination(
-                    client: client, configuration: .init(keyPrefix: prefix, maxAttempts: 5), logger: quietLogger)
+                    client: client,
+                    configuration: .init(keyPrefix: prefix, maxAttempts: 5),
+                    logger: quietLogger
+                )
                 do {
                     try await body(
                         World(
-                            coordination: coordination, clock: ContinuousClock(), lease: .milliseconds(1500),
-                            ttl: .seconds(3), drainGrace: .seconds(1),
+                            coordination: coordination,
+                            clock: ContinuousClock(),
+                            lease: .milliseconds(1500),
+                            ttl: .seconds(3),
+                            drainGrace: .seconds(1),
                             elapse: { duration, _ in try await Task.sleep(for: duration) },
-                            waitForTimer: { _ in }, almost: { $0 / 2 }))
+                            waitForTimer: { _ in },
+                            almost: { $0 / 2 }
+                        )
+                    )
                 } catch {
                     try? await deleteKeys(prefix: prefix, client: client)
                     throw error
@@ -236,21 +272,40 @@ struct World: Sendable {
 
     func pool(queue: any WorkQueue, processor: any IncidentProcessor) -> WorkerPool {
         WorkerPool(
-            configuration: .init(workers: 1, lease: lease, replicaID: "r", drainGrace: drainGrace, idleWait: .seconds(2)),
-            queue: queue, processor: processor, clock: clock, metricsFactory: metrics, logger: quietLogger)
+            configuration: .init(
+                workers: 1,
+                lease: lease,
+                replicaID: "r",
+                drainGrace: drainGrace,
+                idleWait: .seconds(2)
+            ),
+            queue: queue,
+            processor: processor,
+            clock: clock,
+            metricsFactory: metrics,
+            logger: quietLogger
+        )
     }
 
     func scheduler(leadership: Leadership) -> Scheduler {
         Scheduler(
-            configuration: .init(resyncInterval: .seconds(60)), source: FixedSource(), queue: coordination,
-            index: coordination, leadership: leadership, clock: clock, wallClock: SystemWallClock(),
-            metricsFactory: metrics, logger: quietLogger)
+            configuration: .init(resyncInterval: .seconds(60)),
+            source: FixedSource(),
+            queue: coordination,
+            index: coordination,
+            leadership: leadership,
+            clock: clock,
+            wallClock: SystemWallClock(),
+            metricsFactory: metrics,
+            logger: quietLogger
+        )
     }
 
     /// Runs `services` in a `ServiceGroup` while `body` runs, then shuts the group down.
     func running(_ services: [any Service], _ body: (ServiceGroup) async throws -> Void) async throws {
         let group = ServiceGroup(
-            configuration: .init(services: services.map { .init(service: $0) }, logger: quietLogger))
+            configuration: .init(services: services.map { .init(service: $0) }, logger: quietLogger)
+        )
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             do {
@@ -367,11 +422,17 @@ final class FlakyLock: LeaderLock {
 struct FixedSource: IncidentSource {
     static let incident = Incident(
         object: ObjectReference(cluster: "prod", kind: .kustomization, namespace: "flux-system", name: "apps"),
-        state: .retrying, reason: "BuildFailed", message: "kustomize build failed", revision: "main@sha1:1",
-        detectedAt: Date(timeIntervalSince1970: 1_800_000_000))
+        state: .retrying,
+        reason: "BuildFailed",
+        message: "kustomize build failed",
+        revision: "main@sha1:1",
+        detectedAt: Date(timeIntervalSince1970: 1_800_000_000)
+    )
 
     func assess(now: Date) async throws -> SourceAssessment {
-        SourceAssessment(clusters: [ClusterAssessment(cluster: "prod", assessment: Assessment(incidents: [Self.incident]))])
+        SourceAssessment(clusters: [
+            ClusterAssessment(cluster: "prod", assessment: Assessment(incidents: [Self.incident]))
+        ])
     }
     func enrich(_ incident: Incident) async -> Incident { incident }
     func waitForChange(timeout: Duration) async throws {}

@@ -41,15 +41,20 @@ package enum AnalysisStoreConformance {
             let before = try await store.now()
             let state = try await store.recordFailure(for: fingerprint, reason: "failure \(expected)", backoff: backoff)
             let after = try await store.now()
-            try check(state.failures == expected, "failure \(expected) is counted as \(expected), not \(state.failures)")
+            try check(
+                state.failures == expected,
+                "failure \(expected) is counted as \(expected), not \(state.failures)"
+            )
             try check(
                 state.lastFailureAt >= before.addingTimeInterval(-0.001)
                     && state.lastFailureAt <= after.addingTimeInterval(0.001),
-                "lastFailureAt is the store's now()")
+                "lastFailureAt is the store's now()"
+            )
             let wait = backoff.delay(afterFailures: expected).timeInterval
             try check(
                 abs(state.nextAttemptAt.timeIntervalSince(state.lastFailureAt) - wait) < 0.001,
-                "nextAttemptAt is lastFailureAt + \(wait)s after \(expected) failures")
+                "nextAttemptAt is lastFailureAt + \(wait)s after \(expected) failures"
+            )
             try check(state.lastError == "failure \(expected)", "lastError is the latest reason")
             try check(try await store.failureState(for: fingerprint) == state, "failureState returns what was recorded")
         }
@@ -104,18 +109,34 @@ package enum AnalysisStoreConformance {
     /// A random fingerprint.
     package static func randomFingerprint() -> Fingerprint {
         Fingerprint(
-            cluster: "conformance", kind: "Kustomization", namespace: "flux-system", name: UUID().uuidString,
-            reason: "BuildFailed", revision: nil)
+            cluster: "conformance",
+            kind: "Kustomization",
+            namespace: "flux-system",
+            name: UUID().uuidString,
+            reason: "BuildFailed",
+            revision: nil
+        )
     }
 
     /// A small, complete result.
     package static func sampleResult(verdictID: String) -> AnalysisResult {
         AnalysisResult(
-            verdictID: verdictID, eventID: "550e8400-e29b-41d4-a716-446655440001", title: "Issue observed in x",
-            description: "d", confidence: 0.85, severity: .critical, affectedComponents: ["x"],
-            actions: [.init(title: "Inspect recent error", description: "…", urgency: .high)], evidenceRefs: [],
+            verdictID: verdictID,
+            eventID: "550e8400-e29b-41d4-a716-446655440001",
+            title: "Issue observed in x",
+            description: "d",
+            confidence: 0.85,
+            severity: .critical,
+            affectedComponents: ["x"],
+            actions: [.init(title: "Inspect recent error", description: "…", urgency: .high)],
+            evidenceRefs: [],
             createdAt: Date(timeIntervalSince1970: 1_800_000_000),
-            retrySafety: RetrySafety(fluxRetries: true, summary: "Flux retries on its own every 2m0s", basis: .fluxState))
+            retrySafety: RetrySafety(
+                fluxRetries: true,
+                summary: "Flux retries on its own every 2m0s",
+                basis: .fluxState
+            )
+        )
     }
 
     private static func check(_ condition: Bool, _ rule: String, file: String = #fileID, line: Int = #line) throws {

@@ -23,7 +23,9 @@ package final class ConnectProxy: Sendable {
     /// Runs `body` with a proxy (requiring `requireAuthorization` as `Proxy-Authorization` when set; sending every
     /// tunnel to `connectTo` whatever host is asked for, when set), then stops it.
     package static func with<T: Sendable>(
-        requireAuthorization: String? = nil, connectTo: String? = nil, _ body: (ConnectProxy) async throws -> T
+        requireAuthorization: String? = nil,
+        connectTo: String? = nil,
+        _ body: (ConnectProxy) async throws -> T
     ) async throws -> T {
         let proxy = try await start(requireAuthorization: requireAuthorization, connectTo: connectTo)
         do {
@@ -37,26 +39,34 @@ package final class ConnectProxy: Sendable {
     }
 
     private static func start(requireAuthorization: String?, connectTo: String?) async throws -> ConnectProxy {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("connect-proxy-\(UUID().uuidString.lowercased())")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "connect-proxy-\(UUID().uuidString.lowercased())"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let process = try await FixtureProcess.start(
             script: "connect_proxy.py",
             arguments: ["--record", directory.appendingPathComponent("requests.jsonl").path]
-                + (requireAuthorization.map { ["--require-auth", $0] } ?? []) + (connectTo.map { ["--connect-to", $0] } ?? []),
-            portFile: directory.appendingPathComponent("port"), timeout: .seconds(30))
+                + (requireAuthorization.map { ["--require-auth", $0] } ?? [])
+                + (connectTo.map { ["--connect-to", $0] } ?? []),
+            portFile: directory.appendingPathComponent("port"),
+            timeout: .seconds(30)
+        )
         return ConnectProxy(process: process, directory: directory)
     }
 
     /// Every request received so far, in order.
     package func requests() throws -> [RecordedRequest] {
-        guard let text = try? String(contentsOf: directory.appendingPathComponent("requests.jsonl"), encoding: .utf8) else {
+        guard let text = try? String(contentsOf: directory.appendingPathComponent("requests.jsonl"), encoding: .utf8)
+        else {
             return []
         }
         return try text.split(separator: "\n").map { line in
             let entry = try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))
             return RecordedRequest(
-                method: entry["method"]?.stringValue ?? "", target: entry["target"]?.stringValue ?? "",
-                authorization: entry["authorization"]?.stringValue)
+                method: entry["method"]?.stringValue ?? "",
+                target: entry["target"]?.stringValue ?? "",
+                authorization: entry["authorization"]?.stringValue
+            )
         }
     }
 

@@ -49,7 +49,8 @@ package final class FakeErrorbrain: Sendable {
 
     /// Starts a fake, runs `body` with it and stops it.
     package static func with<T: Sendable>(
-        mode: Mode = .ok, _ body: (FakeErrorbrain) async throws -> T
+        mode: Mode = .ok,
+        _ body: (FakeErrorbrain) async throws -> T
     ) async throws -> T {
         let fake = try await start(mode: mode)
         do {
@@ -65,7 +66,8 @@ package final class FakeErrorbrain: Sendable {
     /// Starts a fake on a free loopback port and waits until it listens.
     package static func start(mode: Mode = .ok) async throws -> FakeErrorbrain {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "fake-errorbrain-\(UUID().uuidString.lowercased())")
+            "fake-errorbrain-\(UUID().uuidString.lowercased())"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let portFile = directory.appendingPathComponent("port")
         let control = directory.appendingPathComponent("control.json")
@@ -77,7 +79,9 @@ package final class FakeErrorbrain: Sendable {
                 "--spec-dir", specDirectory.path, "--port", "0",
                 "--record", directory.appendingPathComponent("requests.jsonl").path, "--control-file", control.path,
             ],
-            portFile: portFile, log: directory.appendingPathComponent("server.log"))
+            portFile: portFile,
+            log: directory.appendingPathComponent("server.log")
+        )
         return FakeErrorbrain(process: process, directory: directory)
     }
 

@@ -59,7 +59,9 @@ package final class FakeGitHub: Sendable {
     private let state = Mutex(State())
 
     package init(
-        owner: String = "acme", repo: String = "platform", token: String = "ghp_test",
+        owner: String = "acme",
+        repo: String = "platform",
+        token: String = "ghp_test",
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.owner = owner
@@ -92,7 +94,11 @@ package final class FakeGitHub: Sendable {
     /// Adds an issue (or a pull request) directly, e.g. to seed history; returns its number.
     @discardableResult
     package func seed(
-        title: String, body: String, labels: [String], state issueState: String = "open", closedAt: Date? = nil,
+        title: String,
+        body: String,
+        labels: [String],
+        state issueState: String = "open",
+        closedAt: Date? = nil,
         pullRequest: Bool = false
     ) -> Int {
         let time = now()
@@ -101,23 +107,40 @@ package final class FakeGitHub: Sendable {
             state.nextID += 1
             state.issues.append(
                 Issue(
-                    id: state.nextID, number: number, title: title, body: body, state: issueState,
-                    stateReason: issueState == "closed" ? "completed" : nil, labels: labels, createdAt: time,
-                    updatedAt: closedAt ?? time, closedAt: closedAt, isPullRequest: pullRequest))
+                    id: state.nextID,
+                    number: number,
+                    title: title,
+                    body: body,
+                    state: issueState,
+                    stateReason: issueState == "closed" ? "completed" : nil,
+                    labels: labels,
+                    createdAt: time,
+                    updatedAt: closedAt ?? time,
+                    closedAt: closedAt,
+                    isPullRequest: pullRequest
+                )
+            )
             return number
         }
     }
 
     /// Runs the fake on a free loopback port during `body`, which gets it and its API base URL.
     package static func withRunning<T: Sendable>(
-        owner: String = "acme", repo: String = "platform", token: String = "ghp_test",
-        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "fake-github"),
+        owner: String = "acme",
+        repo: String = "platform",
+        token: String = "ghp_test",
+        now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "fake-github"),
         _ body: @Sendable (FakeGitHub, URL) async throws -> T
     ) async throws -> T {
         let fake = FakeGitHub(owner: owner, repo: repo, token: token, now: now)
-        return try await withLoopbackServer(logger: logger, respond: { try await fake.respond($0) }) { port in
-            try await body(fake, URL(string: "http://127.0.0.1:\(port)")!)
-        }
+        return try await withLoopbackServer(
+            logger: logger,
+            respond: { try await fake.respond($0) },
+            body: { port in
+                try await body(fake, URL(string: "http://127.0.0.1:\(port)")!)
+            }
+        )
     }
 
     // MARK: Server
@@ -213,15 +236,26 @@ package final class FakeGitHub: Sendable {
                             "message": "body is too long (maximum is 65536 characters)",
                         ]
                     ],
-                ])
+                ]
+            )
         }
         let labels = body["labels"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let time = now()
         let (issue, lose) = state.withLock { state -> (Issue, Duration?) in
             state.nextID += 1
             let issue = Issue(
-                id: state.nextID, number: state.issues.count + 1, title: title, body: text, state: "open",
-                stateReason: nil, labels: labels, createdAt: time, updatedAt: time, closedAt: nil, isPullRequest: false)
+                id: state.nextID,
+                number: state.issues.count + 1,
+                title: title,
+                body: text,
+                state: "open",
+                stateReason: nil,
+                labels: labels,
+                createdAt: time,
+                updatedAt: time,
+                closedAt: nil,
+                isPullRequest: false
+            )
             state.issues.append(issue)
             let lose = state.loseNextCreate
             state.loseNextCreate = nil

@@ -35,8 +35,12 @@ package struct RecordedRequest: Sendable, Hashable {
             query[String(key)] = String(value).removingPercentEncoding ?? String(value)
         }
         return RecordedRequest(
-            method: request.method.rawValue, path: request.uri.path, query: query, headers: headers,
-            body: Data(buffer.readableBytesView))
+            method: request.method.rawValue,
+            path: request.uri.path,
+            query: query,
+            headers: headers,
+            body: Data(buffer.readableBytesView)
+        )
     }
 }
 
@@ -47,6 +51,8 @@ package func fakeResponse(status: Int, headers: [String: String] = [:], body: St
         if let name = HTTPField.Name(name) { fields[name] = value }
     }
     return Response(
-        status: HTTPResponse.Status(code: status), headers: fields,
-        body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+        status: HTTPResponse.Status(code: status),
+        headers: fields,
+        body: ResponseBody(byteBuffer: ByteBuffer(string: body))
+    )
 }

@@ -38,12 +38,17 @@ package final class FakeSlack: Sendable {
 
     /// Runs the fake on a free loopback port during `body`, which gets it and its webhook URL.
     package static func withRunning<T: Sendable>(
-        logger: Logger = Logger(label: "fake-slack"), _ body: @Sendable (FakeSlack, URL) async throws -> T
+        logger: Logger = Logger(label: "fake-slack"),
+        _ body: @Sendable (FakeSlack, URL) async throws -> T
     ) async throws -> T {
         let fake = FakeSlack()
-        return try await withLoopbackServer(logger: logger, respond: { try await fake.respond($0) }) { port in
-            try await body(fake, URL(string: "http://127.0.0.1:\(port)/services/T000/B000/XXXXSECRET")!)
-        }
+        return try await withLoopbackServer(
+            logger: logger,
+            respond: { try await fake.respond($0) },
+            body: { port in
+                try await body(fake, URL(string: "http://127.0.0.1:\(port)/services/T000/B000/XXXXSECRET")!)
+            }
+        )
     }
 
     private func respond(_ request: Request) async throws -> Response {
@@ -55,7 +60,10 @@ package final class FakeSlack: Sendable {
         switch fault {
         case .rateLimited(let seconds):
             return fakeResponse(
-                status: 429, headers: ["Retry-After": "\(seconds)", "Content-Type": "text/plain"], body: "rate_limited")
+                status: 429,
+                headers: ["Retry-After": "\(seconds)", "Content-Type": "text/plain"],
+                body: "rate_limited"
+            )
         case .serverError:
             return fakeResponse(status: 500, headers: ["Content-Type": "text/plain"], body: "internal_error")
         case .error(let status, let code):
@@ -63,7 +71,8 @@ package final class FakeSlack: Sendable {
         case nil:
             break
         }
-        guard recorded.method == "POST", let json = recorded.json, json["text"] != nil || json["blocks"] != nil || json["attachments"] != nil
+        guard recorded.method == "POST", let json = recorded.json,
+            json["text"] != nil || json["blocks"] != nil || json["attachments"] != nil
         else {
             return fakeResponse(status: 400, headers: ["Content-Type": "text/plain"], body: "invalid_payload")
         }

@@ -10,7 +10,11 @@ package struct FixtureProcess: @unchecked Sendable {
     /// Runs `python3 Tests/Fixtures/<script> <arguments> --port-file <portFile>` with its output in `log` (or
     /// discarded), and waits up to `timeout` for the port file.
     package static func start(
-        script: String, arguments: [String], portFile: URL, log: URL? = nil, timeout: Duration = .seconds(60)
+        script: String,
+        arguments: [String],
+        portFile: URL,
+        log: URL? = nil,
+        timeout: Duration = .seconds(60)
     ) async throws -> FixtureProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

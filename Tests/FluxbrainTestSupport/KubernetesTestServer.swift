@@ -9,13 +9,19 @@ import NIOSSL
 /// when `tls`; with the certificate naming only `TestCertificates.serverName` when `namedCertificate`), then stops it
 /// gracefully (open watches end, connections close).
 package func withFakeKubernetesServer<T: Sendable>(
-    state: FakeKubernetesState = FakeKubernetesState(), tls: Bool = false, requireClientCertificate: Bool = false,
-    namedCertificate: Bool = false, _ body: (FakeKubernetesServer, URL) async throws -> T
+    state: FakeKubernetesState = FakeKubernetesState(),
+    tls: Bool = false,
+    requireClientCertificate: Bool = false,
+    namedCertificate: Bool = false,
+    _ body: (FakeKubernetesServer, URL) async throws -> T
 ) async throws -> T {
     let server = FakeKubernetesServer(state: state)
     let tlsConfiguration =
         tls
-        ? try TestCertificates.shared.serverTLSConfiguration(requireClientCertificate: requireClientCertificate, named: namedCertificate)
+        ? try TestCertificates.shared.serverTLSConfiguration(
+            requireClientCertificate: requireClientCertificate,
+            named: namedCertificate
+        )
         : nil
     var logger = Logger(label: "fake-kubernetes")
     logger.logLevel = .warning
@@ -56,8 +62,14 @@ package enum TestKubeconfig {
         package var execLines: [String]
 
         package init(
-            name: String, server: URL, caPEM: String? = nil, user: User = .none, insecure: Bool = false, namespace: String? = nil,
-            clusterLines: [String] = [], execLines: [String] = []
+            name: String,
+            server: URL,
+            caPEM: String? = nil,
+            user: User = .none,
+            insecure: Bool = false,
+            namespace: String? = nil,
+            clusterLines: [String] = [],
+            execLines: [String] = []
         ) {
             self.name = name
             self.server = server
@@ -100,12 +112,14 @@ package enum TestKubeconfig {
             case .exec(let command, let args):
                 users += "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: \(command)\n"
                 users += "      args: [\(args.map { "\"\($0)\"" }.joined(separator: ", "))]\n"
-                users += "      env:\n      - name: FLUXBRAIN_TEST\n        value: \"1\"\n      interactiveMode: Never\n"
+                users +=
+                    "      env:\n      - name: FLUXBRAIN_TEST\n        value: \"1\"\n      interactiveMode: Never\n"
                 for line in context.execLines { users += "      \(line)\n" }
             case .authProvider(let name):
                 users += "    auth-provider:\n      name: \(name)\n      config: {}\n"
             }
-            contextText += "- name: \(context.name)\n  context:\n    cluster: \(context.name)-cluster\n    user: \(context.name)-user\n"
+            contextText +=
+                "- name: \(context.name)\n  context:\n    cluster: \(context.name)-cluster\n    user: \(context.name)-user\n"
             if let namespace = context.namespace { contextText += "    namespace: \(namespace)\n" }
         }
         let current = currentContext ?? contexts.first?.name ?? ""
@@ -113,7 +127,12 @@ package enum TestKubeconfig {
     }
 
     /// Writes a kubeconfig into `directory` and returns its path.
-    package static func write(_ contexts: [Context], currentContext: String? = nil, in directory: String, name: String = "config") throws -> String {
+    package static func write(
+        _ contexts: [Context],
+        currentContext: String? = nil,
+        in directory: String,
+        name: String = "config"
+    ) throws -> String {
         let path = directory + "/" + name
         try yaml(contexts, currentContext: currentContext).write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -125,7 +144,8 @@ package enum TestKubeconfig {
 /// the cluster `<id>` of `clusters` as if it were `/<path>`; anything else is `404 page not found`. `body` gets the
 /// base URL of each cluster, `http://127.0.0.1:PORT/k8s/clusters/<id>`.
 package func withFakeKubernetesServers<T: Sendable>(
-    clusters: [String: FakeKubernetesState], _ body: @Sendable ([String: URL]) async throws -> T
+    clusters: [String: FakeKubernetesState],
+    _ body: @Sendable ([String: URL]) async throws -> T
 ) async throws -> T {
     let prefix = "/k8s/clusters/"
     let servers = clusters.mapValues { FakeKubernetesServer(state: $0) }
@@ -137,14 +157,18 @@ package func withFakeKubernetesServers<T: Sendable>(
         let id = String(rest.prefix { $0 != "/" })
         guard let server = servers[id] else {
             return Response(
-                status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: "404 page not found\n")))
+                status: .notFound,
+                headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "404 page not found\n"))
+            )
         }
         var head = request.head
         let inner = String(rest.dropFirst(id.count))
         head.path = (inner.isEmpty ? "/" : inner) + (request.uri.query.map { "?\($0)" } ?? "")
         return await server.respond(to: Request(head: head, body: request.body))
-    } _: { port in
-        try await body(clusters.keys.reduce(into: [:]) { $0[$1] = URL(string: "http://127.0.0.1:\(port)\(prefix)\($1)")! })
+    } body: { port in
+        try await body(
+            clusters.keys.reduce(into: [:]) { $0[$1] = URL(string: "http://127.0.0.1:\(port)\(prefix)\($1)")! }
+        )
     }
 }

@@ -89,7 +89,9 @@ package final class ManualClock: Clock, Sendable {
                 state.sleepers.values.map { "\($0.deadline.offset)" }.sorted().joined(separator: ", ")
             }
             throw ManualClockTimeout(
-                description: "\(sleepers) tasks sleep on the clock at \(now.offset) (until \(deadlines)), expected \(count)")
+                description:
+                    "\(sleepers) tasks sleep on the clock at \(now.offset) (until \(deadlines)), expected \(count)"
+            )
         }
     }
 
@@ -105,7 +107,9 @@ package final class ManualClock: Clock, Sendable {
     /// `limit` of clock time.
     @discardableResult
     package func advance(
-        by step: Duration, until condition: @Sendable () async throws -> Bool, limit: Duration = .seconds(600)
+        by step: Duration,
+        until condition: @Sendable () async throws -> Bool,
+        limit: Duration = .seconds(600)
     ) async throws -> Bool {
         var moved = Duration.zero
         while moved <= limit {
@@ -145,7 +149,8 @@ package struct ManualClockTimeout: Error, CustomStringConvertible {
 ///
 /// The one `eventually` of the test suites: for conditions another process or thread makes true.
 package func eventually(
-    timeout: Duration = .seconds(10), poll: Duration = .milliseconds(20),
+    timeout: Duration = .seconds(10),
+    poll: Duration = .milliseconds(20),
     _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
     let clock = ContinuousClock()

@@ -27,13 +27,18 @@ package enum NotificationStoreConformance {
     /// Settings in units.
     package static func settings(unit: Duration, sendResolved: Bool = true) -> NotificationSettings {
         NotificationSettings(
-            repeatInterval: unit * 10, sendResolved: sendResolved, sendLease: unit * 4, backoffBase: unit * 2,
-            backoffMax: unit * 5)
+            repeatInterval: unit * 10,
+            sendResolved: sendResolved,
+            sendLease: unit * 4,
+            backoffBase: unit * 2,
+            backoffMax: unit * 5
+        )
     }
 
     /// Runs every check; throws the first `ConformanceFailure`.
     package static func run(
-        store: any NotificationStore, unit: Duration = .seconds(1),
+        store: any NotificationStore,
+        unit: Duration = .seconds(1),
         advance: @Sendable (Duration) async throws -> Void
     ) async throws {
         for check in checks {
@@ -43,7 +48,9 @@ package enum NotificationStoreConformance {
 
     /// Runs one check by name.
     package static func run(
-        _ check: String, store: any NotificationStore, unit: Duration = .seconds(1),
+        _ check: String,
+        store: any NotificationStore,
+        unit: Duration = .seconds(1),
         advance: @Sendable (Duration) async throws -> Void
     ) async throws {
         let s = settings(unit: unit)
@@ -53,19 +60,27 @@ package enum NotificationStoreConformance {
             if !condition { throw ConformanceFailure(check: check, message: message()) }
         }
         func claim(
-            _ status: NotificationStatus, token: String, fingerprint: Fingerprint? = nil, channel: ChannelID = .slack,
+            _ status: NotificationStatus,
+            token: String,
+            fingerprint: Fingerprint? = nil,
+            channel: ChannelID = .slack,
             settings: NotificationSettings? = nil
         ) async throws -> NotificationClaim {
             try await store.claim(
-                fingerprint: fingerprint ?? fp, channel: channel, status: status, token: token,
-                settings: settings ?? s)
+                fingerprint: fingerprint ?? fp,
+                channel: channel,
+                status: status,
+                token: token,
+                settings: settings ?? s
+            )
         }
         func sendAndMark(_ status: NotificationStatus, _ expected: NotificationKind, sequence: Int) async throws {
             let token = UUID().uuidString
             let result = try await claim(status, token: token)
             try expect(
                 result.decision == .send(expected, sequence: sequence),
-                "expected send(\(expected), \(sequence)), got \(result.decision)")
+                "expected send(\(expected), \(sequence)), got \(result.decision)"
+            )
             let applied = try await store.markSent(fingerprint: fp, channel: ch, token: token, status: expected.status)
             try expect(applied, "markSent with the claim's token was not applied")
         }
@@ -77,7 +92,8 @@ package enum NotificationStoreConformance {
             let state = try await store.state(fingerprint: fp, channel: ch)
             try expect(
                 state?.lastStatusNotified == .firing,
-                "lastStatusNotified is \(String(describing: state?.lastStatusNotified))")
+                "lastStatusNotified is \(String(describing: state?.lastStatusNotified))"
+            )
             try expect(state?.notifyCount == 1, "notifyCount is \(String(describing: state?.notifyCount))")
             try expect(state?.claim == nil, "claim not cleared")
 
@@ -97,7 +113,9 @@ package enum NotificationStoreConformance {
             let after = try await claim(.firing, token: "t4")
             guard case .skipNotDue = after.decision else {
                 throw ConformanceFailure(
-                    check: check, message: "expected skipNotDue after reminder, got \(after.decision)")
+                    check: check,
+                    message: "expected skipNotDue after reminder, got \(after.decision)"
+                )
             }
 
         case "resolvedSentExactlyOnce":
@@ -114,7 +132,9 @@ package enum NotificationStoreConformance {
             let off = settings(unit: unit, sendResolved: false)
             let resolved = try await claim(.resolved, token: "t2", settings: off)
             try expect(
-                resolved.decision == .skipResolvedDisabled, "resolved with sendResolved off: \(resolved.decision)")
+                resolved.decision == .skipResolvedDisabled,
+                "resolved with sendResolved off: \(resolved.decision)"
+            )
             let again = try await claim(.resolved, token: "t3", settings: off)
             try expect(again.decision == .skipAlreadyResolved, "second resolved: \(again.decision)")
             let refire = try await claim(.firing, token: "t4", settings: off)
@@ -139,7 +159,9 @@ package enum NotificationStoreConformance {
             try await advance(unit * 5)
             let takeover = try await claim(.firing, token: "c")
             try expect(
-                takeover.decision == .send(.firing, sequence: 1), "claim after lease expiry: \(takeover.decision)")
+                takeover.decision == .send(.firing, sequence: 1),
+                "claim after lease expiry: \(takeover.decision)"
+            )
             let late = try await store.markSent(fingerprint: fp, channel: ch, token: "a", status: .firing)
             try expect(!late, "markSent with an expired token was applied")
             let current = try await store.markSent(fingerprint: fp, channel: ch, token: "c", status: .firing)
@@ -153,17 +175,27 @@ package enum NotificationStoreConformance {
                 let token = "f\(failures)"
                 let result = try await claim(.firing, token: token)
                 try expect(
-                    result.decision == .send(.firing, sequence: 1), "attempt \(failures + 1): \(result.decision)")
+                    result.decision == .send(.firing, sequence: 1),
+                    "attempt \(failures + 1): \(result.decision)"
+                )
                 try expect(
-                    result.previousFailures == failures, "previousFailures \(result.previousFailures) ≠ \(failures)")
+                    result.previousFailures == failures,
+                    "previousFailures \(result.previousFailures) ≠ \(failures)"
+                )
                 let next = try await store.markFailed(
-                    fingerprint: fp, channel: ch, token: token, error: "boom", settings: s)
+                    fingerprint: fp,
+                    channel: ch,
+                    token: token,
+                    error: "boom",
+                    settings: s
+                )
                 failures += 1
                 guard let next else { throw ConformanceFailure(check: check, message: "markFailed not applied") }
                 let waited = next.timeIntervalSince(result.now)
                 try expect(
                     abs(waited - backoff.timeInterval) <= unit.timeInterval / 2,
-                    "backoff after \(failures) failures is \(waited)s, expected \(backoff)")
+                    "backoff after \(failures) failures is \(waited)s, expected \(backoff)"
+                )
                 let blocked = try await claim(.firing, token: "blocked")
                 guard case .skipBackoff = blocked.decision else {
                     throw ConformanceFailure(check: check, message: "claim during backoff: \(blocked.decision)")
@@ -188,10 +220,12 @@ package enum NotificationStoreConformance {
             let webhookState = try await store.state(fingerprint: fp, channel: .webhook)
             try expect(
                 slackState?.failures == 1 && slackState?.lastStatusNotified == nil,
-                "slack state \(String(describing: slackState))")
+                "slack state \(String(describing: slackState))"
+            )
             try expect(
                 webhookState?.failures == 0 && webhookState?.notifyCount == 1,
-                "webhook state \(String(describing: webhookState))")
+                "webhook state \(String(describing: webhookState))"
+            )
             let github = try await claim(.firing, token: "g", channel: .github)
             try expect(github.decision == .send(.firing, sequence: 1), "github: \(github.decision)")
 
@@ -205,12 +239,18 @@ package enum NotificationStoreConformance {
             _ = try await claim(.firing, token: "right")
             let wrongSent = try await store.markSent(fingerprint: fp, channel: ch, token: "wrong", status: .firing)
             let wrongFailed = try await store.markFailed(
-                fingerprint: fp, channel: ch, token: "wrong", error: "x", settings: s)
+                fingerprint: fp,
+                channel: ch,
+                token: "wrong",
+                error: "x",
+                settings: s
+            )
             try expect(!wrongSent && wrongFailed == nil, "a wrong token changed the state")
             let state = try await store.state(fingerprint: fp, channel: ch)
             try expect(
                 state?.claim?.token == "right" && state?.notifyCount == 0 && state?.failures == 0,
-                "state \(String(describing: state))")
+                "state \(String(describing: state))"
+            )
 
         default:
             throw ConformanceFailure(check: check, message: "no such check")
@@ -219,8 +259,12 @@ package enum NotificationStoreConformance {
 
     private static func randomFingerprint() -> Fingerprint {
         Fingerprint(
-            cluster: "conformance", kind: "Kustomization", namespace: "ns", name: UUID().uuidString,
+            cluster: "conformance",
+            kind: "Kustomization",
+            namespace: "ns",
+            name: UUID().uuidString,
             reason: "BuildFailed",
-            revision: UUID().uuidString)
+            revision: UUID().uuidString
+        )
     }
 }

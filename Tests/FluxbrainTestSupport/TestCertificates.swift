@@ -30,8 +30,12 @@ package struct TestCertificates: Sendable {
         do {
             let directory = try makeDirectory()
             try openssl(
-                ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-                 "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=other-ca"], in: directory)
+                [
+                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                    "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=other-ca",
+                ],
+                in: directory
+            )
             return try String(contentsOfFile: directory + "/ca.crt", encoding: .utf8)
         } catch {
             fatalError("cannot make a test CA with openssl: \(error)")
@@ -42,12 +46,16 @@ package struct TestCertificates: Sendable {
     package static let serverName = "kubernetes.fluxbrain.test"
 
     /// A NIOSSL server configuration with the server certificate (the one naming only ``serverName`` when `named`).
-    package func serverTLSConfiguration(requireClientCertificate: Bool = false, named: Bool = false) throws -> TLSConfiguration {
+    package func serverTLSConfiguration(
+        requireClientCertificate: Bool = false,
+        named: Bool = false
+    ) throws -> TLSConfiguration {
         let certificate = named ? namedServerCertificatePEM : serverCertificatePEM
         let key = named ? namedServerKeyPEM : serverKeyPEM
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificate.utf8)).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem))
+        )
         if requireClientCertificate {
             configuration.certificateVerification = .noHostnameVerification
             configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
@@ -68,41 +76,56 @@ package struct TestCertificates: Sendable {
             ["req", "-x509"] + ec + [
                 "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=fluxbrain-test-ca",
                 "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-            ], in: directory)
+            ],
+            in: directory
+        )
         try """
-            basicConstraints=CA:FALSE
-            keyUsage=critical,digitalSignature,keyEncipherment
-            extendedKeyUsage=serverAuth
-            subjectAltName=IP:127.0.0.1,DNS:localhost
-            """.write(toFile: directory + "/server.ext", atomically: true, encoding: .utf8)
+        basicConstraints=CA:FALSE
+        keyUsage=critical,digitalSignature,keyEncipherment
+        extendedKeyUsage=serverAuth
+        subjectAltName=IP:127.0.0.1,DNS:localhost
+        """.write(toFile: directory + "/server.ext", atomically: true, encoding: .utf8)
         try """
-            basicConstraints=CA:FALSE
-            keyUsage=critical,digitalSignature,keyEncipherment
-            extendedKeyUsage=serverAuth
-            subjectAltName=DNS:\(serverName)
-            """.write(toFile: directory + "/named.ext", atomically: true, encoding: .utf8)
+        basicConstraints=CA:FALSE
+        keyUsage=critical,digitalSignature,keyEncipherment
+        extendedKeyUsage=serverAuth
+        subjectAltName=DNS:\(serverName)
+        """.write(toFile: directory + "/named.ext", atomically: true, encoding: .utf8)
         try """
-            basicConstraints=CA:FALSE
-            keyUsage=critical,digitalSignature,keyEncipherment
-            extendedKeyUsage=clientAuth
-            """.write(toFile: directory + "/client.ext", atomically: true, encoding: .utf8)
+        basicConstraints=CA:FALSE
+        keyUsage=critical,digitalSignature,keyEncipherment
+        extendedKeyUsage=clientAuth
+        """.write(toFile: directory + "/client.ext", atomically: true, encoding: .utf8)
         let subjects = [
-            ("server", "/CN=127.0.0.1"), ("named", "/CN=\(serverName)"), ("client", "/O=system:masters/CN=fluxbrain-test-client"),
+            ("server", "/CN=127.0.0.1"), ("named", "/CN=\(serverName)"),
+            ("client", "/O=system:masters/CN=fluxbrain-test-client"),
         ]
         for (name, subject) in subjects {
-            try openssl(["req"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject], in: directory)
+            try openssl(
+                ["req"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject],
+                in: directory
+            )
             try openssl(
                 [
                     "x509", "-req", "-in", "\(name).csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
                     "-out", "\(name).crt", "-days", "2", "-extfile", "\(name).ext",
-                ], in: directory)
+                ],
+                in: directory
+            )
         }
-        func read(_ file: String) throws -> String { try String(contentsOfFile: directory + "/" + file, encoding: .utf8) }
+        func read(_ file: String) throws -> String {
+            try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
+        }
         return TestCertificates(
-            directory: directory, caPEM: try read("ca.crt"), serverCertificatePEM: try read("server.crt"),
-            serverKeyPEM: try read("server.key"), namedServerCertificatePEM: try read("named.crt"),
-            namedServerKeyPEM: try read("named.key"), clientCertificatePEM: try read("client.crt"),
-            clientKeyPEM: try read("client.key"))
+            directory: directory,
+            caPEM: try read("ca.crt"),
+            serverCertificatePEM: try read("server.crt"),
+            serverKeyPEM: try read("server.key"),
+            namedServerCertificatePEM: try read("named.crt"),
+            namedServerKeyPEM: try read("named.key"),
+            clientCertificatePEM: try read("client.crt"),
+            clientKeyPEM: try read("client.key")
+        )
     }
 
     private struct OpenSSLFailed: Error, CustomStringConvertible {

@@ -37,8 +37,17 @@ package struct AnalysisResult: Sendable, Codable, Hashable {
     package var retrySafety: RetrySafety
 
     package init(
-        verdictID: String, eventID: String, title: String, description: String, confidence: Double, severity: Severity,
-        affectedComponents: [String], actions: [Action], evidenceRefs: [String], createdAt: Date?, retrySafety: RetrySafety
+        verdictID: String,
+        eventID: String,
+        title: String,
+        description: String,
+        confidence: Double,
+        severity: Severity,
+        affectedComponents: [String],
+        actions: [Action],
+        evidenceRefs: [String],
+        createdAt: Date?,
+        retrySafety: RetrySafety
     ) {
         self.verdictID = verdictID
         self.eventID = eventID
@@ -81,14 +90,19 @@ package struct RetrySafety: Sendable, Codable, Hashable {
         switch incident.state {
         case .stalled:
             return RetrySafety(
-                fluxRetries: false, summary: "Flux has stopped retrying: it needs a change to the source or spec",
-                basis: .fluxState)
+                fluxRetries: false,
+                summary: "Flux has stopped retrying: it needs a change to the source or spec",
+                basis: .fluxState
+            )
         case .retrying:
             let every = incident.retryInterval.map { " every \($0)" } ?? ""
             return RetrySafety(fluxRetries: true, summary: "Flux retries on its own\(every)", basis: .fluxState)
         case .stuck:
             return RetrySafety(
-                fluxRetries: true, summary: "Flux is still reconciling: it has not reached a result", basis: .fluxState)
+                fluxRetries: true,
+                summary: "Flux is still reconciling: it has not reached a result",
+                basis: .fluxState
+            )
         }
     }
 }

@@ -46,7 +46,11 @@ package protocol AnalysisStore: Sendable {
     /// Caches `result` for the incident, replacing any earlier one.
     func storeResult(_ result: AnalysisResult, for fingerprint: Fingerprint) async throws
     /// Records one more failed analysis and returns the new state (see the protocol's semantics).
-    func recordFailure(for fingerprint: Fingerprint, reason: String, backoff: Backoff) async throws
+    func recordFailure(
+        for fingerprint: Fingerprint,
+        reason: String,
+        backoff: Backoff
+    ) async throws
         -> AnalysisFailureState
     /// The incident's failure record, or `nil` when it has none.
     func failureState(for fingerprint: Fingerprint) async throws -> AnalysisFailureState?
@@ -75,14 +79,21 @@ package actor InMemoryAnalysisStore: AnalysisStore {
         results[fingerprint] = result
     }
 
-    package func recordFailure(for fingerprint: Fingerprint, reason: String, backoff: Backoff)
+    package func recordFailure(
+        for fingerprint: Fingerprint,
+        reason: String,
+        backoff: Backoff
+    )
         -> AnalysisFailureState
     {
         let now = clock.now()
         let count = (failures[fingerprint]?.failures ?? 0) + 1
         let state = AnalysisFailureState(
-            failures: count, lastFailureAt: now, nextAttemptAt: backoff.nextAttempt(afterFailures: count, failedAt: now),
-            lastError: reason)
+            failures: count,
+            lastFailureAt: now,
+            nextAttemptAt: backoff.nextAttempt(afterFailures: count, failedAt: now),
+            lastError: reason
+        )
         failures[fingerprint] = state
         return state
     }

@@ -80,8 +80,12 @@ package struct Analyzer: Sendable {
     ///   - backoff: `FLUXBRAIN_BACKOFF_BASE` / `FLUXBRAIN_BACKOFF_MAX`.
     ///   - maxAttempts: `FLUXBRAIN_ANALYSIS_MAX_ATTEMPTS` (default 3); at least 1.
     package init(
-        service: (any AnalysisService)?, store: any AnalysisStore, backoff: Backoff = Backoff(),
-        maxAttempts: Int = 3, observer: any AnalysisObserver = NoAnalysisObserver(), logger: Logger
+        service: (any AnalysisService)?,
+        store: any AnalysisStore,
+        backoff: Backoff = Backoff(),
+        maxAttempts: Int = 3,
+        observer: any AnalysisObserver = NoAnalysisObserver(),
+        logger: Logger
     ) {
         self.service = service
         self.store = store
@@ -138,7 +142,8 @@ package struct Analyzer: Sendable {
                 observer.analysisFinished(result: .unavailable, serviceSeconds: seconds)
                 logger.warning(
                     "analysis unavailable: notifying without it",
-                    metadata: ["failures": "\(state.failures)", "error": "\(reason)"])
+                    metadata: ["failures": "\(state.failures)", "error": "\(reason)"]
+                )
                 return .ready(.unavailable(reason: reason, attempts: state.failures))
             }
             observer.analysisFinished(result: .failed, serviceSeconds: seconds)
@@ -147,7 +152,8 @@ package struct Analyzer: Sendable {
                 metadata: [
                     "failures": "\(state.failures)", "next_attempt": "\(RFC3339.string(from: state.nextAttemptAt))",
                     "error": "\(reason)",
-                ])
+                ]
+            )
             return .deferred(until: state.nextAttemptAt, failures: state.failures)
         }
     }

@@ -12,7 +12,9 @@ package struct Assessment: Sendable {
     package var folded: [ObjectReference: ObjectReference]
 
     package init(
-        incidents: [Incident] = [], healthy: Set<ObjectReference> = [], undecided: Set<ObjectReference> = [],
+        incidents: [Incident] = [],
+        healthy: Set<ObjectReference> = [],
+        undecided: Set<ObjectReference> = [],
         folded: [ObjectReference: ObjectReference] = [:]
     ) {
         self.incidents = incidents
@@ -53,7 +55,12 @@ extension Detector {
                 assessment.healthy.insert(reference)
             case .failing(let state):
                 let incident = makeIncident(
-                    for: object, reference: reference, state: state, cluster: cluster, now: now)
+                    for: object,
+                    reference: reference,
+                    state: state,
+                    cluster: cluster,
+                    now: now
+                )
                 if let source = IncidentChanges.changeSource(of: object, cluster: cluster) {
                     awaitingSource.append((object, source))
                 }

@@ -56,11 +56,14 @@ package struct Detector: Sendable {
         }
         let isReconciling = reconciling?.status == "True"
         if let ready, ready.status == "False" {
-            if object.kind == FluxKind.helmRelease.name, let reason = ready.reason, Self.remediatedReasons.contains(reason) {
+            if object.kind == FluxKind.helmRelease.name, let reason = ready.reason,
+                Self.remediatedReasons.contains(reason)
+            {
                 return .failing(.retrying)
             }
             if isReconciling, reconciling?.reason == "Progressing" {
-                return isOlder(reconciling?.lastTransitionTime, than: stuckAfter, now: now) ? .failing(.stuck) : .progressing
+                return isOlder(reconciling?.lastTransitionTime, than: stuckAfter, now: now)
+                    ? .failing(.stuck) : .progressing
             }
             return .failing(.retrying)
         }
@@ -88,7 +91,8 @@ package struct Detector: Sendable {
 
     /// The incident for `object` in `cluster`, or `nil` when it is not failing or not a Flux kind.
     package func incident(for object: FluxObject, cluster: String, now: Date) -> Incident? {
-        guard case .failing(let state) = health(of: object, now: now), let reference = object.reference(cluster: cluster)
+        guard case .failing(let state) = health(of: object, now: now),
+            let reference = object.reference(cluster: cluster)
         else { return nil }
         return makeIncident(for: object, reference: reference, state: state, cluster: cluster, now: now)
     }
@@ -113,7 +117,11 @@ package struct Detector: Sendable {
     /// Builds the incident of a failing object whose state is already known; `source` is the object it takes its
     /// artifact from, when the caller has it (for what changed).
     func makeIncident(
-        for object: FluxObject, reference: ObjectReference, state: FailureState, cluster: String, now: Date,
+        for object: FluxObject,
+        reference: ObjectReference,
+        state: FailureState,
+        cluster: String,
+        now: Date,
         source: FluxObject? = nil
     ) -> Incident {
         let ready = object.condition("Ready")
@@ -133,7 +141,9 @@ package struct Detector: Sendable {
             if let reason = ready.reason, Self.remediatedReasons.contains(reason) {
                 let remediated = object.condition("Remediated")
                 remediation = Remediation(
-                    reason: reason, message: ready.message ?? remediated?.message ?? "")
+                    reason: reason,
+                    message: ready.message ?? remediated?.message ?? ""
+                )
             }
             fingerprintReason = ready.reason ?? "Failed"
             cause = failed
@@ -184,7 +194,8 @@ package struct Detector: Sendable {
             }
             guard bytes[4] == 45, bytes[7] == 45, bytes[10] == 84, bytes[13] == 58, bytes[16] == 58, bytes[19] == 90,
                 let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
-                let minute = number(14, 2), let second = number(17, 2), (1...12).contains(month), (1...31).contains(day),
+                let minute = number(14, 2), let second = number(17, 2), (1...12).contains(month),
+                (1...31).contains(day),
                 hour < 24, minute < 60, second < 61
             else { return nil }
             // Days from civil (Howard Hinnant's algorithm).

@@ -56,15 +56,21 @@ package struct EvidenceDigest: Sendable, Hashable, Codable {
             add(
                 key: Self.key(event.message),
                 line: Line(
-                    origin: "event", label: "\(event.type) \(event.reason)", text: event.message,
-                    count: max(event.count ?? 1, 1), lastSeen: event.lastTimestamp ?? event.firstTimestamp))
+                    origin: "event",
+                    label: "\(event.type) \(event.reason)",
+                    text: event.message,
+                    count: max(event.count ?? 1, 1),
+                    lastSeen: event.lastTimestamp ?? event.firstTimestamp
+                )
+            )
         }
         for line in logLines {
             // A log line's own text is the error when there is one; `msg` says only what failed and how long it took.
             let text = line.error.map { "\(line.message): \($0)" } ?? line.message
             add(
                 key: Self.key(line.error ?? line.message),
-                line: Line(origin: "log", label: line.level, text: text, count: 1, lastSeen: line.timestamp))
+                line: Line(origin: "log", label: line.level, text: text, count: 1, lastSeen: line.timestamp)
+            )
         }
         lines.sort { ($0.lastSeen ?? .distantPast) > ($1.lastSeen ?? .distantPast) }
     }

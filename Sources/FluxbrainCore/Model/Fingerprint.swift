@@ -30,7 +30,9 @@ package struct Fingerprint: Hashable, Sendable, Codable, CustomStringConvertible
         }
         let digest = SHA256.hash(data: input)
         self.hex = digest.map { byte in
-            let hexDigits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
+            let hexDigits: [Character] = [
+                "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f",
+            ]
             return String([hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0f)]])
         }.joined()
     }

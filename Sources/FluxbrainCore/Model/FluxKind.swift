@@ -22,35 +22,75 @@ package struct FluxKind: Hashable, Sendable, Codable, CustomStringConvertible, C
     }
 
     package static let kustomization = FluxKind(
-        name: "Kustomization", group: "kustomize.toolkit.fluxcd.io", version: "v1", plural: "kustomizations",
-        controller: "kustomize-controller")
+        name: "Kustomization",
+        group: "kustomize.toolkit.fluxcd.io",
+        version: "v1",
+        plural: "kustomizations",
+        controller: "kustomize-controller"
+    )
     package static let helmRelease = FluxKind(
-        name: "HelmRelease", group: "helm.toolkit.fluxcd.io", version: "v2", plural: "helmreleases",
-        controller: "helm-controller")
+        name: "HelmRelease",
+        group: "helm.toolkit.fluxcd.io",
+        version: "v2",
+        plural: "helmreleases",
+        controller: "helm-controller"
+    )
     package static let gitRepository = FluxKind(
-        name: "GitRepository", group: "source.toolkit.fluxcd.io", version: "v1", plural: "gitrepositories",
-        controller: "source-controller")
+        name: "GitRepository",
+        group: "source.toolkit.fluxcd.io",
+        version: "v1",
+        plural: "gitrepositories",
+        controller: "source-controller"
+    )
     package static let ociRepository = FluxKind(
-        name: "OCIRepository", group: "source.toolkit.fluxcd.io", version: "v1", plural: "ocirepositories",
-        controller: "source-controller")
+        name: "OCIRepository",
+        group: "source.toolkit.fluxcd.io",
+        version: "v1",
+        plural: "ocirepositories",
+        controller: "source-controller"
+    )
     package static let helmRepository = FluxKind(
-        name: "HelmRepository", group: "source.toolkit.fluxcd.io", version: "v1", plural: "helmrepositories",
-        controller: "source-controller")
+        name: "HelmRepository",
+        group: "source.toolkit.fluxcd.io",
+        version: "v1",
+        plural: "helmrepositories",
+        controller: "source-controller"
+    )
     package static let helmChart = FluxKind(
-        name: "HelmChart", group: "source.toolkit.fluxcd.io", version: "v1", plural: "helmcharts",
-        controller: "source-controller")
+        name: "HelmChart",
+        group: "source.toolkit.fluxcd.io",
+        version: "v1",
+        plural: "helmcharts",
+        controller: "source-controller"
+    )
     package static let bucket = FluxKind(
-        name: "Bucket", group: "source.toolkit.fluxcd.io", version: "v1", plural: "buckets",
-        controller: "source-controller")
+        name: "Bucket",
+        group: "source.toolkit.fluxcd.io",
+        version: "v1",
+        plural: "buckets",
+        controller: "source-controller"
+    )
     package static let imageRepository = FluxKind(
-        name: "ImageRepository", group: "image.toolkit.fluxcd.io", version: "v1", plural: "imagerepositories",
-        controller: "image-reflector-controller")
+        name: "ImageRepository",
+        group: "image.toolkit.fluxcd.io",
+        version: "v1",
+        plural: "imagerepositories",
+        controller: "image-reflector-controller"
+    )
     package static let imagePolicy = FluxKind(
-        name: "ImagePolicy", group: "image.toolkit.fluxcd.io", version: "v1", plural: "imagepolicies",
-        controller: "image-reflector-controller")
+        name: "ImagePolicy",
+        group: "image.toolkit.fluxcd.io",
+        version: "v1",
+        plural: "imagepolicies",
+        controller: "image-reflector-controller"
+    )
     package static let imageUpdateAutomation = FluxKind(
-        name: "ImageUpdateAutomation", group: "image.toolkit.fluxcd.io", version: "v1",
-        plural: "imageupdateautomations", controller: "image-automation-controller")
+        name: "ImageUpdateAutomation",
+        group: "image.toolkit.fluxcd.io",
+        version: "v1",
+        plural: "imageupdateautomations",
+        controller: "image-automation-controller"
+    )
 
     /// Every kind Fluxbrain watches, in a stable order.
     package static let all: [FluxKind] = [

@@ -59,7 +59,11 @@ extension FluxObject {
 
 extension FluxObject.ObjectMeta {
     init(reader: JSONReader) throws {
-        self.init(name: try reader.requiredString("name"), namespace: try reader.string("namespace"), generation: try reader.int("generation"))
+        self.init(
+            name: try reader.requiredString("name"),
+            namespace: try reader.string("namespace"),
+            generation: try reader.int("generation")
+        )
         uid = try reader.string("uid")
         resourceVersion = try reader.string("resourceVersion")
         labels = try reader.stringMap("labels")
@@ -72,8 +76,11 @@ extension FluxObject.ObjectMeta {
 extension FluxObject.SourceReference {
     init(reader: JSONReader) throws {
         self.init(
-            kind: try reader.requiredString("kind"), name: try reader.requiredString("name"),
-            namespace: try reader.string("namespace"), apiVersion: try reader.string("apiVersion"))
+            kind: try reader.requiredString("kind"),
+            name: try reader.requiredString("name"),
+            namespace: try reader.string("namespace"),
+            apiVersion: try reader.string("apiVersion")
+        )
     }
 }
 
@@ -96,8 +103,10 @@ extension FluxObject.Spec {
             let template = try reader.requiredObject("chart")
             let chartSpec = try template.object("spec").map { spec in
                 ChartSpec(
-                    chart: try spec.string("chart"), version: try spec.string("version"),
-                    sourceRef: try spec.object("sourceRef").map { try FluxObject.SourceReference(reader: $0) })
+                    chart: try spec.string("chart"),
+                    version: try spec.string("version"),
+                    sourceRef: try spec.object("sourceRef").map { try FluxObject.SourceReference(reader: $0) }
+                )
             }
             chart = ChartTemplate(spec: chartSpec, name: nil)
         }
@@ -115,10 +124,13 @@ extension FluxObject.Spec {
 extension FluxObject.Condition {
     init(reader: JSONReader) throws {
         self.init(
-            type: try reader.requiredString("type"), status: try reader.requiredString("status"),
-            reason: try reader.string("reason"), message: try reader.string("message"),
+            type: try reader.requiredString("type"),
+            status: try reader.requiredString("status"),
+            reason: try reader.string("reason"),
+            message: try reader.string("message"),
             lastTransitionTime: try reader.string("lastTransitionTime"),
-            observedGeneration: try reader.int("observedGeneration"))
+            observedGeneration: try reader.int("observedGeneration")
+        )
     }
 }
 
@@ -131,8 +143,10 @@ extension FluxObject.Status {
         lastAttemptedRevision = try reader.string("lastAttemptedRevision")
         artifact = try reader.object("artifact").map {
             FluxObject.Artifact(
-                revision: try $0.string("revision"), digest: try $0.string("digest"),
-                lastUpdateTime: try $0.string("lastUpdateTime"))
+                revision: try $0.string("revision"),
+                digest: try $0.string("digest"),
+                lastUpdateTime: try $0.string("lastUpdateTime")
+            )
         }
         lastAttemptedReleaseAction = try reader.string("lastAttemptedReleaseAction")
         helmChart = try reader.string("helmChart")
@@ -143,10 +157,15 @@ extension FluxObject.Status {
         helmHistory = (try? reader.objects("history"))?.compactMap { entry -> FluxObject.HelmSnapshot? in
             guard let version = try? entry.int("version") else { return nil }
             return FluxObject.HelmSnapshot(
-                version: version, status: try? entry.string("status"), action: try? entry.string("action"),
-                chartName: try? entry.string("chartName"), chartVersion: try? entry.string("chartVersion"),
-                appVersion: try? entry.string("appVersion"), firstDeployed: try? entry.string("firstDeployed"),
-                lastDeployed: try? entry.string("lastDeployed"))
+                version: version,
+                status: try? entry.string("status"),
+                action: try? entry.string("action"),
+                chartName: try? entry.string("chartName"),
+                chartVersion: try? entry.string("chartVersion"),
+                appVersion: try? entry.string("appVersion"),
+                firstDeployed: try? entry.string("firstDeployed"),
+                lastDeployed: try? entry.string("lastDeployed")
+            )
         }
     }
 }
@@ -168,14 +187,18 @@ struct JSONReader {
         guard case .object(let members) = value else {
             throw DecodingError.typeMismatch(
                 [String: Any].self,
-                .init(codingPath: path.map(Key.init(stringValue:)), debugDescription: "expected an object"))
+                .init(codingPath: path.map(Key.init(stringValue:)), debugDescription: "expected an object")
+            )
         }
         self.members = members
         self.path = path
     }
 
     private func mismatch<T>(_ type: T.Type, _ key: String) -> DecodingError {
-        .typeMismatch(type, .init(codingPath: (path + [key]).map(Key.init(stringValue:)), debugDescription: "wrong type"))
+        .typeMismatch(
+            type,
+            .init(codingPath: (path + [key]).map(Key.init(stringValue:)), debugDescription: "wrong type")
+        )
     }
 
     private func present(_ key: String) -> JSONValue? {
@@ -193,7 +216,9 @@ struct JSONReader {
     func requiredString(_ key: String) throws -> String {
         guard let text = try string(key) else {
             throw DecodingError.keyNotFound(
-                Key(stringValue: key), .init(codingPath: path.map(Key.init(stringValue:)), debugDescription: "missing"))
+                Key(stringValue: key),
+                .init(codingPath: path.map(Key.init(stringValue:)), debugDescription: "missing")
+            )
         }
         return text
     }
@@ -222,7 +247,9 @@ struct JSONReader {
     func requiredObject(_ key: String) throws -> JSONReader {
         guard let reader = try object(key) else {
             throw DecodingError.keyNotFound(
-                Key(stringValue: key), .init(codingPath: path.map(Key.init(stringValue:)), debugDescription: "missing"))
+                Key(stringValue: key),
+                .init(codingPath: path.map(Key.init(stringValue:)), debugDescription: "missing")
+            )
         }
         return reader
     }

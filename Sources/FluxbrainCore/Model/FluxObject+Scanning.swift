@@ -31,7 +31,14 @@ extension FluxObject {
         }
         guard let kind else { throw scanner.mismatch("a kind") }
         guard let metadata else { throw scanner.mismatch("metadata") }
-        let object = FluxObject(apiVersion: apiVersion, kind: kind, metadata: metadata, spec: spec, status: status, rawStatus: nil)
+        let object = FluxObject(
+            apiVersion: apiVersion,
+            kind: kind,
+            metadata: metadata,
+            spec: spec,
+            status: status,
+            rawStatus: nil
+        )
         return (object, statusRange)
     }
 }

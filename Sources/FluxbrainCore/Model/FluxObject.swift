@@ -13,7 +13,14 @@ package struct FluxObject: Sendable, Equatable {
     /// keeps it.
     package var rawStatus: JSONValue?
 
-    package init(apiVersion: String?, kind: String, metadata: ObjectMeta, spec: Spec?, status: Status?, rawStatus: JSONValue?) {
+    package init(
+        apiVersion: String?,
+        kind: String,
+        metadata: ObjectMeta,
+        spec: Spec?,
+        status: Status?,
+        rawStatus: JSONValue?
+    ) {
         self.apiVersion = apiVersion
         self.kind = kind
         self.metadata = metadata
@@ -125,7 +132,14 @@ package struct FluxObject: Sendable, Equatable {
         package var lastTransitionTime: String?
         package var observedGeneration: Int64?
 
-        package init(type: String, status: String, reason: String? = nil, message: String? = nil, lastTransitionTime: String? = nil, observedGeneration: Int64? = nil) {
+        package init(
+            type: String,
+            status: String,
+            reason: String? = nil,
+            message: String? = nil,
+            lastTransitionTime: String? = nil,
+            observedGeneration: Int64? = nil
+        ) {
             self.type = type
             self.status = status
             self.reason = reason
@@ -187,7 +201,9 @@ package struct FluxObject: Sendable, Equatable {
             installFailures = try container.decodeIfPresent(Int64.self, forKey: .installFailures)
             upgradeFailures = try container.decodeIfPresent(Int64.self, forKey: .upgradeFailures)
             // Only HelmRelease history entries carry a Helm release `version`; anything else is left in rawStatus.
-            helmHistory = try? container.decodeIfPresent([HelmSnapshot].self, forKey: .history)?.filter { $0.version != nil }
+            helmHistory = try? container.decodeIfPresent([HelmSnapshot].self, forKey: .history)?.filter {
+                $0.version != nil
+            }
         }
 
         package init(conditions: [Condition]) {
@@ -206,7 +222,12 @@ package struct FluxObject: Sendable, Equatable {
     /// The reference of this object in `cluster`, if its kind is a Flux kind Fluxbrain knows.
     package func reference(cluster: String) -> ObjectReference? {
         guard let kind = fluxKind else { return nil }
-        return ObjectReference(cluster: cluster, kind: kind, namespace: metadata.namespace ?? "default", name: metadata.name)
+        return ObjectReference(
+            cluster: cluster,
+            kind: kind,
+            namespace: metadata.namespace ?? "default",
+            name: metadata.name
+        )
     }
 
     /// The object this one takes its artifact from: `sourceRef`, `chartRef` or `chart.spec.sourceRef`.
@@ -218,13 +239,26 @@ package struct FluxObject: Sendable, Equatable {
             let sourceNamespace = sourceRef.namespace ?? namespace
             if let helmChart = status?.helmChart, let slash = helmChart.firstIndex(of: "/") {
                 return ObjectReference(
-                    cluster: cluster, kind: .helmChart, namespace: String(helmChart[..<slash]),
-                    name: String(helmChart[helmChart.index(after: slash)...]))
+                    cluster: cluster,
+                    kind: .helmChart,
+                    namespace: String(helmChart[..<slash]),
+                    name: String(helmChart[helmChart.index(after: slash)...])
+                )
             }
-            return ObjectReference(cluster: cluster, kind: .helmChart, namespace: sourceNamespace, name: "\(namespace)-\(metadata.name)")
+            return ObjectReference(
+                cluster: cluster,
+                kind: .helmChart,
+                namespace: sourceNamespace,
+                name: "\(namespace)-\(metadata.name)"
+            )
         }
         if kind == FluxKind.imagePolicy.name, let ref = spec?.imageRepositoryRef {
-            return ObjectReference(cluster: cluster, kind: .imageRepository, namespace: ref.namespace ?? namespace, name: ref.name)
+            return ObjectReference(
+                cluster: cluster,
+                kind: .imageRepository,
+                namespace: ref.namespace ?? namespace,
+                name: ref.name
+            )
         }
         guard let ref = spec?.sourceRef ?? spec?.chartRef ?? spec?.chart?.spec?.sourceRef,
             let kind = FluxKind.named(ref.kind)

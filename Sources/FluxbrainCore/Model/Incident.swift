@@ -23,7 +23,16 @@ package struct EventRecord: Sendable, Codable, Hashable {
     /// The revision from the Flux group-prefixed annotation (`kustomize.toolkit.fluxcd.io/revision`, …), if any.
     package var revision: String?
 
-    package init(type: String, reason: String, message: String, count: Int64? = nil, firstTimestamp: Date? = nil, lastTimestamp: Date? = nil, reportingComponent: String? = nil, revision: String? = nil) {
+    package init(
+        type: String,
+        reason: String,
+        message: String,
+        count: Int64? = nil,
+        firstTimestamp: Date? = nil,
+        lastTimestamp: Date? = nil,
+        reportingComponent: String? = nil,
+        revision: String? = nil
+    ) {
         self.type = type
         self.reason = reason
         self.message = message
@@ -44,7 +53,14 @@ package struct LogLine: Sendable, Codable, Hashable {
     package var pod: String?
     package var reconcileID: String?
 
-    package init(timestamp: Date? = nil, level: String, message: String, error: String? = nil, pod: String? = nil, reconcileID: String? = nil) {
+    package init(
+        timestamp: Date? = nil,
+        level: String,
+        message: String,
+        error: String? = nil,
+        pod: String? = nil,
+        reconcileID: String? = nil
+    ) {
         self.timestamp = timestamp
         self.level = level
         self.message = message
@@ -150,17 +166,39 @@ package struct Incident: Sendable, Codable, Hashable, Identifiable {
     package var id: Fingerprint { fingerprint }
 
     package init(
-        object: ObjectReference, state: FailureState, reason: String, message: String, revision: String?,
-        lastAppliedRevision: String? = nil, lastAttemptedRevision: String? = nil, artifactRevision: String? = nil,
-        source: ObjectReference? = nil, dependsOn: [ObjectReference] = [], affected: [ObjectReference] = [],
-        controller: String? = nil, retryInterval: String? = nil, generation: Int64? = nil,
-        observedGeneration: Int64? = nil, since: Date? = nil, helmHistory: [HelmReleaseSnapshot] = [],
-        events: [EventRecord] = [], logLines: [LogLine] = [], status: JSONValue? = nil, detectedAt: Date,
-        remediation: Remediation? = nil, changes: IncidentChanges? = nil, fingerprintReason: String? = nil
+        object: ObjectReference,
+        state: FailureState,
+        reason: String,
+        message: String,
+        revision: String?,
+        lastAppliedRevision: String? = nil,
+        lastAttemptedRevision: String? = nil,
+        artifactRevision: String? = nil,
+        source: ObjectReference? = nil,
+        dependsOn: [ObjectReference] = [],
+        affected: [ObjectReference] = [],
+        controller: String? = nil,
+        retryInterval: String? = nil,
+        generation: Int64? = nil,
+        observedGeneration: Int64? = nil,
+        since: Date? = nil,
+        helmHistory: [HelmReleaseSnapshot] = [],
+        events: [EventRecord] = [],
+        logLines: [LogLine] = [],
+        status: JSONValue? = nil,
+        detectedAt: Date,
+        remediation: Remediation? = nil,
+        changes: IncidentChanges? = nil,
+        fingerprintReason: String? = nil
     ) {
         self.fingerprint = Fingerprint(
-            cluster: object.cluster, kind: object.kind.name, namespace: object.namespace, name: object.name,
-            reason: fingerprintReason ?? reason, revision: revision)
+            cluster: object.cluster,
+            kind: object.kind.name,
+            namespace: object.namespace,
+            name: object.name,
+            reason: fingerprintReason ?? reason,
+            revision: revision
+        )
         self.object = object
         self.state = state
         self.reason = reason

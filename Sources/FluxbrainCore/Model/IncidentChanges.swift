@@ -43,7 +43,9 @@ package struct GitHosts: Sendable, Hashable {
             }
             guard let kind = product == "forgejo" ? .gitea : GitHostKind(rawValue: product) else {
                 throw CoreError(
-                    .invalidInput, "'\(product)' in '\(pair)' is not one of github, gitlab, bitbucket, gitea, forgejo")
+                    .invalidInput,
+                    "'\(product)' in '\(pair)' is not one of github, gitlab, bitbucket, gitea, forgejo"
+                )
             }
             kinds[host] = kind
         }
@@ -258,12 +260,14 @@ extension IncidentChanges {
             let history = status?.helmHistory ?? []
             if let failedIndex = history.firstIndex(where: { $0.status == "failed" }) {
                 changes.failingChart = history[failedIndex].chartVersion
-                changes.previousChart = history[(failedIndex + 1)...].first {
-                    $0.status == "deployed" || $0.status == "superseded"
-                }?.chartVersion
+                changes.previousChart =
+                    history[(failedIndex + 1)...].first {
+                        $0.status == "deployed" || $0.status == "superseded"
+                    }?.chartVersion
             } else if let attempted = status?.lastAttemptedRevision {
                 changes.failingChart = attempted
-                changes.previousChart = history.first { $0.status == "deployed" && $0.chartVersion != attempted }?
+                changes.previousChart =
+                    history.first { $0.status == "deployed" && $0.chartVersion != attempted }?
                     .chartVersion
             }
         } else if let failing = status?.lastAttemptedRevision {
@@ -274,8 +278,7 @@ extension IncidentChanges {
                     let web = GitRepositoryWeb(cloneURL: url, hosts: hosts), let new = Revision.hash(failing)
                 {
                     changes.repositoryURL = web.url
-                    if let previous = changes.previousRevision, previous != failing, let old = Revision.hash(previous)
-                    {
+                    if let previous = changes.previousRevision, previous != failing, let old = Revision.hash(previous) {
                         changes.compareURL = web.compareURL(from: old, to: new)
                     } else {
                         changes.commitURL = web.commitURL(new)
@@ -295,8 +298,11 @@ extension IncidentChanges {
                 return nil
             }
             return ObjectReference(
-                cluster: cluster, kind: .gitRepository,
-                namespace: ref.namespace ?? object.metadata.namespace ?? "default", name: ref.name)
+                cluster: cluster,
+                kind: .gitRepository,
+                namespace: ref.namespace ?? object.metadata.namespace ?? "default",
+                name: ref.name
+            )
         }
         guard let source = object.upstreamSource(cluster: cluster),
             source.kind == .gitRepository || source.kind == .ociRepository

@@ -36,7 +36,13 @@ extension ObjectList {
                 case "items":
                     _ = try scanner.lenient { scanner in
                         try scanner.elements { scanner in
-                            try Self.readItem(&scanner, bytes: bytes, index: items.count + malformed.count, into: &items, malformed: &malformed)
+                            try Self.readItem(
+                                &scanner,
+                                bytes: bytes,
+                                index: items.count + malformed.count,
+                                into: &items,
+                                malformed: &malformed
+                            )
                         }
                     }
                 default: try scanner.skip()
@@ -46,7 +52,9 @@ extension ObjectList {
         try scanner.expectEnd()
         guard isObject == true else {
             throw DecodingError.typeMismatch(
-                [String: Any].self, .init(codingPath: [], debugDescription: "expected an object"))
+                [String: Any].self,
+                .init(codingPath: [], debugDescription: "expected an object")
+            )
         }
         self.init(items: items)
         self.apiVersion = apiVersion
@@ -59,7 +67,10 @@ extension ObjectList {
     /// Reads one list item: the scanned object, or (on any mismatch) the item read again by `init(json:)`, or a
     /// malformed entry naming why.
     private static func readItem(
-        _ scanner: inout JSONScanner, bytes: UnsafeRawBufferPointer, index: Int, into items: inout [FluxObject],
+        _ scanner: inout JSONScanner,
+        bytes: UnsafeRawBufferPointer,
+        index: Int,
+        into items: inout [FluxObject],
         malformed: inout [MalformedItem]
     ) throws {
         scanner.skipWhitespace()
@@ -79,7 +90,8 @@ extension ObjectList {
             let value = try FastJSON.parse(bytes, range: range, selecting: FluxObject.readSelection)
             name = value["metadata"]?["name"]?.stringValue
             var object = try FluxObject(json: value)
-            object.rawStatus = object.mayFail ? try FastJSON.parse(bytes, range: range, selecting: statusOnly)["status"] : nil
+            object.rawStatus =
+                object.mayFail ? try FastJSON.parse(bytes, range: range, selecting: statusOnly)["status"] : nil
             items.append(object)
         } catch {
             malformed.append(MalformedItem(index: index, name: name, reason: describe(error)))

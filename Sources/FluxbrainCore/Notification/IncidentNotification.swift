@@ -67,7 +67,11 @@ package struct IncidentNotification: Sendable, Hashable {
     package var idempotencyKey: String
 
     package init(
-        kind: NotificationKind, incident: Incident, analysis: AnalysisOutcome, sequence: Int, notifiedAt: Date
+        kind: NotificationKind,
+        incident: Incident,
+        analysis: AnalysisOutcome,
+        sequence: Int,
+        notifiedAt: Date
     ) {
         self.kind = kind
         self.incident = incident
@@ -75,7 +79,10 @@ package struct IncidentNotification: Sendable, Hashable {
         self.sequence = sequence
         self.notifiedAt = notifiedAt
         self.idempotencyKey = IncidentNotification.idempotencyKey(
-            fingerprint: incident.fingerprint, kind: kind, sequence: sequence)
+            fingerprint: incident.fingerprint,
+            kind: kind,
+            sequence: sequence
+        )
     }
 
     /// `<fingerprint>:<kind>:<sequence>`.

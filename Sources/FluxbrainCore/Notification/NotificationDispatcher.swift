@@ -42,8 +42,11 @@ package struct NotificationDispatcher: Sendable {
     ///   - notifiers: one per configured channel (channels must be distinct).
     ///   - makeToken: claim tokens, unique per send attempt (default: random UUIDs).
     package init(
-        notifiers: [any Notifier], store: any NotificationStore, settings: NotificationSettings,
-        metrics: any NotificationMetrics = NoNotificationMetrics(), logger: Logger,
+        notifiers: [any Notifier],
+        store: any NotificationStore,
+        settings: NotificationSettings,
+        metrics: any NotificationMetrics = NoNotificationMetrics(),
+        logger: Logger,
         makeToken: @escaping @Sendable () -> String = { UUID().uuidString }
     ) {
         self.notifiers = notifiers
@@ -60,7 +63,9 @@ package struct NotificationDispatcher: Sendable {
     /// - Parameter analysis: called at most once, and only if some channel is to send.
     /// - Returns: one outcome per notifier, in the notifiers' order.
     package func dispatch(
-        incident: Incident, status: NotificationStatus, analysis: @escaping @Sendable () async -> AnalysisOutcome
+        incident: Incident,
+        status: NotificationStatus,
+        analysis: @escaping @Sendable () async -> AnalysisOutcome
     ) async -> [ChannelOutcome] {
         var incidentLogger = self.logger
         incidentLogger[metadataKey: "fingerprint"] = "\(incident.fingerprint.short)"
@@ -81,8 +86,12 @@ package struct NotificationDispatcher: Sendable {
                 group.addTask {
                     do {
                         let claim = try await store.claim(
-                            fingerprint: incident.fingerprint, channel: notifier.channel, status: status, token: token,
-                            settings: settings)
+                            fingerprint: incident.fingerprint,
+                            channel: notifier.channel,
+                            status: status,
+                            token: token,
+                            settings: settings
+                        )
                         return Claimed(index: index, token: token, claim: claim)
                     } catch {
                         return Claimed(index: index, token: token, error: "\(error)")
@@ -106,7 +115,8 @@ package struct NotificationDispatcher: Sendable {
                 guard let claim = claimed.claim else {
                     logger.warning(
                         "notification store failed; not notifying",
-                        metadata: ["channel": "\(channel)", "error": "\(claimed.error ?? "?")"])
+                        metadata: ["channel": "\(channel)", "error": "\(claimed.error ?? "?")"]
+                    )
                     group.addTask {
                         (claimed.index, ChannelOutcome(channel: channel, result: .storeError(claimed.error ?? "?")))
                     }
@@ -114,18 +124,29 @@ package struct NotificationDispatcher: Sendable {
                 }
                 guard case .send(let kind, let sequence) = claim.decision, let outcome else {
                     logger.debug(
-                        "notification skipped", metadata: ["channel": "\(channel)", "decision": "\(claim.decision)"])
+                        "notification skipped",
+                        metadata: ["channel": "\(channel)", "decision": "\(claim.decision)"]
+                    )
                     group.addTask {
                         (claimed.index, ChannelOutcome(channel: channel, result: .skipped(claim.decision)))
                     }
                     continue
                 }
                 let notification = IncidentNotification(
-                    kind: kind, incident: incident, analysis: outcome, sequence: sequence, notifiedAt: claim.now)
+                    kind: kind,
+                    incident: incident,
+                    analysis: outcome,
+                    sequence: sequence,
+                    notifiedAt: claim.now
+                )
                 group.addTask {
                     let result = await send(
-                        notification, with: notifier, token: claimed.token, retry: claim.previousFailures > 0,
-                        logger: logger)
+                        notification,
+                        with: notifier,
+                        token: claimed.token,
+                        retry: claim.previousFailures > 0,
+                        logger: logger
+                    )
                     return (claimed.index, ChannelOutcome(channel: channel, result: result))
                 }
             }
@@ -136,7 +157,11 @@ package struct NotificationDispatcher: Sendable {
     }
 
     private func send(
-        _ notification: IncidentNotification, with notifier: any Notifier, token: String, retry: Bool, logger: Logger
+        _ notification: IncidentNotification,
+        with notifier: any Notifier,
+        token: String,
+        retry: Bool,
+        logger: Logger
     ) async -> ChannelOutcome.Result {
         let channel = notifier.channel
         let fingerprint = notification.incident.fingerprint
@@ -157,23 +182,30 @@ package struct NotificationDispatcher: Sendable {
             while true {
                 do {
                     let applied = try await store.markSent(
-                        fingerprint: fingerprint, channel: channel, token: token, status: notification.kind.status)
+                        fingerprint: fingerprint,
+                        channel: channel,
+                        token: token,
+                        status: notification.kind.status
+                    )
                     if !applied {
                         logger.warning(
                             "notification delivered after its send lease expired",
-                            metadata: ["channel": "\(channel)", "kind": "\(notification.kind)"])
+                            metadata: ["channel": "\(channel)", "kind": "\(notification.kind)"]
+                        )
                     }
                     break
                 } catch {
                     if waited >= settings.sendLease / 2 {
                         logger.error(
                             "could not record a delivered notification; it may be sent again",
-                            metadata: ["channel": "\(channel)", "error": .error(error)])
+                            metadata: ["channel": "\(channel)", "error": .error(error)]
+                        )
                         break
                     }
                     logger.warning(
                         "recording a delivered notification failed; retrying",
-                        metadata: ["channel": "\(channel)", "error": .error(error)])
+                        metadata: ["channel": "\(channel)", "error": .error(error)]
+                    )
                     try? await Task.sleep(for: delay)
                     waited += delay
                     delay = backoff.next()
@@ -184,7 +216,8 @@ package struct NotificationDispatcher: Sendable {
                 metadata: [
                     "channel": "\(channel)", "kind": "\(notification.kind)", "sequence": "\(notification.sequence)",
                     "detail": "\(report.detail ?? "")",
-                ])
+                ]
+            )
             return .sent(notification.kind, report)
         } catch {
             metrics.recordLatency(channel: channel, seconds: (monotonicNow() - start).timeInterval)
@@ -195,18 +228,25 @@ package struct NotificationDispatcher: Sendable {
             var next: Date?
             do {
                 next = try await store.markFailed(
-                    fingerprint: fingerprint, channel: channel, token: token, error: failure.description,
-                    settings: settings)
+                    fingerprint: fingerprint,
+                    channel: channel,
+                    token: token,
+                    error: failure.description,
+                    settings: settings
+                )
             } catch {
                 logger.error(
-                    "could not record a failed notification", metadata: ["channel": "\(channel)", "error": .error(error)])
+                    "could not record a failed notification",
+                    metadata: ["channel": "\(channel)", "error": .error(error)]
+                )
             }
             logger.warning(
                 "notification failed",
                 metadata: [
                     "channel": "\(channel)", "kind": "\(notification.kind)", "error": "\(failure)",
                     "nextAttemptAt": "\(next.map(RFC3339.string(from:)) ?? "-")",
-                ])
+                ]
+            )
             return .failed(notification.kind, failure, nextAttemptAt: next)
         }
     }

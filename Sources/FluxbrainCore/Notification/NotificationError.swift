@@ -52,12 +52,25 @@ package struct NotificationErrorDetail: FluxbrainErrorDetail {
 extension FluxbrainError where ErrorCode == NotificationErrorCode {
     /// Creates a notification error; `hint` names the channel's setting (`check FLUXBRAIN_SLACK_WEBHOOK_URL`).
     package init(
-        _ code: Code, _ message: String, httpStatus: Int? = nil, retryAfter: Duration? = nil, hint: String? = nil,
-        underlying: (any Error)? = nil, file: String = #fileID, line: UInt = #line
+        _ code: Code,
+        _ message: String,
+        httpStatus: Int? = nil,
+        retryAfter: Duration? = nil,
+        hint: String? = nil,
+        underlying: (any Error)? = nil,
+        file: String = #fileID,
+        line: UInt = #line
     ) {
         self.init(
-            code, message, httpStatus: httpStatus, detail: NotificationErrorDetail(retryAfter: retryAfter), hint: hint,
-            underlying: underlying, file: file, line: line)
+            code,
+            message,
+            httpStatus: httpStatus,
+            detail: NotificationErrorDetail(retryAfter: retryAfter),
+            hint: hint,
+            underlying: underlying,
+            file: file,
+            line: line
+        )
     }
 
     /// How long the receiver asked to wait, when it said so.

@@ -14,8 +14,11 @@ package struct NotificationSettings: Sendable, Hashable, Codable {
     package var backoffMax: Duration
 
     package init(
-        repeatInterval: Duration = .seconds(4 * 3600), sendResolved: Bool = true, sendLease: Duration = .seconds(120),
-        backoffBase: Duration = .seconds(30), backoffMax: Duration = .seconds(3600)
+        repeatInterval: Duration = .seconds(4 * 3600),
+        sendResolved: Bool = true,
+        sendLease: Duration = .seconds(120),
+        backoffBase: Duration = .seconds(30),
+        backoffMax: Duration = .seconds(3600)
     ) {
         self.repeatInterval = repeatInterval
         self.sendResolved = sendResolved
@@ -54,8 +57,13 @@ package struct NotificationState: Sendable, Hashable, Codable {
     package var lastError: String?
 
     package init(
-        lastStatusNotified: NotificationStatus? = nil, lastNotifiedAt: Date? = nil, failures: Int = 0,
-        nextAttemptAt: Date? = nil, claim: Claim? = nil, notifyCount: Int = 0, lastError: String? = nil
+        lastStatusNotified: NotificationStatus? = nil,
+        lastNotifiedAt: Date? = nil,
+        failures: Int = 0,
+        nextAttemptAt: Date? = nil,
+        claim: Claim? = nil,
+        notifyCount: Int = 0,
+        lastError: String? = nil
     ) {
         self.lastStatusNotified = lastStatusNotified
         self.lastNotifiedAt = lastNotifiedAt
@@ -143,7 +151,10 @@ package struct NotificationStateMachine: Sendable, Hashable {
             }
         }
         state.claim = NotificationState.Claim(
-            token: token, until: now.addingTimeInterval(settings.sendLease.timeInterval), kind: kind)
+            token: token,
+            until: now.addingTimeInterval(settings.sendLease.timeInterval),
+            kind: kind
+        )
         return .send(kind, sequence: state.notifyCount + 1)
     }
 

@@ -25,20 +25,30 @@ package protocol NotificationStore: Sendable {
     /// Decides whether `channel` should notify about `fingerprint` observed as `status`, and on `.send` claims the
     /// send with `token` for `settings.sendLease`.
     func claim(
-        fingerprint: Fingerprint, channel: ChannelID, status: NotificationStatus, token: String,
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        status: NotificationStatus,
+        token: String,
         settings: NotificationSettings
     ) async throws -> NotificationClaim
 
     /// Records a delivery; `false` if `token` no longer holds the claim.
     @discardableResult
     func markSent(
-        fingerprint: Fingerprint, channel: ChannelID, token: String, status: NotificationStatus
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        token: String,
+        status: NotificationStatus
     ) async throws -> Bool
 
     /// Records a failed send and returns when the next attempt is due; `nil` if `token` no longer holds the claim.
     @discardableResult
     func markFailed(
-        fingerprint: Fingerprint, channel: ChannelID, token: String, error: String, settings: NotificationSettings
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        token: String,
+        error: String,
+        settings: NotificationSettings
     ) async throws -> Date?
 
     /// The state, or `nil` if the channel never saw the incident.
@@ -62,7 +72,10 @@ package actor InMemoryNotificationStore: NotificationStore {
     }
 
     package func claim(
-        fingerprint: Fingerprint, channel: ChannelID, status: NotificationStatus, token: String,
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        status: NotificationStatus,
+        token: String,
         settings: NotificationSettings
     ) -> NotificationClaim {
         let key = Key(fingerprint: fingerprint, channel: channel)
@@ -76,7 +89,10 @@ package actor InMemoryNotificationStore: NotificationStore {
 
     @discardableResult
     package func markSent(
-        fingerprint: Fingerprint, channel: ChannelID, token: String, status: NotificationStatus
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        token: String,
+        status: NotificationStatus
     ) -> Bool {
         let key = Key(fingerprint: fingerprint, channel: channel)
         guard let state = states[key] else { return false }
@@ -88,7 +104,11 @@ package actor InMemoryNotificationStore: NotificationStore {
 
     @discardableResult
     package func markFailed(
-        fingerprint: Fingerprint, channel: ChannelID, token: String, error: String, settings: NotificationSettings
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        token: String,
+        error: String,
+        settings: NotificationSettings
     ) -> Date? {
         let key = Key(fingerprint: fingerprint, channel: channel)
         guard let state = states[key] else { return nil }

@@ -68,11 +68,13 @@ package struct NotificationTextRenderer: Sendable {
             field(
                 "root cause",
                 "\(result.title) (confidence \(Self.percent(result.confidence)), severity \(result.severity.rawValue))"
-                    + (result.description.isEmpty ? "" : "\n\(result.description)"))
+                    + (result.description.isEmpty ? "" : "\n\(result.description)")
+            )
             for (index, action) in result.actions.enumerated() {
                 field(
                     index == 0 ? "actions" : "",
-                    "\(index + 1). [\(action.urgency.rawValue)] \(action.title): \(action.description)")
+                    "\(index + 1). [\(action.urgency.rawValue)] \(action.title): \(action.description)"
+                )
             }
         } else if let note = Self.analysisNote(notification.analysis) {
             field("analysis", note)

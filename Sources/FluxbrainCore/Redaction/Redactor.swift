@@ -93,7 +93,9 @@ package struct Redactor: Sendable {
         for suffix in ["ref", "refs", "name", "names", "file", "path", "namespace"] where normalized.hasSuffix(suffix) {
             return false
         }
-        for word in ["password", "passwd", "token", "secret", "apikey", "privatekey", "accesskey", "accountkey", "credential"]
+        for word in [
+            "password", "passwd", "token", "secret", "apikey", "privatekey", "accesskey", "accountkey", "credential",
+        ]
         where normalized.contains(word) {
             return true
         }
@@ -124,7 +126,9 @@ private struct RedactionRule {
     init(_ pattern: String, _ template: String = Redactor.marker, caseInsensitive: Bool = false) {
         // The patterns are constants: a bad one is a programming error caught by the first test run.
         self.regex = try! NSRegularExpression(
-            pattern: pattern, options: caseInsensitive ? [.caseInsensitive] : [])
+            pattern: pattern,
+            options: caseInsensitive ? [.caseInsensitive] : []
+        )
         self.template = template
     }
 
@@ -150,14 +154,21 @@ private final class RedactionRules: @unchecked Sendable {
         let q = #"\\?""#
         secretObjectRules = [
             RedactionRule(
-                #"(?s)("# + q + #"kind"# + q + #"\s*:\s*"# + q + #"Secret"# + q + #".*?"# + q + #"(?:data|stringData)"# + q
-                    + #"\s*:\s*\{)[^{}]*(\})"#, "$1" + Redactor.marker + "$2"),
+                #"(?s)("# + q + #"kind"# + q + #"\s*:\s*"# + q + #"Secret"# + q + #".*?"# + q + #"(?:data|stringData)"#
+                    + q
+                    + #"\s*:\s*\{)[^{}]*(\})"#,
+                "$1" + Redactor.marker + "$2"
+            ),
             RedactionRule(
-                #"(?s)("# + q + #"(?:data|stringData)"# + q + #"\s*:\s*\{)[^{}]*(\}.*?"# + q + #"kind"# + q + #"\s*:\s*"#
-                    + q + #"Secret"# + q + ")", "$1" + Redactor.marker + "$2"),
+                #"(?s)("# + q + #"(?:data|stringData)"# + q + #"\s*:\s*\{)[^{}]*(\}.*?"# + q + #"kind"# + q
+                    + #"\s*:\s*"#
+                    + q + #"Secret"# + q + ")",
+                "$1" + Redactor.marker + "$2"
+            ),
             RedactionRule(
                 #"(?m)(^([ \t]*)(?:data|stringData):[ \t]*\n)(?:\2[ \t]+[^\n]*(?:\n|$))+"#,
-                "$1$2  " + Redactor.marker + "\n"),
+                "$1$2  " + Redactor.marker + "\n"
+            ),
         ]
         let notRedacted = #"(?!\[REDACTED\])"#
         // Keys that name a secret; a lazy prefix and a short list of suffixes keep `passwordSecretRef` out.
@@ -166,18 +177,23 @@ private final class RedactionRules: @unchecked Sendable {
         rules = [
             // PEM private keys, terminated or cut off.
             RedactionRule(
-                #"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?:[\s\S]*?-----END[A-Z0-9 ]*PRIVATE KEY-----|[\s\S]*$)"#),
+                #"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?:[\s\S]*?-----END[A-Z0-9 ]*PRIVATE KEY-----|[\s\S]*$)"#
+            ),
             // Authorization header values (with or without a scheme), also as a JSON member.
             RedactionRule(
                 #"(\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?:(?:bearer|basic|token|digest|negotiate|aws4-hmac-sha256)\s+)?"#
-                    + notRedacted + #"[^\s"',;]+(?:[ ,]+[A-Za-z]+=[^\s"',;]+)*"#, "$1" + Redactor.marker,
-                caseInsensitive: true),
+                    + notRedacted + #"[^\s"',;]+(?:[ ,]+[A-Za-z]+=[^\s"',;]+)*"#,
+                "$1" + Redactor.marker,
+                caseInsensitive: true
+            ),
             // Slack webhook URLs: the path is the secret.
             RedactionRule(#"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+"#),
             // Credentials in URLs: scheme://user:password@host.
             RedactionRule(
-                #"\b([a-z][a-z0-9+.-]*://)[^/\s:@"'<>]+:[^/\s@"'<>]+@"#, "$1" + Redactor.marker + "@",
-                caseInsensitive: true),
+                #"\b([a-z][a-z0-9+.-]*://)[^/\s:@"'<>]+:[^/\s@"'<>]+@"#,
+                "$1" + Redactor.marker + "@",
+                caseInsensitive: true
+            ),
             // Token shapes.
             RedactionRule(#"\b(?:gh[pousr])_[A-Za-z0-9]{30,255}\b"#),
             RedactionRule(#"\bgithub_pat_[A-Za-z0-9_]{22,255}\b"#),
@@ -188,18 +204,30 @@ private final class RedactionRules: @unchecked Sendable {
             // Azure storage and service bus keys and SAS signatures.
             RedactionRule(
                 #"\b((?:AccountKey|SharedAccessKey|SharedAccessSignature)=)"# + notRedacted + #"[^;\s"']+"#,
-                "$1" + Redactor.marker, caseInsensitive: true),
+                "$1" + Redactor.marker,
+                caseInsensitive: true
+            ),
             RedactionRule(#"([?&]sig=)"# + notRedacted + #"[^&\s"']+"#, "$1" + Redactor.marker, caseInsensitive: true),
             // key = "quoted value" / key: 'quoted value' / "key": "value".
             RedactionRule(
                 #"((?<![A-Za-z0-9_.-])["']?"# + secretKey + #"["']?\s*[:=]\s*)"# + #"(["'])"# + notRedacted
-                    + #"(?:\\.|(?!\2)[^\\\n])*\2"#, "$1$2" + Redactor.marker + "$2", caseInsensitive: true),
+                    + #"(?:\\.|(?!\2)[^\\\n])*\2"#,
+                "$1$2" + Redactor.marker + "$2",
+                caseInsensitive: true
+            ),
             // key=value / key: value, bare or with an escaped quote (`\"password\":\"…\"` in a logged JSON string).
             RedactionRule(
                 #"((?<![A-Za-z0-9_.-])\\?["']?"# + secretKey + #"\\?["']?\s*[:=]\s*\\?["']?)"# + notRedacted
-                    + #"[^\s,;&"'}\])\\]+"#, "$1" + Redactor.marker, caseInsensitive: true),
+                    + #"[^\s,;&"'}\])\\]+"#,
+                "$1" + Redactor.marker,
+                caseInsensitive: true
+            ),
             // Bearer tokens anywhere.
-            RedactionRule(#"(\bbearer\s+)"# + notRedacted + #"[A-Za-z0-9._~+/-]+=*"#, "$1" + Redactor.marker, caseInsensitive: true),
+            RedactionRule(
+                #"(\bbearer\s+)"# + notRedacted + #"[A-Za-z0-9._~+/-]+=*"#,
+                "$1" + Redactor.marker,
+                caseInsensitive: true
+            ),
         ]
     }
 }

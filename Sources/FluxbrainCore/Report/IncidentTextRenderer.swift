@@ -17,7 +17,8 @@ package struct IncidentTextRenderer: Sendable {
         case .stalled: label = "STALLED"
         case .stuck: label = "STUCK"
         }
-        return "\(label)  \(incident.object.kind.name) \(incident.object.namespacedName)  (cluster \(incident.object.cluster))"
+        return
+            "\(label)  \(incident.object.kind.name) \(incident.object.namespacedName)  (cluster \(incident.object.cluster))"
     }
 
     /// What Flux itself does next, derived from its own state.
@@ -59,7 +60,10 @@ package struct IncidentTextRenderer: Sendable {
         field("affected", incident.affected.map(\.description).joined(separator: ", "))
         if let release = incident.helmHistory.first {
             let chart = [release.chartName, release.chartVersion].compactMap { $0 }.joined(separator: "@")
-            field("helm", "release v\(release.version ?? 0) \(release.status ?? "?") (\(release.action ?? "?") \(chart))")
+            field(
+                "helm",
+                "release v\(release.version ?? 0) \(release.status ?? "?") (\(release.action ?? "?") \(chart))"
+            )
         }
         field("since", incident.since.map(RFC3339.string(from:)))
         let evidence = incident.evidence

@@ -102,4 +102,3 @@ package struct Backoff: Sendable, Hashable {
         }
     }
 }
-

@@ -24,7 +24,9 @@ package enum FastJSON {
 
     /// Parses the bytes `range` of `bytes` (a value whose place a ``JSONScanner`` noted).
     package static func parse(
-        _ bytes: UnsafeRawBufferPointer, range: Range<Int>, selecting selection: Selection = .all
+        _ bytes: UnsafeRawBufferPointer,
+        range: Range<Int>,
+        selecting selection: Selection = .all
     ) throws -> JSONValue {
         precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count)
         return try parse(UnsafeRawBufferPointer(rebasing: bytes[range]), selecting: selection)
@@ -32,7 +34,10 @@ package enum FastJSON {
 
     /// Parses one JSON document (surrounding whitespace allowed), keeping what `selection` selects. Skipped parts
     /// are still checked to be well-formed.
-    package static func parse(_ bytes: UnsafeRawBufferPointer, selecting selection: Selection = .all) throws -> JSONValue {
+    package static func parse(
+        _ bytes: UnsafeRawBufferPointer,
+        selecting selection: Selection = .all
+    ) throws -> JSONValue {
         var scanner = try JSONScanner(bytes)
         let value = try scanner.value(selection)
         try scanner.expectEnd()

@@ -191,7 +191,11 @@ package struct JSONScanner {
                     index += 1
                     return
                 }
-                if byte == UInt8(ascii: "\\") { index += 1 } else if byte < 0x20 { throw error("control character in string") }
+                if byte == UInt8(ascii: "\\") {
+                    index += 1
+                } else if byte < 0x20 {
+                    throw error("control character in string")
+                }
                 index += 1
             }
             throw error("unterminated string")
@@ -332,7 +336,10 @@ package struct JSONScanner {
         while index < end {
             let byte = base[index]
             if byte == UInt8(ascii: "\"") {
-                let text = String(decoding: UnsafeBufferPointer(start: base + start, count: index - start), as: UTF8.self)
+                let text = String(
+                    decoding: UnsafeBufferPointer(start: base + start, count: index - start),
+                    as: UTF8.self
+                )
                 index += 1
                 return text
             }

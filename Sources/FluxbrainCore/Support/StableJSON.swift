@@ -7,7 +7,8 @@ package enum StableJSON {
     /// An encoder configured for deterministic output.
     package static func makeEncoder(pretty: Bool = false) -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
             try container.encode(RFC3339.string(from: date))
@@ -67,7 +68,11 @@ package enum RFC3339 {
             base = String(text[..<dot])
             fraction = String(text[text.index(after: dot)...].prefix(3))
         }
-        let normalized = fraction.isEmpty ? base + "Z" : base + "." + fraction.padding(toLength: 3, withPad: "0", startingAt: 0) + "Z"
-        return try? Date.ISO8601FormatStyle(includingFractionalSeconds: !fraction.isEmpty, timeZone: .gmt).parse(normalized)
+        let normalized =
+            fraction.isEmpty
+            ? base + "Z" : base + "." + fraction.padding(toLength: 3, withPad: "0", startingAt: 0) + "Z"
+        return try? Date.ISO8601FormatStyle(includingFractionalSeconds: !fraction.isEmpty, timeZone: .gmt).parse(
+            normalized
+        )
     }
 }

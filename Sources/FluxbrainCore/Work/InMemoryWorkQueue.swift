@@ -162,7 +162,8 @@ package actor InMemoryCoordination: WorkQueue, LeaderLock, IncidentIndex {
             delayed: live.filter { $0.notBefore != nil }.count,
             leased: live.filter { $0.token != nil }.count,
             dead: entries.values.filter(\.dead).count,
-            pending: live.count)
+            pending: live.count
+        )
     }
 
     package func deadLetters(limit: Int) -> [DeadLetter] {

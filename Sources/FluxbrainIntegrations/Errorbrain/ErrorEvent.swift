@@ -24,8 +24,14 @@ package struct ErrorEvent: Sendable, Codable, Hashable {
     }
 
     package init(
-        id: String, timestamp: String, source: Source, message: String, stackTrace: String? = nil,
-        errorType: String? = nil, severity: Severity? = nil, metadata: [String: JSONValue]? = nil,
+        id: String,
+        timestamp: String,
+        source: Source,
+        message: String,
+        stackTrace: String? = nil,
+        errorType: String? = nil,
+        severity: Severity? = nil,
+        metadata: [String: JSONValue]? = nil,
         evidence: [Evidence]? = nil
     ) {
         self.id = id
@@ -57,8 +63,12 @@ package struct ErrorEvent: Sendable, Codable, Hashable {
         package var tags: [String]?
 
         package init(
-            language: String = "other", name: String, version: String? = nil, environment: Environment? = nil,
-            hostname: String? = nil, tags: [String]? = nil
+            language: String = "other",
+            name: String,
+            version: String? = nil,
+            environment: Environment? = nil,
+            hostname: String? = nil,
+            tags: [String]? = nil
         ) {
             self.language = language
             self.name = name

@@ -18,8 +18,12 @@ package struct ErrorEventLimits: Sendable, Hashable {
     package var totalBytes: Int
 
     package init(
-        messageBytes: Int = 8 * 1024, fieldBytes: Int = 2 * 1024, arrayItems: Int = 50, maxEvents: Int = 10,
-        maxLogLines: Int = 20, totalBytes: Int = 64 * 1024
+        messageBytes: Int = 8 * 1024,
+        fieldBytes: Int = 2 * 1024,
+        arrayItems: Int = 50,
+        maxEvents: Int = 10,
+        maxLogLines: Int = 20,
+        totalBytes: Int = 64 * 1024
     ) {
         self.messageBytes = messageBytes
         self.fieldBytes = fieldBytes
@@ -51,7 +55,8 @@ package struct ErrorEventBuilder: Sendable {
     package var limits: ErrorEventLimits
 
     package init(
-        environment: ErrorEvent.Environment? = nil, redactor: Redactor = Redactor(),
+        environment: ErrorEvent.Environment? = nil,
+        redactor: Redactor = Redactor(),
         limits: ErrorEventLimits = ErrorEventLimits()
     ) {
         self.environment = environment
@@ -64,8 +69,11 @@ package struct ErrorEventBuilder: Sendable {
         let object = incident.object
         let pod = incident.logLines.lazy.compactMap(\.pod).first
         let source = ErrorEvent.Source(
-            name: incident.controller, environment: environment, hostname: pod.map(text),
-            tags: ["flux", object.kind.name.lowercased(), object.cluster])
+            name: incident.controller,
+            environment: environment,
+            hostname: pod.map(text),
+            tags: ["flux", object.kind.name.lowercased(), object.cluster]
+        )
         var event = ErrorEvent(
             id: Self.eventID(for: incident.fingerprint),
             timestamp: RFC3339.string(from: incident.since ?? incident.detectedAt),
@@ -74,7 +82,8 @@ package struct ErrorEventBuilder: Sendable {
             errorType: text(incident.reason),
             severity: Self.severity(for: incident.state),
             metadata: metadata(for: incident),
-            evidence: nil)
+            evidence: nil
+        )
         var evidence: [ErrorEvent.Evidence] = []
         if let status = incident.status {
             evidence.append(
@@ -83,10 +92,14 @@ package struct ErrorEventBuilder: Sendable {
                     data: [
                         "description": .string("status of \(object) as served by the Kubernetes API"),
                         "status": cap(redactor.redact(status)),
-                    ]))
+                    ]
+                )
+            )
         }
         evidence += incident.events.prefix(limits.maxEvents).map { eventEvidence($0, object: object) }
-        evidence += incident.logLines.prefix(limits.maxLogLines).map { logEvidence($0, controller: incident.controller) }
+        evidence += incident.logLines.prefix(limits.maxLogLines).map {
+            logEvidence($0, controller: incident.controller)
+        }
         event.evidence = evidence.isEmpty ? nil : evidence
         return fit(event)
     }
@@ -175,8 +188,10 @@ package struct ErrorEventBuilder: Sendable {
         data["lastTimestamp"] = record.lastTimestamp.map { .string(RFC3339.string(from: $0)) }
         let when = record.lastTimestamp ?? record.firstTimestamp
         return ErrorEvent.Evidence(
-            type: .event, data: cap(redactor.redact(.object(data))).objectValue ?? [:],
-            timestamp: when.map { RFC3339.string(from: $0) })
+            type: .event,
+            data: cap(redactor.redact(.object(data))).objectValue ?? [:],
+            timestamp: when.map { RFC3339.string(from: $0) }
+        )
     }
 
     private func logEvidence(_ line: LogLine, controller: String) -> ErrorEvent.Evidence {
@@ -189,8 +204,10 @@ package struct ErrorEventBuilder: Sendable {
         data["pod"] = line.pod.map { .string($0) }
         data["reconcileID"] = line.reconcileID.map { .string($0) }
         return ErrorEvent.Evidence(
-            type: .logLine, data: cap(redactor.redact(.object(data))).objectValue ?? [:],
-            timestamp: line.timestamp.map { RFC3339.stringWithFraction(from: $0) })
+            type: .logLine,
+            data: cap(redactor.redact(.object(data))).objectValue ?? [:],
+            timestamp: line.timestamp.map { RFC3339.stringWithFraction(from: $0) }
+        )
     }
 
     /// zap levels → the evidence schema's `log_evidence.level` enum.

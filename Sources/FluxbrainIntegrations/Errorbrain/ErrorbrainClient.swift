@@ -22,8 +22,12 @@ package struct ErrorbrainClientConfiguration: Sendable {
     package var limits: ErrorEventLimits
 
     package init(
-        baseURL: URL, timeout: Duration = .seconds(30), environment: ErrorEvent.Environment? = nil, maxTries: Int = 3,
-        retry: Backoff = .errorbrainRetry, maxResponseBytes: Int = 1024 * 1024,
+        baseURL: URL,
+        timeout: Duration = .seconds(30),
+        environment: ErrorEvent.Environment? = nil,
+        maxTries: Int = 3,
+        retry: Backoff = .errorbrainRetry,
+        maxResponseBytes: Int = 1024 * 1024,
         limits: ErrorEventLimits = ErrorEventLimits()
     ) {
         self.baseURL = baseURL
@@ -39,7 +43,11 @@ package struct ErrorbrainClientConfiguration: Sendable {
 extension Backoff {
     /// Errorbrain tries inside one attempt: `500ms × 2^(retry-1)`, capped at 5s, scaled by a jitter in 50…100 %.
     package static let errorbrainRetry = Backoff(
-        base: .milliseconds(500), maximum: .seconds(5), growth: .exponential(factor: 2), jitter: .scaling(from: 0.5))
+        base: .milliseconds(500),
+        maximum: .seconds(5),
+        growth: .exponential(factor: 2),
+        jitter: .scaling(from: 0.5)
+    )
 }
 
 /// Errorbrain's HTTP client: `POST /events` (an `ErrorEvent` in, a `Verdict` out) and `GET /healthz`.
@@ -60,15 +68,21 @@ package struct ErrorbrainClient: AnalysisService {
     ///   - httpClient: a client owned (and shut down) by the caller.
     ///   - clock: sleeps between retries (the deadline itself is real time, as the HTTP client's is).
     package init<C: Clock<Duration>>(
-        configuration: ErrorbrainClientConfiguration, httpClient: HTTPClient, logger: Logger,
-        redactor: Redactor = Redactor(), clock: C = ContinuousClock()
+        configuration: ErrorbrainClientConfiguration,
+        httpClient: HTTPClient,
+        logger: Logger,
+        redactor: Redactor = Redactor(),
+        clock: C = ContinuousClock()
     ) {
         self.configuration = configuration
         self.httpClient = httpClient
         self.logger = logger
         self.redactor = redactor
         self.builder = ErrorEventBuilder(
-            environment: configuration.environment, redactor: redactor, limits: configuration.limits)
+            environment: configuration.environment,
+            redactor: redactor,
+            limits: configuration.limits
+        )
         self.sleep = { try await clock.sleep(for: $0) }
     }
 
@@ -98,7 +112,10 @@ package struct ErrorbrainClient: AnalysisService {
         let verdict = try Verdict.decode(responseBody.readableBytesView)
         guard verdict.eventID == event.id.lowercased() else {
             throw ErrorbrainError(
-                .invalidVerdict, "the verdict is for event \(verdict.eventID.prefix(36)), not \(event.id)", status: status)
+                .invalidVerdict,
+                "the verdict is for event \(verdict.eventID.prefix(36)), not \(event.id)",
+                status: status
+            )
         }
         return verdict
     }
@@ -112,7 +129,11 @@ package struct ErrorbrainClient: AnalysisService {
             let response = try await httpClient.execute(request, deadline: .now() + timeAmount(timeout), logger: logger)
             _ = try? await response.body.collect(upTo: 64 * 1024)
             guard response.status.code == 200 else {
-                throw ErrorbrainError(.serverError, "GET /healthz answered \(response.status.code)", status: Int(response.status.code))
+                throw ErrorbrainError(
+                    .serverError,
+                    "GET /healthz answered \(response.status.code)",
+                    status: Int(response.status.code)
+                )
             }
         } catch let error as ErrorbrainError {
             throw error
@@ -172,8 +193,11 @@ package struct ErrorbrainClient: AnalysisService {
                     responseBody = try await response.body.collect(upTo: configuration.maxResponseBytes)
                 } catch let error as NIOTooManyBytesError {
                     throw ErrorbrainError(
-                        .invalidVerdict, "the answer is larger than \(configuration.maxResponseBytes) bytes",
-                        status: status, underlying: error)
+                        .invalidVerdict,
+                        "the answer is larger than \(configuration.maxResponseBytes) bytes",
+                        status: status,
+                        underlying: error
+                    )
                 }
                 switch status {
                 case 200..<300:
@@ -182,7 +206,10 @@ package struct ErrorbrainClient: AnalysisService {
                     lastError = ErrorbrainError(.serverError, "\(path) answered \(status)", status: status)
                     logger.notice(
                         "Errorbrain answered a server error",
-                        metadata: ["status": "\(status)", "try": "\(attempt)", "max_tries": "\(configuration.maxTries)"])
+                        metadata: [
+                            "status": "\(status)", "try": "\(attempt)", "max_tries": "\(configuration.maxTries)",
+                        ]
+                    )
                     continue
                 default:
                     let locations = status == 422 ? Self.locations(in: responseBody) : []
@@ -191,7 +218,11 @@ package struct ErrorbrainClient: AnalysisService {
                     logger.error("Errorbrain rejected the event", metadata: metadata)
                     let at = locations.isEmpty ? "" : " at \(locations.joined(separator: ", "))"
                     throw ErrorbrainError(
-                        .rejected, "\(path) answered \(status)\(at)", status: status, locations: locations)
+                        .rejected,
+                        "\(path) answered \(status)\(at)",
+                        status: status,
+                        locations: locations
+                    )
                 }
             } catch let error as ErrorbrainError {
                 throw error
@@ -201,7 +232,8 @@ package struct ErrorbrainClient: AnalysisService {
                 lastError = classified
                 logger.notice(
                     "Errorbrain could not be reached",
-                    metadata: ["error": .error(error), "try": "\(attempt)", "max_tries": "\(configuration.maxTries)"])
+                    metadata: ["error": .error(error), "try": "\(attempt)", "max_tries": "\(configuration.maxTries)"]
+                )
             }
         }
         throw lastError ?? ErrorbrainError(.timeout, "\(path): no answer within \(configuration.timeout)")

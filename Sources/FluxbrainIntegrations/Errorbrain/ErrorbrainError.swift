@@ -63,12 +63,23 @@ package struct ErrorbrainErrorDetail: FluxbrainErrorDetail {
 extension FluxbrainError where ErrorCode == ErrorbrainErrorCode {
     /// Creates an Errorbrain error; `status` is the HTTP status when Errorbrain answered.
     package init(
-        _ code: Code, _ message: String, status: Int? = nil, locations: [String] = [], underlying: (any Error)? = nil,
-        file: String = #fileID, line: UInt = #line
+        _ code: Code,
+        _ message: String,
+        status: Int? = nil,
+        locations: [String] = [],
+        underlying: (any Error)? = nil,
+        file: String = #fileID,
+        line: UInt = #line
     ) {
         self.init(
-            code, message, httpStatus: status, detail: ErrorbrainErrorDetail(locations: locations),
-            underlying: underlying, file: file, line: line)
+            code,
+            message,
+            httpStatus: status,
+            detail: ErrorbrainErrorDetail(locations: locations),
+            underlying: underlying,
+            file: file,
+            line: line
+        )
     }
 
     /// The HTTP status, when Errorbrain answered.

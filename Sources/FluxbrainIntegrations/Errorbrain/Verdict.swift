@@ -41,12 +41,16 @@ package struct Verdict: Sendable, Hashable {
         let confidence = try number(hypothesis, "confidence", path: "hypothesis.confidence")
         guard confidence.isFinite, (0...1).contains(confidence) else {
             throw ErrorbrainError(
-                .invalidVerdict, "the verdict's hypothesis.confidence is \(confidence), outside 0…1")
+                .invalidVerdict,
+                "the verdict's hypothesis.confidence is \(confidence), outside 0…1"
+            )
         }
         let severityText = try string(impact, "severity", path: "impact.severity")
         guard let severity = AnalysisResult.Severity(rawValue: severityText.lowercased()) else {
             throw ErrorbrainError(
-                .invalidVerdict, "the verdict's impact.severity \"\(severityText.prefix(40))\" is not info, warning or critical")
+                .invalidVerdict,
+                "the verdict's impact.severity \"\(severityText.prefix(40))\" is not info, warning or critical"
+            )
         }
         var actions: [AnalysisResult.Action] = []
         for (index, item) in try array(root, "recommended_actions", path: "recommended_actions").enumerated() {
@@ -57,18 +61,27 @@ package struct Verdict: Sendable, Hashable {
             let urgencyText = try string(action, "urgency", path: "\(path).urgency")
             guard let urgency = AnalysisResult.Action.Urgency(rawValue: urgencyText.lowercased()) else {
                 throw ErrorbrainError(
-                    .invalidVerdict, "the verdict's \(path).urgency \"\(urgencyText.prefix(40))\" is not low, medium or high")
+                    .invalidVerdict,
+                    "the verdict's \(path).urgency \"\(urgencyText.prefix(40))\" is not low, medium or high"
+                )
             }
             actions.append(
                 AnalysisResult.Action(
                     title: try string(action, "title", path: "\(path).title"),
-                    description: try string(action, "description", path: "\(path).description"), urgency: urgency))
+                    description: try string(action, "description", path: "\(path).description"),
+                    urgency: urgency
+                )
+            )
         }
         let createdText = try string(root, "created_at", path: "created_at")
         guard let createdAt = RFC3339.date(from: createdText) else {
-            throw ErrorbrainError(.invalidVerdict, "the verdict's created_at \"\(createdText.prefix(40))\" is not a date")
+            throw ErrorbrainError(
+                .invalidVerdict,
+                "the verdict's created_at \"\(createdText.prefix(40))\" is not a date"
+            )
         }
-        let retryable = bool(root, "retry_safe") ?? bool(root, "retryable") ?? bool(hypothesis, "retry_safe")
+        let retryable =
+            bool(root, "retry_safe") ?? bool(root, "retryable") ?? bool(hypothesis, "retry_safe")
             ?? bool(hypothesis, "retryable")
         let retryReason = (root["retry_reason"] ?? hypothesis["retry_reason"])?.stringValue
         return Verdict(
@@ -76,11 +89,15 @@ package struct Verdict: Sendable, Hashable {
             eventID: try string(root, "event_id", path: "event_id").lowercased(),
             title: try string(hypothesis, "title", path: "hypothesis.title"),
             description: try string(hypothesis, "description", path: "hypothesis.description"),
-            confidence: confidence, severity: severity,
+            confidence: confidence,
+            severity: severity,
             affectedComponents: try strings(impact, "affected_components", path: "impact.affected_components"),
             actions: actions,
             evidenceRefs: try strings(root, "evidence_refs", path: "evidence_refs"),
-            createdAt: createdAt, retryable: retryable, retryReason: retryReason)
+            createdAt: createdAt,
+            retryable: retryable,
+            retryReason: retryReason
+        )
     }
 
     /// The verdict in Fluxbrain's terms for `incident`: Errorbrain's retry judgement if it gave one, else the one
@@ -98,18 +115,33 @@ package struct Verdict: Sendable, Hashable {
             retrySafety = RetrySafety.derived(from: incident)
         }
         return AnalysisResult(
-            verdictID: id, eventID: eventID, title: redactor.redact(title), description: redactor.redact(description),
-            confidence: confidence, severity: severity, affectedComponents: affectedComponents.map(redactor.redact),
+            verdictID: id,
+            eventID: eventID,
+            title: redactor.redact(title),
+            description: redactor.redact(description),
+            confidence: confidence,
+            severity: severity,
+            affectedComponents: affectedComponents.map(redactor.redact),
             actions: actions.map {
                 AnalysisResult.Action(
-                    title: redactor.redact($0.title), description: redactor.redact($0.description), urgency: $0.urgency)
+                    title: redactor.redact($0.title),
+                    description: redactor.redact($0.description),
+                    urgency: $0.urgency
+                )
             },
-            evidenceRefs: evidenceRefs, createdAt: createdAt, retrySafety: retrySafety)
+            evidenceRefs: evidenceRefs,
+            createdAt: createdAt,
+            retrySafety: retrySafety
+        )
     }
 
     // MARK: Field access with clear errors
 
-    private static func member(_ object: [String: JSONValue], _ key: String, path: String) throws(ErrorbrainError)
+    private static func member(
+        _ object: [String: JSONValue],
+        _ key: String,
+        path: String
+    ) throws(ErrorbrainError)
         -> JSONValue
     {
         guard let value = object[key], value != .null else {
@@ -118,7 +150,11 @@ package struct Verdict: Sendable, Hashable {
         return value
     }
 
-    private static func object(_ object: [String: JSONValue], _ key: String, path: String) throws(ErrorbrainError)
+    private static func object(
+        _ object: [String: JSONValue],
+        _ key: String,
+        path: String
+    ) throws(ErrorbrainError)
         -> [String: JSONValue]
     {
         guard case .object(let value) = try member(object, key, path: path) else {
@@ -127,7 +163,11 @@ package struct Verdict: Sendable, Hashable {
         return value
     }
 
-    private static func array(_ object: [String: JSONValue], _ key: String, path: String) throws(ErrorbrainError)
+    private static func array(
+        _ object: [String: JSONValue],
+        _ key: String,
+        path: String
+    ) throws(ErrorbrainError)
         -> [JSONValue]
     {
         guard case .array(let value) = try member(object, key, path: path) else {
@@ -136,7 +176,11 @@ package struct Verdict: Sendable, Hashable {
         return value
     }
 
-    private static func string(_ object: [String: JSONValue], _ key: String, path: String) throws(ErrorbrainError)
+    private static func string(
+        _ object: [String: JSONValue],
+        _ key: String,
+        path: String
+    ) throws(ErrorbrainError)
         -> String
     {
         guard case .string(let value) = try member(object, key, path: path) else {
@@ -145,7 +189,11 @@ package struct Verdict: Sendable, Hashable {
         return value
     }
 
-    private static func strings(_ object: [String: JSONValue], _ key: String, path: String) throws(ErrorbrainError)
+    private static func strings(
+        _ object: [String: JSONValue],
+        _ key: String,
+        path: String
+    ) throws(ErrorbrainError)
         -> [String]
     {
         var result: [String] = []
@@ -158,7 +206,11 @@ package struct Verdict: Sendable, Hashable {
         return result
     }
 
-    private static func number(_ object: [String: JSONValue], _ key: String, path: String) throws(ErrorbrainError)
+    private static func number(
+        _ object: [String: JSONValue],
+        _ key: String,
+        path: String
+    ) throws(ErrorbrainError)
         -> Double
     {
         switch try member(object, key, path: path) {

@@ -109,7 +109,8 @@ package struct GitHubIssueRenderer: Sendable {
                 (
                     "Confidence",
                     "\(NotificationTextRenderer.percent(result.confidence)) (severity \(result.severity.rawValue))"
-                ))
+                )
+            )
         }
         rows.append(("Since", RFC3339.string(from: incident.since ?? incident.detectedAt)))
         rows.append(("Controller", incident.controller))

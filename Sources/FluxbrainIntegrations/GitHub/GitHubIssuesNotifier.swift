@@ -35,8 +35,13 @@ package struct GitHubIssuesNotifier: Notifier {
     ///   - reopenWindow: `FLUXBRAIN_GITHUB_REOPEN_WINDOW` (default 24h).
     ///   - maxPages: list pages of 100 read at most per lookup.
     package init(
-        owner: String, repo: String, token: String, apiURL: URL = URL(string: "https://api.github.com")!,
-        reopenWindow: Duration = .seconds(24 * 3600), maxPages: Int = 10, http: NotificationHTTP
+        owner: String,
+        repo: String,
+        token: String,
+        apiURL: URL = URL(string: "https://api.github.com")!,
+        reopenWindow: Duration = .seconds(24 * 3600),
+        maxPages: Int = 10,
+        http: NotificationHTTP
     ) {
         self.owner = owner
         self.repo = repo
@@ -65,22 +70,43 @@ package struct GitHubIssuesNotifier: Notifier {
         case .test:
             let issue = try await create(notification, attempts: &attempts)
             _ = try await request(
-                .PATCH, path: "/issues/\(issue.number)", json: ["state": "closed", "state_reason": "not_planned"],
-                expect: 200, what: "close test issue", attempts: &attempts)
+                .PATCH,
+                path: "/issues/\(issue.number)",
+                json: ["state": "closed", "state_reason": "not_planned"],
+                expect: 200,
+                what: "close test issue",
+                attempts: &attempts
+            )
             return DeliveryReport(
-                httpStatus: 200, detail: "test issue #\(issue.number) created and closed", url: issue.htmlURL)
+                httpStatus: 200,
+                detail: "test issue #\(issue.number) created and closed",
+                url: issue.htmlURL
+            )
         case .resolved:
             guard let open = try await findOpen(notification.incident.fingerprint, attempts: &attempts) else {
                 return DeliveryReport(httpStatus: 200, detail: "no open issue to close")
             }
             _ = try await request(
-                .POST, path: "/issues/\(open.number)/comments", json: ["body": renderer.comment(notification)],
-                expect: 201, what: "comment", attempts: &attempts)
+                .POST,
+                path: "/issues/\(open.number)/comments",
+                json: ["body": renderer.comment(notification)],
+                expect: 201,
+                what: "comment",
+                attempts: &attempts
+            )
             _ = try await request(
-                .PATCH, path: "/issues/\(open.number)", json: ["state": "closed", "state_reason": "completed"],
-                expect: 200, what: "close issue", attempts: &attempts)
+                .PATCH,
+                path: "/issues/\(open.number)",
+                json: ["state": "closed", "state_reason": "completed"],
+                expect: 200,
+                what: "close issue",
+                attempts: &attempts
+            )
             return DeliveryReport(
-                httpStatus: 200, detail: "issue #\(open.number) commented and closed", url: open.htmlURL)
+                httpStatus: 200,
+                detail: "issue #\(open.number) commented and closed",
+                url: open.htmlURL
+            )
         case .firing, .reminder:
             // One retry of the whole lookup-then-create when a create's response is lost: the lookup then finds the
             // issue the lost response created, by its notification marker.
@@ -89,7 +115,8 @@ package struct GitHubIssuesNotifier: Notifier {
             } catch let error as NotificationError where error.code == .transport {
                 http.logger.info(
                     "GitHub request failed without an answer; looking again before retrying",
-                    metadata: ["fingerprint": "\(notification.incident.fingerprint.short)"])
+                    metadata: ["fingerprint": "\(notification.incident.fingerprint.short)"]
+                )
                 return try await fireOrRemind(notification, attempts: &attempts)
             }
         }
@@ -101,22 +128,38 @@ package struct GitHubIssuesNotifier: Notifier {
         if let open = try await findOpen(fingerprint, attempts: &attempts) {
             if open.body?.contains(GitHubIssueRenderer.notificationMarker(notification.idempotencyKey)) == true {
                 return DeliveryReport(
-                    httpStatus: 200, detail: "issue #\(open.number) was created by an earlier attempt",
-                    url: open.htmlURL)
+                    httpStatus: 200,
+                    detail: "issue #\(open.number) was created by an earlier attempt",
+                    url: open.htmlURL
+                )
             }
             _ = try await request(
-                .POST, path: "/issues/\(open.number)/comments", json: ["body": renderer.comment(notification)],
-                expect: 201, what: "comment", attempts: &attempts)
+                .POST,
+                path: "/issues/\(open.number)/comments",
+                json: ["body": renderer.comment(notification)],
+                expect: 201,
+                what: "comment",
+                attempts: &attempts
+            )
             return DeliveryReport(httpStatus: 201, detail: "commented on issue #\(open.number)", url: open.htmlURL)
         }
         if let closed = try await findRecentlyClosed(fingerprint, attempts: &attempts) {
             _ = try await request(
-                .PATCH, path: "/issues/\(closed.number)", json: ["state": "open"], expect: 200, what: "reopen issue",
-                attempts: &attempts)
+                .PATCH,
+                path: "/issues/\(closed.number)",
+                json: ["state": "open"],
+                expect: 200,
+                what: "reopen issue",
+                attempts: &attempts
+            )
             _ = try await request(
-                .POST, path: "/issues/\(closed.number)/comments",
-                json: ["body": renderer.comment(notification, reopened: true)], expect: 201, what: "comment",
-                attempts: &attempts)
+                .POST,
+                path: "/issues/\(closed.number)/comments",
+                json: ["body": renderer.comment(notification, reopened: true)],
+                expect: 201,
+                what: "comment",
+                attempts: &attempts
+            )
             return DeliveryReport(httpStatus: 200, detail: "reopened issue #\(closed.number)", url: closed.htmlURL)
         }
         let issue = try await create(notification, attempts: &attempts)
@@ -129,8 +172,14 @@ package struct GitHubIssuesNotifier: Notifier {
             "labels": renderer.labels(notification),
         ]
         let exchange = try await request(
-            .POST, path: "/issues", json: payload, expect: 201, what: "create issue", attempts: &attempts,
-            idempotent: false)
+            .POST,
+            path: "/issues",
+            json: payload,
+            expect: 201,
+            what: "create issue",
+            attempts: &attempts,
+            idempotent: false
+        )
         return try decode(GitHubIssue.self, exchange, what: "created issue")
     }
 
@@ -180,7 +229,13 @@ package struct GitHubIssuesNotifier: Notifier {
 
     private func listPage(_ url: String, attempts: inout Int) async throws -> ([GitHubIssue], String?) {
         let exchange = try await call(
-            .GET, url: url, body: nil, what: "list issues", attempts: &attempts, idempotent: true)
+            .GET,
+            url: url,
+            body: nil,
+            what: "list issues",
+            attempts: &attempts,
+            idempotent: true
+        )
         guard exchange.status == 200 else { throw failure(exchange, what: "list issues") }
         return (
             try decode([GitHubIssue].self, exchange, what: "issue list"),
@@ -198,7 +253,12 @@ package struct GitHubIssuesNotifier: Notifier {
     }
 
     private func request(
-        _ method: HTTPMethod, path: String, json: [String: Any], expect: Int, what: String, attempts: inout Int,
+        _ method: HTTPMethod,
+        path: String,
+        json: [String: Any],
+        expect: Int,
+        what: String,
+        attempts: inout Int,
         idempotent: Bool = true
     ) async throws -> HTTPExchange {
         let body: Data
@@ -206,8 +266,13 @@ package struct GitHubIssuesNotifier: Notifier {
             throw NotificationError(.invalidResponse, "could not encode the GitHub request", underlying: error)
         }
         let exchange = try await call(
-            method, url: repoBase + path, body: ByteBuffer(bytes: body), what: what, attempts: &attempts,
-            idempotent: idempotent)
+            method,
+            url: repoBase + path,
+            body: ByteBuffer(bytes: body),
+            what: what,
+            attempts: &attempts,
+            idempotent: idempotent
+        )
         guard exchange.status == expect || (200..<300).contains(exchange.status) else {
             throw failure(exchange, what: what)
         }
@@ -215,7 +280,12 @@ package struct GitHubIssuesNotifier: Notifier {
     }
 
     private func call(
-        _ method: HTTPMethod, url: String, body: ByteBuffer?, what: String, attempts: inout Int, idempotent: Bool
+        _ method: HTTPMethod,
+        url: String,
+        body: ByteBuffer?,
+        what: String,
+        attempts: inout Int,
+        idempotent: Bool
     ) async throws(NotificationError) -> HTTPExchange {
         var headers = HTTPHeaders()
         headers.add(name: "Accept", value: "application/vnd.github+json")
@@ -227,7 +297,12 @@ package struct GitHubIssuesNotifier: Notifier {
         if !idempotent { http.policy.retryServerErrors = false }
         do {
             let exchange = try await http.execute(
-                method: method, url: url, headers: headers, body: body, what: "GitHub \(what)")
+                method: method,
+                url: url,
+                headers: headers,
+                body: body,
+                what: "GitHub \(what)"
+            )
             attempts += exchange.attempts
             return exchange
         } catch {
@@ -260,7 +335,11 @@ package struct GitHubIssuesNotifier: Notifier {
             return try StableJSON.makeDecoder().decode(T.self, from: Data(exchange.body.readableBytesView))
         } catch {
             throw NotificationError(
-                .invalidResponse, "could not read the GitHub \(what)", httpStatus: exchange.status, underlying: error)
+                .invalidResponse,
+                "could not read the GitHub \(what)",
+                httpStatus: exchange.status,
+                underlying: error
+            )
         }
     }
 }

@@ -25,7 +25,10 @@ package final class HTTPClients: Sendable {
     private let clients: Mutex<[Key: HTTPClient]> = Mutex([:])
 
     /// Clients with `configuration` (a default one when omitted); ``client(for:)`` asks `proxies`.
-    package init(configuration: HTTPClient.Configuration = HTTPClient.Configuration(), proxies: ProxyEnvironment = .none) {
+    package init(
+        configuration: HTTPClient.Configuration = HTTPClient.Configuration(),
+        proxies: ProxyEnvironment = .none
+    ) {
         self.configuration = configuration
         self.proxies = proxies
     }
@@ -39,7 +42,10 @@ package final class HTTPClients: Sendable {
     /// client (and so a connection pool) of that name's own, allowing `connectionsPerHost` HTTP/1 connections per
     /// host when given.
     package func client(
-        proxy: HTTPProxy?, dnsOverride: [String: String] = [:], pool: String? = nil, connectionsPerHost: Int? = nil
+        proxy: HTTPProxy?,
+        dnsOverride: [String: String] = [:],
+        pool: String? = nil,
+        connectionsPerHost: Int? = nil
     ) -> HTTPClient {
         let key = Key(proxy: proxy, dnsOverride: dnsOverride, pool: pool, connectionsPerHost: connectionsPerHost)
         return clients.withLock { clients in
@@ -74,7 +80,9 @@ extension HTTPClient.Configuration.Proxy {
     package init(_ proxy: HTTPProxy) {
         switch proxy.kind {
         case .http:
-            let authorization = proxy.username.map { HTTPClient.Authorization.basic(username: $0, password: proxy.password ?? "") }
+            let authorization = proxy.username.map {
+                HTTPClient.Authorization.basic(username: $0, password: proxy.password ?? "")
+            }
             self = .server(host: proxy.host, port: proxy.port, authorization: authorization)
         case .socks5:
             self = .socksServer(host: proxy.host, port: proxy.port)
@@ -112,7 +120,9 @@ package struct TransportFailure: Error, CustomStringConvertible, CustomDebugStri
             return "the name does not resolve"
         }
         if lower.contains("reset") { return "connection reset" }
-        if lower.contains("remoteconnectionclosed") || lower.contains("eof") { return "the server closed the connection" }
+        if lower.contains("remoteconnectionclosed") || lower.contains("eof") {
+            return "the server closed the connection"
+        }
         if lower.contains("unreachable") { return "network unreachable" }
         return nil
     }

@@ -53,14 +53,21 @@ package struct HTTPProxy: Sendable, Hashable, CustomStringConvertible {
             port = components.port ?? 1080
             if components.user != nil {
                 throw Invalid(
-                    unsupported: true, message: "\(origin) \(shown) has credentials; SOCKS5 authentication is not supported")
+                    unsupported: true,
+                    message: "\(origin) \(shown) has credentials; SOCKS5 authentication is not supported"
+                )
             }
         case "https":
             throw Invalid(
                 unsupported: true,
-                message: "\(origin) \(shown): proxies reached over TLS are not supported; use an http:// or socks5:// proxy")
+                message:
+                    "\(origin) \(shown): proxies reached over TLS are not supported; use an http:// or socks5:// proxy"
+            )
         default:
-            throw Invalid(unsupported: false, message: "\(origin) \(shown) has scheme \(scheme); expected http or socks5")
+            throw Invalid(
+                unsupported: false,
+                message: "\(origin) \(shown) has scheme \(scheme); expected http or socks5"
+            )
         }
         self.host = host
         username = components.user?.removingPercentEncoding ?? components.user

@@ -37,7 +37,9 @@ package struct ProxyEnvironment: Sendable {
         /// The first of `names` set to a non-empty value.
         func value(_ names: String...) -> (name: String, value: String)? {
             for name in names {
-                if let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty { return (name, value) }
+                if let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty {
+                    return (name, value)
+                }
             }
             return nil
         }
@@ -57,7 +59,9 @@ package struct ProxyEnvironment: Sendable {
 
     /// The proxy for requests to `url`, or `nil` to connect directly.
     package func proxy(for url: URL) -> HTTPProxy? {
-        guard let scheme = url.scheme?.lowercased(), var host = url.host?.lowercased(), !host.isEmpty else { return nil }
+        guard let scheme = url.scheme?.lowercased(), var host = url.host?.lowercased(), !host.isEmpty else {
+            return nil
+        }
         let candidate: HTTPProxy?
         switch scheme {
         case "https": candidate = https

@@ -67,7 +67,9 @@ package struct ClusterCollection: Sendable {
     package var failures: [KindFailure]
 
     /// `true` when no kind could be read at all: the cluster is down or refuses us.
-    package var isUnreachable: Bool { objects.isEmpty && !failures.isEmpty && missingKinds.isEmpty && malformed.isEmpty }
+    package var isUnreachable: Bool {
+        objects.isEmpty && !failures.isEmpty && missingKinds.isEmpty && malformed.isEmpty
+    }
 }
 
 /// Collects the Flux objects of one cluster: per kind (and per namespace when scoped) an informer-like loop lists
@@ -106,8 +108,10 @@ package actor ClusterCollector {
     }
 
     package init(
-        client: KubernetesClient, options: CollectorOptions = CollectorOptions(),
-        clock: any Clock<Duration> = ContinuousClock(), logger: Logger
+        client: KubernetesClient,
+        options: CollectorOptions = CollectorOptions(),
+        clock: any Clock<Duration> = ContinuousClock(),
+        logger: Logger
     ) {
         self.cluster = client.cluster
         self.client = client
@@ -116,7 +120,10 @@ package actor ClusterCollector {
         var logger = logger
         logger[metadataKey: "cluster"] = "\(client.cluster)"
         self.logger = logger
-        (changes, continuation) = AsyncStream.makeStream(of: ObjectReference.self, bufferingPolicy: .bufferingNewest(100_000))
+        (changes, continuation) = AsyncStream.makeStream(
+            of: ObjectReference.self,
+            bufferingPolicy: .bufferingNewest(100_000)
+        )
         for key in Self.keys(options) { loops[key] = .starting }
         Gauge(label: "fluxbrain_cluster_up", dimensions: [("cluster", cluster)]).record(0)
     }
@@ -173,11 +180,15 @@ package actor ClusterCollector {
         }
         failing.sort { $0.key.description < $1.key.description }
         let objects = cache.keys.sorted().filter { reference in
-            !failing.contains { $0.key.kind == reference.kind && ($0.key.namespace == nil || $0.key.namespace == reference.namespace) }
+            !failing.contains {
+                $0.key.kind == reference.kind && ($0.key.namespace == nil || $0.key.namespace == reference.namespace)
+            }
         }.compactMap { cache[$0] }
         return Assessable(
-            objects: objects, leftOut: failing.map { .init(part: $0.key.description, reason: $0.reason) },
-            isReadable: readable)
+            objects: objects,
+            leftOut: failing.map { .init(part: $0.key.description, reason: $0.reason) },
+            isReadable: readable
+        )
     }
 
     /// How the collection is doing.
@@ -214,11 +225,14 @@ package actor ClusterCollector {
         let client = self.client
         let pageSize = options.pageSize
         let keys = Self.keys(options)
-        let results = await withTaskGroup(of: (LoopKey, Result<KubernetesClient.ListResult, KubernetesError>).self) { group in
+        let results = await withTaskGroup(of: (LoopKey, Result<KubernetesClient.ListResult, KubernetesError>).self) {
+            group in
             for key in keys {
                 group.addTask {
                     do {
-                        return (key, .success(try await client.list(key.kind, namespace: key.namespace, pageSize: pageSize)))
+                        return (
+                            key, .success(try await client.list(key.kind, namespace: key.namespace, pageSize: pageSize))
+                        )
                     } catch let error as KubernetesError {
                         return (key, .failure(error))
                     } catch {
@@ -235,7 +249,9 @@ package actor ClusterCollector {
             switch result {
             case .success(let list):
                 replace(key, with: list.objects)
-                collection.malformed.append(contentsOf: list.malformed.map { MalformedObject(kind: key.kind, item: $0) })
+                collection.malformed.append(
+                    contentsOf: list.malformed.map { MalformedObject(kind: key.kind, item: $0) }
+                )
                 countMalformed(key.kind, list.malformed.count)
                 loops[key] = .running
             case .failure(let error) where error.code == .crdNotInstalled:
@@ -284,7 +300,10 @@ package actor ClusterCollector {
                 var current = resourceVersion ?? ""
                 defer { resourceVersion = current }
                 try await client.watch(
-                    key.kind, namespace: key.namespace, resourceVersion: current, timeoutSeconds: timeout
+                    key.kind,
+                    namespace: key.namespace,
+                    resourceVersion: current,
+                    timeoutSeconds: timeout
                 ) { event in
                     if let version = await self.apply(event, key: key) { current = version }
                 }
@@ -316,7 +335,8 @@ package actor ClusterCollector {
                 let delay = backoff.next()
                 logger.warning(
                     "\(key): \(message); retrying in \(delay.formattedShort)",
-                    metadata: ["kind": "\(kindName)"])
+                    metadata: ["kind": "\(kindName)"]
+                )
                 do { try await clock.sleep(for: delay) } catch { return }
             }
         }
@@ -353,7 +373,8 @@ package actor ClusterCollector {
         case .malformed(let type, let name, let namespace, let resourceVersion, let reason):
             countMalformed(key.kind, 1)
             logger.warning(
-                "skipping a malformed \(key.kind.name) watch event \(type) \(namespace ?? "")/\(name ?? "?"): \(reason)")
+                "skipping a malformed \(key.kind.name) watch event \(type) \(namespace ?? "")/\(name ?? "?"): \(reason)"
+            )
             return resourceVersion
         case .error:
             return nil  // the client throws for ERROR events
@@ -389,7 +410,8 @@ package actor ClusterCollector {
             warnedMissing.insert(key)
             logger.warning(
                 "\(key.kind.name) (\(key.kind.apiVersion)) is not served: skipping it and checking again in \(options.crdRecheckInterval.formattedShort)",
-                metadata: ["kind": "\(key.kind.name)"])
+                metadata: ["kind": "\(key.kind.name)"]
+            )
         }
         // Objects of a kind that disappeared are gone.
         replace(key, with: [])
@@ -413,7 +435,10 @@ package actor ClusterCollector {
 
     private nonisolated func countMalformed(_ kind: FluxKind, _ count: Int) {
         guard count > 0 else { return }
-        Counter(label: "fluxbrain_kube_objects_malformed_total", dimensions: [("cluster", cluster), ("kind", kind.name)])
-            .increment(by: count)
+        Counter(
+            label: "fluxbrain_kube_objects_malformed_total",
+            dimensions: [("cluster", cluster), ("kind", kind.name)]
+        )
+        .increment(by: count)
     }
 }

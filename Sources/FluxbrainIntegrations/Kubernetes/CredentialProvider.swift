@@ -25,7 +25,8 @@ package actor CredentialProvider {
     private var expiresAt: Date?
 
     package init(
-        credentials: KubernetesCredentials, clock: any Clock<Duration> = ContinuousClock(),
+        credentials: KubernetesCredentials,
+        clock: any Clock<Duration> = ContinuousClock(),
         fileRefreshInterval: Duration = .seconds(60),
         execRunner: @escaping @Sendable (ExecCredentialPlugin) async throws(KubernetesError) -> ExecCredentialStatus =
             ExecCredentialRunner.run
@@ -105,7 +106,12 @@ package struct ExecCredentialStatus: Sendable, Codable, Hashable {
     package var clientKeyData: String?
     package var expirationTimestamp: String?
 
-    package init(token: String? = nil, clientCertificateData: String? = nil, clientKeyData: String? = nil, expirationTimestamp: String? = nil) {
+    package init(
+        token: String? = nil,
+        clientCertificateData: String? = nil,
+        clientKeyData: String? = nil,
+        expirationTimestamp: String? = nil
+    ) {
         self.token = token
         self.clientCertificateData = clientCertificateData
         self.clientKeyData = clientKeyData
@@ -142,7 +148,9 @@ package enum ExecCredentialRunner {
     /// Runs `plugin` with `KUBERNETES_EXEC_INFO` set and decodes its `ExecCredential` from stdout; kills it and
     /// throws a `.timeout` error naming it when it has not exited within `timeout` on `clock`.
     package static func run(
-        _ plugin: ExecCredentialPlugin, timeout: Duration, clock: any Clock<Duration> = ContinuousClock()
+        _ plugin: ExecCredentialPlugin,
+        timeout: Duration,
+        clock: any Clock<Duration> = ContinuousClock()
     ) async throws(KubernetesError) -> ExecCredentialStatus {
         var command = plugin.command
         if command.contains("/"), !command.hasPrefix("/"), let base = plugin.baseDirectory {
@@ -170,14 +178,23 @@ package enum ExecCredentialRunner {
             finished = try await withThrowingTaskGroup(of: Finished?.self) { group in
                 group.addTask {
                     let result = try await Subprocess.run(
-                        executable, arguments: arguments, environment: environment, platformOptions: options, input: .none,
-                        output: .sequence, error: .sequence
+                        executable,
+                        arguments: arguments,
+                        environment: environment,
+                        platformOptions: options,
+                        input: .none,
+                        output: .sequence,
+                        error: .sequence
                     ) { execution in
                         async let errorText = keptPrefix(of: execution.standardError, keeping: keptErrorBytes)
                         let output = try await collect(execution.standardOutput, limit: maxOutputBytes)
                         return (output, try await errorText)
                     }
-                    return Finished(status: result.terminationStatus, output: result.closureResult.0, errorText: result.closureResult.1)
+                    return Finished(
+                        status: result.terminationStatus,
+                        output: result.closureResult.0,
+                        errorText: result.closureResult.1
+                    )
                 }
                 group.addTask {
                     try await clock.sleep(for: timeout)
@@ -192,25 +209,32 @@ package enum ExecCredentialRunner {
             throw startError(plugin, underlying: error)
         } catch let error as PluginOutputTooLarge {
             throw KubernetesError(
-                .tooLarge, "exec credential plugin \(plugin.command) printed more than \(error.limit) bytes")
+                .tooLarge,
+                "exec credential plugin \(plugin.command) printed more than \(error.limit) bytes"
+            )
         } catch {
             throw startError(plugin, underlying: error)
         }
         guard let finished else {
             throw KubernetesError(
                 .timeout,
-                "exec credential plugin \(plugin.command) did not finish within \(DurationParser.format(timeout)); killed it")
+                "exec credential plugin \(plugin.command) did not finish within \(DurationParser.format(timeout)); killed it"
+            )
         }
         guard case .exited(0) = finished.status else {
             let text = finished.errorText.trimmingCharacters(in: .whitespacesAndNewlines)
             throw KubernetesError(
-                .unauthorized, "exec credential plugin \(plugin.command) \(describe(finished.status)): \(text)")
+                .unauthorized,
+                "exec credential plugin \(plugin.command) \(describe(finished.status)): \(text)"
+            )
         }
         guard let credential = try? JSONDecoder().decode(ExecCredential.self, from: Data(finished.output)),
             let status = credential.status, status.token != nil || status.clientCertificateData != nil
         else {
             throw KubernetesError(
-                .decoding, "exec credential plugin \(plugin.command) did not print an ExecCredential with a token or client certificate")
+                .decoding,
+                "exec credential plugin \(plugin.command) did not print an ExecCredential with a token or client certificate"
+            )
         }
         return status
     }

@@ -21,8 +21,14 @@ package struct EvidenceCollector: Sendable {
     private let logger: Logger
 
     package init(
-        clients: [String: KubernetesClient], fluxNamespace: String = "flux-system", collectLogs: Bool = false,
-        eventLimit: Int = 10, logLimit: Int = 20, logSinceSeconds: Int = 3600, logTailLines: Int = 500, logger: Logger
+        clients: [String: KubernetesClient],
+        fluxNamespace: String = "flux-system",
+        collectLogs: Bool = false,
+        eventLimit: Int = 10,
+        logLimit: Int = 20,
+        logSinceSeconds: Int = 3600,
+        logTailLines: Int = 500,
+        logger: Logger
     ) {
         self.clients = clients
         self.fluxNamespace = fluxNamespace
@@ -43,7 +49,8 @@ package struct EvidenceCollector: Sendable {
         } catch {
             logger.warning(
                 "cannot read events of \(incident.object)",
-                metadata: ["cluster": "\(incident.object.cluster)", "error": .error(error)])
+                metadata: ["cluster": "\(incident.object.cluster)", "error": .error(error)]
+            )
         }
         if collectLogs {
             do {
@@ -51,7 +58,8 @@ package struct EvidenceCollector: Sendable {
             } catch {
                 logger.warning(
                     "cannot read \(incident.controller) logs for \(incident.object)",
-                    metadata: ["cluster": "\(incident.object.cluster)", "error": .error(error)])
+                    metadata: ["cluster": "\(incident.object.cluster)", "error": .error(error)]
+                )
             }
         }
         return incident
@@ -78,8 +86,12 @@ package struct EvidenceCollector: Sendable {
         var lines: [LogLine] = []
         for pod in pods.sorted() {
             let text = try await client.podLog(
-                namespace: fluxNamespace, pod: pod, container: "manager", sinceSeconds: logSinceSeconds,
-                tailLines: logTailLines)
+                namespace: fluxNamespace,
+                pod: pod,
+                container: "manager",
+                sinceSeconds: logSinceSeconds,
+                tailLines: logTailLines
+            )
             lines.append(contentsOf: ControllerLogParser.lines(in: text, about: reference, pod: pod))
         }
         lines.sort { ($0.timestamp ?? .distantPast) > ($1.timestamp ?? .distantPast) }
@@ -136,8 +148,14 @@ package enum ControllerLogParser {
             guard kindMatches, line.namespace == reference.namespace, line.name == reference.name else { continue }
             result.append(
                 LogLine(
-                    timestamp: line.ts?.date, level: line.level ?? "info", message: line.msg ?? "", error: line.error,
-                    pod: pod, reconcileID: line.reconcileID))
+                    timestamp: line.ts?.date,
+                    level: line.level ?? "info",
+                    message: line.msg ?? "",
+                    error: line.error,
+                    pod: pod,
+                    reconcileID: line.reconcileID
+                )
+            )
         }
         return result
     }

@@ -88,7 +88,9 @@ package struct Kubeconfig: Sendable {
         }
         guard !merged.files.isEmpty else {
             throw KubernetesError(
-                .config, "no kubeconfig found (looked at \(paths.joined(separator: ", "))); set KUBECONFIG")
+                .config,
+                "no kubeconfig found (looked at \(paths.joined(separator: ", "))); set KUBECONFIG"
+            )
         }
         return merged
     }
@@ -127,7 +129,8 @@ package struct Kubeconfig: Sendable {
                 tlsServerName: (cluster["tls-server-name"] as? String).flatMap { $0.isEmpty ? nil : $0 },
                 proxyURL: (cluster["proxy-url"] as? String).flatMap { $0.isEmpty ? nil : $0 },
                 execExtension: try Self.execExtension(of: cluster, name: name, path: path),
-                baseDirectory: base)
+                baseDirectory: base
+            )
         }
         for entry in root["users"] as? [[String: Any]] ?? [] {
             guard let name = entry["name"] as? String, users[name] == nil else { continue }
@@ -143,9 +146,13 @@ package struct Kubeconfig: Sendable {
                 }
                 exec = ExecCredentialPlugin(
                     apiVersion: execEntry["apiVersion"] as? String ?? "client.authentication.k8s.io/v1",
-                    command: command, args: (execEntry["args"] as? [Any] ?? []).map { "\($0)" }, env: env,
-                    baseDirectory: base, installHint: execEntry["installHint"] as? String,
-                    provideClusterInfo: Self.bool(execEntry["provideClusterInfo"]))
+                    command: command,
+                    args: (execEntry["args"] as? [Any] ?? []).map { "\($0)" },
+                    env: env,
+                    baseDirectory: base,
+                    installHint: execEntry["installHint"] as? String,
+                    provideClusterInfo: Self.bool(execEntry["provideClusterInfo"])
+                )
             }
             let authProvider = user["auth-provider"] as? [String: Any]
             users[name] = User(
@@ -160,7 +167,8 @@ package struct Kubeconfig: Sendable {
                 execNeedsTerminal: (user["exec"] as? [String: Any])?["interactiveMode"] as? String == "Always",
                 hasAuthProvider: authProvider != nil,
                 authProviderName: authProvider?["name"] as? String,
-                baseDirectory: base)
+                baseDirectory: base
+            )
         }
         for entry in root["contexts"] as? [[String: Any]] ?? [] {
             guard let name = entry["name"] as? String, contexts[name] == nil else { continue }
@@ -169,17 +177,28 @@ package struct Kubeconfig: Sendable {
                 throw KubernetesError(.config, "kubeconfig \(path): context \"\(name)\" names no cluster")
             }
             contexts[name] = Context(
-                cluster: cluster, user: context["user"] as? String, namespace: context["namespace"] as? String)
+                cluster: cluster,
+                user: context["user"] as? String,
+                namespace: context["namespace"] as? String
+            )
         }
     }
 
     /// The cluster's `extensions` entry for exec plugins, as JSON.
-    private static func execExtension(of cluster: [String: Any], name: String, path: String) throws(KubernetesError) -> JSONValue? {
-        for entry in cluster["extensions"] as? [[String: Any]] ?? [] where entry["name"] as? String == "client.authentication.k8s.io/exec" {
+    private static func execExtension(
+        of cluster: [String: Any],
+        name: String,
+        path: String
+    ) throws(KubernetesError) -> JSONValue? {
+        for entry in cluster["extensions"] as? [[String: Any]] ?? []
+        where entry["name"] as? String == "client.authentication.k8s.io/exec" {
             do {
                 return try JSONValue(any: entry["extension"])
             } catch {
-                throw KubernetesError(.config, "kubeconfig \(path): cluster \"\(name)\" exec extension: \(error.message)")
+                throw KubernetesError(
+                    .config,
+                    "kubeconfig \(path): cluster \"\(name)\" exec extension: \(error.message)"
+                )
             }
         }
         return nil
@@ -200,43 +219,68 @@ package struct Kubeconfig: Sendable {
     package func connection(context requested: String? = nil) throws(KubernetesError) -> KubernetesConnectionConfig {
         guard let contextName = requested ?? currentContext, !contextName.isEmpty else {
             throw KubernetesError(
-                .config, "kubeconfig \(files.joined(separator: ":")) has no current-context; name a context")
+                .config,
+                "kubeconfig \(files.joined(separator: ":")) has no current-context; name a context"
+            )
         }
         guard let context = contexts[contextName] else {
             throw KubernetesError(
                 .config,
-                "kubeconfig context \"\(contextName)\" not found; contexts: \(contexts.keys.sorted().joined(separator: ", "))")
+                "kubeconfig context \"\(contextName)\" not found; contexts: \(contexts.keys.sorted().joined(separator: ", "))"
+            )
         }
         guard let cluster = clusters[context.cluster] else {
             throw KubernetesError(
-                .config, "kubeconfig context \"\(contextName)\" names cluster \"\(context.cluster)\", which is not defined")
+                .config,
+                "kubeconfig context \"\(contextName)\" names cluster \"\(context.cluster)\", which is not defined"
+            )
         }
-        guard let server = URL(string: cluster.server.hasSuffix("/") ? String(cluster.server.dropLast()) : cluster.server),
+        guard
+            let server = URL(
+                string: cluster.server.hasSuffix("/") ? String(cluster.server.dropLast()) : cluster.server
+            ),
             server.scheme == "https" || server.scheme == "http", server.host != nil
         else {
-            throw KubernetesError(.config, "kubeconfig cluster \"\(context.cluster)\": server \(cluster.server) is not an http(s) URL")
+            throw KubernetesError(
+                .config,
+                "kubeconfig cluster \"\(context.cluster)\": server \(cluster.server) is not an http(s) URL"
+            )
         }
         var ca: [UInt8]?
         if let data = cluster.certificateAuthorityData {
             ca = try Self.base64(data, what: "cluster \"\(context.cluster)\" certificate-authority-data")
         } else if let file = cluster.certificateAuthority {
-            ca = try Self.read(file, base: cluster.baseDirectory, what: "cluster \"\(context.cluster)\" certificate-authority")
+            ca = try Self.read(
+                file,
+                base: cluster.baseDirectory,
+                what: "cluster \"\(context.cluster)\" certificate-authority"
+            )
         }
         var credentials = KubernetesCredentials()
         if let userName = context.user, !userName.isEmpty {
             guard let user = users[userName] else {
                 throw KubernetesError(
-                    .config, "kubeconfig context \"\(contextName)\" names user \"\(userName)\", which is not defined")
+                    .config,
+                    "kubeconfig context \"\(contextName)\" names user \"\(userName)\", which is not defined"
+                )
             }
             credentials = try Self.credentials(of: user, name: userName)
         }
         var connection = KubernetesConnectionConfig(
-            server: server, certificateAuthorityPEM: ca, insecureSkipTLSVerify: cluster.insecureSkipTLSVerify,
-            credentials: credentials, namespace: context.namespace, origin: "kubeconfig context \"\(contextName)\"")
+            server: server,
+            certificateAuthorityPEM: ca,
+            insecureSkipTLSVerify: cluster.insecureSkipTLSVerify,
+            credentials: credentials,
+            namespace: context.namespace,
+            origin: "kubeconfig context \"\(contextName)\""
+        )
         connection.tlsServerName = cluster.tlsServerName
         if let url = cluster.proxyURL {
             do {
-                connection.proxy = try HTTPProxy(url: url, origin: "kubeconfig cluster \"\(context.cluster)\": proxy-url")
+                connection.proxy = try HTTPProxy(
+                    url: url,
+                    origin: "kubeconfig cluster \"\(context.cluster)\": proxy-url"
+                )
             } catch {
                 throw KubernetesError(error.unsupported ? .unsupported : .config, error.message)
             }
@@ -244,9 +288,13 @@ package struct Kubeconfig: Sendable {
         if case .exec(var plugin)? = connection.credentials.token, plugin.provideClusterInfo {
             // What client-go hands the plugin in `spec.cluster` (client.authentication.k8s.io Cluster).
             plugin.cluster = ExecCredentialPlugin.ClusterInfo(
-                server: cluster.server, tlsServerName: cluster.tlsServerName,
-                insecureSkipTLSVerify: cluster.insecureSkipTLSVerify, certificateAuthorityData: ca,
-                proxyURL: cluster.proxyURL, config: cluster.execExtension)
+                server: cluster.server,
+                tlsServerName: cluster.tlsServerName,
+                insecureSkipTLSVerify: cluster.insecureSkipTLSVerify,
+                certificateAuthorityData: ca,
+                proxyURL: cluster.proxyURL,
+                config: cluster.execExtension
+            )
             connection.credentials.token = .exec(plugin)
         }
         return connection
@@ -257,7 +305,8 @@ package struct Kubeconfig: Sendable {
             throw KubernetesError(
                 .unsupported,
                 "kubeconfig user \"\(name)\" uses auth-provider \"\(user.authProviderName ?? "?")\", which Fluxbrain does "
-                    + "not support (it was removed from kubectl); use an exec credential plugin, a token or a client certificate")
+                    + "not support (it was removed from kubectl); use an exec credential plugin, a token or a client certificate"
+            )
         }
         var credentials = KubernetesCredentials()
         if let token = user.token, !token.isEmpty {
@@ -269,14 +318,16 @@ package struct Kubeconfig: Sendable {
                 throw KubernetesError(
                     .unsupported,
                     "kubeconfig user \"\(name)\": exec plugin \(exec.command) has interactiveMode Always, but Fluxbrain never "
-                        + "has a terminal; use a plugin that runs non-interactively")
+                        + "has a terminal; use a plugin that runs non-interactively"
+                )
             }
             credentials.token = .exec(exec)
         } else if user.username != nil {
             throw KubernetesError(
                 .unsupported,
                 "kubeconfig user \"\(name)\" uses username/password (basic auth), which Kubernetes no longer serves; "
-                    + "use a token, a client certificate or an exec credential plugin")
+                    + "use a token, a client certificate or an exec credential plugin"
+            )
         }
         let certificate: [UInt8]?
         if let data = user.clientCertificateData {
@@ -300,14 +351,19 @@ package struct Kubeconfig: Sendable {
         case (nil, nil):
             break
         default:
-            throw KubernetesError(.config, "kubeconfig user \"\(name)\" has a client certificate without its key, or a key without its certificate")
+            throw KubernetesError(
+                .config,
+                "kubeconfig user \"\(name)\" has a client certificate without its key, or a key without its certificate"
+            )
         }
         return credentials
     }
 
     private static func resolve(_ path: String, base: String) -> String {
         if path.hasPrefix("/") { return path }
-        if path.hasPrefix("~/") { return (NSHomeDirectory() as NSString).appendingPathComponent(String(path.dropFirst(2))) }
+        if path.hasPrefix("~/") {
+            return (NSHomeDirectory() as NSString).appendingPathComponent(String(path.dropFirst(2)))
+        }
         return (base as NSString).appendingPathComponent(path)
     }
 

@@ -54,8 +54,12 @@ package struct KubernetesClient: Sendable {
     ///
     /// - Throws: `KubernetesError.config` when the CA or client certificate PEM cannot be parsed.
     package init(
-        cluster: String, config: KubernetesConnectionConfig, httpClient: HTTPClient, options: Options = Options(),
-        clock: any Clock<Duration> = ContinuousClock(), logger: Logger
+        cluster: String,
+        config: KubernetesConnectionConfig,
+        httpClient: HTTPClient,
+        options: Options = Options(),
+        clock: any Clock<Duration> = ContinuousClock(),
+        logger: Logger
     ) throws(KubernetesError) {
         self.cluster = cluster
         self.config = config
@@ -67,7 +71,8 @@ package struct KubernetesClient: Sendable {
         var base = config.server.absoluteString
         if base.hasSuffix("/") { base.removeLast() }
         if let name = config.tlsServerName, config.server.scheme == "https",
-            var components = URLComponents(url: config.server, resolvingAgainstBaseURL: false), let host = components.host
+            var components = URLComponents(url: config.server, resolvingAgainstBaseURL: false),
+            let host = components.host
         {
             hostHeader = (host.contains(":") ? "[\(host)]" : host) + (components.port.map { ":\($0)" } ?? "")
             components.host = name
@@ -110,7 +115,10 @@ package struct KubernetesClient: Sendable {
 
     /// GETs `path` with `query` and collects the body up to `maxBytes`; non-2xx replies throw the decoded error.
     package func get(
-        path: String, query: [(String, String)] = [], request: RequestDescription, maxBytes: Int? = nil,
+        path: String,
+        query: [(String, String)] = [],
+        request: RequestDescription,
+        maxBytes: Int? = nil,
         timeout: Duration? = nil
     ) async throws -> Reply {
         let timeout = timeout ?? options.requestTimeout
@@ -123,17 +131,25 @@ package struct KubernetesClient: Sendable {
             throw KubernetesError(
                 .tooLarge,
                 "cluster \(cluster): the reply to \(request.verb) \(request.resourceDescription) is larger than \(limit) bytes",
-                underlying: error)
+                underlying: error
+            )
         } catch {
             throw mapTransport(error, request: request)
         }
-        return Reply(status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"), body: body)
+        return Reply(
+            status: Int(response.status.code),
+            contentType: response.headers.first(name: "Content-Type"),
+            body: body
+        )
     }
 
     /// Sends a GET and returns the response with its body still streaming; error statuses are collected and
     /// thrown. A 401 forgets the cached token and retries once when a new one may exist (token file, exec plugin).
     package func execute(
-        path: String, query: [(String, String)], request: RequestDescription, timeout: Duration
+        path: String,
+        query: [(String, String)],
+        request: RequestDescription,
+        timeout: Duration
     ) async throws -> HTTPClientResponse {
         var retriedUnauthorized = false
         while true {
@@ -151,7 +167,10 @@ package struct KubernetesClient: Sendable {
             let response: HTTPClientResponse
             do {
                 response = try await httpClient.execute(
-                    httpRequest, timeout: .nanoseconds(Int64(timeout.timeInterval * 1e9)), logger: logger)
+                    httpRequest,
+                    timeout: .nanoseconds(Int64(timeout.timeInterval * 1e9)),
+                    logger: logger
+                )
             } catch {
                 Self.countRequest(cluster: cluster, code: "error")
                 throw mapTransport(error, request: request)
@@ -166,8 +185,12 @@ package struct KubernetesClient: Sendable {
                 continue
             }
             throw KubernetesError.fromResponse(
-                httpStatus: status, body: body, contentType: response.headers.first(name: "Content-Type"),
-                request: request, cluster: cluster)
+                httpStatus: status,
+                body: body,
+                contentType: response.headers.first(name: "Content-Type"),
+                request: request,
+                cluster: cluster
+            )
         }
     }
 
@@ -204,22 +227,32 @@ package struct KubernetesClient: Sendable {
                     "cluster \(cluster): waited too long for a free connection to \(target): every connection of this "
                         + "cluster's local pool is busy (a local limit, not a network failure)",
                     hint: "fewer kinds or namespaces per cluster (FLUXBRAIN_NAMESPACES), or report it as a bug",
-                    underlying: error)
+                    underlying: error
+                )
             }
             if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
                 return KubernetesError(
-                    .timeout, "cluster \(cluster): timed out talking to \(target)", hint: hint,
-                    underlying: TransportFailure(error))
+                    .timeout,
+                    "cluster \(cluster): timed out talking to \(target)",
+                    hint: hint,
+                    underlying: TransportFailure(error)
+                )
             }
         }
         if error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
             let name = config.tlsServerName.map { " (tls-server-name \($0))" } ?? ""
             return KubernetesError(
-                .transport, "cluster \(cluster): TLS failed talking to \(target): check the CA and server name\(name)",
-                underlying: error)
+                .transport,
+                "cluster \(cluster): TLS failed talking to \(target): check the CA and server name\(name)",
+                underlying: error
+            )
         }
         return KubernetesError(
-            .transport, "cluster \(cluster): cannot reach \(target)", hint: hint, underlying: TransportFailure(error))
+            .transport,
+            "cluster \(cluster): cannot reach \(target)",
+            hint: hint,
+            underlying: TransportFailure(error)
+        )
     }
 
     private static func countRequest(cluster: String, code: String) {
@@ -238,21 +271,34 @@ package struct KubernetesClient: Sendable {
 
     /// One page of a list.
     package func listPage(
-        _ kind: FluxKind, namespace: String?, limit: Int, continueToken: String?
+        _ kind: FluxKind,
+        namespace: String?,
+        limit: Int,
+        continueToken: String?
     ) async throws -> ObjectList {
         var query = [("limit", String(limit))]
         if let continueToken, !continueToken.isEmpty { query.append(("continue", continueToken)) }
         let request = RequestDescription(
-            verb: "list", group: kind.group, version: kind.version, resource: kind.plural, namespace: namespace)
+            verb: "list",
+            group: kind.group,
+            version: kind.version,
+            resource: kind.plural,
+            namespace: namespace
+        )
         let reply = try await get(
-            path: Self.collectionPath(kind, namespace: namespace), query: query, request: request,
-            maxBytes: options.maxListBytes)
+            path: Self.collectionPath(kind, namespace: namespace),
+            query: query,
+            request: request,
+            maxBytes: options.maxListBytes
+        )
         do {
             return try reply.body.withUnsafeReadableBytes { bytes in try ObjectList(json: bytes) }
         } catch {
             throw KubernetesError(
-                .decoding, "cluster \(cluster): the \(kind.name) list is not a Kubernetes list: \(ObjectList.describe(error))",
-                underlying: error)
+                .decoding,
+                "cluster \(cluster): the \(kind.name) list is not a Kubernetes list: \(ObjectList.describe(error))",
+                underlying: error
+            )
         }
     }
 
@@ -287,7 +333,10 @@ package struct KubernetesClient: Sendable {
     /// - Throws: `KubernetesError.expired` for an `ERROR` event with a 410 `Expired`/`Gone` Status inside the 200
     ///   stream (list again), `.server` for another `ERROR` event, `.tooLarge` for a line over the cap.
     package func watch(
-        _ kind: FluxKind, namespace: String?, resourceVersion: String, timeoutSeconds: Int,
+        _ kind: FluxKind,
+        namespace: String?,
+        resourceVersion: String,
+        timeoutSeconds: Int,
         onEvent: (WatchEvent) async throws -> Void
     ) async throws {
         let query = [
@@ -295,10 +344,18 @@ package struct KubernetesClient: Sendable {
             ("timeoutSeconds", String(timeoutSeconds)),
         ]
         let request = RequestDescription(
-            verb: "watch", group: kind.group, version: kind.version, resource: kind.plural, namespace: namespace)
+            verb: "watch",
+            group: kind.group,
+            version: kind.version,
+            resource: kind.plural,
+            namespace: namespace
+        )
         let response = try await execute(
-            path: Self.collectionPath(kind, namespace: namespace), query: query, request: request,
-            timeout: .seconds(timeoutSeconds + 30))
+            path: Self.collectionPath(kind, namespace: namespace),
+            query: query,
+            request: request,
+            timeout: .seconds(timeoutSeconds + 30)
+        )
         var splitter = LineSplitter(maxLineBytes: options.maxWatchLineBytes)
         do {
             for try await chunk in response.body {
@@ -312,7 +369,9 @@ package struct KubernetesClient: Sendable {
             throw error
         } catch let error as LineSplitter.TooLong {
             throw KubernetesError(
-                .tooLarge, "cluster \(cluster): a \(kind.name) watch event is larger than \(error.limit) bytes")
+                .tooLarge,
+                "cluster \(cluster): a \(kind.name) watch event is larger than \(error.limit) bytes"
+            )
         } catch {
             throw mapTransport(error, request: request)
         }
@@ -327,14 +386,17 @@ package struct KubernetesClient: Sendable {
         if case .error(let status) = event {
             if status.code == 410 || status.reason == "Expired" || status.reason == "Gone" {
                 throw KubernetesError(
-                    .expired, "cluster \(cluster): \(kind.name) watch expired: \(status.message ?? "too old resource version")",
-                    httpStatus: 410)
+                    .expired,
+                    "cluster \(cluster): \(kind.name) watch expired: \(status.message ?? "too old resource version")",
+                    httpStatus: 410
+                )
             }
             throw KubernetesError(
                 .server,
                 "cluster \(cluster): \(kind.name) watch error \(status.code.map(String.init) ?? "?") "
                     + "\(status.reason ?? ""): \(status.message ?? "")",
-                httpStatus: status.code)
+                httpStatus: status.code
+            )
         }
         try await onEvent(event)
     }
@@ -347,10 +409,18 @@ package struct KubernetesClient: Sendable {
             "involvedObject.kind=\(reference.kind.name)", "involvedObject.name=\(reference.name)",
             "involvedObject.namespace=\(reference.namespace)", "type=Warning",
         ].joined(separator: ",")
-        let request = RequestDescription(verb: "list", group: "", version: "v1", resource: "events", namespace: reference.namespace)
+        let request = RequestDescription(
+            verb: "list",
+            group: "",
+            version: "v1",
+            resource: "events",
+            namespace: reference.namespace
+        )
         let reply = try await get(
             path: "/api/v1/namespaces/\(Self.percentEncode(reference.namespace))/events",
-            query: [("fieldSelector", selector)], request: request)
+            query: [("fieldSelector", selector)],
+            request: request
+        )
         let list: CoreEventList
         do {
             list = try JSONDecoder().decode(CoreEventList.self, from: Data(reply.body.readableBytesView))
@@ -361,23 +431,32 @@ package struct KubernetesClient: Sendable {
         let records = list.items.compactMap { event -> EventRecord? in
             guard event.type == "Warning" else { return nil }
             return EventRecord(
-                type: event.type ?? "Warning", reason: event.reason ?? "", message: event.message ?? "",
-                count: event.count, firstTimestamp: event.firstTimestamp.flatMap(RFC3339.date(from:)),
-                lastTimestamp: (event.lastTimestamp ?? event.eventTime ?? event.firstTimestamp).flatMap(RFC3339.date(from:)),
+                type: event.type ?? "Warning",
+                reason: event.reason ?? "",
+                message: event.message ?? "",
+                count: event.count,
+                firstTimestamp: event.firstTimestamp.flatMap(RFC3339.date(from:)),
+                lastTimestamp: (event.lastTimestamp ?? event.eventTime ?? event.firstTimestamp).flatMap(
+                    RFC3339.date(from:)
+                ),
                 reportingComponent: (event.reportingComponent?.isEmpty == false ? event.reportingComponent : nil)
                     ?? event.source?.component,
-                revision: event.metadata?.annotations?[annotationKey])
+                revision: event.metadata?.annotations?[annotationKey]
+            )
         }
         return Array(
-            records.sorted { ($0.lastTimestamp ?? .distantPast) > ($1.lastTimestamp ?? .distantPast) }.prefix(limit))
+            records.sorted { ($0.lastTimestamp ?? .distantPast) > ($1.lastTimestamp ?? .distantPast) }.prefix(limit)
+        )
     }
 
     /// Names of the pods matching `labelSelector` in `namespace`.
     package func podNames(namespace: String, labelSelector: String) async throws -> [String] {
         let request = RequestDescription(verb: "list", group: "", version: "v1", resource: "pods", namespace: namespace)
         let reply = try await get(
-            path: "/api/v1/namespaces/\(Self.percentEncode(namespace))/pods", query: [("labelSelector", labelSelector)],
-            request: request)
+            path: "/api/v1/namespaces/\(Self.percentEncode(namespace))/pods",
+            query: [("labelSelector", labelSelector)],
+            request: request
+        )
         struct PodList: Decodable {
             struct Pod: Decodable {
                 struct Meta: Decodable { var name: String }
@@ -386,7 +465,9 @@ package struct KubernetesClient: Sendable {
             var items: [Pod]?
         }
         do {
-            return try JSONDecoder().decode(PodList.self, from: Data(reply.body.readableBytesView)).items?.map(\.metadata.name) ?? []
+            return try JSONDecoder().decode(PodList.self, from: Data(reply.body.readableBytesView)).items?.map(
+                \.metadata.name
+            ) ?? []
         } catch {
             throw KubernetesError(.decoding, "cluster \(cluster): the pod list does not decode", underlying: error)
         }
@@ -394,17 +475,29 @@ package struct KubernetesClient: Sendable {
 
     /// The recent log of `container` in `pod` (text).
     package func podLog(
-        namespace: String, pod: String, container: String, sinceSeconds: Int = 3600, tailLines: Int = 500
+        namespace: String,
+        pod: String,
+        container: String,
+        sinceSeconds: Int = 3600,
+        tailLines: Int = 500
     ) async throws -> String {
         let request = RequestDescription(
-            verb: "get", group: "", version: "v1", resource: "pods/log", namespace: namespace, name: pod)
+            verb: "get",
+            group: "",
+            version: "v1",
+            resource: "pods/log",
+            namespace: namespace,
+            name: pod
+        )
         let reply = try await get(
             path: "/api/v1/namespaces/\(Self.percentEncode(namespace))/pods/\(Self.percentEncode(pod))/log",
             query: [
                 ("container", container), ("sinceSeconds", String(sinceSeconds)), ("tailLines", String(tailLines)),
                 ("timestamps", "false"),
             ],
-            request: request, maxBytes: options.maxLogBytes)
+            request: request,
+            maxBytes: options.maxLogBytes
+        )
         return String(decoding: reply.body.readableBytesView, as: UTF8.self)
     }
 }
@@ -443,7 +536,11 @@ final class TLSConfigurations: Sendable {
             do {
                 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(pem))
             } catch {
-                throw KubernetesError(.config, "\(config.origin): the certificate authority is not valid PEM", underlying: error)
+                throw KubernetesError(
+                    .config,
+                    "\(config.origin): the certificate authority is not valid PEM",
+                    underlying: error
+                )
             }
         }
         if config.insecureSkipTLSVerify {
@@ -460,7 +557,9 @@ final class TLSConfigurations: Sendable {
         guard let certificate else { return tls }
         if let cached = cache.withLock({ $0[certificate] }) { return cached }
         do {
-            tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(certificate.certificatePEM).map { .certificate($0) }
+            tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(certificate.certificatePEM).map {
+                .certificate($0)
+            }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: certificate.keyPEM, format: .pem))
         } catch {
             throw KubernetesError(.config, "the client certificate or key is not valid PEM", underlying: error)
@@ -487,7 +586,8 @@ extension HTTPClients {
     /// and evidence requests. Thirty clusters behind one proxy host (Rancher's `/k8s/clusters/<id>`, Teleport, an API
     /// gateway) sharing one budget of 64 left most watches queued in the pool until they timed out. Over HTTPS a
     /// server that offers HTTP/2 gets it (ALPN), and the cluster's requests share one multiplexed connection.
-    package func client(for config: KubernetesConnectionConfig, cluster: String, connections: Int? = nil) -> HTTPClient {
+    package func client(for config: KubernetesConnectionConfig, cluster: String, connections: Int? = nil) -> HTTPClient
+    {
         var dnsOverride: [String: String] = [:]
         if let name = config.tlsServerName, config.server.scheme == "https", let host = config.server.host {
             dnsOverride[name] = host

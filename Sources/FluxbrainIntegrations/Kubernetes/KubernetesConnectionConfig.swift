@@ -27,8 +27,12 @@ package struct KubernetesConnectionConfig: Sendable {
     package var setting: String
 
     package init(
-        server: URL, certificateAuthorityPEM: [UInt8]? = nil, insecureSkipTLSVerify: Bool = false,
-        credentials: KubernetesCredentials = KubernetesCredentials(), namespace: String? = nil, origin: String,
+        server: URL,
+        certificateAuthorityPEM: [UInt8]? = nil,
+        insecureSkipTLSVerify: Bool = false,
+        credentials: KubernetesCredentials = KubernetesCredentials(),
+        namespace: String? = nil,
+        origin: String,
         setting: String? = nil
     ) {
         self.setting = setting ?? "the server of \(origin)"
@@ -62,7 +66,8 @@ package struct KubernetesConnectionConfig: Sendable {
         else {
             throw KubernetesError(
                 .config,
-                "not running in a Kubernetes pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must both be set")
+                "not running in a Kubernetes pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must both be set"
+            )
         }
         let bracketed = host.contains(":") ? "[\(host)]" : host
         guard let url = URL(string: "https://\(bracketed):\(port)") else {
@@ -81,9 +86,13 @@ package struct KubernetesConnectionConfig: Sendable {
             String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         return KubernetesConnectionConfig(
-            server: url, certificateAuthorityPEM: Array(ca),
-            credentials: KubernetesCredentials(token: .file(path: tokenPath)), namespace: namespace,
-            origin: "in-cluster", setting: "KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT and the pod's network policy")
+            server: url,
+            certificateAuthorityPEM: Array(ca),
+            credentials: KubernetesCredentials(token: .file(path: tokenPath)),
+            namespace: namespace,
+            origin: "in-cluster",
+            setting: "KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT and the pod's network policy"
+        )
     }
 }
 
@@ -146,8 +155,12 @@ package struct ExecCredentialPlugin: Sendable, Hashable {
         package var config: JSONValue?
 
         package init(
-            server: String, tlsServerName: String? = nil, insecureSkipTLSVerify: Bool = false,
-            certificateAuthorityData: [UInt8]? = nil, proxyURL: String? = nil, config: JSONValue? = nil
+            server: String,
+            tlsServerName: String? = nil,
+            insecureSkipTLSVerify: Bool = false,
+            certificateAuthorityData: [UInt8]? = nil,
+            proxyURL: String? = nil,
+            config: JSONValue? = nil
         ) {
             self.server = server
             self.tlsServerName = tlsServerName
@@ -159,9 +172,14 @@ package struct ExecCredentialPlugin: Sendable, Hashable {
     }
 
     package init(
-        apiVersion: String = "client.authentication.k8s.io/v1", command: String, args: [String] = [],
-        env: [String: String] = [:], baseDirectory: String? = nil, installHint: String? = nil,
-        provideClusterInfo: Bool = false, cluster: ClusterInfo? = nil
+        apiVersion: String = "client.authentication.k8s.io/v1",
+        command: String,
+        args: [String] = [],
+        env: [String: String] = [:],
+        baseDirectory: String? = nil,
+        installHint: String? = nil,
+        provideClusterInfo: Bool = false,
+        cluster: ClusterInfo? = nil
     ) {
         self.apiVersion = apiVersion
         self.command = command

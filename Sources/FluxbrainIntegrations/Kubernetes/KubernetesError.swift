@@ -75,7 +75,11 @@ package struct KubernetesStatus: Sendable, Codable, Hashable {
     }
 
     package init(
-        status: String = "Failure", message: String, reason: String, code: Int, details: Details? = nil
+        status: String = "Failure",
+        message: String,
+        reason: String,
+        code: Int,
+        details: Details? = nil
     ) {
         self.kind = "Status"
         self.apiVersion = "v1"
@@ -92,10 +96,16 @@ extension KubernetesError {
     /// act on. `request` describes what was asked (`list kustomizations.kustomize.toolkit.fluxcd.io at the cluster
     /// scope`), `verb` and `resource` are used when the server's message does not name them.
     package static func fromResponse(
-        httpStatus: Int, body: [UInt8], contentType: String?, request: RequestDescription, cluster: String
+        httpStatus: Int,
+        body: [UInt8],
+        contentType: String?,
+        request: RequestDescription,
+        cluster: String
     ) -> KubernetesError {
         let status = try? JSONDecoder().decode(KubernetesStatus.self, from: Data(body))
-        let serverMessage = status?.message ?? String(decoding: body.prefix(512), as: UTF8.self)
+        let serverMessage =
+            status?.message
+            ?? String(decoding: body.prefix(512), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let prefix = "cluster \(cluster): "
         switch httpStatus {
@@ -105,17 +115,22 @@ extension KubernetesError {
                 prefix + "unauthorized: the API server refused the credentials (\(serverMessage)) while trying to "
                     + "\(request.verb) \(request.resourceDescription); check the token, client certificate or exec "
                     + "plugin of this context",
-                httpStatus: 401)
+                httpStatus: 401
+            )
         case 403:
             return KubernetesError(
-                .forbidden, prefix + forbiddenMessage(serverMessage: serverMessage, request: request), httpStatus: 403)
+                .forbidden,
+                prefix + forbiddenMessage(serverMessage: serverMessage, request: request),
+                httpStatus: 403
+            )
         case 404:
             if status == nil || status?.kind != "Status" {
                 return KubernetesError(
                     .crdNotInstalled,
                     prefix + "\(request.resourceDescription) is not served (404 page not found): the CRD is not "
                         + "installed or the API version \(request.groupVersion) is not served",
-                    httpStatus: 404)
+                    httpStatus: 404
+                )
             }
             return KubernetesError(.notFound, prefix + "not found: \(serverMessage)", httpStatus: 404)
         case 410:
@@ -123,7 +138,8 @@ extension KubernetesError {
         case 504:
             return KubernetesError(.timeout, prefix + "timeout: \(serverMessage)", httpStatus: 504)
         default:
-            var message = prefix + "HTTP \(httpStatus) from the API server while trying to \(request.verb) "
+            var message =
+                prefix + "HTTP \(httpStatus) from the API server while trying to \(request.verb) "
                 + "\(request.resourceDescription)"
             if !serverMessage.isEmpty { message += ": \(serverMessage)" }
             if let reason = status?.reason, !reason.isEmpty { message += " (reason \(reason))" }
@@ -142,8 +158,9 @@ extension KubernetesError {
         var namespace = request.namespace
         var user: String?
         if let match = serverMessage.firstMatch(
-            of: #/User "(?<user>[^"]*)" cannot (?<verb>[a-z]+) resource "(?<resource>[^"]+)" in API group "(?<group>[^"]*)"(?: in the namespace "(?<namespace>[^"]+)")?/#)
-        {
+            of:
+                #/User "(?<user>[^"]*)" cannot (?<verb>[a-z]+) resource "(?<resource>[^"]+)" in API group "(?<group>[^"]*)"(?: in the namespace "(?<namespace>[^"]+)")?/#
+        ) {
             user = String(match.output.user)
             verb = String(match.output.verb)
             resource = String(match.output.resource)
@@ -170,7 +187,14 @@ package struct RequestDescription: Sendable, Hashable {
     package var namespace: String?
     package var name: String?
 
-    package init(verb: String, group: String, version: String, resource: String, namespace: String? = nil, name: String? = nil) {
+    package init(
+        verb: String,
+        group: String,
+        version: String,
+        resource: String,
+        namespace: String? = nil,
+        name: String? = nil
+    ) {
         self.verb = verb
         self.group = group
         self.version = version

@@ -10,14 +10,20 @@ extension MultiClusterCollector {
     ///
     /// - Throws: `KubernetesError.config` naming the cluster whose CA or client certificate cannot be parsed.
     package static func make(
-        clusters: [KubernetesClusters.Named], httpClients: HTTPClients, proxies: ProxyEnvironment = .none,
-        options: CollectorOptions = CollectorOptions(), clientOptions: KubernetesClient.Options = KubernetesClient.Options(),
-        clock: any Clock<Duration> = ContinuousClock(), logger: Logger
+        clusters: [KubernetesClusters.Named],
+        httpClients: HTTPClients,
+        proxies: ProxyEnvironment = .none,
+        options: CollectorOptions = CollectorOptions(),
+        clientOptions: KubernetesClient.Options = KubernetesClient.Options(),
+        clock: any Clock<Duration> = ContinuousClock(),
+        logger: Logger
     ) throws(KubernetesError) -> MultiClusterCollector {
         // One connection per watch (kinds × namespaces), with room for lists and evidence requests beside them.
         let watches = options.kinds.count * max(1, options.namespaces.count)
         let connections = max(
-            KubernetesClient.httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit, watches + 16)
+            KubernetesClient.httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit,
+            watches + 16
+        )
         var collectors: [ClusterCollector] = []
         for cluster in clusters {
             var connection = cluster.connection
@@ -25,11 +31,19 @@ extension MultiClusterCollector {
             let client: KubernetesClient
             do {
                 client = try KubernetesClient(
-                    cluster: cluster.name, config: connection,
+                    cluster: cluster.name,
+                    config: connection,
                     httpClient: httpClients.client(for: connection, cluster: cluster.name, connections: connections),
-                    options: clientOptions, clock: clock, logger: logger)
+                    options: clientOptions,
+                    clock: clock,
+                    logger: logger
+                )
             } catch {
-                throw KubernetesError(error.code, "cluster \(cluster.name): \(error.message)", underlying: error.underlying)
+                throw KubernetesError(
+                    error.code,
+                    "cluster \(cluster.name): \(error.message)",
+                    underlying: error.underlying
+                )
             }
             collectors.append(ClusterCollector(client: client, options: options, clock: clock, logger: logger))
         }

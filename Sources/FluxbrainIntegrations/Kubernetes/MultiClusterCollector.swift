@@ -15,7 +15,10 @@ package struct MultiClusterCollector: Sendable {
     package init(collectors: [ClusterCollector]) {
         precondition(Set(collectors.map(\.cluster)).count == collectors.count, "cluster names must be unique")
         self.collectors = collectors
-        (changes, continuation) = AsyncStream.makeStream(of: ObjectReference.self, bufferingPolicy: .bufferingNewest(100_000))
+        (changes, continuation) = AsyncStream.makeStream(
+            of: ObjectReference.self,
+            bufferingPolicy: .bufferingNewest(100_000)
+        )
     }
 
     /// The collector of `cluster`.
@@ -73,7 +76,9 @@ package enum KubernetesClusters {
     /// - otherwise one cluster named `cluster` (`FLUXBRAIN_CLUSTER`): in-cluster when `KUBERNETES_SERVICE_HOST`
     ///   is set (then `cluster` is required), else the kubeconfig's current context (named after it by default).
     package static func resolve(
-        cluster: String?, clusters: [(name: String, context: String)], kubeAPIURL: URL?,
+        cluster: String?,
+        clusters: [(name: String, context: String)],
+        kubeAPIURL: URL?,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         homeDirectory: String = NSHomeDirectory(),
         serviceAccountDirectory: String = KubernetesConnectionConfig.serviceAccountDirectory
@@ -96,7 +101,11 @@ package enum KubernetesClusters {
             return [
                 Named(
                     name: cluster,
-                    connection: try .inCluster(environment: environment, serviceAccountDirectory: serviceAccountDirectory))
+                    connection: try .inCluster(
+                        environment: environment,
+                        serviceAccountDirectory: serviceAccountDirectory
+                    )
+                )
             ]
         }
         let kubeconfig = try Kubeconfig.load(environment: environment, homeDirectory: homeDirectory)

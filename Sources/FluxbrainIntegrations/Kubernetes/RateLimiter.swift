@@ -57,5 +57,9 @@ extension Backoff {
     /// Kubernetes list/watch restarts, as client-go's reflector: 800 ms × 2 up to 30 s, adding up to 100 % jitter;
     /// reset after a clean end of a watch.
     package static let kubernetesWatch = Backoff(
-        base: .milliseconds(800), maximum: .seconds(30), growth: .exponential(factor: 2), jitter: .adding(upTo: 1))
+        base: .milliseconds(800),
+        maximum: .seconds(30),
+        growth: .exponential(factor: 2),
+        jitter: .adding(upTo: 1)
+    )
 }

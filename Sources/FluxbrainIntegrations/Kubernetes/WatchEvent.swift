@@ -47,13 +47,21 @@ package enum WatchEvent: Sendable {
                 }
             } catch {
                 return .malformed(
-                    type: type, name: meta.name, namespace: meta.namespace, resourceVersion: meta.resourceVersion,
-                    reason: ObjectList.describe(error))
+                    type: type,
+                    name: meta.name,
+                    namespace: meta.namespace,
+                    resourceVersion: meta.resourceVersion,
+                    reason: ObjectList.describe(error)
+                )
             }
         default:
             return .malformed(
-                type: type, name: meta.name, namespace: meta.namespace, resourceVersion: meta.resourceVersion,
-                reason: "unknown watch event type \(type)")
+                type: type,
+                name: meta.name,
+                namespace: meta.namespace,
+                resourceVersion: meta.resourceVersion,
+                reason: "unknown watch event type \(type)"
+            )
         }
     }
 }

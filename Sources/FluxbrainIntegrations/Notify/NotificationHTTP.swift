@@ -22,9 +22,12 @@ package struct HTTPRetryPolicy: Sendable, Hashable {
     package var maxResponseBytes: Int
 
     package init(
-        timeout: Duration = .seconds(10), maxAttempts: Int = 3, maxRetryAfter: Duration = .seconds(30),
+        timeout: Duration = .seconds(10),
+        maxAttempts: Int = 3,
+        maxRetryAfter: Duration = .seconds(30),
         serverErrorBackoff: Backoff = Backoff(base: .seconds(1), maximum: Backoff.unbounded),
-        retryServerErrors: Bool = true, maxResponseBytes: Int = 1 << 20
+        retryServerErrors: Bool = true,
+        maxResponseBytes: Int = 1 << 20
     ) {
         self.timeout = timeout
         self.maxAttempts = maxAttempts
@@ -62,9 +65,11 @@ package struct NotificationHTTP: Sendable {
     package var logger: Logger
 
     package init(
-        client: HTTPClient, policy: HTTPRetryPolicy = HTTPRetryPolicy(),
+        client: HTTPClient,
+        policy: HTTPRetryPolicy = HTTPRetryPolicy(),
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
-        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+        now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger
     ) {
         self.client = client
         self.policy = policy
@@ -100,7 +105,11 @@ package struct NotificationHTTP: Sendable {
     /// its status. Throws `.transport` on connection failures and timeouts, `.rateLimited` when asked to wait
     /// longer than the policy allows or out of attempts on a rate limit.
     package func execute(
-        method: HTTPMethod, url: String, headers: HTTPHeaders, body: ByteBuffer?, what: String
+        method: HTTPMethod,
+        url: String,
+        headers: HTTPHeaders,
+        body: ByteBuffer?,
+        what: String
     ) async throws(NotificationError) -> HTTPExchange {
         var attempt = 0
         while true {
@@ -119,16 +128,25 @@ package struct NotificationHTTP: Sendable {
                 responseBody = try await response.body.collect(upTo: policy.maxResponseBytes)
             } catch {
                 throw NotificationError(
-                    .transport, "\(what): cannot reach the receiver", underlying: Self.redacted(error, url: url))
+                    .transport,
+                    "\(what): cannot reach the receiver",
+                    underlying: Self.redacted(error, url: url)
+                )
             }
             let exchange = HTTPExchange(status: status, headers: responseHeaders, body: responseBody, attempts: attempt)
             if let wait = Self.rateLimitWait(status: status, headers: responseHeaders, now: now()) {
                 guard wait <= policy.maxRetryAfter, attempt < policy.maxAttempts else {
                     throw NotificationError(
-                        .rateLimited, "\(what): rate limited", httpStatus: status, retryAfter: wait)
+                        .rateLimited,
+                        "\(what): rate limited",
+                        httpStatus: status,
+                        retryAfter: wait
+                    )
                 }
                 logger.info(
-                    "rate limited; waiting", metadata: ["what": "\(what)", "status": "\(status)", "wait": "\(wait)"])
+                    "rate limited; waiting",
+                    metadata: ["what": "\(what)", "status": "\(status)", "wait": "\(wait)"]
+                )
                 try await sleepOrThrow(wait, what: what)
                 continue
             }

@@ -21,10 +21,17 @@ package enum NotifierFactory {
         package var requestTimeout: Duration
 
         package init(
-            slackWebhook: URL? = nil, slackChannel: String? = nil, webhookURL: URL? = nil, webhookSecret: String? = nil,
-            webhookHeaders: [(String, String)] = [], githubOwner: String? = nil, githubRepo: String? = nil,
-            githubToken: String? = nil, githubAPIURL: URL = URL(string: "https://api.github.com")!,
-            githubReopenWindow: Duration = .seconds(24 * 3600), requestTimeout: Duration = .seconds(10)
+            slackWebhook: URL? = nil,
+            slackChannel: String? = nil,
+            webhookURL: URL? = nil,
+            webhookSecret: String? = nil,
+            webhookHeaders: [(String, String)] = [],
+            githubOwner: String? = nil,
+            githubRepo: String? = nil,
+            githubToken: String? = nil,
+            githubAPIURL: URL = URL(string: "https://api.github.com")!,
+            githubReopenWindow: Duration = .seconds(24 * 3600),
+            requestTimeout: Duration = .seconds(10)
         ) {
             self.slackWebhook = slackWebhook
             self.slackChannel = slackChannel
@@ -42,7 +49,9 @@ package enum NotifierFactory {
 
     /// Slack, webhook and GitHub notifiers for what is configured; the console notifier alone when nothing is.
     package static func make(
-        _ settings: Settings, client: HTTPClient, logger: Logger,
+        _ settings: Settings,
+        client: HTTPClient,
+        logger: Logger,
         console: any Notifier = ConsoleNotifier(write: { print($0 + "\n") })
     ) -> [any Notifier] {
         make(settings, clients: { _ in client }, logger: logger, console: console)
@@ -54,8 +63,11 @@ package enum NotifierFactory {
     /// The one place the console channel is chosen: `console` is added when no other channel is configured, or
     /// always with `alwaysConsole` (`fluxbrain once --output`).
     package static func make(
-        _ settings: Settings, clients: (URL) -> HTTPClient, logger: Logger,
-        console: any Notifier = ConsoleNotifier(write: { print($0 + "\n") }), alwaysConsole: Bool = false
+        _ settings: Settings,
+        clients: (URL) -> HTTPClient,
+        logger: Logger,
+        console: any Notifier = ConsoleNotifier(write: { print($0 + "\n") }),
+        alwaysConsole: Bool = false
     ) -> [any Notifier] {
         let policy = HTTPRetryPolicy(timeout: settings.requestTimeout)
         var notifiers: [any Notifier] = []
@@ -66,14 +78,21 @@ package enum NotifierFactory {
         if let url = settings.webhookURL {
             let http = NotificationHTTP(client: clients(url), policy: policy, logger: logger)
             notifiers.append(
-                WebhookNotifier(url: url, secret: settings.webhookSecret, headers: settings.webhookHeaders, http: http))
+                WebhookNotifier(url: url, secret: settings.webhookSecret, headers: settings.webhookHeaders, http: http)
+            )
         }
         if let owner = settings.githubOwner, let repo = settings.githubRepo, let token = settings.githubToken {
             let http = NotificationHTTP(client: clients(settings.githubAPIURL), policy: policy, logger: logger)
             notifiers.append(
                 GitHubIssuesNotifier(
-                    owner: owner, repo: repo, token: token, apiURL: settings.githubAPIURL,
-                    reopenWindow: settings.githubReopenWindow, http: http))
+                    owner: owner,
+                    repo: repo,
+                    token: token,
+                    apiURL: settings.githubAPIURL,
+                    reopenWindow: settings.githubReopenWindow,
+                    http: http
+                )
+            )
         }
         if notifiers.isEmpty || alwaysConsole { notifiers.append(console) }
         return notifiers

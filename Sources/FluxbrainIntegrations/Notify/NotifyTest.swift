@@ -31,35 +31,65 @@ package enum NotifyTest {
     /// The sample incident: a `[TEST]` HelmRelease upgrade failure in `cluster`, with a sample analysis.
     package static func sampleNotification(cluster: String, now: Date) -> IncidentNotification {
         let object = ObjectReference(
-            cluster: cluster, kind: .helmRelease, namespace: "fluxbrain-notify-test", name: "sample-app")
+            cluster: cluster,
+            kind: .helmRelease,
+            namespace: "fluxbrain-notify-test",
+            name: "sample-app"
+        )
         let incident = Incident(
-            object: object, state: .stalled, reason: "UpgradeFailed",
+            object: object,
+            state: .stalled,
+            reason: "UpgradeFailed",
             message:
                 "[TEST] Fluxbrain notify-test sample — nothing is failing. Helm upgrade failed for release fluxbrain-notify-test/sample-app with chart sample-app@1.2.3: timeout waiting for: [Deployment/fluxbrain-notify-test/sample-app status: 'InProgress']",
-            revision: "1.2.3", lastAppliedRevision: "1.2.2", lastAttemptedRevision: "1.2.3",
+            revision: "1.2.3",
+            lastAppliedRevision: "1.2.2",
+            lastAttemptedRevision: "1.2.3",
             source: ObjectReference(cluster: cluster, kind: .helmRepository, namespace: "flux-system", name: "sample"),
-            retryInterval: "10m", since: now,
+            retryInterval: "10m",
+            since: now,
             events: [
                 EventRecord(
-                    type: "Warning", reason: "UpgradeFailed", message: "[TEST] sample event from fluxbrain notify-test",
-                    count: 1, lastTimestamp: now, reportingComponent: "helm-controller")
+                    type: "Warning",
+                    reason: "UpgradeFailed",
+                    message: "[TEST] sample event from fluxbrain notify-test",
+                    count: 1,
+                    lastTimestamp: now,
+                    reportingComponent: "helm-controller"
+                )
             ],
-            detectedAt: now)
+            detectedAt: now
+        )
         let analysis = AnalysisResult(
-            verdictID: "00000000-0000-0000-0000-000000000000", eventID: "00000000-0000-0000-0000-000000000000",
+            verdictID: "00000000-0000-0000-0000-000000000000",
+            eventID: "00000000-0000-0000-0000-000000000000",
             title: "[TEST] Sample root cause: the new pods never became ready",
-            description: "This is sample text from fluxbrain notify-test; no analysis was run.", confidence: 0.9,
-            severity: .warning, affectedComponents: ["Deployment/fluxbrain-notify-test/sample-app"],
+            description: "This is sample text from fluxbrain notify-test; no analysis was run.",
+            confidence: 0.9,
+            severity: .warning,
+            affectedComponents: ["Deployment/fluxbrain-notify-test/sample-app"],
             actions: [
                 .init(title: "Nothing to do", description: "This is a test message.", urgency: .low)
-            ], evidenceRefs: [], createdAt: now, retrySafety: RetrySafety.derived(from: incident))
+            ],
+            evidenceRefs: [],
+            createdAt: now,
+            retrySafety: RetrySafety.derived(from: incident)
+        )
         return IncidentNotification(
-            kind: .test, incident: incident, analysis: .analyzed(analysis), sequence: 1, notifiedAt: now)
+            kind: .test,
+            incident: incident,
+            analysis: .analyzed(analysis),
+            sequence: 1,
+            notifiedAt: now
+        )
     }
 
     /// Sends the sample through every notifier concurrently; one result per notifier, in their order.
     package static func run(
-        notifiers: [any Notifier], cluster: String, now: Date = Date(), logger: Logger
+        notifiers: [any Notifier],
+        cluster: String,
+        now: Date = Date(),
+        logger: Logger
     ) async -> [Result] {
         let notification = sampleNotification(cluster: cluster, now: now)
         return await withTaskGroup(of: (Int, Result).self) { group in
@@ -71,19 +101,32 @@ package enum NotifyTest {
                         return (
                             index,
                             Result(
-                                channel: notifier.channel, ok: true, httpStatus: report.httpStatus,
+                                channel: notifier.channel,
+                                ok: true,
+                                httpStatus: report.httpStatus,
                                 detail: report.detail,
-                                error: nil, url: report.url, seconds: (ContinuousClock.now - start).timeInterval)
+                                error: nil,
+                                url: report.url,
+                                seconds: (ContinuousClock.now - start).timeInterval
+                            )
                         )
                     } catch {
                         let failure = error as? NotificationError
                         logger.warning(
-                            "notify-test failed", metadata: ["channel": "\(notifier.channel)", "error": .error(error)])
+                            "notify-test failed",
+                            metadata: ["channel": "\(notifier.channel)", "error": .error(error)]
+                        )
                         return (
                             index,
                             Result(
-                                channel: notifier.channel, ok: false, httpStatus: failure?.httpStatus, detail: nil,
-                                error: "\(error)", url: nil, seconds: (ContinuousClock.now - start).timeInterval)
+                                channel: notifier.channel,
+                                ok: false,
+                                httpStatus: failure?.httpStatus,
+                                detail: nil,
+                                error: "\(error)",
+                                url: nil,
+                                seconds: (ContinuousClock.now - start).timeInterval
+                            )
                         )
                     }
                 }

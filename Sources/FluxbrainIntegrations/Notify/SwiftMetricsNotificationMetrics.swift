@@ -22,7 +22,9 @@ package struct SwiftMetricsNotificationMetrics: NotificationMetrics {
 
     package func recordLatency(channel: ChannelID, seconds: Double) {
         Metrics.Timer(
-            label: "fluxbrain_notification_seconds", dimensions: [("channel", channel.rawValue)], factory: factory
+            label: "fluxbrain_notification_seconds",
+            dimensions: [("channel", channel.rawValue)],
+            factory: factory
         ).recordNanoseconds(Int64(seconds * 1e9))
     }
 }

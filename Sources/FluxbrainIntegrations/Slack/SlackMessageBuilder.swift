@@ -71,7 +71,8 @@ package struct SlackMessageBuilder: Sendable {
             blocks.append(
                 .section(
                     "*This is a test message from `fluxbrain notify-test`.* Nothing is failing; the incident below is a sample."
-                ))
+                )
+            )
         }
 
         if notification.kind == .resolved {
@@ -80,7 +81,10 @@ package struct SlackMessageBuilder: Sendable {
                 .section(
                     limitSection(
                         "*Resolved:* `\(object.kind.name)` *\(escape(object.namespacedName))* in cluster *\(escape(object.cluster))* is healthy again.\n"
-                            + "It had failed with `\(escape(incident.reason))` since \(slackDate(since)).")))
+                            + "It had failed with `\(escape(incident.reason))` since \(slackDate(since))."
+                    )
+                )
+            )
             var fields = ["*Reason (cleared)*\n\(escape(incident.reason))"]
             if let revision = incident.revision { fields.append("*Revision*\n`\(escape(revision))`") }
             blocks.append(.fields(fields.map { truncated($0, to: SlackLimits.fieldText) }))
@@ -158,7 +162,8 @@ package struct SlackMessageBuilder: Sendable {
             blocks.append(
                 .section(
                     limitSection("*Affected downstream (\(incident.affected.count))*\n" + lines.joined(separator: "\n"))
-                ))
+                )
+            )
         }
 
         // Evidence, each text once.
@@ -203,8 +208,11 @@ package struct SlackMessageBuilder: Sendable {
 
     private func finish(_ blocks: [SlackBlock], notification: IncidentNotification) -> SlackMessage {
         SlackMessage(
-            text: fallbackText(notification), blocks: Self.capBlocks(blocks), color: Self.color(notification),
-            channel: channel)
+            text: fallbackText(notification),
+            blocks: Self.capBlocks(blocks),
+            color: Self.color(notification),
+            channel: channel
+        )
     }
 
     /// Keeps at most 50 blocks; the last says how many were dropped.

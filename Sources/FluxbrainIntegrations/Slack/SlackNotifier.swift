@@ -37,14 +37,22 @@ package struct SlackNotifier: Notifier {
         headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
         headers.add(name: "User-Agent", value: BuildInfo.userAgent)
         let exchange = try await http.execute(
-            method: .POST, url: webhookURL.absoluteString, headers: headers, body: ByteBuffer(bytes: body),
-            what: "Slack webhook")
+            method: .POST,
+            url: webhookURL.absoluteString,
+            headers: headers,
+            body: ByteBuffer(bytes: body),
+            what: "Slack webhook"
+        )
         guard (200..<300).contains(exchange.status) else {
             let code: NotificationError.Code = exchange.status >= 500 ? .serverError : .rejected
             // 403 invalid_token, 404 no_service, 410 channel_is_archived: the webhook URL is what to look at.
             let hint = [401, 403, 404, 410].contains(exchange.status) ? "check FLUXBRAIN_SLACK_WEBHOOK" : nil
             throw NotificationError(
-                code, "Slack refused the message: \(errorSnippet(exchange))", httpStatus: exchange.status, hint: hint)
+                code,
+                "Slack refused the message: \(errorSnippet(exchange))",
+                httpStatus: exchange.status,
+                hint: hint
+            )
         }
         return DeliveryReport(httpStatus: exchange.status, attempts: exchange.attempts, detail: errorSnippet(exchange))
     }

@@ -49,8 +49,10 @@ package struct SnapshotLoader: Sendable {
                     snapshot.documents.append(entry.value)
                 } catch {
                     let item = ObjectList.MalformedItem(
-                        index: entry.index, name: entry.value["metadata"]?["name"]?.stringValue,
-                        reason: ObjectList.describe(error))
+                        index: entry.index,
+                        name: entry.value["metadata"]?["name"]?.stringValue,
+                        reason: ObjectList.describe(error)
+                    )
                     snapshot.malformed.append((file: file, item: item))
                 }
             }
@@ -131,7 +133,12 @@ package struct SnapshotLoader: Sendable {
     }
 
     /// Adds the objects in `value` (an object, a list, or an array of either) to `entries`.
-    private func collect(_ value: JSONValue, into entries: inout [Entry], name: String, documentIndex: Int?)
+    private func collect(
+        _ value: JSONValue,
+        into entries: inout [Entry],
+        name: String,
+        documentIndex: Int?
+    )
         throws(CoreError)
     {
         let location = documentIndex.map { "\(name) (document \($0 + 1))" } ?? name
@@ -147,7 +154,9 @@ package struct SnapshotLoader: Sendable {
                 entries.append(Entry(value: value, index: entries.count))
             } else {
                 throw CoreError(
-                    .invalidInput, "snapshot file \(location): not a Kubernetes object or list (no kind/metadata or items)")
+                    .invalidInput,
+                    "snapshot file \(location): not a Kubernetes object or list (no kind/metadata or items)"
+                )
             }
         default:
             throw CoreError(.invalidInput, "snapshot file \(location): expected a Kubernetes object or list")

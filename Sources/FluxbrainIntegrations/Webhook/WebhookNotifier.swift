@@ -59,9 +59,12 @@ package struct WebhookNotifier: Notifier {
             throw NotificationError(.invalidResponse, "could not encode the webhook payload", underlying: error)
         }
         let exchange = try await http.execute(
-            method: .POST, url: url.absoluteString,
+            method: .POST,
+            url: url.absoluteString,
             headers: headers(body: body, idempotencyKey: notification.idempotencyKey),
-            body: ByteBuffer(bytes: body), what: "webhook")
+            body: ByteBuffer(bytes: body),
+            what: "webhook"
+        )
         guard (200..<300).contains(exchange.status) else {
             let code: NotificationError.Code = exchange.status >= 500 ? .serverError : .rejected
             let hint: String? =
@@ -71,8 +74,11 @@ package struct WebhookNotifier: Notifier {
                 default: nil
                 }
             throw NotificationError(
-                code, "the webhook refused the payload: \(errorSnippet(exchange))", httpStatus: exchange.status,
-                hint: hint)
+                code,
+                "the webhook refused the payload: \(errorSnippet(exchange))",
+                httpStatus: exchange.status,
+                hint: hint
+            )
         }
         return DeliveryReport(httpStatus: exchange.status, attempts: exchange.attempts, detail: "delivered")
     }

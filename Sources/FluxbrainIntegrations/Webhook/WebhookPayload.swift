@@ -87,8 +87,11 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
         let incident = notification.incident
         func object(_ reference: ObjectReference) -> Object {
             Object(
-                kind: reference.kind.name, namespace: reference.namespace, name: reference.name,
-                apiVersion: reference.kind.apiVersion)
+                kind: reference.kind.name,
+                namespace: reference.namespace,
+                name: reference.name,
+                apiVersion: reference.kind.apiVersion
+            )
         }
         kind = notification.kind.rawValue
         status = notification.kind.status.rawValue
@@ -111,13 +114,19 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
             analysisStatus = "analyzed"
             analysisError = nil
             analysis = Analysis(
-                title: result.title, description: result.description, confidence: result.confidence,
+                title: result.title,
+                description: result.description,
+                confidence: result.confidence,
                 severity: result.severity.rawValue,
                 actions: result.actions.map {
                     Action(title: $0.title, description: $0.description, urgency: $0.urgency.rawValue)
                 },
-                affectedComponents: result.affectedComponents, evidenceRefs: result.evidenceRefs,
-                verdictID: result.verdictID, eventID: result.eventID, createdAt: result.createdAt)
+                affectedComponents: result.affectedComponents,
+                evidenceRefs: result.evidenceRefs,
+                verdictID: result.verdictID,
+                eventID: result.eventID,
+                createdAt: result.createdAt
+            )
         case .unavailable(let reason, let attempts):
             analysisStatus = "unavailable"
             analysisError = "\(reason) (after \(attempts) attempt\(attempts == 1 ? "" : "s"))"
@@ -129,10 +138,18 @@ package struct WebhookPayload: Sendable, Hashable, Encodable {
         }
         let safety = notification.retrySafety
         retrySafety = RetrySafetyValue(
-            fluxRetries: safety.fluxRetries, summary: safety.summary, basis: safety.basis.rawValue)
+            fluxRetries: safety.fluxRetries,
+            summary: safety.summary,
+            basis: safety.basis.rawValue
+        )
         events = incident.events.prefix(maxEvents).map {
             Event(
-                type: $0.type, reason: $0.reason, message: $0.message, count: $0.count, lastTimestamp: $0.lastTimestamp)
+                type: $0.type,
+                reason: $0.reason,
+                message: $0.message,
+                count: $0.count,
+                lastTimestamp: $0.lastTimestamp
+            )
         }
         since = incident.since
         detectedAt = incident.detectedAt

@@ -31,7 +31,8 @@ struct SecretFiles: Sendable {
                 throw ConfigurationError(
                     variable: name,
                     message: "only secret settings can be read from a file: "
-                        + secrets.sorted().map { "\($0)_FILE" }.joined(separator: ", "))
+                        + secrets.sorted().map { "\($0)_FILE" }.joined(separator: ", ")
+                )
             }
         }
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
@@ -41,7 +42,9 @@ struct SecretFiles: Sendable {
             guard let path = value(fileVariable) else { continue }
             if value(setting) != nil {
                 throw ConfigurationError(
-                    variable: setting, message: "both \(setting) and \(fileVariable) are set; set only one of them")
+                    variable: setting,
+                    message: "both \(setting) and \(fileVariable) are set; set only one of them"
+                )
             }
             let content = try Self.contents(of: path, variable: fileVariable)
             values[AbsoluteConfigKey([setting])] = ConfigValue(.string(content), isSecret: true)

@@ -56,14 +56,18 @@ package struct EnvironmentReader: Sendable {
 
     /// Reads from `providers` in order (tests, or another source than the environment).
     package init(
-        providers: [any ConfigProvider], secrets: Set<String> = FluxbrainConfiguration.secretVariables,
+        providers: [any ConfigProvider],
+        secrets: Set<String> = FluxbrainConfiguration.secretVariables,
         environment: [String: String] = [:]
     ) {
         self.init(providers: providers, secrets: secrets, environment: environment, files: [:])
     }
 
     private init(
-        providers: [any ConfigProvider], secrets: Set<String>, environment: [String: String], files: [String: String]
+        providers: [any ConfigProvider],
+        secrets: Set<String>,
+        environment: [String: String],
+        files: [String: String]
     ) {
         self.environment = environment
         self.secrets = secrets
@@ -86,25 +90,42 @@ package struct EnvironmentReader: Sendable {
     }
 
     /// A duration written as `30s`, `5m`, `1h30m`.
-    package func duration(_ name: String, default defaultValue: Duration, minimum: Duration = .zero) throws(ConfigurationError) -> Duration {
+    package func duration(
+        _ name: String,
+        default defaultValue: Duration,
+        minimum: Duration = .zero
+    ) throws(ConfigurationError) -> Duration {
         guard let text = string(name) else { return defaultValue }
         guard let value = DurationParser.parse(text) else {
-            throw ConfigurationError(variable: name, message: "'\(text)' is not a duration (write it like 30s, 5m, 1h or 1h30m)")
+            throw ConfigurationError(
+                variable: name,
+                message: "'\(text)' is not a duration (write it like 30s, 5m, 1h or 1h30m)"
+            )
         }
         guard value >= minimum else {
-            throw ConfigurationError(variable: name, message: "'\(text)' is below the minimum of \(minimum.formattedShort)")
+            throw ConfigurationError(
+                variable: name,
+                message: "'\(text)' is below the minimum of \(minimum.formattedShort)"
+            )
         }
         return value
     }
 
     /// An integer within `range`.
-    package func int(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+    package func int(
+        _ name: String,
+        default defaultValue: Int,
+        range: ClosedRange<Int>
+    ) throws(ConfigurationError) -> Int {
         guard let text = string(name) else { return defaultValue }
         guard let value = Int(text) else {
             throw ConfigurationError(variable: name, message: "'\(text)' is not a whole number")
         }
         guard range.contains(value) else {
-            throw ConfigurationError(variable: name, message: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
+            throw ConfigurationError(
+                variable: name,
+                message: "\(value) is outside \(range.lowerBound)...\(range.upperBound)"
+            )
         }
         return value
     }
@@ -132,10 +153,17 @@ package struct EnvironmentReader: Sendable {
     }
 
     /// One of `choices`.
-    package func choice(_ name: String, default defaultValue: String, choices: [String]) throws(ConfigurationError) -> String {
+    package func choice(
+        _ name: String,
+        default defaultValue: String,
+        choices: [String]
+    ) throws(ConfigurationError) -> String {
         guard let text = string(name) else { return defaultValue }
         guard choices.contains(text.lowercased()) else {
-            throw ConfigurationError(variable: name, message: "'\(text)' is not one of \(choices.joined(separator: ", "))")
+            throw ConfigurationError(
+                variable: name,
+                message: "'\(text)' is not one of \(choices.joined(separator: ", "))"
+            )
         }
         return text.lowercased()
     }

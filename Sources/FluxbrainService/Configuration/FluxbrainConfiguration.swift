@@ -128,7 +128,8 @@ package struct FluxbrainConfiguration: Sendable {
     ///
     /// - Throws: ``ConfigurationError`` naming the variable at fault.
     package init(
-        environment: [String: String] = ProcessInfo.processInfo.environment, isTerminal: Bool = false,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        isTerminal: Bool = false,
         hostname: String = ProcessInfo.processInfo.hostName
     ) throws(ConfigurationError) {
         try self.init(environment: EnvironmentReader(environment), isTerminal: isTerminal, hostname: hostname)
@@ -165,7 +166,11 @@ package struct FluxbrainConfiguration: Sendable {
     /// Each secret setting (``secretVariables``) may instead be given as `<VAR>_FILE`, the path of a file holding it.
     ///
     /// - Throws: ``ConfigurationError`` naming the variable at fault.
-    package init(environment: EnvironmentReader, isTerminal: Bool = false, hostname: String = ProcessInfo.processInfo.hostName) throws(ConfigurationError) {
+    package init(
+        environment: EnvironmentReader,
+        isTerminal: Bool = false,
+        hostname: String = ProcessInfo.processInfo.hostName
+    ) throws(ConfigurationError) {
         let env = environment
         cluster = env.string("FLUXBRAIN_CLUSTER")
         clusters = try env.pairs("FLUXBRAIN_CLUSTERS").map { (name: $0.0, context: $0.1) }
@@ -179,28 +184,47 @@ package struct FluxbrainConfiguration: Sendable {
         stuckAfter = try env.duration("FLUXBRAIN_STUCK_AFTER", default: .seconds(900), minimum: .seconds(1))
         collectLogs = try env.bool("FLUXBRAIN_COLLECT_LOGS", default: false)
         do {
-            gitHosts = try env.string("FLUXBRAIN_GIT_HOSTS").map { text throws(CoreError) in
-                try GitHosts(parsing: text)
-            } ?? .builtIn
+            gitHosts =
+                try env.string("FLUXBRAIN_GIT_HOSTS").map { text throws(CoreError) in
+                    try GitHosts(parsing: text)
+                } ?? .builtIn
         } catch {
             throw ConfigurationError(variable: "FLUXBRAIN_GIT_HOSTS", message: error.message)
         }
 
-        runMode = RunMode(rawValue: try env.choice("FLUXBRAIN_RUN_MODE", default: "continuous", choices: ["continuous", "once"]))!
+        runMode = RunMode(
+            rawValue: try env.choice("FLUXBRAIN_RUN_MODE", default: "continuous", choices: ["continuous", "once"])
+        )!
         logLevel = try env.choice(
-            "FLUXBRAIN_LOG_LEVEL", default: "info", choices: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+            "FLUXBRAIN_LOG_LEVEL",
+            default: "info",
+            choices: ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        )
         logFormat = LogFormat(
-            rawValue: try env.choice("FLUXBRAIN_LOG_FORMAT", default: isTerminal ? "text" : "json", choices: ["json", "text"]))!
-        httpAddress = try Self.parseAddress(env.string("FLUXBRAIN_HTTP_ADDR") ?? ":8080", variable: "FLUXBRAIN_HTTP_ADDR")
+            rawValue: try env.choice(
+                "FLUXBRAIN_LOG_FORMAT",
+                default: isTerminal ? "text" : "json",
+                choices: ["json", "text"]
+            )
+        )!
+        httpAddress = try Self.parseAddress(
+            env.string("FLUXBRAIN_HTTP_ADDR") ?? ":8080",
+            variable: "FLUXBRAIN_HTTP_ADDR"
+        )
 
         redisURL = env.string("FLUXBRAIN_REDIS_URL")
         if let redisURL, !(redisURL.hasPrefix("redis://") || redisURL.hasPrefix("rediss://")) {
-            throw ConfigurationError(variable: "FLUXBRAIN_REDIS_URL", message: "must start with redis:// (the value is not shown: it may hold a password)")
+            throw ConfigurationError(
+                variable: "FLUXBRAIN_REDIS_URL",
+                message: "must start with redis:// (the value is not shown: it may hold a password)"
+            )
         }
         if let redisURL, redisURL.hasPrefix("rediss://") {
             throw ConfigurationError(
                 variable: "FLUXBRAIN_REDIS_URL",
-                message: "rediss:// (TLS) is not supported: hiredis 0.14 has no TLS; use redis:// on a trusted network or a TLS sidecar")
+                message:
+                    "rediss:// (TLS) is not supported: hiredis 0.14 has no TLS; use redis:// on a trusted network or a TLS sidecar"
+            )
         }
         redisTimeout = try env.duration("FLUXBRAIN_REDIS_TIMEOUT", default: .seconds(5), minimum: .milliseconds(50))
         redisPrefix = env.string("FLUXBRAIN_REDIS_PREFIX") ?? "fluxbrain"
@@ -211,18 +235,33 @@ package struct FluxbrainConfiguration: Sendable {
         workers = try env.int("FLUXBRAIN_WORKERS", default: 4, range: 1...256)
 
         errorbrainURL = try env.url("FLUXBRAIN_ERRORBRAIN_URL")
-        errorbrainTimeout = try env.duration("FLUXBRAIN_ERRORBRAIN_TIMEOUT", default: .seconds(30), minimum: .milliseconds(10))
+        errorbrainTimeout = try env.duration(
+            "FLUXBRAIN_ERRORBRAIN_TIMEOUT",
+            default: .seconds(30),
+            minimum: .milliseconds(10)
+        )
         environmentName = try env.string("FLUXBRAIN_ENVIRONMENT").map { _ throws(ConfigurationError) in
-            try env.choice("FLUXBRAIN_ENVIRONMENT", default: "", choices: ["local", "development", "staging", "production"])
+            try env.choice(
+                "FLUXBRAIN_ENVIRONMENT",
+                default: "",
+                choices: ["local", "development", "staging", "production"]
+            )
         }
         backoffBase = try env.duration("FLUXBRAIN_BACKOFF_BASE", default: .seconds(30), minimum: .milliseconds(1))
         backoffMax = try env.duration("FLUXBRAIN_BACKOFF_MAX", default: .seconds(3600), minimum: .milliseconds(1))
         if backoffMax < backoffBase {
-            throw ConfigurationError(variable: "FLUXBRAIN_BACKOFF_MAX", message: "must not be below FLUXBRAIN_BACKOFF_BASE")
+            throw ConfigurationError(
+                variable: "FLUXBRAIN_BACKOFF_MAX",
+                message: "must not be below FLUXBRAIN_BACKOFF_BASE"
+            )
         }
         analysisMaxAttempts = try env.int("FLUXBRAIN_ANALYSIS_MAX_ATTEMPTS", default: 3, range: 1...100)
 
-        repeatInterval = try env.duration("FLUXBRAIN_REPEAT_INTERVAL", default: .seconds(4 * 3600), minimum: .seconds(1))
+        repeatInterval = try env.duration(
+            "FLUXBRAIN_REPEAT_INTERVAL",
+            default: .seconds(4 * 3600),
+            minimum: .seconds(1)
+        )
         sendResolved = try env.bool("FLUXBRAIN_SEND_RESOLVED", default: true)
         slackWebhook = try env.url("FLUXBRAIN_SLACK_WEBHOOK")
         slackChannel = env.string("FLUXBRAIN_SLACK_CHANNEL")
@@ -239,11 +278,16 @@ package struct FluxbrainConfiguration: Sendable {
         } catch {
             throw ConfigurationError(variable: error.variable, message: error.message)
         }
-        let github = [("FLUXBRAIN_GITHUB_OWNER", githubOwner), ("FLUXBRAIN_GITHUB_REPO", githubRepo), ("FLUXBRAIN_GITHUB_TOKEN", githubToken)]
+        let github = [
+            ("FLUXBRAIN_GITHUB_OWNER", githubOwner), ("FLUXBRAIN_GITHUB_REPO", githubRepo),
+            ("FLUXBRAIN_GITHUB_TOKEN", githubToken),
+        ]
         let setCount = github.filter { $0.1 != nil }.count
         if setCount > 0, setCount < 3, let missing = github.first(where: { $0.1 == nil }) {
             throw ConfigurationError(
-                variable: missing.0, message: "is required when any of FLUXBRAIN_GITHUB_OWNER, _REPO, _TOKEN is set")
+                variable: missing.0,
+                message: "is required when any of FLUXBRAIN_GITHUB_OWNER, _REPO, _TOKEN is set"
+            )
         }
         var sources = env.sources()
         if sources["FLUXBRAIN_REPLICA_ID"] == "default" { sources["FLUXBRAIN_REPLICA_ID"] = "default (hostname)" }
@@ -263,8 +307,12 @@ package struct FluxbrainConfiguration: Sendable {
     package var githubEnabled: Bool { githubOwner != nil && githubRepo != nil && githubToken != nil }
 
     /// Parses `host:port` or `:port`.
-    package static func parseAddress(_ text: String, variable: String) throws(ConfigurationError) -> (host: String, port: Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+    package static func parseAddress(
+        _ text: String,
+        variable: String
+    ) throws(ConfigurationError) -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
         else {
             throw ConfigurationError(variable: variable, message: "'\(text)' is not host:port or :port")
         }
@@ -281,12 +329,18 @@ package struct FluxbrainConfiguration: Sendable {
             let trimmed = entry.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             guard let colon = trimmed.firstIndex(of: ":") else {
-                throw ConfigurationError(variable: "FLUXBRAIN_WEBHOOK_HEADERS", message: "an entry is not of the form 'Name: value'")
+                throw ConfigurationError(
+                    variable: "FLUXBRAIN_WEBHOOK_HEADERS",
+                    message: "an entry is not of the form 'Name: value'"
+                )
             }
             let name = trimmed[..<colon].trimmingCharacters(in: .whitespaces)
             let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-                throw ConfigurationError(variable: "FLUXBRAIN_WEBHOOK_HEADERS", message: "'\(name)' is not a valid header name")
+                throw ConfigurationError(
+                    variable: "FLUXBRAIN_WEBHOOK_HEADERS",
+                    message: "'\(name)' is not a valid header name"
+                )
             }
             headers.append((name, value))
         }
@@ -308,11 +362,15 @@ package struct FluxbrainConfiguration: Sendable {
         }
         var redisShown = "(unset: single process, in-memory state)"
         if let redisURL, let parsed = URL(string: redisURL) {
-            redisShown = "redis://\(parsed.password == nil ? "" : "******@")\(parsed.host ?? "?"):\(parsed.port ?? 6379)\(parsed.path)"
+            redisShown =
+                "redis://\(parsed.password == nil ? "" : "******@")\(parsed.host ?? "?"):\(parsed.port ?? 6379)\(parsed.path)"
         }
         return [
             ("FLUXBRAIN_CLUSTER", show(cluster)),
-            ("FLUXBRAIN_CLUSTERS", clusters.isEmpty ? "(unset)" : clusters.map { "\($0.name)=\($0.context)" }.joined(separator: ",")),
+            (
+                "FLUXBRAIN_CLUSTERS",
+                clusters.isEmpty ? "(unset)" : clusters.map { "\($0.name)=\($0.context)" }.joined(separator: ",")
+            ),
             ("FLUXBRAIN_NAMESPACES", namespaces.isEmpty ? "(all)" : namespaces.joined(separator: ",")),
             ("FLUXBRAIN_FLUX_NAMESPACE", fluxNamespace),
             ("FLUXBRAIN_KUBE_API_URL", kubeAPIURL?.absoluteString ?? "(unset)"),
@@ -332,7 +390,10 @@ package struct FluxbrainConfiguration: Sendable {
             ("FLUXBRAIN_LEASE", lease.formattedShort),
             ("FLUXBRAIN_MAX_ATTEMPTS", "\(maxAttempts)"),
             ("FLUXBRAIN_WORKERS", "\(workers)"),
-            ("FLUXBRAIN_ERRORBRAIN_URL", errorbrainURL?.absoluteString ?? "(unset: notifications carry the Flux context only)"),
+            (
+                "FLUXBRAIN_ERRORBRAIN_URL",
+                errorbrainURL?.absoluteString ?? "(unset: notifications carry the Flux context only)"
+            ),
             ("FLUXBRAIN_ERRORBRAIN_TIMEOUT", errorbrainTimeout.formattedShort),
             ("FLUXBRAIN_ENVIRONMENT", show(environmentName)),
             ("FLUXBRAIN_BACKOFF_BASE", backoffBase.formattedShort),
@@ -344,7 +405,10 @@ package struct FluxbrainConfiguration: Sendable {
             ("FLUXBRAIN_SLACK_CHANNEL", show(slackChannel)),
             ("FLUXBRAIN_WEBHOOK_URL", maskURL(webhookURL)),
             ("FLUXBRAIN_WEBHOOK_SECRET", mask(webhookSecret)),
-            ("FLUXBRAIN_WEBHOOK_HEADERS", webhookHeaders.isEmpty ? "(unset)" : webhookHeaders.map { "\($0.0): ******" }.joined(separator: "; ")),
+            (
+                "FLUXBRAIN_WEBHOOK_HEADERS",
+                webhookHeaders.isEmpty ? "(unset)" : webhookHeaders.map { "\($0.0): ******" }.joined(separator: "; ")
+            ),
             ("FLUXBRAIN_GITHUB_OWNER", show(githubOwner)),
             ("FLUXBRAIN_GITHUB_REPO", show(githubRepo)),
             ("FLUXBRAIN_GITHUB_TOKEN", mask(githubToken)),

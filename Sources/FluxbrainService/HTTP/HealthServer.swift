@@ -22,8 +22,11 @@ package struct ReadinessCheck: Sendable, Codable, Equatable {
 /// - `GET /metrics`: Prometheus text exposition of `registry`.
 package enum HealthServer {
     package static func makeApplication(
-        host: String, port: Int, registry: PrometheusCollectorRegistry,
-        readiness: @escaping @Sendable () async -> [ReadinessCheck], logger: Logger
+        host: String,
+        port: Int,
+        registry: PrometheusCollectorRegistry,
+        readiness: @escaping @Sendable () async -> [ReadinessCheck],
+        logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
         router.get("healthz") { _, _ in
@@ -36,18 +39,21 @@ package enum HealthServer {
             return Response(
                 status: ready ? .ok : .serviceUnavailable,
                 headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(bytes: body)))
+                body: .init(byteBuffer: ByteBuffer(bytes: body))
+            )
         }
         router.get("metrics") { _, _ -> Response in
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
+            )
         }
         return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "fluxbrain"),
-            logger: logger)
+            logger: logger
+        )
     }
 
     private struct ReadyBody: Codable {

@@ -60,8 +60,12 @@ package struct LeaderElection: Service {
     ///   - leadership: where the outcome is kept; its clock times the renewals.
     ///   - metricsFactory: makes `fluxbrain_leader` and `fluxbrain_leader_epoch`.
     package init(
-        lock: any LeaderLock, replicaID: String, ttl: Duration, leadership: Leadership,
-        metricsFactory: any MetricsFactory, logger: Logger
+        lock: any LeaderLock,
+        replicaID: String,
+        ttl: Duration,
+        leadership: Leadership,
+        metricsFactory: any MetricsFactory,
+        logger: Logger
     ) {
         self.lock = lock
         self.replicaID = replicaID
@@ -104,7 +108,10 @@ package struct LeaderElection: Service {
             try await lock.release(lease)
             logger.notice("released the scheduler lock", metadata: ["epoch": "\(lease.epoch)"])
         } catch {
-            logger.warning("could not release the scheduler lock; it expires by itself", metadata: ["error": .error(error)])
+            logger.warning(
+                "could not release the scheduler lock; it expires by itself",
+                metadata: ["error": .error(error)]
+            )
         }
     }
 

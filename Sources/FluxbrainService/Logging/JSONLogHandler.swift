@@ -45,7 +45,9 @@ package struct JSONLogHandler: LogHandler {
         }
         guard
             let data = try? JSONSerialization.data(
-                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                withJSONObject: object,
+                options: [.sortedKeys, .withoutEscapingSlashes]
+            )
         else { return }
         write(String(decoding: data, as: UTF8.self))
     }

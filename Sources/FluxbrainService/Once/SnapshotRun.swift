@@ -52,6 +52,7 @@ package struct SnapshotRun: Sendable {
         return CollectionReport(
             incidents: assess(now: now).incidents,
             objectCount: snapshot.objects.filter { $0.fluxKind != nil }.count,
-            malformed: snapshot.malformed.map { "\($0.file): \($0.item)" })
+            malformed: snapshot.malformed.map { "\($0.file): \($0.item)" }
+        )
     }
 }

@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import FluxbrainCoordination
 import FluxbrainCore
 import FluxbrainIntegrations
-import Foundation
 import FluxbrainRedis
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -24,15 +24,26 @@ package enum Composition {
     ///   - snapshot: read incidents from a snapshot instead of Kubernetes (`--snapshot`).
     ///   - console: how the console channel prints, or `nil` to use only the configured channels.
     package static func withParts<T>(
-        configuration: FluxbrainConfiguration, snapshot: SnapshotSource.Input?, console: ConsoleFormat?,
-        mode: FluxbrainConfiguration.RunMode, logger: Logger, _ body: (RuntimeParts) async throws -> T
+        configuration: FluxbrainConfiguration,
+        snapshot: SnapshotSource.Input?,
+        console: ConsoleFormat?,
+        mode: FluxbrainConfiguration.RunMode,
+        logger: Logger,
+        _ body: (RuntimeParts) async throws -> T
     ) async throws -> T {
         try await withHTTPClients(HTTPClients(proxies: configuration.proxies)) { httpClients in
             try await withHTTPClients(HTTPClients.kubernetes()) { kubeHTTPClients in
                 try await withState(configuration: configuration, logger: logger) { state in
                     let parts = try makeParts(
-                        configuration: configuration, snapshot: snapshot, console: console, mode: mode, state: state,
-                        httpClients: httpClients, kubeHTTPClients: kubeHTTPClients, logger: logger)
+                        configuration: configuration,
+                        snapshot: snapshot,
+                        console: console,
+                        mode: mode,
+                        state: state,
+                        httpClients: httpClients,
+                        kubeHTTPClients: kubeHTTPClients,
+                        logger: logger
+                    )
                     return try await body(parts)
                 }
             }
@@ -40,7 +51,10 @@ package enum Composition {
     }
 
     /// Runs `body` with `clients` and shuts them down afterwards, also when `body` throws.
-    package static func withHTTPClients<T>(_ clients: HTTPClients, _ body: (HTTPClients) async throws -> T)
+    package static func withHTTPClients<T>(
+        _ clients: HTTPClients,
+        _ body: (HTTPClients) async throws -> T
+    )
         async throws -> T
     {
         let result: T
@@ -55,8 +69,13 @@ package enum Composition {
     }
 
     private static func makeParts(
-        configuration: FluxbrainConfiguration, snapshot: SnapshotSource.Input?, console: ConsoleFormat?,
-        mode: FluxbrainConfiguration.RunMode, state: State, httpClients: HTTPClients, kubeHTTPClients: HTTPClients,
+        configuration: FluxbrainConfiguration,
+        snapshot: SnapshotSource.Input?,
+        console: ConsoleFormat?,
+        mode: FluxbrainConfiguration.RunMode,
+        state: State,
+        httpClients: HTTPClients,
+        kubeHTTPClients: HTTPClients,
         logger: Logger
     ) throws -> RuntimeParts {
         let detector = Detector(stuckAfter: configuration.stuckAfter, gitHosts: configuration.gitHosts)
@@ -69,10 +88,16 @@ package enum Composition {
             source = SnapshotSource(input: snapshot, cluster: configuration.cluster ?? "snapshot", detector: detector)
         } else {
             let kubernetes = try KubernetesSource.make(
-                configuration: configuration, httpClients: kubeHTTPClients, detector: detector,
-                mode: configuration.runMode == .once || mode == .once ? .list : .watch, logger: logger)
+                configuration: configuration,
+                httpClients: kubeHTTPClients,
+                detector: detector,
+                mode: configuration.runMode == .once || mode == .once ? .list : .watch,
+                logger: logger
+            )
             source = kubernetes
-            if mode == .continuous, configuration.runMode == .continuous { services.append(kubernetes.collectorService) }
+            if mode == .continuous, configuration.runMode == .continuous {
+                services.append(kubernetes.collectorService)
+            }
             clusterReadiness = { await kubernetes.readiness() }
         }
 
@@ -80,59 +105,107 @@ package enum Composition {
         let errorbrain = configuration.errorbrainURL.map { url in
             ErrorbrainClient(
                 configuration: ErrorbrainClientConfiguration(
-                    baseURL: url, timeout: configuration.errorbrainTimeout,
-                    environment: configuration.environmentName.flatMap(ErrorEvent.Environment.init(rawValue:))),
-                httpClient: httpClients.client(for: url), logger: logger)
+                    baseURL: url,
+                    timeout: configuration.errorbrainTimeout,
+                    environment: configuration.environmentName.flatMap(ErrorEvent.Environment.init(rawValue:))
+                ),
+                httpClient: httpClients.client(for: url),
+                logger: logger
+            )
         }
         let analyzer = Analyzer(
-            service: errorbrain, store: state.analysis,
+            service: errorbrain,
+            store: state.analysis,
             backoff: Backoff(base: configuration.backoffBase, maximum: configuration.backoffMax),
-            maxAttempts: configuration.analysisMaxAttempts, observer: MetricsAnalysisObserver(), logger: logger)
+            maxAttempts: configuration.analysisMaxAttempts,
+            observer: MetricsAnalysisObserver(),
+            logger: logger
+        )
 
         // Notification.
-        let notifiers = makeNotifiers(configuration: configuration, console: console, httpClients: httpClients, logger: logger)
+        let notifiers = makeNotifiers(
+            configuration: configuration,
+            console: console,
+            httpClients: httpClients,
+            logger: logger
+        )
         let settings = NotificationSettings(
-            repeatInterval: configuration.repeatInterval, sendResolved: configuration.sendResolved,
+            repeatInterval: configuration.repeatInterval,
+            sendResolved: configuration.sendResolved,
             sendLease: max(.seconds(120), configuration.errorbrainTimeout * 4),
-            backoffBase: configuration.backoffBase, backoffMax: configuration.backoffMax)
+            backoffBase: configuration.backoffBase,
+            backoffMax: configuration.backoffMax
+        )
         let dispatcher = NotificationDispatcher(
-            notifiers: notifiers, store: state.notification, settings: settings,
-            metrics: SwiftMetricsNotificationMetrics(), logger: logger)
+            notifiers: notifiers,
+            store: state.notification,
+            settings: settings,
+            metrics: SwiftMetricsNotificationMetrics(),
+            logger: logger
+        )
         let processor = PipelineProcessor(
-            analyzer: analyzer, analysisStore: state.analysis, dispatcher: dispatcher, logger: logger)
+            analyzer: analyzer,
+            analysisStore: state.analysis,
+            dispatcher: dispatcher,
+            logger: logger
+        )
 
         let readinessChecks = state.readiness
         let clusterChecks = clusterReadiness
         return RuntimeParts(
-            queue: state.queue, lock: state.lock, index: state.index, source: source, processor: processor,
+            queue: state.queue,
+            lock: state.lock,
+            index: state.index,
+            source: source,
+            processor: processor,
             readiness: {
                 var checks = await readinessChecks()
                 if let clusterChecks { checks += await clusterChecks() }
                 if let errorbrain {
                     let ok = await errorbrain.healthy()
                     // Errorbrain being down delays analysis but never stops notifications: reported, not required.
-                    checks.append(ReadinessCheck(name: "errorbrain", ok: true, detail: ok ? "healthy" : "unreachable (notifications go out without analysis)"))
+                    checks.append(
+                        ReadinessCheck(
+                            name: "errorbrain",
+                            ok: true,
+                            detail: ok ? "healthy" : "unreachable (notifications go out without analysis)"
+                        )
+                    )
                 }
                 return checks
             },
-            services: services)
+            services: services
+        )
     }
 
     /// The notifiers for the configured channels; the console one when none is configured (or when asked for).
     package static func makeNotifiers(
-        configuration: FluxbrainConfiguration, console: ConsoleFormat?, httpClients: HTTPClients, logger: Logger
+        configuration: FluxbrainConfiguration,
+        console: ConsoleFormat?,
+        httpClients: HTTPClients,
+        logger: Logger
     ) -> [any Notifier] {
         let settings = NotifierFactory.Settings(
-            slackWebhook: configuration.slackWebhook, slackChannel: configuration.slackChannel,
-            webhookURL: configuration.webhookURL, webhookSecret: configuration.webhookSecret,
-            webhookHeaders: configuration.webhookHeaders, githubOwner: configuration.githubOwner,
-            githubRepo: configuration.githubRepo, githubToken: configuration.githubToken,
-            githubAPIURL: configuration.githubAPIURL, githubReopenWindow: configuration.githubReopenWindow)
+            slackWebhook: configuration.slackWebhook,
+            slackChannel: configuration.slackChannel,
+            webhookURL: configuration.webhookURL,
+            webhookSecret: configuration.webhookSecret,
+            webhookHeaders: configuration.webhookHeaders,
+            githubOwner: configuration.githubOwner,
+            githubRepo: configuration.githubRepo,
+            githubToken: configuration.githubToken,
+            githubAPIURL: configuration.githubAPIURL,
+            githubReopenWindow: configuration.githubReopenWindow
+        )
         let consoleNotifier: any Notifier =
             console == .json ? JSONConsoleNotifier() : ConsoleNotifier(write: ConsoleOutput.write)
         return NotifierFactory.make(
-            settings, clients: { httpClients.client(for: $0) }, logger: logger, console: consoleNotifier,
-            alwaysConsole: console != nil)
+            settings,
+            clients: { httpClients.client(for: $0) },
+            logger: logger,
+            console: consoleNotifier,
+            alwaysConsole: console != nil
+        )
     }
 
     /// Shared state: Redis when `FLUXBRAIN_REDIS_URL` is set, else in memory.
@@ -147,18 +220,27 @@ package enum Composition {
 
     /// Runs `body` with the shared state; a Redis client is closed when `body` returns or throws.
     static func withState<T>(
-        configuration: FluxbrainConfiguration, logger: Logger, _ body: (State) async throws -> T
+        configuration: FluxbrainConfiguration,
+        logger: Logger,
+        _ body: (State) async throws -> T
     ) async throws -> T {
         guard configuration.redisURL != nil else {
             let memory = InMemoryCoordination(maxAttempts: configuration.maxAttempts)
             return try await body(
                 State(
-                    queue: memory, lock: memory, index: memory, analysis: InMemoryAnalysisStore(),
+                    queue: memory,
+                    lock: memory,
+                    index: memory,
+                    analysis: InMemoryAnalysisStore(),
                     notification: InMemoryNotificationStore(),
-                    readiness: { [ReadinessCheck(name: "state", ok: true, detail: "in-memory (single process)")] }))
+                    readiness: { [ReadinessCheck(name: "state", ok: true, detail: "in-memory (single process)")] }
+                )
+            )
         }
         return try await withRedisCoordination(
-            configuration: configuration, poolSize: max(4, configuration.workers + 2), logger: logger
+            configuration: configuration,
+            poolSize: max(4, configuration.workers + 2),
+            logger: logger
         ) { coordination, client in
             let health = RedisHealth(client: client)
             for warning in await health.configurationWarnings() {
@@ -167,14 +249,21 @@ package enum Composition {
             let timeout = configuration.redisTimeout
             return try await body(
                 State(
-                    queue: coordination, lock: coordination, index: coordination,
+                    queue: coordination,
+                    lock: coordination,
+                    index: coordination,
                     analysis: RedisAnalysisStore(client: client, keyPrefix: configuration.redisPrefix, logger: logger),
                     notification: RedisNotificationStore(
-                        client: client, keyPrefix: configuration.redisPrefix, logger: logger),
+                        client: client,
+                        keyPrefix: configuration.redisPrefix,
+                        logger: logger
+                    ),
                     readiness: {
                         let ping = await health.ping(timeout: timeout)
                         return [ReadinessCheck(name: "redis", ok: ping.ok, detail: ping.detail)]
-                    }))
+                    }
+                )
+            )
         }
     }
 
@@ -185,19 +274,26 @@ package enum Composition {
     /// - Parameter poolSize: connections in the client's pool (the client's default when `nil`).
     /// - Throws: ``ConfigurationError`` naming `FLUXBRAIN_REDIS_URL` when it is unset or malformed.
     package static func withRedisCoordination<T>(
-        configuration: FluxbrainConfiguration, poolSize: Int? = nil, logger: Logger,
+        configuration: FluxbrainConfiguration,
+        poolSize: Int? = nil,
+        logger: Logger,
         _ body: (RedisCoordination, RedisClient) async throws -> T
     ) async throws -> T {
         guard let url = configuration.redisURL else {
             throw ConfigurationError(
                 variable: "FLUXBRAIN_REDIS_URL",
-                message: "not set; the queue lives in Redis (a single process keeps it in memory)")
+                message: "not set; the queue lives in Redis (a single process keeps it in memory)"
+            )
         }
         let redisConfiguration: RedisConfiguration
         do {
             redisConfiguration = try RedisConfiguration(
-                url: url, connectTimeout: configuration.redisTimeout, commandTimeout: configuration.redisTimeout,
-                poolSize: poolSize ?? 4, clientName: "fluxbrain-\(configuration.replicaID)")
+                url: url,
+                connectTimeout: configuration.redisTimeout,
+                commandTimeout: configuration.redisTimeout,
+                poolSize: poolSize ?? 4,
+                clientName: "fluxbrain-\(configuration.replicaID)"
+            )
         } catch {
             throw ConfigurationError(variable: "FLUXBRAIN_REDIS_URL", message: error.message)
         }
@@ -205,7 +301,8 @@ package enum Composition {
             let coordination = RedisCoordination(
                 client: client,
                 configuration: .init(keyPrefix: configuration.redisPrefix, maxAttempts: configuration.maxAttempts),
-                logger: logger)
+                logger: logger
+            )
             return try await body(coordination, client)
         }
     }
@@ -237,9 +334,13 @@ struct JSONConsoleNotifier: Notifier {
 
     func send(_ notification: IncidentNotification) async throws -> DeliveryReport {
         let line = Line(
-            kind: notification.kind, sequence: notification.sequence, notifiedAt: notification.notifiedAt,
-            incident: notification.incident, analysis: notification.analysis.result,
-            analysisNote: NotificationTextRenderer.analysisNote(notification.analysis))
+            kind: notification.kind,
+            sequence: notification.sequence,
+            notifiedAt: notification.notifiedAt,
+            incident: notification.incident,
+            analysis: notification.analysis.result,
+            analysisNote: NotificationTextRenderer.analysisNote(notification.analysis)
+        )
         let text = try StableJSON.string(line)
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
         return DeliveryReport(detail: "stdout")

@@ -23,8 +23,12 @@ package struct RuntimeParts: Sendable {
     package var services: [any Service]
 
     package init(
-        queue: any WorkQueue, lock: any LeaderLock, index: any IncidentIndex, source: any IncidentSource,
-        processor: any IncidentProcessor, readiness: @escaping @Sendable () async -> [ReadinessCheck] = { [] },
+        queue: any WorkQueue,
+        lock: any LeaderLock,
+        index: any IncidentIndex,
+        source: any IncidentSource,
+        processor: any IncidentProcessor,
+        readiness: @escaping @Sendable () async -> [ReadinessCheck] = { [] },
         services: [any Service] = []
     ) {
         self.queue = queue
@@ -58,25 +62,43 @@ package enum FluxbrainRuntime {
     /// The continuous service: health/metrics server, leader election, scheduler and workers in one `ServiceGroup`
     /// that drains on SIGTERM/SIGINT (dependencies first, so shutdown runs in reverse order).
     package static func runContinuous(
-        configuration: FluxbrainConfiguration, parts: RuntimeParts, registry: PrometheusCollectorRegistry, logger: Logger
+        configuration: FluxbrainConfiguration,
+        parts: RuntimeParts,
+        registry: PrometheusCollectorRegistry,
+        logger: Logger
     ) async throws {
         let clock = ContinuousClock()
         let metricsFactory = MetricsSystem.factory
         let pipeline = Pipeline(
-            configuration: configuration, parts: parts, clock: clock, wallClock: SystemWallClock(),
-            metricsFactory: metricsFactory, logger: logger)
+            configuration: configuration,
+            parts: parts,
+            clock: clock,
+            wallClock: SystemWallClock(),
+            metricsFactory: metricsFactory,
+            logger: logger
+        )
         let http = HealthServer.makeApplication(
-            host: configuration.httpAddress.host, port: configuration.httpAddress.port, registry: registry,
-            readiness: parts.readiness, logger: logger)
+            host: configuration.httpAddress.host,
+            port: configuration.httpAddress.port,
+            registry: registry,
+            readiness: parts.readiness,
+            logger: logger
+        )
         let gauges = QueueGauges(
-            queue: parts.queue, interval: .seconds(5), clock: clock, metricsFactory: metricsFactory, logger: logger)
+            queue: parts.queue,
+            interval: .seconds(5),
+            clock: clock,
+            metricsFactory: metricsFactory,
+            logger: logger
+        )
         var groupConfiguration = ServiceGroupConfiguration(
             services: parts.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
                 .init(service: http), .init(service: pipeline.election), .init(service: pipeline.scheduler),
                 .init(service: pipeline.workers), .init(service: gauges),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger)
+            logger: logger
+        )
         groupConfiguration.maximumGracefulShutdownDuration = gracefulShutdownLimit
         groupConfiguration.maximumCancellationDuration = cancellationLimit
         let group = ServiceGroup(configuration: groupConfiguration)
@@ -86,7 +108,8 @@ package enum FluxbrainRuntime {
                 "replica": "\(configuration.replicaID)", "workers": "\(configuration.workers)",
                 "state": "\(configuration.redisURL == nil ? "in-memory" : "redis")",
                 "http": "\(configuration.httpAddress.host):\(configuration.httpAddress.port)",
-            ])
+            ]
+        )
         try await group.run()
     }
 
@@ -94,17 +117,27 @@ package enum FluxbrainRuntime {
     /// item this run enqueued is done, release the lock. The lock is released on every way out once taken: success,
     /// a fenced write, the deadline, an error.
     package static func runOnce(
-        configuration: FluxbrainConfiguration, parts: RuntimeParts, deadline: Duration = .seconds(600),
-        clock: any Clock<Duration> = ContinuousClock(), wallClock: any WallClock = SystemWallClock(),
-        metricsFactory: any MetricsFactory = MetricsSystem.factory, logger: Logger
+        configuration: FluxbrainConfiguration,
+        parts: RuntimeParts,
+        deadline: Duration = .seconds(600),
+        clock: any Clock<Duration> = ContinuousClock(),
+        wallClock: any WallClock = SystemWallClock(),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
+        logger: Logger
     ) async throws -> OnceOutcome {
-        guard let lease = try await parts.lock.acquire(replicaID: configuration.replicaID, ttl: configuration.lockTTL) else {
+        guard let lease = try await parts.lock.acquire(replicaID: configuration.replicaID, ttl: configuration.lockTTL)
+        else {
             let holder = try? await parts.lock.holder()
             return .anotherReplicaLeads(holder: holder?.replicaID)
         }
         let pipeline = Pipeline(
-            configuration: configuration, parts: parts, clock: clock, wallClock: wallClock,
-            metricsFactory: metricsFactory, logger: logger)
+            configuration: configuration,
+            parts: parts,
+            clock: clock,
+            wallClock: wallClock,
+            metricsFactory: metricsFactory,
+            logger: logger
+        )
         let (leadership, election, scheduler, pool) = (
             pipeline.leadership, pipeline.election, pipeline.scheduler, pipeline.workers
         )
@@ -136,7 +169,9 @@ package enum FluxbrainRuntime {
                         _ = try await parts.queue.reap()
                         await withTaskGroup(of: Bool.self) { workers in
                             for index in 0..<configuration.workers {
-                                workers.addTask { await pool.processOne(worker: "\(configuration.replicaID)/once-\(index)") }
+                                workers.addTask {
+                                    await pool.processOne(worker: "\(configuration.replicaID)/once-\(index)")
+                                }
                             }
                             var any = false
                             for await processed in workers { any = any || processed }
@@ -166,14 +201,22 @@ package enum FluxbrainRuntime {
 
     /// Releases the lock taken as `lease` (or as the lease it was last renewed to); a failure only logs, the lock
     /// expires by itself.
-    private static func release(_ lease: LeaderLease, leadership: Leadership, lock: any LeaderLock, logger: Logger)
+    private static func release(
+        _ lease: LeaderLease,
+        leadership: Leadership,
+        lock: any LeaderLock,
+        logger: Logger
+    )
         async
     {
         leadership.stepDown()
         do {
             try await lock.release(lease)
         } catch {
-            logger.warning("could not release the scheduler lock; it expires by itself", metadata: ["error": .error(error)])
+            logger.warning(
+                "could not release the scheduler lock; it expires by itself",
+                metadata: ["error": .error(error)]
+            )
         }
     }
 }
@@ -186,22 +229,45 @@ struct Pipeline {
     let workers: WorkerPool
 
     init(
-        configuration: FluxbrainConfiguration, parts: RuntimeParts, clock: any Clock<Duration>,
-        wallClock: any WallClock, metricsFactory: any MetricsFactory, logger: Logger
+        configuration: FluxbrainConfiguration,
+        parts: RuntimeParts,
+        clock: any Clock<Duration>,
+        wallClock: any WallClock,
+        metricsFactory: any MetricsFactory,
+        logger: Logger
     ) {
         leadership = Leadership(ttl: configuration.lockTTL, clock: clock)
         election = LeaderElection(
-            lock: parts.lock, replicaID: configuration.replicaID, ttl: configuration.lockTTL, leadership: leadership,
-            metricsFactory: metricsFactory, logger: logger)
+            lock: parts.lock,
+            replicaID: configuration.replicaID,
+            ttl: configuration.lockTTL,
+            leadership: leadership,
+            metricsFactory: metricsFactory,
+            logger: logger
+        )
         scheduler = Scheduler(
-            configuration: .init(resyncInterval: configuration.requeueInterval), source: parts.source,
-            queue: parts.queue, index: parts.index, leadership: leadership, clock: clock, wallClock: wallClock,
-            metricsFactory: metricsFactory, logger: logger)
+            configuration: .init(resyncInterval: configuration.requeueInterval),
+            source: parts.source,
+            queue: parts.queue,
+            index: parts.index,
+            leadership: leadership,
+            clock: clock,
+            wallClock: wallClock,
+            metricsFactory: metricsFactory,
+            logger: logger
+        )
         workers = WorkerPool(
             configuration: .init(
-                workers: configuration.workers, lease: configuration.lease, replicaID: configuration.replicaID),
-            queue: parts.queue, processor: parts.processor, clock: clock, metricsFactory: metricsFactory,
-            logger: logger)
+                workers: configuration.workers,
+                lease: configuration.lease,
+                replicaID: configuration.replicaID
+            ),
+            queue: parts.queue,
+            processor: parts.processor,
+            clock: clock,
+            metricsFactory: metricsFactory,
+            logger: logger
+        )
     }
 }
 
@@ -214,14 +280,24 @@ struct QueueGauges: Service {
     let logger: Logger
 
     init(
-        queue: any WorkQueue, interval: Duration, clock: any Clock<Duration>, metricsFactory: any MetricsFactory,
+        queue: any WorkQueue,
+        interval: Duration,
+        clock: any Clock<Duration>,
+        metricsFactory: any MetricsFactory,
         logger: Logger
     ) {
         self.queue = queue
         self.interval = interval
         self.clock = clock
         self.depths = ["ready", "delayed", "leased", "dead", "pending"].map { state in
-            (state, CoreMetrics.Gauge(label: "fluxbrain_queue_depth", dimensions: [("state", state)], factory: metricsFactory))
+            (
+                state,
+                CoreMetrics.Gauge(
+                    label: "fluxbrain_queue_depth",
+                    dimensions: [("state", state)],
+                    factory: metricsFactory
+                )
+            )
         }
         self.logger = logger
     }

@@ -26,7 +26,13 @@ package final class KubernetesSource: IncidentSource, Sendable {
         case list
     }
 
-    package init(collectors: MultiClusterCollector, evidence: EvidenceCollector, detector: Detector, mode: Mode, logger: Logger) {
+    package init(
+        collectors: MultiClusterCollector,
+        evidence: EvidenceCollector,
+        detector: Detector,
+        mode: Mode,
+        logger: Logger
+    ) {
         self.collectors = collectors
         self.evidence = evidence
         self.detector = detector
@@ -37,17 +43,24 @@ package final class KubernetesSource: IncidentSource, Sendable {
     /// Builds the clusters from the configuration: `FLUXBRAIN_KUBE_API_URL`, `FLUXBRAIN_CLUSTERS` contexts, in-cluster,
     /// or the kubeconfig's current context.
     package static func make(
-        configuration: FluxbrainConfiguration, httpClients: HTTPClients, detector: Detector, mode: Mode,
+        configuration: FluxbrainConfiguration,
+        httpClients: HTTPClients,
+        detector: Detector,
+        mode: Mode,
         logger: Logger
     ) throws -> KubernetesSource {
         let named: [KubernetesClusters.Named]
         do {
             named = try KubernetesClusters.resolve(
-                cluster: configuration.cluster, clusters: configuration.clusters, kubeAPIURL: configuration.kubeAPIURL)
+                cluster: configuration.cluster,
+                clusters: configuration.clusters,
+                kubeAPIURL: configuration.kubeAPIURL
+            )
         } catch {
             let variable =
                 configuration.kubeAPIURL != nil
-                ? "FLUXBRAIN_KUBE_API_URL" : (configuration.clusters.isEmpty ? "FLUXBRAIN_CLUSTER" : "FLUXBRAIN_CLUSTERS")
+                ? "FLUXBRAIN_KUBE_API_URL"
+                : (configuration.clusters.isEmpty ? "FLUXBRAIN_CLUSTER" : "FLUXBRAIN_CLUSTERS")
             throw ConfigurationError(variable: variable, message: error.description)
         }
         var options = CollectorOptions()
@@ -55,13 +68,21 @@ package final class KubernetesSource: IncidentSource, Sendable {
         let multi: MultiClusterCollector
         do {
             multi = try MultiClusterCollector.make(
-                clusters: named, httpClients: httpClients, proxies: configuration.proxies, options: options, logger: logger)
+                clusters: named,
+                httpClients: httpClients,
+                proxies: configuration.proxies,
+                options: options,
+                logger: logger
+            )
         } catch {
             throw ConfigurationError(variable: "FLUXBRAIN_CLUSTERS", message: error.description)
         }
         let evidence = EvidenceCollector(
-            clients: multi.clients, fluxNamespace: configuration.fluxNamespace, collectLogs: configuration.collectLogs,
-            logger: logger)
+            clients: multi.clients,
+            fluxNamespace: configuration.fluxNamespace,
+            collectLogs: configuration.collectLogs,
+            logger: logger
+        )
         return KubernetesSource(collectors: multi, evidence: evidence, detector: detector, mode: mode, logger: logger)
     }
 
@@ -73,33 +94,49 @@ package final class KubernetesSource: IncidentSource, Sendable {
         if mode == .list {
             for collection in await collectors.collectOnce() where !collection.failures.isEmpty {
                 logger.warning(
-                    collection.isUnreachable ? "cluster could not be listed; skipped" : "cluster judged without the kinds it could not list",
+                    collection.isUnreachable
+                        ? "cluster could not be listed; skipped" : "cluster judged without the kinds it could not list",
                     metadata: [
                         "cluster": "\(collection.cluster)",
-                        "errors": "\(collection.failures.map { "\($0.kind.plural): \($0.error)" }.joined(separator: "; "))",
-                    ])
+                        "errors":
+                            "\(collection.failures.map { "\($0.kind.plural): \($0.error)" }.joined(separator: "; "))",
+                    ]
+                )
             }
         }
         var result = SourceAssessment(clusters: [])
         for collector in collectors.collectors {
             guard let assessable = await collector.assessableSnapshot() else {
-                logger.debug("cluster skipped in this pass: not every kind listed yet", metadata: ["cluster": "\(collector.cluster)"])
+                logger.debug(
+                    "cluster skipped in this pass: not every kind listed yet",
+                    metadata: ["cluster": "\(collector.cluster)"]
+                )
                 result.unread.append("cluster \(collector.cluster): not every kind listed yet")
                 continue
             }
             result.unread += assessable.leftOut.map { "cluster \(collector.cluster): \($0.part): \($0.reason)" }
             guard assessable.isReadable else {
-                logger.debug("cluster skipped in this pass: no kind can be read", metadata: ["cluster": "\(collector.cluster)"])
+                logger.debug(
+                    "cluster skipped in this pass: no kind can be read",
+                    metadata: ["cluster": "\(collector.cluster)"]
+                )
                 continue
             }
             if !assessable.leftOut.isEmpty {
                 logger.debug(
                     "cluster judged without the kinds it cannot read",
-                    metadata: ["cluster": "\(collector.cluster)", "left_out": "\(assessable.leftOut.map(\.part).joined(separator: ", "))"])
+                    metadata: [
+                        "cluster": "\(collector.cluster)",
+                        "left_out": "\(assessable.leftOut.map(\.part).joined(separator: ", "))",
+                    ]
+                )
             }
             result.clusters.append(
                 ClusterAssessment(
-                    cluster: collector.cluster, assessment: detector.assess(assessable.objects, cluster: collector.cluster, now: now)))
+                    cluster: collector.cluster,
+                    assessment: detector.assess(assessable.objects, cluster: collector.cluster, now: now)
+                )
+            )
         }
         return result
     }

@@ -47,9 +47,15 @@ package struct Scheduler: Service {
     ///   - metricsFactory: makes `fluxbrain_enqueued_total`, `fluxbrain_incidents_open` and
     ///     `fluxbrain_fenced_writes_total`.
     package init(
-        configuration: Configuration, source: any IncidentSource, queue: any WorkQueue, index: any IncidentIndex,
-        leadership: Leadership, clock: any Clock<Duration>, wallClock: any WallClock,
-        metricsFactory: any MetricsFactory, logger: Logger
+        configuration: Configuration,
+        source: any IncidentSource,
+        queue: any WorkQueue,
+        index: any IncidentIndex,
+        leadership: Leadership,
+        clock: any Clock<Duration>,
+        wallClock: any WallClock,
+        metricsFactory: any MetricsFactory,
+        logger: Logger
     ) {
         self.configuration = configuration
         self.source = source
@@ -111,7 +117,8 @@ package struct Scheduler: Service {
                     case .enqueued:
                         result.enqueued.append(item.key)
                         Counter(
-                            label: "fluxbrain_enqueued_total", dimensions: [("transition", item.transition.rawValue)],
+                            label: "fluxbrain_enqueued_total",
+                            dimensions: [("transition", item.transition.rawValue)],
                             factory: metricsFactory
                         ).increment()
                     case .duplicate:
@@ -125,7 +132,8 @@ package struct Scheduler: Service {
                         metadata: [
                             "fingerprint": "\(incident.fingerprint.short)", "object": "\(incident.object)",
                             "cluster": "\(incident.object.cluster)", "reason": "\(incident.reason)",
-                        ])
+                        ]
+                    )
                 }
                 for (incident, why) in plan.close {
                     try await index.close(incident.object, fingerprint: incident.fingerprint, lease: lease)
@@ -133,11 +141,17 @@ package struct Scheduler: Service {
                     logger.info(
                         "incident closed",
                         metadata: [
-                            "fingerprint": "\(incident.fingerprint.short)", "object": "\(incident.object)", "why": "\(why.rawValue)",
-                        ])
+                            "fingerprint": "\(incident.fingerprint.short)", "object": "\(incident.object)",
+                            "why": "\(why.rawValue)",
+                        ]
+                    )
                 }
-                Gauge(label: "fluxbrain_incidents_open", dimensions: [("cluster", cluster.cluster)], factory: metricsFactory)
-                    .record(open.count + plan.open.count - plan.close.count)
+                Gauge(
+                    label: "fluxbrain_incidents_open",
+                    dimensions: [("cluster", cluster.cluster)],
+                    factory: metricsFactory
+                )
+                .record(open.count + plan.open.count - plan.close.count)
             }
         } catch let error as FencedError {
             leadership.stepDown()

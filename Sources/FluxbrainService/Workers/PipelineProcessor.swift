@@ -19,8 +19,11 @@ package struct PipelineProcessor: IncidentProcessor {
     private let logger: Logger
 
     package init(
-        analyzer: Analyzer, analysisStore: any AnalysisStore, dispatcher: NotificationDispatcher,
-        redactor: Redactor = Redactor(), logger: Logger
+        analyzer: Analyzer,
+        analysisStore: any AnalysisStore,
+        dispatcher: NotificationDispatcher,
+        redactor: Redactor = Redactor(),
+        logger: Logger
     ) {
         self.analyzer = analyzer
         self.analysisStore = analysisStore
@@ -42,7 +45,8 @@ package struct PipelineProcessor: IncidentProcessor {
                 let now = try await analysisStore.now()
                 return .retry(
                     after: .seconds(max(until.timeIntervalSince(now), 0.05)),
-                    reason: "analysis failed \(failures) time\(failures == 1 ? "" : "s"); backing off")
+                    reason: "analysis failed \(failures) time\(failures == 1 ? "" : "s"); backing off"
+                )
             }
             try Task.checkCancellation()
             outcomes = await dispatcher.dispatch(incident: incident, status: .firing) { analysis }
@@ -87,6 +91,9 @@ package struct PipelineProcessor: IncidentProcessor {
             try? await analysisStore.forget(item.incident.fingerprint)
         }
         guard let earliest else { return .done }
-        return .retry(after: .seconds(max(earliest.timeIntervalSince(now), 0.05)), reason: reasons.joined(separator: "; "))
+        return .retry(
+            after: .seconds(max(earliest.timeIntervalSince(now), 0.05)),
+            reason: reasons.joined(separator: "; ")
+        )
     }
 }

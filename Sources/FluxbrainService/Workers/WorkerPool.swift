@@ -20,7 +20,13 @@ package struct WorkerPool: Service {
         /// How long an idle worker waits for the doorbell before polling again.
         package var idleWait: Duration
 
-        package init(workers: Int, lease: Duration, replicaID: String, drainGrace: Duration = .seconds(20), idleWait: Duration = .seconds(2)) {
+        package init(
+            workers: Int,
+            lease: Duration,
+            replicaID: String,
+            drainGrace: Duration = .seconds(20),
+            idleWait: Duration = .seconds(2)
+        ) {
             self.workers = workers
             self.lease = lease
             self.replicaID = replicaID
@@ -42,8 +48,12 @@ package struct WorkerPool: Service {
     ///   - metricsFactory: makes `fluxbrain_work_items_total`, `fluxbrain_work_item_seconds`,
     ///     `fluxbrain_queue_reaped_total` and `fluxbrain_queue_errors_total`.
     package init(
-        configuration: Configuration, queue: any WorkQueue, processor: any IncidentProcessor,
-        clock: any Clock<Duration>, metricsFactory: any MetricsFactory, logger: Logger
+        configuration: Configuration,
+        queue: any WorkQueue,
+        processor: any IncidentProcessor,
+        clock: any Clock<Duration>,
+        metricsFactory: any MetricsFactory,
+        logger: Logger
     ) {
         self.configuration = configuration
         self.queue = queue
@@ -107,7 +117,8 @@ package struct WorkerPool: Service {
                 if result.requeued > 0 || result.deadLettered > 0 {
                     logger.info(
                         "reaped expired leases",
-                        metadata: ["requeued": "\(result.requeued)", "deadLettered": "\(result.deadLettered)"])
+                        metadata: ["requeued": "\(result.requeued)", "deadLettered": "\(result.deadLettered)"]
+                    )
                     count("fluxbrain_queue_reaped_total", [("result", "requeued")], by: result.requeued)
                     count("fluxbrain_queue_reaped_total", [("result", "dead")], by: result.deadLettered)
                 }
