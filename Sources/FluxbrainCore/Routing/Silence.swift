@@ -1,0 +1,49 @@
+import Foundation
+
+/// "Quiet for a while": while active, an incident the silence matches is tracked but not notified.
+///
+/// Created with `fluxbrain silence add --match 'kind=HelmRelease,namespace=apps,name=podinfo*' --for 2h`.
+package struct Silence: Sendable, Hashable, Codable {
+    /// Unique, printed by `silence add`, given to `silence expire`.
+    package var id: String
+    package var matchers: IncidentSelector
+    package var startsAt: Date
+    package var endsAt: Date
+    package var createdBy: String
+    package var comment: String
+
+    package init(
+        id: String,
+        matchers: IncidentSelector,
+        startsAt: Date,
+        endsAt: Date,
+        createdBy: String,
+        comment: String
+    ) {
+        self.id = id
+        self.matchers = matchers
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.createdBy = createdBy
+        self.comment = comment
+    }
+
+    /// `true` from `startsAt` (inclusive) until `endsAt` (exclusive).
+    package func isActive(at now: Date) -> Bool { startsAt <= now && now < endsAt }
+
+    /// `true` if active at `now` and matching `subject`.
+    package func silences(_ subject: RoutingSubject, at now: Date) -> Bool {
+        isActive(at: now) && matchers.matches(subject)
+    }
+}
+
+/// Where silences live: in memory for one process, in Redis shared by replicas (the same conformance suite runs
+/// against both).
+package protocol SilenceStore: Sendable {
+    /// Stores `silence` (a new id).
+    func add(_ silence: Silence) async throws
+    /// The silences active at `now`, ordered by `endsAt`.
+    func active(at now: Date) async throws -> [Silence]
+    /// Ends the silence `id` at `now`. Returns `false` if there is no such active silence.
+    func expire(id: String, at now: Date) async throws -> Bool
+}
