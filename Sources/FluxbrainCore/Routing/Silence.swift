@@ -47,3 +47,27 @@ package protocol SilenceStore: Sendable {
     /// Ends the silence `id` at `now`. Returns `false` if there is no such active silence.
     func expire(id: String, at now: Date) async throws -> Bool
 }
+
+/// Silences of one process (no `FLUXBRAIN_REDIS_URL`). Expired silences are dropped when they are next read.
+package actor InMemorySilenceStore: SilenceStore {
+    private var silences: [String: Silence] = [:]
+
+    package init(_ silences: [Silence] = []) {
+        for silence in silences { self.silences[silence.id] = silence }
+    }
+
+    package func add(_ silence: Silence) {
+        silences[silence.id] = silence
+    }
+
+    package func active(at now: Date) -> [Silence] {
+        silences = silences.filter { $0.value.endsAt > now }
+        return silences.values.filter { $0.isActive(at: now) }.sorted { ($0.endsAt, $0.id) < ($1.endsAt, $1.id) }
+    }
+
+    package func expire(id: String, at now: Date) -> Bool {
+        guard let silence = silences[id], silence.isActive(at: now) else { return false }
+        silences[id] = nil
+        return true
+    }
+}
