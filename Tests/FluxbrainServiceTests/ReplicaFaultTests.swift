@@ -9,6 +9,10 @@ import Testing
 /// Process-level fault injection (issue: Redis-coordinated replicas). A real `redis-server`, three `fluxbrain run`
 /// processes, a snapshot directory as the cluster, a fake Errorbrain and a webhook sink that counts deliveries.
 /// Short TTLs make each scenario end in seconds; signals go only to PIDs the test started.
+///
+/// `.serialized`: each test runs three replicas, a redis-server and a fake Errorbrain with a 1.5 s lock TTL; several at
+/// once would starve the replicas of CPU until their leases expire, the very fault these tests inject on purpose.
+/// The suite still runs in parallel with the other suites.
 @Suite(.serialized) struct ReplicaFaultTests {
     static let replicas = ["r1", "r2", "r3"]
 
