@@ -26,5 +26,7 @@ redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null
 
 export FLUXBRAIN_TEST_REDIS_URL="redis://127.0.0.1:$port"
 swift build --build-tests
-# Serial: several suites start servers and processes and assert on timing; in parallel on 2 cores they starve.
-swift test --skip-build --no-parallel "$@"
+# In parallel (Swift Testing's default): no test asserts a wall-clock bound, every test uses its own Redis key
+# prefix, ports and directories, and nothing blocks the cooperative pool. Suites marked `.serialized` (README,
+# "Tests") run their own tests one at a time; pass --no-parallel to run everything serially.
+swift test --skip-build "$@"

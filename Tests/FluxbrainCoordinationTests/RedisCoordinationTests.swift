@@ -3,6 +3,7 @@ import FluxbrainCore
 import FluxbrainRedis
 import FluxbrainTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// Behaviour only the Redis implementation has: scripts, key prefixes, concurrency across connections, damaged data.
@@ -149,21 +150,40 @@ import Testing
     }
 
     @Test func waitForWorkBlocksUntilTheTimeoutOrAnEnqueue() async throws {
-        try await RedisFixture.with { queue, _ in
-            let clock = ContinuousClock()
-            var start = clock.now
-            try await queue.waitForWork(timeout: .milliseconds(300))
-            #expect(clock.now - start >= .milliseconds(250))
+        try await PlainRedis.with { redis in
+            let name = "doorbell-\(UUID().uuidString.prefix(8))"
+            var configuration = try redis.configuration()
+            configuration.clientName = name
+            try await withRedisClient(configuration: configuration, logger: RedisFixture.quietLogger) { client in
+                let queue = RedisFixture.make(client: client)
+                // With nothing queued it returns by itself when its timeout ends.
+                try await queue.waitForWork(timeout: .milliseconds(300))
 
-            let lease = try #require(try await queue.acquire(replicaID: "a", ttl: .seconds(30)))
-            start = clock.now
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await queue.waitForWork(timeout: .seconds(20)) }
-                try await Task.sleep(for: .milliseconds(200))
-                _ = try await queue.enqueue(Fixture.item(1), lease: lease)
-                try await group.waitForAll()
+                let lease = try #require(try await queue.acquire(replicaID: "a", ttl: .seconds(30)))
+                let returned = ReturnedFlag()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    // Its timeout is far beyond the guards below: only the enqueue can end this wait in time.
+                    group.addTask {
+                        try await queue.waitForWork(timeout: .seconds(120))
+                        returned.set()
+                    }
+                    // It blocks: a BLPOP on the doorbell is parked on the server and the call has not returned.
+                    let parked = try await eventually(timeout: .seconds(30)) {
+                        let list = try await client.send("CLIENT", "LIST").string ?? ""
+                        return list.split(separator: "\n").contains {
+                            $0.contains(" name=\(name) ") && $0.contains(" cmd=blpop ")
+                        }
+                    }
+                    #expect(parked)
+                    #expect(!returned.value)
+                    _ = try await queue.enqueue(Fixture.item(1), lease: lease)
+                    let woken = await eventually(timeout: .seconds(60)) { returned.value }
+                    #expect(woken, "the enqueue did not wake the waiter")
+                    if !woken { try await client.send("RPUSH", queue.keys.doorbell, "1") }
+                    try await group.waitForAll()
+                }
+                try await RedisFixture.deleteKeys(prefix: queue.keys.prefix, client: client)
             }
-            #expect(clock.now - start < .seconds(10))
         }
     }
 
@@ -234,10 +254,12 @@ import Testing
             let configuration = try RedisConfiguration(url: server.url, commandTimeout: .seconds(2))
             try await withRedisClient(configuration: configuration, logger: RedisFixture.quietLogger) { client in
                 let queue = RedisFixture.make(client: client, prefix: "fluxbrain")
-                let lease = try #require(try await queue.acquire(replicaID: "a", ttl: .milliseconds(500)))
+                // Lock and claim expire after 3 s: long enough for the enqueues on a busy machine, and waited for
+                // below by polling, never by assuming how long anything took.
+                let lease = try #require(try await queue.acquire(replicaID: "a", ttl: .seconds(3)))
                 _ = try await queue.enqueue(WorkQueueConformance.item(1), lease: lease)
                 _ = try await queue.enqueue(WorkQueueConformance.item(2), lease: lease)
-                _ = try #require(try await queue.claim(worker: "w", lease: .milliseconds(500)))
+                _ = try #require(try await queue.claim(worker: "w", lease: .seconds(3)))
 
                 await server.kill9()
                 try await server.restart()
@@ -248,11 +270,20 @@ import Testing
                     stats = try? await queue.stats()
                 }
                 #expect(stats == QueueStats(ready: 1, delayed: 0, leased: 1, dead: 0, pending: 2))
-                try await Task.sleep(for: .milliseconds(700))
+                // Once the claim's lease has expired (Redis time, which the restart kept), one reap requeues it.
                 var reaped: ReapResult?
-                for _ in 0..<10 where reaped == nil { reaped = try? await queue.reap() }
+                let requeued = await eventually(timeout: .seconds(30), poll: .milliseconds(100)) {
+                    reaped = try? await queue.reap()
+                    return reaped != nil && reaped != ReapResult(requeued: 0, deadLettered: 0)
+                }
+                #expect(requeued)
                 #expect(reaped == ReapResult(requeued: 1, deadLettered: 0))
-                let next = try #require(try await queue.acquire(replicaID: "b", ttl: .seconds(30)))
+                var acquired: LeaderLease?
+                _ = await eventually(timeout: .seconds(30), poll: .milliseconds(100)) {
+                    acquired = try? await queue.acquire(replicaID: "b", ttl: .seconds(30))
+                    return acquired != nil
+                }
+                let next = try #require(acquired)
                 #expect(next.epoch > lease.epoch)
                 let claim = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
                 #expect(claim.item.key == WorkQueueConformance.item(1).key)
@@ -260,4 +291,11 @@ import Testing
             }
         }
     }
+}
+
+/// Set once by a task when its call returned; read by the test.
+private final class ReturnedFlag: Sendable {
+    private let state = Mutex(false)
+    var value: Bool { state.withLock { $0 } }
+    func set() { state.withLock { $0 = true } }
 }

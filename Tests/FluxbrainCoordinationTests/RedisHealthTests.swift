@@ -8,7 +8,7 @@ import Testing
         try await PlainRedis.with { redis in
             try await withRedisClient(configuration: try redis.configuration(), logger: RedisFixture.quietLogger) {
                 client in
-                let (ok, detail) = await RedisHealth(client: client).ping(timeout: .seconds(2))
+                let (ok, detail) = await RedisHealth(client: client).ping(timeout: .seconds(30))
                 #expect(ok, "\(detail)")
                 #expect(detail.hasPrefix("PONG in"))
             }
@@ -20,16 +20,14 @@ import Testing
             let configuration = try RedisConfiguration(url: server.url, commandTimeout: .milliseconds(800))
             try await withRedisClient(configuration: configuration, logger: RedisFixture.quietLogger) { client in
                 let health = RedisHealth(client: client)
-                #expect(await health.ping(timeout: .seconds(2)).ok)
+                #expect(await health.ping(timeout: .seconds(30)).ok)
                 server.pause()
-                let clock = ContinuousClock()
-                let start = clock.now
+                // A paused server never answers: only the command timeout can end the PING, and it reports so.
                 let (ok, detail) = await health.ping(timeout: .milliseconds(300))
-                let elapsed = clock.now - start
                 server.resume()
                 #expect(!ok)
-                #expect(detail.contains("PING failed: timeout") || detail.contains("no PONG within"), "\(detail)")
-                #expect(elapsed < .milliseconds(2500))
+                #expect(detail.hasPrefix("PING failed: timeout"), "\(detail)")
+                #expect(await health.ping(timeout: .seconds(30)).ok, "the next PING reconnects")
             }
         }
     }

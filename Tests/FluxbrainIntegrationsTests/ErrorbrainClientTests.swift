@@ -125,14 +125,15 @@ import Testing
 
     @Test func slowAnswerTimesOut() async throws {
         try await FakeErrorbrain.with { fake in
-            try fake.setMode(.slow, slowSeconds: 10)
+            // The fake would answer after 10 minutes: only the client's own timeout can end the call before the
+            // suite's time limit (no wall-clock bound is asserted; a client that waited would hang and be stopped).
+            try fake.setMode(.slow, slowSeconds: 600)
             let client = ErrorbrainFixtures.client(fake, timeout: .milliseconds(800))
-            let started = ContinuousClock.now
             let error = try await #require(throws: ErrorbrainError.self) {
                 try await client.analyze(ErrorbrainFixtures.incident())
             }
             #expect(error.code == .timeout)
-            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(try fake.requests().count >= 1, "the request reached the server before the client gave up")
         }
     }
 

@@ -80,8 +80,10 @@ import Testing
 
     @Test func aCreateWhoseResponseIsLostIsRetriedAndYieldsOneIssue() async throws {
         try await FakeGitHub.withRunning(now: clock.dateNow) { fake, api in
-            fake.loseNextCreateResponse(delay: .seconds(5))
-            let report = try await notifier(api, timeout: .seconds(2)).send(try notification(.firing, 1))
+            // The answer comes after 12 s, long after the 5 s request timeout; the retry must succeed within 5 s even
+            // on a busy machine (the fake serves it while the lost answer still sleeps, and stops after it).
+            fake.loseNextCreateResponse(delay: .seconds(12))
+            let report = try await notifier(api, timeout: .seconds(5)).send(try notification(.firing, 1))
             #expect(fake.issues.count == 1)
             #expect(fake.requests.filter { $0.method == "POST" && $0.path.hasSuffix("/issues") }.count == 1)
             #expect(report.detail == "issue #1 was created by an earlier attempt")
@@ -93,8 +95,8 @@ import Testing
         try await FakeGitHub.withRunning(now: clock.dateNow) { fake, api in
             // The create's answer is lost and the notifier's own second look is rate limited: the send fails, and
             // the dispatcher retries after its backoff with the same notification (same sequence, same marker).
-            fake.loseNextCreateResponse(delay: .seconds(5), thenRateLimit: .primary(resetIn: 1800))
-            let github = notifier(api, timeout: .seconds(2))
+            fake.loseNextCreateResponse(delay: .seconds(12), thenRateLimit: .primary(resetIn: 1800))
+            let github = notifier(api, timeout: .seconds(5))
             let store = InMemoryNotificationStore(now: clock.dateNow)
             let dispatcher = NotificationDispatcher(
                 notifiers: [github],

@@ -88,13 +88,6 @@ final class TestCounter: CounterHandler, Sendable {
     func reset() { total.store(0, ordering: .relaxed) }
 }
 
-/// Elapsed wall time of `body`.
-func measure<T>(_ body: () async throws -> T) async rethrows -> (T, Duration) {
-    let start = ContinuousClock.now
-    let result = try await body()
-    return (result, ContinuousClock.now - start)
-}
-
 /// Runs `body` and returns the `RedisError` it threw; fails the test when it does not throw one.
 func redisError(
     sourceLocation: SourceLocation = #_sourceLocation,

@@ -23,7 +23,18 @@ struct FluxbrainProcess {
         return packageRoot.appendingPathComponent(".build/debug/fluxbrain")
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// Runs `fluxbrain` with `arguments` and waits for it on a Dispatch thread: reading its output and waiting for
+    /// its exit block, and a blocked cooperative-pool thread (there are as many as cores) would stall every other
+    /// test running in parallel.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Swift.Result { try runBlocking(arguments, environment: environment) })
+            }
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -54,21 +65,9 @@ struct FluxbrainProcess {
 /// `@unchecked`: plain strings and a status, built once and only read.
 extension FluxbrainProcess.Result: @unchecked Sendable {}
 
-extension FluxbrainProcess {
-    /// ``run(_:environment:)`` waiting on a Dispatch thread, not on the cooperative pool (for tests that serve the
-    /// process from this one).
-    static func runAsync(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Swift.Result { try run(arguments, environment: environment) })
-            }
-        }
-    }
-}
-
 @Suite struct CLITests {
-    @Test func onceOnTheExampleSnapshotReportsExactlyItsFailingObjects() throws {
-        let result = try FluxbrainProcess.run(["once", "--snapshot", "examples/snapshot", "--output", "json"])
+    @Test func onceOnTheExampleSnapshotReportsExactlyItsFailingObjects() async throws {
+        let result = try await FluxbrainProcess.run(["once", "--snapshot", "examples/snapshot", "--output", "json"])
         #expect(result.status == 0, "\(result.stderr)")
         let notifications = try result.stdout.split(separator: "\n").map { line in
             try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -104,8 +103,8 @@ extension FluxbrainProcess {
         #expect((nginx["remediation"] as? [String: Any])?["summary"] as? String == "rolled back to v11, chart 4.13.2")
     }
 
-    @Test func onceTextOutputIsReadable() throws {
-        let result = try FluxbrainProcess.run(["once", "--snapshot", "examples/snapshot"])
+    @Test func onceTextOutputIsReadable() async throws {
+        let result = try await FluxbrainProcess.run(["once", "--snapshot", "examples/snapshot"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("STALLED  HelmRelease podinfo/podinfo"))
         #expect(result.stdout.contains("Flux has stopped retrying"))
@@ -130,21 +129,21 @@ extension FluxbrainProcess {
         )
     }
 
-    @Test func malformedSnapshotFileIsNamedWithExitCodeTwo() throws {
+    @Test func malformedSnapshotFileIsNamedWithExitCodeTwo() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "fluxbrain-cli-\(UUID().uuidString)"
         )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         try Data("{\"kind\": \"List\", \"items\": [".utf8).write(to: directory.appendingPathComponent("broken.json"))
-        let result = try FluxbrainProcess.run(["once", "--snapshot", directory.path])
+        let result = try await FluxbrainProcess.run(["once", "--snapshot", directory.path])
         #expect(result.status == 2)
         #expect(result.stderr.contains("broken.json"))
         #expect(result.stdout.isEmpty)
     }
 
-    @Test func badConfigurationNamesTheVariableWithExitCodeTwo() throws {
-        let result = try FluxbrainProcess.run(
+    @Test func badConfigurationNamesTheVariableWithExitCodeTwo() async throws {
+        let result = try await FluxbrainProcess.run(
             ["once", "--snapshot", "examples/snapshot"],
             environment: ["FLUXBRAIN_STUCK_AFTER": "soon"]
         )
@@ -152,8 +151,8 @@ extension FluxbrainProcess {
         #expect(result.stderr.contains("FLUXBRAIN_STUCK_AFTER"))
     }
 
-    @Test func checkConfigMasksSecrets() throws {
-        let result = try FluxbrainProcess.run(
+    @Test func checkConfigMasksSecrets() async throws {
+        let result = try await FluxbrainProcess.run(
             ["check-config"],
             environment: [
                 "FLUXBRAIN_GITHUB_OWNER": "acme", "FLUXBRAIN_GITHUB_REPO": "ops",

@@ -137,7 +137,7 @@ import Testing
         )
         await state.setForbidden(.helmRelease)
         try await withFakeKubernetesServer(state: state) { _, url in
-            let result = try await FluxbrainProcess.runAsync(
+            let result = try await FluxbrainProcess.run(
                 ["once"],
                 environment: ["FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod"]
             )

@@ -7,7 +7,7 @@ import Testing
 /// Errors at the command line follow one rule: `fluxbrain: ` and one line saying what failed, why and which setting
 /// to look at; the whole chain with throw sites only with `FLUXBRAIN_LOG_LEVEL=debug`. These pin the line for each
 /// dependency an operator gets wrong.
-@Suite(.serialized) struct OperatorErrorTests {
+@Suite struct OperatorErrorTests {
     /// The last line of standard error (log lines, if any, come before it).
     static func lastLine(_ text: String) -> String {
         text.split(separator: "\n").last.map(String.init) ?? ""
@@ -15,8 +15,8 @@ import Testing
 
     static let quiet = ["FLUXBRAIN_LOG_LEVEL": "error"]
 
-    @Test func redisRefused() throws {
-        let result = try FluxbrainProcess.run(
+    @Test func redisRefused() async throws {
+        let result = try await FluxbrainProcess.run(
             ["queue", "stats"],
             environment: Self.quiet.merging(["FLUXBRAIN_REDIS_URL": "redis://127.0.0.1:1"]) { $1 }
         )
@@ -27,8 +27,8 @@ import Testing
         )
     }
 
-    @Test func redisRefusedWithTheWholeChainAtDebugLevel() throws {
-        let result = try FluxbrainProcess.run(
+    @Test func redisRefusedWithTheWholeChainAtDebugLevel() async throws {
+        let result = try await FluxbrainProcess.run(
             ["queue", "stats"],
             environment: ["FLUXBRAIN_LOG_LEVEL": "debug", "FLUXBRAIN_REDIS_URL": "redis://127.0.0.1:1"]
         )
@@ -43,7 +43,7 @@ import Testing
 
     @Test func redisAuthenticationFailed() async throws {
         try await RedisServerProcess.with(.init(password: "right-one")) { server in
-            let result = try await FluxbrainProcess.runAsync(
+            let result = try await FluxbrainProcess.run(
                 ["queue", "stats"],
                 environment: Self.quiet.merging(["FLUXBRAIN_REDIS_URL": "redis://:wrong-one@127.0.0.1:\(server.port)"])
                 { $1 }
@@ -58,10 +58,10 @@ import Testing
         }
     }
 
-    @Test func redisTimeoutOnASocketThatNeverAnswers() throws {
+    @Test func redisTimeoutOnASocketThatNeverAnswers() async throws {
         let listener = try SilentListener()
         defer { listener.close() }
-        let result = try FluxbrainProcess.run(
+        let result = try await FluxbrainProcess.run(
             ["queue", "stats"],
             environment: Self.quiet.merging([
                 "FLUXBRAIN_REDIS_URL": "redis://127.0.0.1:\(listener.port)", "FLUXBRAIN_REDIS_TIMEOUT": "300ms",
@@ -76,8 +76,8 @@ import Testing
         )
     }
 
-    @Test func kubernetesUnreachable() throws {
-        let result = try FluxbrainProcess.run(
+    @Test func kubernetesUnreachable() async throws {
+        let result = try await FluxbrainProcess.run(
             ["once"],
             environment: Self.quiet.merging([
                 "FLUXBRAIN_KUBE_API_URL": "http://127.0.0.1:1", "FLUXBRAIN_CLUSTER": "prod",
@@ -97,7 +97,7 @@ import Testing
         let state = FakeKubernetesState()
         await state.requireToken("t0ken")
         try await withFakeKubernetesServer(state: state) { _, url in
-            let result = try await FluxbrainProcess.runAsync(
+            let result = try await FluxbrainProcess.run(
                 ["once"],
                 environment: Self.quiet.merging([
                     "FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod",
@@ -116,7 +116,7 @@ import Testing
         let forbidding = FakeKubernetesState()
         await forbidding.setForbidden(.kustomization)
         try await withFakeKubernetesServer(state: forbidding) { _, url in
-            let result = try await FluxbrainProcess.runAsync(
+            let result = try await FluxbrainProcess.run(
                 ["once"],
                 environment: Self.quiet.merging([
                     "FLUXBRAIN_KUBE_API_URL": url.absoluteString, "FLUXBRAIN_CLUSTER": "prod",
@@ -137,7 +137,7 @@ import Testing
     @Test func slackRefusingItsWebhook() async throws {
         try await FakeSlack.withRunning { fake, url in
             fake.enqueue(.error(status: 403, code: "invalid_token"))
-            let result = try await FluxbrainProcess.runAsync(
+            let result = try await FluxbrainProcess.run(
                 ["notify-test"],
                 environment: Self.quiet.merging(["FLUXBRAIN_SLACK_WEBHOOK": url.absoluteString]) { $1 }
             )
@@ -154,7 +154,7 @@ import Testing
 
     @Test func gitHubRefusingItsToken() async throws {
         try await FakeGitHub.withRunning { _, url in
-            let result = try await FluxbrainProcess.runAsync(
+            let result = try await FluxbrainProcess.run(
                 ["notify-test"],
                 environment: Self.quiet.merging([
                     "FLUXBRAIN_GITHUB_API_URL": url.absoluteString, "FLUXBRAIN_GITHUB_OWNER": "acme",

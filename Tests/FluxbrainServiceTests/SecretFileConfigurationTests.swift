@@ -159,11 +159,11 @@ struct TemporaryFiles {
 
 /// `fluxbrain check-config` and start-up with secrets from files, as an operator runs them.
 @Suite struct SecretFileCLITests {
-    @Test func checkConfigShowsTheSourceAndMasksTheSecret() throws {
+    @Test func checkConfigShowsTheSourceAndMasksTheSecret() async throws {
         let files = try TemporaryFiles()
         defer { files.remove() }
         let path = try files.write("token", "ghp_FILESECRET\n")
-        let result = try FluxbrainProcess.run(
+        let result = try await FluxbrainProcess.run(
             ["check-config"],
             environment: [
                 "FLUXBRAIN_GITHUB_OWNER": "acme", "FLUXBRAIN_GITHUB_REPO": "ops", "FLUXBRAIN_GITHUB_TOKEN_FILE": path,
@@ -180,11 +180,11 @@ struct TemporaryFiles {
         #expect(ttl.hasSuffix("default"))
     }
 
-    @Test func bothSetExitsTwoNamingBoth() throws {
+    @Test func bothSetExitsTwoNamingBoth() async throws {
         let files = try TemporaryFiles()
         defer { files.remove() }
         let path = try files.write("hook", "https://hooks.slack.com/services/T0/B0/FILESECRET\n")
-        let result = try FluxbrainProcess.run(
+        let result = try await FluxbrainProcess.run(
             ["check-config"],
             environment: [
                 "FLUXBRAIN_SLACK_WEBHOOK": "https://hooks.slack.com/services/T0/B0/ENVSECRET",
@@ -196,8 +196,8 @@ struct TemporaryFiles {
         #expect(!result.stderr.contains("SECRET"))
     }
 
-    @Test func anUnreadableFileExitsTwoNamingItsVariable() throws {
-        let result = try FluxbrainProcess.run(
+    @Test func anUnreadableFileExitsTwoNamingItsVariable() async throws {
+        let result = try await FluxbrainProcess.run(
             ["check-config"],
             environment: ["FLUXBRAIN_REDIS_URL_FILE": "/nonexistent/fluxbrain/redis-url"]
         )
@@ -207,12 +207,12 @@ struct TemporaryFiles {
     }
 
     /// swift-configuration's access log (`CONFIG_ACCESS_LOG_FILE`) names every key read but redacts the secrets.
-    @Test func theAccessLogNeverShowsASecret() throws {
+    @Test func theAccessLogNeverShowsASecret() async throws {
         let files = try TemporaryFiles()
         defer { files.remove() }
         let path = try files.write("hmac", "hmac-FILESECRET\n")
         let log = files.directory.appendingPathComponent("access.log").path
-        let result = try FluxbrainProcess.run(
+        let result = try await FluxbrainProcess.run(
             ["check-config"],
             environment: [
                 "FLUXBRAIN_WEBHOOK_SECRET_FILE": path, "FLUXBRAIN_GITHUB_OWNER": "acme", "FLUXBRAIN_GITHUB_REPO": "ops",

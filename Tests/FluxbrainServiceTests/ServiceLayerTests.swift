@@ -209,9 +209,11 @@ struct Backend: Sendable, CustomTestStringConvertible {
                         World(
                             coordination: coordination,
                             clock: ContinuousClock(),
-                            lease: .milliseconds(1500),
-                            ttl: .seconds(3),
-                            drainGrace: .seconds(1),
+                            // Real time: long enough that a test stalled for a couple of seconds on a busy
+                            // machine (the suite runs in parallel) still acts well inside each window.
+                            lease: .milliseconds(4500),
+                            ttl: .seconds(9),
+                            drainGrace: .seconds(3),
                             elapse: { duration, _ in try await Task.sleep(for: duration) },
                             waitForTimer: { _ in },
                             almost: { $0 / 2 }

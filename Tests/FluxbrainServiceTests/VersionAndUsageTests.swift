@@ -4,8 +4,8 @@ import Testing
 
 /// `--version` names the git revision the binary was built from; usage errors exit 2 like bad settings.
 @Suite struct VersionAndUsageTests {
-    @Test func versionPrintsTheRevisionOfThisCheckout() throws {
-        let result = try FluxbrainProcess.run(["--version"])
+    @Test func versionPrintsTheRevisionOfThisCheckout() async throws {
+        let result = try await FluxbrainProcess.run(["--version"])
         #expect(result.status == 0)
         let git = Process()
         git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -27,16 +27,16 @@ import Testing
     @Test(arguments: [
         ["--no-such-flag"], ["run", "--no-such-flag"], ["queue", "frobnicate"], ["once", "--output", "xml"],
     ])
-    func badCommandLineExitsTwo(arguments: [String]) throws {
-        let result = try FluxbrainProcess.run(arguments)
+    func badCommandLineExitsTwo(arguments: [String]) async throws {
+        let result = try await FluxbrainProcess.run(arguments)
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.contains("Usage:") || result.stderr.contains("USAGE:"), "\(result.stderr)")
     }
 
-    @Test func theTestbedIsNotInTheProduct() throws {
-        let result = try FluxbrainProcess.run(["fake-cluster", "--snapshot", "examples/snapshot"])
+    @Test func theTestbedIsNotInTheProduct() async throws {
+        let result = try await FluxbrainProcess.run(["fake-cluster", "--snapshot", "examples/snapshot"])
         #expect(result.status == 2)
-        let help = try FluxbrainProcess.run(["--help"])
+        let help = try await FluxbrainProcess.run(["--help"])
         #expect(!help.stdout.contains("fake-cluster") && !help.stdout.contains("sink"))
     }
 }

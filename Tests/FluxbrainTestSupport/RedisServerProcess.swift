@@ -38,7 +38,7 @@ package final class RedisServerProcess: Sendable {
             appendOnly: Bool = false,
             extraArguments: [String] = [],
             executable: String? = nil,
-            startTimeout: Duration = .seconds(10)
+            startTimeout: Duration = .seconds(30)
         ) {
             self.password = password
             self.appendOnly = appendOnly
@@ -76,6 +76,15 @@ package final class RedisServerProcess: Sendable {
         process.withLock { process in
             guard let process, process.isRunning() else { return nil }
             return process.pid
+        }
+    }
+
+    /// The raw `waitpid` status of the last run once it has exited and was reaped (`0`: it exited by itself with
+    /// status 0, as after a SIGTERM it handled; `9`: killed by SIGKILL); `nil` while it runs or before the first start.
+    package var lastWaitStatus: Int32? {
+        process.withLock { process in
+            guard let process, !process.isRunning() else { return nil }
+            return process.waitStatus
         }
     }
 
@@ -182,13 +191,13 @@ package final class RedisServerProcess: Sendable {
         throw lastError!
     }
 
-    /// Stops the server (SIGCONT in case it is paused, then SIGTERM, SIGKILL after 3 s) and, by default, removes its
-    /// directory. Safe to call twice.
+    /// Stops the server (SIGCONT in case it is paused, then SIGTERM, SIGKILL after 10 s: generous, so a server slowed
+    /// down by a busy machine still shuts down by itself) and, by default, removes its directory. Safe to call twice.
     package func stop(removingDirectory: Bool = true) async {
         if pid != nil {
             signal(SIGCONT)
             signal(SIGTERM)
-            let deadline = ContinuousClock.now + .seconds(3)
+            let deadline = ContinuousClock.now + .seconds(10)
             while pid != nil && ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(20))
             }
@@ -236,7 +245,7 @@ package final class RedisServerProcess: Sendable {
                     log: logTail()
                 )
             }
-            if Self.answersPing(host: host, port: port) { return }
+            if await Self.answersPingOffThePool(host: host, port: port) { return }
             try await Task.sleep(for: .milliseconds(10))
         }
         process.send(SIGKILL)
@@ -261,8 +270,16 @@ package final class RedisServerProcess: Sendable {
         }
     }
 
+    /// ``answersPing(host:port:)`` on a Dispatch thread: its socket calls block, and the cooperative pool (as many
+    /// threads as cores) is shared by every test running in parallel.
+    private static func answersPingOffThePool(host: String, port: Int) async -> Bool {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: answersPing(host: host, port: port)) }
+        }
+    }
+
     /// Connects, sends `PING` and accepts `+PONG` or `-NOAUTH` (a password-protected server is up too).
-    /// Loopback with a 200 ms socket timeout: the brief block is acceptable in test start-up.
+    /// Loopback with a 200 ms socket timeout; blocks, so call it off the cooperative pool.
     static func answersPing(host: String, port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
