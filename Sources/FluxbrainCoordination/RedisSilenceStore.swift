@@ -135,17 +135,18 @@ package final class RedisSilenceStore: SilenceStore, Sendable {
 /// by Redis `TIME` (their hashes have expired already).
 enum SilenceScripts {
     /// `prune(index, silencePrefix, retentionMs)`: deletes what ended before Redis now − retention.
-    private static let prune = RedisStoreSupport.nowPrelude + """
-        local function prune(index, prefix, retention)
-          local cutoff = now_ms() - retention
-          local ended = redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. cutoff, 'LIMIT', 0, 1000)
-          for _, id in ipairs(ended) do
-            redis.call('DEL', prefix .. id)
-            redis.call('ZREM', index, id)
-          end
-        end
+    private static let prune =
+        RedisStoreSupport.nowPrelude + """
+            local function prune(index, prefix, retention)
+              local cutoff = now_ms() - retention
+              local ended = redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. cutoff, 'LIMIT', 0, 1000)
+              for _, id in ipairs(ended) do
+                redis.call('DEL', prefix .. id)
+                redis.call('ZREM', index, id)
+              end
+            end
 
-        """
+            """
 
     /// KEYS: index, silence hash. ARGV: id, matchersJSON, startsMs, endsMs, createdBy, comment, retentionMs.
     /// Replaces the hash, indexes the id by its end, and sets both keys to expire `retention` after the latest end.

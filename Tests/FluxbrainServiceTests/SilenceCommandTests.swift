@@ -16,7 +16,9 @@ import Testing
     static let quietLogger = Logger(label: "fluxbrain.silence.test") { _ in SwiftLogNoOpLogHandler() }
 
     /// The shared test Redis, or a private server; a key prefix of the test's own.
-    static func withRedis(_ body: (_ environment: [String: String], _ url: String, _ prefix: String) async throws -> Void)
+    static func withRedis(
+        _ body: (_ environment: [String: String], _ url: String, _ prefix: String) async throws -> Void
+    )
         async throws
     {
         let prefix = "fbtest-\(UUID().uuidString.prefix(8).lowercased())"
@@ -34,7 +36,8 @@ import Testing
         }
     }
 
-    static func silence(_ arguments: [String], _ environment: [String: String]) async throws -> FluxbrainProcess.Result {
+    static func silence(_ arguments: [String], _ environment: [String: String]) async throws -> FluxbrainProcess.Result
+    {
         try await FluxbrainProcess.runAsync(["silence"] + arguments, environment: environment)
     }
 
@@ -52,7 +55,10 @@ import Testing
             #expect(UUID(uuidString: id) != nil, "not an id: \(id)")
 
             // What the replicas read: the same silence in the Redis store, active for two hours.
-            let stored = try await withRedisClient(configuration: try RedisConfiguration(url: url), logger: Self.quietLogger) {
+            let stored = try await withRedisClient(
+                configuration: try RedisConfiguration(url: url),
+                logger: Self.quietLogger
+            ) {
                 client in
                 try await RedisSilenceStore(client: client, keyPrefix: prefix, logger: Self.quietLogger)
                     .active(at: Date())
@@ -65,7 +71,13 @@ import Testing
             #expect(abs(silence.endsAt.timeIntervalSince(silence.startsAt) - 7200) < 0.01)
             #expect(
                 silence.matchers.matches(
-                    RoutingSubject(cluster: "c", kind: "HelmRelease", namespace: "apps", name: "podinfo-2", state: .stalled)
+                    RoutingSubject(
+                        cluster: "c",
+                        kind: "HelmRelease",
+                        namespace: "apps",
+                        name: "podinfo-2",
+                        state: .stalled
+                    )
                 )
             )
 
@@ -74,8 +86,12 @@ import Testing
             let lines = table.stdout.split(separator: "\n")
             #expect(lines.first?.hasPrefix("ID") == true)
             #expect(lines.first?.contains("MATCHERS") == true)
-            #expect(lines.contains { $0.hasPrefix(id) && $0.contains("kind=HelmRelease,namespace=apps,name=podinfo*")
-                && $0.contains("alice") && $0.hasSuffix("upgrading podinfo") })
+            #expect(
+                lines.contains {
+                    $0.hasPrefix(id) && $0.contains("kind=HelmRelease,namespace=apps,name=podinfo*")
+                        && $0.contains("alice") && $0.hasSuffix("upgrading podinfo")
+                }
+            )
 
             let json = try await Self.silence(["list", "--output", "json"], environment)
             #expect(json.status == 0)
@@ -90,7 +106,9 @@ import Testing
             let expired = try await Self.silence(["expire", id], environment)
             #expect(expired.status == 0, "\(expired.stderr)")
             let after = try await Self.silence(["list", "--output", "json"], environment)
-            #expect(after.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]" || after.stdout.contains("[]"))
+            #expect(
+                after.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]" || after.stdout.contains("[]")
+            )
 
             let again = try await Self.silence(["expire", id], environment)
             #expect(again.status == 1)
@@ -102,7 +120,10 @@ import Testing
         try await Self.withRedis { environment, _, _ in
             var env = environment
             env["USER"] = "bob-from-env"
-            let added = try await Self.silence(["add", "--match", "namespace=apps", "--for", "30m", "--comment", "x"], env)
+            let added = try await Self.silence(
+                ["add", "--match", "namespace=apps", "--for", "30m", "--comment", "x"],
+                env
+            )
             #expect(added.status == 0, "\(added.stderr)")
             let json = try await Self.silence(["list", "--output", "json"], env)
             #expect(json.stdout.contains(#""createdBy" : "bob-from-env""#))
@@ -125,7 +146,10 @@ import Testing
             let result = try await Self.silence(["add"] + arguments, environment)
             #expect(result.status == 2)
             #expect(result.stderr.contains(message), "\(result.stderr)")
-            let stored = try await withRedisClient(configuration: try RedisConfiguration(url: url), logger: Self.quietLogger) {
+            let stored = try await withRedisClient(
+                configuration: try RedisConfiguration(url: url),
+                logger: Self.quietLogger
+            ) {
                 client in
                 try await client.send("EXISTS", "\(prefix):{fbs}:silences").integer
             }

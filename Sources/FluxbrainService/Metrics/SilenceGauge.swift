@@ -33,12 +33,7 @@ struct SilenceGauge: Service {
     }
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await refresh()
-                try await clock.sleep(for: interval)
-            }
-        }
+        await refreshPeriodically(every: interval, on: clock) { await refresh() }
     }
 
     /// Counts the active silences once into the gauge; a failed read leaves it as it was.

@@ -315,12 +315,7 @@ struct QueueGauges: Service {
     }
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await refresh()
-                try await clock.sleep(for: interval)
-            }
-        }
+        await refreshPeriodically(every: interval, on: clock) { await refresh() }
     }
 
     /// Reads the depths once into the gauges; a failed read leaves them as they were.
