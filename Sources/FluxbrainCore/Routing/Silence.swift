@@ -35,12 +35,25 @@ package struct Silence: Sendable, Hashable, Codable {
     package func silences(_ subject: RoutingSubject, at now: Date) -> Bool {
         isActive(at: now) && matchers.matches(subject)
     }
+
+    /// Checks what every store requires before it keeps a silence: an id, at least one matcher, and an end after
+    /// the start. Throws `CoreError(.invalidInput)` naming the problem.
+    package func validate() throws {
+        if id.isEmpty { throw CoreError(.invalidInput, "a silence needs an id") }
+        if matchers.isEmpty {
+            throw CoreError(.invalidInput, "silence \(id) has no matchers (it would silence everything)")
+        }
+        if endsAt <= startsAt {
+            throw CoreError(.invalidInput, "silence \(id) ends (\(endsAt)) before it starts (\(startsAt))")
+        }
+    }
 }
 
 /// Where silences live: in memory for one process, in Redis shared by replicas (the same conformance suite runs
 /// against both).
 package protocol SilenceStore: Sendable {
-    /// Stores `silence` (a new id).
+    /// Stores `silence` (a new id; an existing id is replaced). Throws `CoreError(.invalidInput)` for a silence
+    /// that ``Silence/validate()`` refuses.
     func add(_ silence: Silence) async throws
     /// The silences active at `now`, ordered by `endsAt`.
     func active(at now: Date) async throws -> [Silence]
@@ -56,7 +69,8 @@ package actor InMemorySilenceStore: SilenceStore {
         for silence in silences { self.silences[silence.id] = silence }
     }
 
-    package func add(_ silence: Silence) {
+    package func add(_ silence: Silence) throws {
+        try silence.validate()
         silences[silence.id] = silence
     }
 

@@ -41,6 +41,8 @@ package struct FluxbrainMetricsFactory: Sendable {
         "fluxbrain_kube_watch_restarts_total": "Watch streams restarted, by cluster and kind.",
         "fluxbrain_kube_objects_malformed_total":
             "Flux objects skipped because they could not be decoded, by cluster and kind.",
+        "fluxbrain_silences_active":
+            "Silences in effect now (fluxbrain silence add), as this replica last read them from the shared store.",
         "fluxbrain_redis_commands_total": "Redis commands sent.",
         "fluxbrain_redis_errors_total": "Redis command failures, by kind.",
         "fluxbrain_redis_reconnects_total": "Redis reconnections.",

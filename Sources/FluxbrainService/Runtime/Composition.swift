@@ -156,6 +156,7 @@ package enum Composition {
             queue: state.queue,
             lock: state.lock,
             index: state.index,
+            silences: state.silences,
             source: source,
             processor: processor,
             readiness: {
@@ -215,6 +216,8 @@ package enum Composition {
         var index: any IncidentIndex
         var analysis: any AnalysisStore
         var notification: any NotificationStore
+        /// From ``makeSilenceStore(redis:configuration:logger:)``.
+        var silences: any SilenceStore
         var readiness: @Sendable () async -> [ReadinessCheck]
     }
 
@@ -233,6 +236,7 @@ package enum Composition {
                     index: memory,
                     analysis: InMemoryAnalysisStore(),
                     notification: InMemoryNotificationStore(),
+                    silences: makeSilenceStore(redis: nil, configuration: configuration, logger: logger),
                     readiness: { [ReadinessCheck(name: "state", ok: true, detail: "in-memory (single process)")] }
                 )
             )
@@ -258,6 +262,7 @@ package enum Composition {
                         keyPrefix: configuration.redisPrefix,
                         logger: logger
                     ),
+                    silences: makeSilenceStore(redis: client, configuration: configuration, logger: logger),
                     readiness: {
                         let ping = await health.ping(timeout: timeout)
                         return [ReadinessCheck(name: "redis", ok: ping.ok, detail: ping.detail)]
@@ -267,9 +272,42 @@ package enum Composition {
         }
     }
 
+    /// The silence store of a run: `RedisSilenceStore` over `redis` (the client of `FLUXBRAIN_REDIS_URL`), shared by
+    /// every replica and `fluxbrain silence`; `InMemorySilenceStore` without Redis (a single process, which only
+    /// `fluxbrain silence` could fill, and that refuses to run without Redis: so it stays empty).
+    package static func makeSilenceStore(
+        redis: RedisClient?,
+        configuration: FluxbrainConfiguration,
+        logger: Logger
+    ) -> any SilenceStore {
+        guard let redis else { return InMemorySilenceStore() }
+        return RedisSilenceStore(client: redis, keyPrefix: configuration.redisPrefix, logger: logger)
+    }
+
+    /// Runs `body` with the shared silence store for `fluxbrain silence` (over ``withRedisCoordination``'s client).
+    ///
+    /// - Throws: ``ConfigurationError`` naming `FLUXBRAIN_REDIS_URL` when it is unset (silences are shared state: a
+    ///   process of its own could not tell the running replicas) or malformed.
+    package static func withSilenceStore<T>(
+        configuration: FluxbrainConfiguration,
+        logger: Logger,
+        _ body: (any SilenceStore) async throws -> T
+    ) async throws -> T {
+        guard configuration.redisURL != nil else {
+            throw ConfigurationError(
+                variable: "FLUXBRAIN_REDIS_URL",
+                message: "not set; silences are shared state that the running replicas read from Redis, so "
+                    + "'fluxbrain silence' needs the same FLUXBRAIN_REDIS_URL (and FLUXBRAIN_REDIS_PREFIX) as they do"
+            )
+        }
+        return try await withRedisCoordination(configuration: configuration, logger: logger) { _, client in
+            try await body(makeSilenceStore(redis: client, configuration: configuration, logger: logger))
+        }
+    }
+
     /// Connects to `FLUXBRAIN_REDIS_URL` as `fluxbrain-<replica>`, runs `body` with the coordination over that
-    /// client, and closes the client when `body` returns or throws. The one Redis wiring: `run`, `once` and
-    /// `fluxbrain queue` all come through here.
+    /// client, and closes the client when `body` returns or throws. The one Redis wiring: `run`, `once`,
+    /// `fluxbrain queue` and `fluxbrain silence` all come through here.
     ///
     /// - Parameter poolSize: connections in the client's pool (the client's default when `nil`).
     /// - Throws: ``ConfigurationError`` naming `FLUXBRAIN_REDIS_URL` when it is unset or malformed.

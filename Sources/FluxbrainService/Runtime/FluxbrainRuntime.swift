@@ -12,6 +12,8 @@ package struct RuntimeParts: Sendable {
     package var queue: any WorkQueue
     package var lock: any LeaderLock
     package var index: any IncidentIndex
+    /// The silences routing consults; ``SilenceGauge`` counts them for `fluxbrain_silences_active`.
+    package var silences: any SilenceStore
     package var source: any IncidentSource
     package var processor: any IncidentProcessor
     /// Readiness checks for `/readyz` (Redis, clusters, …).
@@ -26,6 +28,7 @@ package struct RuntimeParts: Sendable {
         queue: any WorkQueue,
         lock: any LeaderLock,
         index: any IncidentIndex,
+        silences: any SilenceStore = InMemorySilenceStore(),
         source: any IncidentSource,
         processor: any IncidentProcessor,
         readiness: @escaping @Sendable () async -> [ReadinessCheck] = { [] },
@@ -34,6 +37,7 @@ package struct RuntimeParts: Sendable {
         self.queue = queue
         self.lock = lock
         self.index = index
+        self.silences = silences
         self.source = source
         self.processor = processor
         self.readiness = readiness
@@ -91,10 +95,18 @@ package enum FluxbrainRuntime {
             metricsFactory: metricsFactory,
             logger: logger
         )
+        let silenceGauge = SilenceGauge(
+            store: parts.silences,
+            interval: .seconds(15),
+            clock: clock,
+            wallClock: SystemWallClock(),
+            metricsFactory: metricsFactory,
+            logger: logger
+        )
         var groupConfiguration = ServiceGroupConfiguration(
             services: parts.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
                 .init(service: http), .init(service: pipeline.election), .init(service: pipeline.scheduler),
-                .init(service: pipeline.workers), .init(service: gauges),
+                .init(service: pipeline.workers), .init(service: gauges), .init(service: silenceGauge),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
@@ -303,12 +315,7 @@ struct QueueGauges: Service {
     }
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await refresh()
-                try await clock.sleep(for: interval)
-            }
-        }
+        await refreshPeriodically(every: interval, on: clock) { await refresh() }
     }
 
     /// Reads the depths once into the gauges; a failed read leaves them as they were.
