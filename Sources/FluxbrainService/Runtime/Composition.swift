@@ -123,12 +123,8 @@ package enum Composition {
         )
 
         // Notification.
-        let notifiers = makeNotifiers(
-            configuration: configuration,
-            console: console,
-            httpClients: httpClients,
-            logger: logger
-        )
+        let routing = configuration.routing(console: console)
+        let notifiers = makeNotifiers(routing: routing, console: console, httpClients: httpClients, logger: logger)
         let settings = NotificationSettings(
             repeatInterval: configuration.repeatInterval,
             sendResolved: configuration.sendResolved,
@@ -147,6 +143,8 @@ package enum Composition {
             analyzer: analyzer,
             analysisStore: state.analysis,
             dispatcher: dispatcher,
+            router: routing.router,
+            silences: SilenceCache(store: state.silences),
             logger: logger
         )
 
@@ -178,33 +176,20 @@ package enum Composition {
         )
     }
 
-    /// The notifiers for the configured channels; the console one when none is configured (or when asked for).
+    /// The notifiers of `routing`'s channels; console channels print as `console` says (text by default).
     package static func makeNotifiers(
-        configuration: FluxbrainConfiguration,
+        routing: RoutingConfiguration,
         console: ConsoleFormat?,
         httpClients: HTTPClients,
         logger: Logger
     ) -> [any Notifier] {
-        let settings = NotifierFactory.Settings(
-            slackWebhook: configuration.slackWebhook,
-            slackChannel: configuration.slackChannel,
-            webhookURL: configuration.webhookURL,
-            webhookSecret: configuration.webhookSecret,
-            webhookHeaders: configuration.webhookHeaders,
-            githubOwner: configuration.githubOwner,
-            githubRepo: configuration.githubRepo,
-            githubToken: configuration.githubToken,
-            githubAPIURL: configuration.githubAPIURL,
-            githubReopenWindow: configuration.githubReopenWindow
-        )
-        let consoleNotifier: any Notifier =
-            console == .json ? JSONConsoleNotifier() : ConsoleNotifier(write: ConsoleOutput.write)
-        return NotifierFactory.make(
-            settings,
+        NotifierFactory.make(
+            routing.channels,
             clients: { httpClients.client(for: $0) },
             logger: logger,
-            console: consoleNotifier,
-            alwaysConsole: console != nil
+            console: { id -> any Notifier in
+                console == .json ? JSONConsoleNotifier(channel: id) : ConsoleNotifier(channel: id, write: ConsoleOutput.write)
+            }
         )
     }
 
@@ -215,6 +200,8 @@ package enum Composition {
         var index: any IncidentIndex
         var analysis: any AnalysisStore
         var notification: any NotificationStore
+        /// In memory for now, also with Redis (the Redis store is wired where it lands).
+        var silences: any SilenceStore
         var readiness: @Sendable () async -> [ReadinessCheck]
     }
 
@@ -233,6 +220,7 @@ package enum Composition {
                     index: memory,
                     analysis: InMemoryAnalysisStore(),
                     notification: InMemoryNotificationStore(),
+                    silences: InMemorySilenceStore(),
                     readiness: { [ReadinessCheck(name: "state", ok: true, detail: "in-memory (single process)")] }
                 )
             )
@@ -258,6 +246,7 @@ package enum Composition {
                         keyPrefix: configuration.redisPrefix,
                         logger: logger
                     ),
+                    silences: InMemorySilenceStore(),
                     readiness: {
                         let ping = await health.ping(timeout: timeout)
                         return [ReadinessCheck(name: "redis", ok: ping.ok, detail: ping.detail)]
@@ -321,7 +310,7 @@ enum ConsoleOutput {
 
 /// The console channel for machines: one JSON object per notification per line.
 struct JSONConsoleNotifier: Notifier {
-    var channel: ChannelID { .console }
+    var channel: ChannelID = .console
 
     private struct Line: Encodable {
         var kind: NotificationKind
@@ -344,5 +333,12 @@ struct JSONConsoleNotifier: Notifier {
         let text = try StableJSON.string(line)
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
         return DeliveryReport(detail: "stdout")
+    }
+}
+
+extension FluxbrainConfiguration {
+    /// The routing of a run: the configured one, with a console channel when `console` asks for one.
+    package func routing(console: ConsoleFormat?) -> RoutingConfiguration {
+        console == nil ? routing : routing.addingConsole()
     }
 }
