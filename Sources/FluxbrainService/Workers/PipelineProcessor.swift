@@ -28,11 +28,13 @@ package struct PipelineProcessor: IncidentProcessor {
     private let router: Router
     private let silences: SilenceCache
     private let unrouted: UnroutedLog
+    private let unroutedTotal: Counter
     private let logger: Logger
 
     /// - Parameters:
     ///   - router: where incidents go; default: every dispatcher channel (one catch-all route).
     ///   - silences: the active silences (default: none).
+    ///   - metricsFactory: makes `fluxbrain_incidents_unrouted_total`.
     package init(
         analyzer: Analyzer,
         analysisStore: any AnalysisStore,
@@ -40,6 +42,7 @@ package struct PipelineProcessor: IncidentProcessor {
         router: Router? = nil,
         silences: SilenceCache? = nil,
         redactor: Redactor = Redactor(),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
         logger: Logger
     ) {
         self.analyzer = analyzer
@@ -49,6 +52,7 @@ package struct PipelineProcessor: IncidentProcessor {
         self.silences = silences ?? SilenceCache(store: InMemorySilenceStore())
         self.redactor = redactor
         self.unrouted = UnroutedLog()
+        self.unroutedTotal = Counter(label: "fluxbrain_incidents_unrouted_total", factory: metricsFactory)
         self.logger = logger
     }
 
@@ -64,7 +68,7 @@ package struct PipelineProcessor: IncidentProcessor {
             }
             guard !decision.channels.isEmpty else {
                 if decision.isUnrouted, unrouted.first(incident.fingerprint) {
-                    Counter(label: "fluxbrain_incidents_unrouted_total").increment()
+                    unroutedTotal.increment()
                     logger.warning(
                         "incident matches no route; not notified",
                         metadata: [
