@@ -13,6 +13,7 @@ struct FluxbrainCommand: AsyncParsableCommand {
         version: BuildInfo.description,
         subcommands: [
             RunCommand.self, OnceCommand.self, CheckConfigCommand.self, NotifyTestCommand.self, QueueCommand.self,
+            RoutesCommand.self,
         ]
     )
 

@@ -50,6 +50,46 @@ package enum Composition {
         }
     }
 
+    /// `fluxbrain once --dry-run`: collection, detection, folding and routing, and nothing else. No notifier and
+    /// no Errorbrain client is built and no shared state is written: nothing is sent anywhere.
+    ///
+    /// - Returns: every incident with its routing decision, and what could not be read.
+    package static func dryRun(
+        configuration: FluxbrainConfiguration,
+        snapshot: SnapshotSource.Input?,
+        silences: any SilenceStore,
+        logger: Logger
+    ) async throws -> (decisions: [(incident: Incident, decision: RoutingDecision)], unread: [String]) {
+        let detector = Detector(stuckAfter: configuration.stuckAfter, gitHosts: configuration.gitHosts)
+        let now = Date()
+        let assessment: SourceAssessment
+        if let snapshot {
+            let source = SnapshotSource(
+                input: snapshot,
+                cluster: configuration.cluster ?? "snapshot",
+                detector: detector
+            )
+            assessment = try await source.assess(now: now)
+        } else {
+            assessment = try await withHTTPClients(HTTPClients.kubernetes()) { clients in
+                let source = try KubernetesSource.make(
+                    configuration: configuration,
+                    httpClients: clients,
+                    detector: detector,
+                    mode: .list,
+                    logger: logger
+                )
+                return try await source.assess(now: now)
+            }
+        }
+        let active = try await silences.active(at: now)
+        let router = configuration.routing.router
+        let decisions = assessment.clusters.flatMap(\.assessment.incidents).map { incident in
+            (incident: incident, decision: router.decide(incident, silences: active, now: now))
+        }
+        return (decisions, assessment.unread)
+    }
+
     /// Runs `body` with `clients` and shuts them down afterwards, also when `body` throws.
     package static func withHTTPClients<T>(
         _ clients: HTTPClients,
