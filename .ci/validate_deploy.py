@@ -30,6 +30,7 @@ import yaml
 
 import shutil
 import subprocess
+import tempfile
 
 K8S_VERSION = os.environ.get("VALIDATE_K8S_VERSION", "1.30.0")
 
@@ -65,7 +66,7 @@ COLLECT_LOGS REDIS_URL REDIS_PREFIX REPLICA_ID LOCK_TTL LEASE MAX_ATTEMPTS WORKE
 HTTP_ADDR LOG_LEVEL ERRORBRAIN_URL ERRORBRAIN_TIMEOUT ENVIRONMENT BACKOFF_BASE
 BACKOFF_MAX ANALYSIS_MAX_ATTEMPTS REPEAT_INTERVAL SEND_RESOLVED SLACK_WEBHOOK
 SLACK_CHANNEL WEBHOOK_URL WEBHOOK_SECRET WEBHOOK_HEADERS GITHUB_OWNER GITHUB_REPO
-GITHUB_TOKEN GITHUB_API_URL GITHUB_REOPEN_WINDOW KUBE_API_URL LOG_FORMAT""".split()}
+GITHUB_TOKEN GITHUB_API_URL GITHUB_REOPEN_WINDOW KUBE_API_URL LOG_FORMAT ROUTES_FILE""".split()}
 SECRET_ENV = {"FLUXBRAIN_SLACK_WEBHOOK", "FLUXBRAIN_WEBHOOK_URL", "FLUXBRAIN_WEBHOOK_SECRET",
               "FLUXBRAIN_WEBHOOK_HEADERS", "FLUXBRAIN_GITHUB_TOKEN", "FLUXBRAIN_REDIS_URL"}
 # Secret-only settings must never appear as plain values in manifests or ConfigMaps
@@ -873,6 +874,10 @@ DUMMY_SECRETS = {
     "FLUXBRAIN_GITHUB_TOKEN": "ghp_dummy0000000000000000000000000000",
     "FLUXBRAIN_REDIS_URL": "redis://:dummy-password@fluxbrain-redis.fluxbrain.svc:6379/0",
     "REDIS_PASSWORD": "dummy-password",
+    "PLATFORM_GITHUB_TOKEN": "ghp_dummy0000000000000000000000000001",
+    "SLACK_SHOP_WEBHOOK": "https://hooks.slack.com/services/T0000000/B0000001/XXXXXXXXXXXXXXXXXXXXXXXX",
+    "PAYMENTS_WEBHOOK_URL": "https://payments.example.com/fluxbrain",
+    "PAYMENTS_WEBHOOK_SECRET": "dummy-hmac-key",
 }
 _help_cache: dict[str, dict] = {}
 
@@ -958,16 +963,41 @@ def check_command_line(where: str, argv: list[str], files: dict[str, str]) -> di
     return given
 
 
-def check_config_accepts(where: str, env: dict[str, str], image_env: dict[str, str]) -> None:
-    """`fluxbrain check-config` with exactly `env` (plus the image's ENV and a PATH) exits 0."""
+def check_config_accepts(where: str, env: dict[str, str], image_env: dict[str, str],
+                         refuses: str | None = None) -> None:
+    """`fluxbrain check-config` with exactly `env` (plus the image's ENV and a PATH) exits 0; with `refuses`, exits 2
+    with a message containing it (a routes file naming a secret that is absent)."""
     binary = os.path.join(BIN_DIR, "fluxbrain")
     if not C.check(os.access(binary, os.X_OK), f"{where}: {binary} not built"):
         return
     full = {"PATH": "/usr/local/bin:/usr/bin:/bin", **image_env, **env}
     result = subprocess.run([binary, "check-config"], env=full, capture_output=True, text=True, timeout=60)
+    if refuses is not None:
+        C.check(result.returncode == 2 and refuses in result.stderr,
+                f"{where}: fluxbrain check-config should refuse with exit 2 naming {refuses!r} "
+                f"(exit {result.returncode}): {result.stderr.strip()}")
+        return
     C.check(result.returncode == 0 and "configuration OK" in result.stdout,
             f"{where}: fluxbrain check-config rejects its environment (exit {result.returncode}): "
             f"{result.stderr.strip()}")
+
+
+def mounted_config_maps(spec: dict, c: dict, objs: list[dict], directory: str) -> dict[str, str]:
+    """Writes the ConfigMaps mounted into container `c` under `directory`; mountPath -> local directory."""
+    by_name = {o["metadata"]["name"]: o for o in objs if o.get("kind") == "ConfigMap"}
+    volumes = {v["name"]: v for v in spec.get("volumes") or []}
+    out: dict[str, str] = {}
+    for i, m in enumerate(c.get("volumeMounts") or []):
+        ref = get(volumes.get(m.get("name"), {}), "configMap", "name")
+        if not ref or ref not in by_name:
+            continue
+        local = os.path.join(directory, str(i))
+        os.makedirs(local, exist_ok=True)
+        for key, value in (by_name[ref].get("data") or {}).items():
+            with open(os.path.join(local, key), "w") as f:
+                f.write(str(value))
+        out[m["mountPath"].rstrip("/")] = local
+    return out
 
 
 def interpolate(value: Any, environ: dict[str, str]) -> str:
@@ -1077,8 +1107,19 @@ def check_workload_runtime(label: str, objs: list[dict]) -> None:
             check_command_line(where, argv, files)
             mounts = [m.get("mountPath", "") for m in c.get("volumeMounts") or []]
             ports = {p.get("name"): p.get("containerPort") for p in c.get("ports") or []}
+            scratch = tempfile.mkdtemp(prefix="fluxbrain-validate-")
+            local_mounts = mounted_config_maps(spec, c, objs, scratch)
             for variant, env in container_environments(c, objs, f"{w['metadata']['name']}-5d4f8c7b9-abcde"):
-                check_config_accepts(f"{where} ({variant})", env, image_env)
+                # Files from mounted ConfigMaps (the routes file) are read from a local copy.
+                local_env = dict(env)
+                for key, value in env.items():
+                    for mount, local in local_mounts.items():
+                        if value.startswith(mount + "/"):
+                            local_env[key] = local + value[len(mount):]
+                # Without the Secret, a routes file that names its secrets must refuse to start, naming it.
+                refuses = "FLUXBRAIN_ROUTES_FILE" if variant == "Secret absent" and "FLUXBRAIN_ROUTES_FILE" in env \
+                    else None
+                check_config_accepts(f"{where} ({variant})", local_env, image_env, refuses=refuses)
                 for key, value in env.items():
                     if value.startswith("/"):
                         C.check(any(value == m or value.startswith(m.rstrip("/") + "/") for m in mounts)

@@ -21,6 +21,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
                 row.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
                 + row.value.padding(toLength: valueWidth, withPad: " ", startingAt: 0) + "  " + row.source + "\n"
         }
+        for line in configuration.routing.describe() { text += line + "\n" }
         text += "configuration OK\n"
         FileHandle.standardOutput.write(Data(text.utf8))
     }

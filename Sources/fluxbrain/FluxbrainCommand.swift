@@ -13,7 +13,7 @@ struct FluxbrainCommand: AsyncParsableCommand {
         version: BuildInfo.description,
         subcommands: [
             RunCommand.self, OnceCommand.self, CheckConfigCommand.self, NotifyTestCommand.self, QueueCommand.self,
-            SilenceCommand.self,
+            SilenceCommand.self, RoutesCommand.self,
         ]
     )
 

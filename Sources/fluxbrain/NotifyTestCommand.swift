@@ -16,7 +16,7 @@ struct NotifyTestCommand: AsyncParsableCommand {
         let logger = bootstrapObservability(configuration)
         let clients = HTTPClients(proxies: configuration.proxies)
         let notifiers = Composition.makeNotifiers(
-            configuration: configuration,
+            routing: configuration.routing,
             console: nil,
             httpClients: clients,
             logger: logger

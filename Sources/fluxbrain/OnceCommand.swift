@@ -14,7 +14,9 @@ struct OnceCommand: AsyncParsableCommand {
             With --snapshot, reads Flux objects saved from a cluster (a directory or a file; JSON or YAML; \
             single objects, typed lists or kind: List documents) and needs neither a cluster nor Redis. \
             Incidents are reported on the console (readable, or one JSON object per line with --output json) \
-            and on every configured channel.
+            and on every configured channel. With --dry-run, runs collection, detection, folding and routing only, \
+            sends nothing anywhere (no channel, no Errorbrain) and prints for each incident the routes that matched, \
+            the channels it would reach and why not the others.
             """
     )
 
@@ -27,10 +29,31 @@ struct OnceCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Exit with code 1 when any incident is found.")
     var failOnIncident = false
 
+    @Flag(name: .long, help: "Route only: print where each incident would go, send nothing (not even to Errorbrain).")
+    var dryRun = false
+
     func run() async throws {
         let configuration = try loadConfiguration()
         let logger = bootstrapObservability(configuration)
         let loaded = try snapshot.map { try loadSnapshot($0, configuration: configuration, logger: logger) }
+        if dryRun {
+            let result = try await Composition.dryRun(
+                configuration: configuration,
+                snapshot: loaded.map(SnapshotSource.Input.loaded),
+                silences: InMemorySilenceStore(),
+                logger: logger
+            )
+            var text = "dry run: nothing is sent\n"
+            for (incident, decision) in result.decisions {
+                let title = "\(incident.object) (cluster \(incident.object.cluster), \(incident.state.rawValue))"
+                text += "\n" + decision.explained(title: title, router: configuration.routing.router) + "\n"
+            }
+            if result.decisions.isEmpty { text += "no incidents\n" }
+            for unread in result.unread { text += "not read: \(unread)\n" }
+            FileHandle.standardOutput.write(Data(text.utf8))
+            if failOnIncident, !result.decisions.isEmpty { throw ExitCode(1) }
+            return
+        }
         let outcome = try await withParts(
             configuration,
             snapshot: loaded.map(SnapshotSource.Input.loaded),

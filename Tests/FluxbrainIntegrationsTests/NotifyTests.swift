@@ -61,21 +61,29 @@ import Testing
         }
     }
 
-    @Test func consoleIsTheDefaultWhenNothingIsConfigured() {
-        let notifiers = NotifierFactory.make(.init(), client: .shared, logger: Logger(label: "t"))
-        #expect(notifiers.map(\.channel) == [.console])
+    @Test func theFactoryBuildsOneNotifierPerChannelUnderItsName() {
         let all = NotifierFactory.make(
-            .init(
-                slackWebhook: URL(string: "http://127.0.0.1:1/s")!,
-                webhookURL: URL(string: "http://127.0.0.1:1/w")!,
-                githubOwner: "o",
-                githubRepo: "r",
-                githubToken: "t"
-            ),
-            client: .shared,
+            [
+                ChannelDefinition(id: ChannelID("oncall"), settings: .slack(webhookURL: URL(string: "http://127.0.0.1:1/s")!, channel: nil)),
+                ChannelDefinition(id: ChannelID("team-a"), settings: .webhook(url: URL(string: "http://127.0.0.1:1/w")!, secret: nil, headers: [])),
+                ChannelDefinition(
+                    id: ChannelID("issues"),
+                    settings: .github(
+                        owner: "o",
+                        repo: "r",
+                        token: "t",
+                        apiURL: URL(string: "http://127.0.0.1:1")!,
+                        reopenWindow: .seconds(60)
+                    )
+                ),
+                ChannelDefinition(id: ChannelID("stdout"), settings: .console),
+            ],
+            clients: { _ in .shared },
             logger: Logger(label: "t")
         )
-        #expect(all.map(\.channel) == [.slack, .webhook, .github])
+        #expect(all.map(\.channel.rawValue) == ["oncall", "team-a", "issues", "stdout"])
+        #expect(all[0] is SlackNotifier && all[1] is WebhookNotifier && all[2] is GitHubIssuesNotifier)
+        #expect(all[3] is ConsoleNotifier)
     }
 
     @Test func everyChannelTellsEachIncidentOnceRemindsAndResolves() async throws {

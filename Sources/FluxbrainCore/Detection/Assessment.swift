@@ -93,6 +93,7 @@ extension Detector {
             }
             assessment.incidents.append(incident)
         }
+        RoutingAnnotations.inherit(&assessment.incidents, objects: objects)
         assessment.incidents.sort { $0.object < $1.object }
         return assessment
     }

@@ -173,7 +173,9 @@ package struct Detector: Sendable {
             detectedAt: now,
             remediation: remediation,
             changes: IncidentChanges.of(object, source: source, hosts: gitHosts),
-            fingerprintReason: fingerprintReason
+            fingerprintReason: fingerprintReason,
+            labels: object.metadata.labels.flatMap { $0.isEmpty ? nil : $0 },
+            annotations: RoutingAnnotations.carried(object.metadata.annotations)
         )
     }
 

@@ -162,6 +162,11 @@ package struct Incident: Sendable, Codable, Hashable, Identifiable {
     package var status: JSONValue?
     /// When Fluxbrain saw it.
     package var detectedAt: Date
+    /// The Flux object's `metadata.labels` (what routes match on); `nil` when it has none.
+    package var labels: [String: String]?
+    /// The object's `fluxbrain.io/*` annotations (``RoutingAnnotations``), each falling back to its owning
+    /// Kustomization's or HelmRelease's; `nil` when there are none. No other annotation is carried.
+    package var annotations: [String: String]?
 
     package var id: Fingerprint { fingerprint }
 
@@ -189,7 +194,9 @@ package struct Incident: Sendable, Codable, Hashable, Identifiable {
         detectedAt: Date,
         remediation: Remediation? = nil,
         changes: IncidentChanges? = nil,
-        fingerprintReason: String? = nil
+        fingerprintReason: String? = nil,
+        labels: [String: String]? = nil,
+        annotations: [String: String]? = nil
     ) {
         self.fingerprint = Fingerprint(
             cluster: object.cluster,
@@ -223,6 +230,8 @@ package struct Incident: Sendable, Codable, Hashable, Identifiable {
         self.logLines = logLines
         self.status = status
         self.detectedAt = detectedAt
+        self.labels = labels
+        self.annotations = annotations
     }
 
     /// The events and log lines with repeated text collapsed (``EvidenceDigest``).

@@ -60,13 +60,18 @@ package struct NotificationDispatcher: Sendable {
 
     /// Notifies about `incident` observed as `status` on every channel that is due.
     ///
-    /// - Parameter analysis: called at most once, and only if some channel is to send.
-    /// - Returns: one outcome per notifier, in the notifiers' order.
+    /// - Parameters:
+    ///   - channels: only these channels (the routing decision); `nil` for every channel. A channel left out is
+    ///     neither claimed nor sent to, and its state is untouched.
+    ///   - analysis: called at most once, and only if some channel is to send.
+    /// - Returns: one outcome per notifier taking part, in the notifiers' order.
     package func dispatch(
         incident: Incident,
         status: NotificationStatus,
+        channels: Set<ChannelID>? = nil,
         analysis: @escaping @Sendable () async -> AnalysisOutcome
     ) async -> [ChannelOutcome] {
+        let notifiers = channels.map { wanted in self.notifiers.filter { wanted.contains($0.channel) } } ?? notifiers
         var incidentLogger = self.logger
         incidentLogger[metadataKey: "fingerprint"] = "\(incident.fingerprint.short)"
         incidentLogger[metadataKey: "object"] = "\(incident.object)"

@@ -89,7 +89,7 @@ package struct NotificationTextRenderer: Sendable {
 
 /// Writes notifications as readable text: the default channel when nothing else is configured.
 package struct ConsoleNotifier: Notifier {
-    package let channel: ChannelID = .console
+    package let channel: ChannelID
     private let renderer: NotificationTextRenderer
     private let write: @Sendable (String) -> Void
 
@@ -97,8 +97,10 @@ package struct ConsoleNotifier: Notifier {
     ///   standard output.
     package init(
         renderer: NotificationTextRenderer = NotificationTextRenderer(),
+        channel: ChannelID = .console,
         write: @escaping @Sendable (String) -> Void = { print($0 + "\n") }
     ) {
+        self.channel = channel
         self.renderer = renderer
         self.write = write
     }

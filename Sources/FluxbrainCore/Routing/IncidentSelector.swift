@@ -76,4 +76,36 @@ package struct IncidentSelector: Sendable, Hashable, Codable {
         }
         return true
     }
+
+    /// `true` if any one given field matches `subject` on its own (a label: any one given key present with a
+    /// matching value). The `exclude:` block of a route: `{names: ["*-canary"], kinds: [Bucket]}` excludes canaries
+    /// and Buckets.
+    package func matchesAny(_ subject: RoutingSubject) -> Bool {
+        if let clusters, Glob.any(clusters, match: subject.cluster) { return true }
+        if let kinds, Glob.any(kinds, match: subject.kind) { return true }
+        if let namespaces, Glob.any(namespaces, match: subject.namespace) { return true }
+        if let names, Glob.any(names, match: subject.name) { return true }
+        if let states, states.contains(subject.state) { return true }
+        if let labels {
+            for (key, glob) in labels {
+                if let value = subject.labels[key], glob.matches(value) { return true }
+            }
+        }
+        return false
+    }
+}
+
+extension RoutingSubject {
+    /// What routes and silences see of `incident`: its object, labels, state and message.
+    package init(_ incident: Incident) {
+        self.init(
+            cluster: incident.object.cluster,
+            kind: incident.object.kind.name,
+            namespace: incident.object.namespace,
+            name: incident.object.name,
+            labels: incident.labels ?? [:],
+            state: incident.state,
+            message: incident.message
+        )
+    }
 }

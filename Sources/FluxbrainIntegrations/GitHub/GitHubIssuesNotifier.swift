@@ -20,7 +20,7 @@ import NIOHTTP1
 /// list are skipped. Rate limits (403/429 with `retry-after`, or `x-ratelimit-remaining: 0` and
 /// `x-ratelimit-reset`) are waited out when short. The token is never logged.
 package struct GitHubIssuesNotifier: Notifier {
-    package let channel: ChannelID = .github
+    package let channel: ChannelID
     private let owner: String
     private let repo: String
     private let token: String
@@ -34,6 +34,7 @@ package struct GitHubIssuesNotifier: Notifier {
     ///   - apiURL: `FLUXBRAIN_GITHUB_API_URL` (`https://api.github.com`, or `https://HOST/api/v3` for Enterprise).
     ///   - reopenWindow: `FLUXBRAIN_GITHUB_REOPEN_WINDOW` (default 24h).
     ///   - maxPages: list pages of 100 read at most per lookup.
+    ///   - channel: the channel's name (`github` without a routes file).
     package init(
         owner: String,
         repo: String,
@@ -41,8 +42,10 @@ package struct GitHubIssuesNotifier: Notifier {
         apiURL: URL = URL(string: "https://api.github.com")!,
         reopenWindow: Duration = .seconds(24 * 3600),
         maxPages: Int = 10,
+        channel: ChannelID = .github,
         http: NotificationHTTP
     ) {
+        self.channel = channel
         self.owner = owner
         self.repo = repo
         self.token = token

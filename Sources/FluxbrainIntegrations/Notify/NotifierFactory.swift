@@ -3,98 +3,45 @@ import FluxbrainCore
 import Foundation
 import Logging
 
-/// Builds the configured notifiers from configuration values and the HTTP clients their URLs need.
+/// Builds the notifiers of the configured channels (``ChannelDefinition``) with the HTTP clients their URLs need.
 package enum NotifierFactory {
-    /// The values the notifiers read (the `FLUXBRAIN_*` variables of the same names).
-    package struct Settings: Sendable {
-        package var slackWebhook: URL?
-        package var slackChannel: String?
-        package var webhookURL: URL?
-        package var webhookSecret: String?
-        package var webhookHeaders: [(String, String)]
-        package var githubOwner: String?
-        package var githubRepo: String?
-        package var githubToken: String?
-        package var githubAPIURL: URL
-        package var githubReopenWindow: Duration
-        /// Timeout of one HTTP request (default 10s).
-        package var requestTimeout: Duration
-
-        package init(
-            slackWebhook: URL? = nil,
-            slackChannel: String? = nil,
-            webhookURL: URL? = nil,
-            webhookSecret: String? = nil,
-            webhookHeaders: [(String, String)] = [],
-            githubOwner: String? = nil,
-            githubRepo: String? = nil,
-            githubToken: String? = nil,
-            githubAPIURL: URL = URL(string: "https://api.github.com")!,
-            githubReopenWindow: Duration = .seconds(24 * 3600),
-            requestTimeout: Duration = .seconds(10)
-        ) {
-            self.slackWebhook = slackWebhook
-            self.slackChannel = slackChannel
-            self.webhookURL = webhookURL
-            self.webhookSecret = webhookSecret
-            self.webhookHeaders = webhookHeaders
-            self.githubOwner = githubOwner
-            self.githubRepo = githubRepo
-            self.githubToken = githubToken
-            self.githubAPIURL = githubAPIURL
-            self.githubReopenWindow = githubReopenWindow
-            self.requestTimeout = requestTimeout
-        }
-    }
-
-    /// Slack, webhook and GitHub notifiers for what is configured; the console notifier alone when nothing is.
-    package static func make(
-        _ settings: Settings,
-        client: HTTPClient,
-        logger: Logger,
-        console: any Notifier = ConsoleNotifier(write: { print($0 + "\n") })
-    ) -> [any Notifier] {
-        make(settings, clients: { _ in client }, logger: logger, console: console)
-    }
-
-    /// Like ``make(_:client:logger:console:)``, with the HTTP client each channel's URL needs (direct or through a
-    /// proxy, see ``HTTPClients``).
+    /// One notifier per channel, in order, each delivering under its channel's name.
     ///
-    /// The one place the console channel is chosen: `console` is added when no other channel is configured, or
-    /// always with `alwaysConsole` (`fluxbrain once --output`).
+    /// - Parameters:
+    ///   - clients: the HTTP client for a URL (direct or through a proxy, see ``HTTPClients``).
+    ///   - requestTimeout: timeout of one HTTP request (default 10s).
+    ///   - console: makes the console notifier for a channel name (text on standard output by default).
     package static func make(
-        _ settings: Settings,
+        _ channels: [ChannelDefinition],
         clients: (URL) -> HTTPClient,
         logger: Logger,
-        console: any Notifier = ConsoleNotifier(write: { print($0 + "\n") }),
-        alwaysConsole: Bool = false
+        requestTimeout: Duration = .seconds(10),
+        console: (ChannelID) -> any Notifier = { ConsoleNotifier(channel: $0, write: { print($0 + "\n") }) }
     ) -> [any Notifier] {
-        let policy = HTTPRetryPolicy(timeout: settings.requestTimeout)
-        var notifiers: [any Notifier] = []
-        if let url = settings.slackWebhook {
-            let http = NotificationHTTP(client: clients(url), policy: policy, logger: logger)
-            notifiers.append(SlackNotifier(webhookURL: url, channelOverride: settings.slackChannel, http: http))
-        }
-        if let url = settings.webhookURL {
-            let http = NotificationHTTP(client: clients(url), policy: policy, logger: logger)
-            notifiers.append(
-                WebhookNotifier(url: url, secret: settings.webhookSecret, headers: settings.webhookHeaders, http: http)
-            )
-        }
-        if let owner = settings.githubOwner, let repo = settings.githubRepo, let token = settings.githubToken {
-            let http = NotificationHTTP(client: clients(settings.githubAPIURL), policy: policy, logger: logger)
-            notifiers.append(
-                GitHubIssuesNotifier(
+        let policy = HTTPRetryPolicy(timeout: requestTimeout)
+        return channels.map { definition -> any Notifier in
+            let id = definition.id
+            switch definition.settings {
+            case .slack(let url, let channel):
+                let http = NotificationHTTP(client: clients(url), policy: policy, logger: logger)
+                return SlackNotifier(webhookURL: url, channelOverride: channel, channel: id, http: http)
+            case .webhook(let url, let secret, let headers):
+                let http = NotificationHTTP(client: clients(url), policy: policy, logger: logger)
+                return WebhookNotifier(url: url, secret: secret, headers: headers, channel: id, http: http)
+            case .github(let owner, let repo, let token, let apiURL, let reopenWindow):
+                let http = NotificationHTTP(client: clients(apiURL), policy: policy, logger: logger)
+                return GitHubIssuesNotifier(
                     owner: owner,
                     repo: repo,
                     token: token,
-                    apiURL: settings.githubAPIURL,
-                    reopenWindow: settings.githubReopenWindow,
+                    apiURL: apiURL,
+                    reopenWindow: reopenWindow,
+                    channel: id,
                     http: http
                 )
-            )
+            case .console:
+                return console(id)
+            }
         }
-        if notifiers.isEmpty || alwaysConsole { notifiers.append(console) }
-        return notifiers
     }
 }

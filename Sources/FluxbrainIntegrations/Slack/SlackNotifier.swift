@@ -12,7 +12,7 @@ import NIOHTTP1
 /// policy) before retrying; 5xx are retried with a short backoff. The webhook URL is a secret: it is never logged
 /// nor put in an error.
 package struct SlackNotifier: Notifier {
-    package let channel: ChannelID = .slack
+    package let channel: ChannelID
     private let webhookURL: URL
     private let builder: SlackMessageBuilder
     private let http: NotificationHTTP
@@ -21,7 +21,14 @@ package struct SlackNotifier: Notifier {
     ///   - webhookURL: `FLUXBRAIN_SLACK_WEBHOOK`.
     ///   - channelOverride: `FLUXBRAIN_SLACK_CHANNEL`.
     ///   - http: the shared client with its retry policy, sleeper and logger.
-    package init(webhookURL: URL, channelOverride: String? = nil, http: NotificationHTTP) {
+    /// - Parameter channel: the channel's name (`slack` without a routes file).
+    package init(
+        webhookURL: URL,
+        channelOverride: String? = nil,
+        channel: ChannelID = .slack,
+        http: NotificationHTTP
+    ) {
+        self.channel = channel
         self.webhookURL = webhookURL
         self.builder = SlackMessageBuilder(channel: channelOverride)
         self.http = http

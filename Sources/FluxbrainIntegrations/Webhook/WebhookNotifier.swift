@@ -13,7 +13,7 @@ import NIOHTTP1
 /// `Idempotency-Key` is `<fingerprint>:<kind>:<sequence>`: the same on every retry of one notification.
 /// `FLUXBRAIN_WEBHOOK_HEADERS` are added as given (they may override `User-Agent`, not the signature or key).
 package struct WebhookNotifier: Notifier {
-    package let channel: ChannelID = .webhook
+    package let channel: ChannelID
     private let url: URL
     private let secret: String?
     private let extraHeaders: [(String, String)]
@@ -23,7 +23,15 @@ package struct WebhookNotifier: Notifier {
     ///   - url: `FLUXBRAIN_WEBHOOK_URL` (a secret: never logged).
     ///   - secret: `FLUXBRAIN_WEBHOOK_SECRET`, the HMAC key.
     ///   - headers: `FLUXBRAIN_WEBHOOK_HEADERS`, parsed.
-    package init(url: URL, secret: String?, headers: [(String, String)] = [], http: NotificationHTTP) {
+    /// - Parameter channel: the channel's name (`webhook` without a routes file).
+    package init(
+        url: URL,
+        secret: String?,
+        headers: [(String, String)] = [],
+        channel: ChannelID = .webhook,
+        http: NotificationHTTP
+    ) {
+        self.channel = channel
         self.url = url
         self.secret = secret.flatMap { $0.isEmpty ? nil : $0 }
         self.extraHeaders = headers

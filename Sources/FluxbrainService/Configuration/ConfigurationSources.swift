@@ -25,7 +25,9 @@ struct SecretFiles: Sendable {
             }
             return value
         }
-        for name in environment.keys.sorted() where name.hasPrefix("FLUXBRAIN_") && name.hasSuffix("_FILE") {
+        // FLUXBRAIN_ROUTES_FILE is a setting of its own (the routes file), not the file of a FLUXBRAIN_ROUTES secret.
+        for name in environment.keys.sorted()
+        where name.hasPrefix("FLUXBRAIN_") && name.hasSuffix("_FILE") && name != RoutesFile.variable {
             let setting = String(name.dropLast("_FILE".count))
             if !secrets.contains(setting), value(name) != nil {
                 throw ConfigurationError(

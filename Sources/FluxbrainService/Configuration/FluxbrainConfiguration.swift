@@ -117,6 +117,11 @@ package struct FluxbrainConfiguration: Sendable {
     package var githubAPIURL: URL
     /// `FLUXBRAIN_GITHUB_REOPEN_WINDOW` (duration, default `24h`).
     package var githubReopenWindow: Duration
+    /// `FLUXBRAIN_ROUTES_FILE` (path, optional): named channels and routes (docs/notifications.md). Without it, the
+    /// channels come from the variables above (`slack`, `webhook`, `github`; `console` when none is set) and every
+    /// incident goes to all of them. With it, those variables build no channel (the file may read them with
+    /// `{env: NAME}`).
+    package var routing: RoutingConfiguration
     /// `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` (and their lower-case forms; secret: a proxy URL may carry a
     /// password): the proxies of outbound requests (Kubernetes unless a kubeconfig `proxy-url` is set, Errorbrain,
     /// Slack, webhook, GitHub), read like Go programs do (``ProxyEnvironment``). Default: none.
@@ -159,7 +164,7 @@ package struct FluxbrainConfiguration: Sendable {
     ///   `FLUXBRAIN_WEBHOOK_HEADERS` (secret, `Name: value` pairs, optional), `FLUXBRAIN_GITHUB_OWNER`,
     ///   `FLUXBRAIN_GITHUB_REPO`, `FLUXBRAIN_GITHUB_TOKEN` (secret; all three or none),
     ///   `FLUXBRAIN_GITHUB_API_URL` (URL, default `https://api.github.com`), `FLUXBRAIN_GITHUB_REOPEN_WINDOW`
-    ///   (duration, default `24h`).
+    ///   (duration, default `24h`), `FLUXBRAIN_ROUTES_FILE` (path of the routes file, optional).
     /// - Proxies: `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` and their lower-case forms, read from
     ///   `environment.environment` as Go programs read them (``ProxyEnvironment``).
     ///
@@ -289,6 +294,42 @@ package struct FluxbrainConfiguration: Sendable {
                 message: "is required when any of FLUXBRAIN_GITHUB_OWNER, _REPO, _TOKEN is set"
             )
         }
+        if let path = env.string(RoutesFile.variable) {
+            routing = try RoutesFile.load(
+                path: path,
+                environment: env.environment,
+                defaults: .init(githubAPIURL: githubAPIURL, githubReopenWindow: githubReopenWindow)
+            )
+        } else {
+            var channels: [ChannelDefinition] = []
+            if let slackWebhook {
+                channels.append(ChannelDefinition(id: .slack, settings: .slack(webhookURL: slackWebhook, channel: slackChannel)))
+            }
+            if let webhookURL {
+                channels.append(
+                    ChannelDefinition(
+                        id: .webhook,
+                        settings: .webhook(url: webhookURL, secret: webhookSecret, headers: webhookHeaders)
+                    )
+                )
+            }
+            if let githubOwner, let githubRepo, let githubToken {
+                channels.append(
+                    ChannelDefinition(
+                        id: .github,
+                        settings: .github(
+                            owner: githubOwner,
+                            repo: githubRepo,
+                            token: githubToken,
+                            apiURL: githubAPIURL,
+                            reopenWindow: githubReopenWindow
+                        )
+                    )
+                )
+            }
+            if channels.isEmpty { channels.append(ChannelDefinition(id: .console, settings: .console)) }
+            routing = RoutingConfiguration(file: nil, channels: channels, router: .catchAll(channels.map(\.id)))
+        }
         var sources = env.sources()
         if sources["FLUXBRAIN_REPLICA_ID"] == "default" { sources["FLUXBRAIN_REPLICA_ID"] = "default (hostname)" }
         if sources["FLUXBRAIN_LOG_FORMAT"] == "default" {
@@ -414,6 +455,7 @@ package struct FluxbrainConfiguration: Sendable {
             ("FLUXBRAIN_GITHUB_TOKEN", mask(githubToken)),
             ("FLUXBRAIN_GITHUB_API_URL", githubAPIURL.absoluteString),
             ("FLUXBRAIN_GITHUB_REOPEN_WINDOW", githubReopenWindow.formattedShort),
+            ("FLUXBRAIN_ROUTES_FILE", show(routing.file)),
             ("HTTPS_PROXY", proxies.https?.description ?? "(unset)"),
             ("HTTP_PROXY", proxies.http?.description ?? "(unset)"),
             ("NO_PROXY", proxies.noProxy.isEmpty ? "(unset)" : proxies.noProxy.joined(separator: ",")),

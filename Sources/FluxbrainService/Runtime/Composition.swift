@@ -50,6 +50,46 @@ package enum Composition {
         }
     }
 
+    /// `fluxbrain once --dry-run`: collection, detection, folding and routing, and nothing else. No notifier and
+    /// no Errorbrain client is built and no shared state is written: nothing is sent anywhere.
+    ///
+    /// - Returns: every incident with its routing decision, and what could not be read.
+    package static func dryRun(
+        configuration: FluxbrainConfiguration,
+        snapshot: SnapshotSource.Input?,
+        silences: any SilenceStore,
+        logger: Logger
+    ) async throws -> (decisions: [(incident: Incident, decision: RoutingDecision)], unread: [String]) {
+        let detector = Detector(stuckAfter: configuration.stuckAfter, gitHosts: configuration.gitHosts)
+        let now = Date()
+        let assessment: SourceAssessment
+        if let snapshot {
+            let source = SnapshotSource(
+                input: snapshot,
+                cluster: configuration.cluster ?? "snapshot",
+                detector: detector
+            )
+            assessment = try await source.assess(now: now)
+        } else {
+            assessment = try await withHTTPClients(HTTPClients.kubernetes()) { clients in
+                let source = try KubernetesSource.make(
+                    configuration: configuration,
+                    httpClients: clients,
+                    detector: detector,
+                    mode: .list,
+                    logger: logger
+                )
+                return try await source.assess(now: now)
+            }
+        }
+        let active = try await silences.active(at: now)
+        let router = configuration.routing.router
+        let decisions = assessment.clusters.flatMap(\.assessment.incidents).map { incident in
+            (incident: incident, decision: router.decide(incident, silences: active, now: now))
+        }
+        return (decisions, assessment.unread)
+    }
+
     /// Runs `body` with `clients` and shuts them down afterwards, also when `body` throws.
     package static func withHTTPClients<T>(
         _ clients: HTTPClients,
@@ -123,12 +163,8 @@ package enum Composition {
         )
 
         // Notification.
-        let notifiers = makeNotifiers(
-            configuration: configuration,
-            console: console,
-            httpClients: httpClients,
-            logger: logger
-        )
+        let routing = configuration.routing(console: console)
+        let notifiers = makeNotifiers(routing: routing, console: console, httpClients: httpClients, logger: logger)
         let settings = NotificationSettings(
             repeatInterval: configuration.repeatInterval,
             sendResolved: configuration.sendResolved,
@@ -147,6 +183,8 @@ package enum Composition {
             analyzer: analyzer,
             analysisStore: state.analysis,
             dispatcher: dispatcher,
+            router: routing.router,
+            silences: SilenceCache(store: state.silences),
             logger: logger
         )
 
@@ -179,33 +217,20 @@ package enum Composition {
         )
     }
 
-    /// The notifiers for the configured channels; the console one when none is configured (or when asked for).
+    /// The notifiers of `routing`'s channels; console channels print as `console` says (text by default).
     package static func makeNotifiers(
-        configuration: FluxbrainConfiguration,
+        routing: RoutingConfiguration,
         console: ConsoleFormat?,
         httpClients: HTTPClients,
         logger: Logger
     ) -> [any Notifier] {
-        let settings = NotifierFactory.Settings(
-            slackWebhook: configuration.slackWebhook,
-            slackChannel: configuration.slackChannel,
-            webhookURL: configuration.webhookURL,
-            webhookSecret: configuration.webhookSecret,
-            webhookHeaders: configuration.webhookHeaders,
-            githubOwner: configuration.githubOwner,
-            githubRepo: configuration.githubRepo,
-            githubToken: configuration.githubToken,
-            githubAPIURL: configuration.githubAPIURL,
-            githubReopenWindow: configuration.githubReopenWindow
-        )
-        let consoleNotifier: any Notifier =
-            console == .json ? JSONConsoleNotifier() : ConsoleNotifier(write: ConsoleOutput.write)
-        return NotifierFactory.make(
-            settings,
+        NotifierFactory.make(
+            routing.channels,
             clients: { httpClients.client(for: $0) },
             logger: logger,
-            console: consoleNotifier,
-            alwaysConsole: console != nil
+            console: { id -> any Notifier in
+                console == .json ? JSONConsoleNotifier(channel: id) : ConsoleNotifier(channel: id, write: ConsoleOutput.write)
+            }
         )
     }
 
@@ -359,7 +384,7 @@ enum ConsoleOutput {
 
 /// The console channel for machines: one JSON object per notification per line.
 struct JSONConsoleNotifier: Notifier {
-    var channel: ChannelID { .console }
+    var channel: ChannelID = .console
 
     private struct Line: Encodable {
         var kind: NotificationKind
@@ -382,5 +407,12 @@ struct JSONConsoleNotifier: Notifier {
         let text = try StableJSON.string(line)
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
         return DeliveryReport(detail: "stdout")
+    }
+}
+
+extension FluxbrainConfiguration {
+    /// The routing of a run: the configured one, with a console channel when `console` asks for one.
+    package func routing(console: ConsoleFormat?) -> RoutingConfiguration {
+        console == nil ? routing : routing.addingConsole()
     }
 }

@@ -1,14 +1,23 @@
 import FluxbrainCore
 import Foundation
 import Logging
+import Metrics
+import Synchronization
 
-/// The worker's job for one item: analyze (cached per fingerprint, with backoff), then notify every channel that
-/// is due, through the shared notification store.
+/// The worker's job for one item: route, analyze (cached per fingerprint, with backoff), then notify every channel
+/// that is due, through the shared notification store.
 ///
-/// - firing: the analyzer decides first. `.deferred` (Errorbrain failed, backoff running) → retry the item at the
-///   deadline; otherwise the dispatcher claims each channel and sends what is due (first, reminder).
-/// - resolved: the dispatcher sends the one resolved message per channel, with the cached analysis if any; the
-///   analysis state of the fingerprint is then forgotten.
+/// - firing: the ``Router`` decides the channels (routes, `fluxbrain.io/*` annotations, active silences). No
+///   channel → nothing is analyzed, claimed or recorded (so a silenced incident still firing when its silence ends
+///   is notified on the next resync, and an unrouted one is logged once and counted in
+///   `fluxbrain_incidents_unrouted_total`). Otherwise the analyzer decides first: `.deferred` (Errorbrain failed,
+///   backoff running) → retry the item at the deadline; else the dispatcher claims each routed channel and sends
+///   what is due (first, reminder). A channel that no longer matches gets no more reminders; a newly matching one
+///   gets its first message.
+/// - resolved: the dispatcher offers the resolved message to every channel, and the notification state sends it
+///   exactly to the channels that got the firing message, whatever the routes, annotations or silences say now
+///   (closing what people were told about, e.g. the GitHub issue); the analysis state of the fingerprint is then
+///   forgotten.
 /// A channel that failed is retried by nacking the item until its backoff deadline; channels that were sent are
 /// skipped on the retry by the store, so nothing is duplicated.
 package struct PipelineProcessor: IncidentProcessor {
@@ -16,19 +25,34 @@ package struct PipelineProcessor: IncidentProcessor {
     private let analysisStore: any AnalysisStore
     private let dispatcher: NotificationDispatcher
     private let redactor: Redactor
+    private let router: Router
+    private let silences: SilenceCache
+    private let unrouted: UnroutedLog
+    private let unroutedTotal: Counter
     private let logger: Logger
 
+    /// - Parameters:
+    ///   - router: where incidents go; default: every dispatcher channel (one catch-all route).
+    ///   - silences: the active silences (default: none).
+    ///   - metricsFactory: makes `fluxbrain_incidents_unrouted_total`.
     package init(
         analyzer: Analyzer,
         analysisStore: any AnalysisStore,
         dispatcher: NotificationDispatcher,
+        router: Router? = nil,
+        silences: SilenceCache? = nil,
         redactor: Redactor = Redactor(),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
         logger: Logger
     ) {
         self.analyzer = analyzer
         self.analysisStore = analysisStore
         self.dispatcher = dispatcher
+        self.router = router ?? .catchAll(dispatcher.notifiers.map(\.channel))
+        self.silences = silences ?? SilenceCache(store: InMemorySilenceStore())
         self.redactor = redactor
+        self.unrouted = UnroutedLog()
+        self.unroutedTotal = Counter(label: "fluxbrain_incidents_unrouted_total", factory: metricsFactory)
         self.logger = logger
     }
 
@@ -37,6 +61,32 @@ package struct PipelineProcessor: IncidentProcessor {
         let outcomes: [ChannelOutcome]
         switch item.transition {
         case .firing:
+            let now = try await analysisStore.now()
+            let decision = router.decide(item.incident, silences: try await silences.active(at: now), now: now)
+            for warning in decision.warnings {
+                logger.warning("routing", metadata: ["object": "\(incident.object)", "warning": "\(warning)"])
+            }
+            guard !decision.channels.isEmpty else {
+                if decision.isUnrouted, unrouted.first(incident.fingerprint) {
+                    unroutedTotal.increment()
+                    logger.warning(
+                        "incident matches no route; not notified",
+                        metadata: [
+                            "fingerprint": "\(incident.fingerprint.short)", "object": "\(incident.object)",
+                            "cluster": "\(incident.object.cluster)",
+                        ]
+                    )
+                } else if !decision.isUnrouted {
+                    logger.debug(
+                        "incident not notified",
+                        metadata: [
+                            "object": "\(incident.object)",
+                            "why": "\(Set(decision.skipped.values).map(\.description).sorted().joined(separator: "; "))",
+                        ]
+                    )
+                }
+                return .done
+            }
             let analysis: AnalysisOutcome
             switch try await analyzer.analyze(incident) {
             case .ready(let outcome):
@@ -49,7 +99,11 @@ package struct PipelineProcessor: IncidentProcessor {
                 )
             }
             try Task.checkCancellation()
-            outcomes = await dispatcher.dispatch(incident: incident, status: .firing) { analysis }
+            outcomes = await dispatcher.dispatch(
+                incident: incident,
+                status: .firing,
+                channels: Set(decision.channels)
+            ) { analysis }
         case .resolved:
             let cached = try await analysisStore.cachedResult(for: incident.fingerprint)
             try Task.checkCancellation()
@@ -95,5 +149,25 @@ package struct PipelineProcessor: IncidentProcessor {
             after: .seconds(max(earliest.timeIntervalSince(now), 0.05)),
             reason: reasons.joined(separator: "; ")
         )
+    }
+}
+
+/// The fingerprints already logged as unrouted by this process, so each is logged and counted once (bounded: the
+/// oldest half is forgotten past 10,000).
+final class UnroutedLog: Sendable {
+    private let seen = Mutex<(set: Set<Fingerprint>, order: [Fingerprint])>(([], []))
+
+    /// `true` the first time `fingerprint` is seen.
+    func first(_ fingerprint: Fingerprint) -> Bool {
+        seen.withLock { state in
+            guard state.set.insert(fingerprint).inserted else { return false }
+            state.order.append(fingerprint)
+            if state.order.count > 10_000 {
+                let dropped = state.order.prefix(5_000)
+                state.set.subtract(dropped)
+                state.order.removeFirst(5_000)
+            }
+            return true
+        }
     }
 }

@@ -1,0 +1,60 @@
+import FluxbrainCore
+import Foundation
+
+/// One named notification channel with what its notifier needs, secrets resolved: an entry of `channels:` in the
+/// routes file, or one derived from the `FLUXBRAIN_*` channel variables (ids `slack`, `webhook`, `github`,
+/// `console`, so per-channel state in Redis stays valid).
+///
+/// The configuration produces these; ``NotifierFactory`` builds the notifiers from them.
+package struct ChannelDefinition: Sendable {
+    /// The channel types of the routes file's `type:`.
+    package enum Kind: String, Sendable, CaseIterable {
+        case slack, webhook, github, console
+    }
+
+    /// What the notifier of each type needs.
+    package enum Settings: Sendable {
+        /// A Slack incoming webhook (secret URL) and an optional channel override.
+        case slack(webhookURL: URL, channel: String?)
+        /// A generic JSON webhook (secret URL), its HMAC secret and extra headers (secret values).
+        case webhook(url: URL, secret: String?, headers: [(String, String)])
+        /// GitHub Issues in `owner/repo` with a token (secret), through `apiURL`.
+        case github(owner: String, repo: String, token: String, apiURL: URL, reopenWindow: Duration)
+        /// Readable text on standard output.
+        case console
+    }
+
+    /// The name: routes' `to:`, per-channel state and metrics use it.
+    package var id: ChannelID
+    package var settings: Settings
+
+    package init(id: ChannelID, settings: Settings) {
+        self.id = id
+        self.settings = settings
+    }
+
+    package var kind: Kind {
+        switch settings {
+        case .slack: return .slack
+        case .webhook: return .webhook
+        case .github: return .github
+        case .console: return .console
+        }
+    }
+
+    /// For `fluxbrain check-config`: the type and the settings, secrets masked.
+    package var summary: String {
+        func maskURL(_ url: URL) -> String { "\(url.scheme ?? "https")://\(url.host ?? "?")/******" }
+        switch settings {
+        case .slack(let url, let channel):
+            return "slack url=\(maskURL(url))" + (channel.map { " channel=\($0)" } ?? "")
+        case .webhook(let url, let secret, let headers):
+            return "webhook url=\(maskURL(url))" + (secret == nil ? "" : " secret=******")
+                + (headers.isEmpty ? "" : " headers=" + headers.map { "\($0.0): ******" }.joined(separator: "; "))
+        case .github(let owner, let repo, _, let apiURL, _):
+            return "github \(owner)/\(repo) token=****** apiURL=\(apiURL.absoluteString)"
+        case .console:
+            return "console"
+        }
+    }
+}
