@@ -72,6 +72,7 @@ struct RedactionTriggers: OptionSet, Sendable {
         var sawSecret = false
         var exotic = false
         let count = bytes.count
+        let interesting = Self.interesting
         var index = 0
         while index < count {
             let byte = bytes[index]
@@ -211,7 +212,9 @@ extension UnsafeBufferPointer<UInt8> {
                 found.insert(.azureKey)
             }
         case UInt8(ascii: "c"):
-            if hasFolded("credential", at: index) { found.formUnion(keyValueRules(afterKeyword: index + 10)) }
+            if hasFolded("credential", at: index) {
+                found.formUnion(keyValueRules(afterKeyword: index + 10, plural: true))
+            }
         case UInt8(ascii: "b"):
             if hasFolded("bearer", at: index) { found.insert(.bearer) }
         default:
@@ -223,14 +226,36 @@ extension UnsafeBufferPointer<UInt8> {
     /// The key/value rules, if a secret-named key ending at `end` can be followed by `:` or `=` the way their
     /// patterns allow: more key characters (a suffix such as `_key` or `_id`), an optional `\`, an optional quote,
     /// whitespace (any non-ASCII byte counts as possible whitespace).
-    fileprivate func keyValueRules(afterKeyword end: Int) -> RedactionTriggers {
+    fileprivate func keyValueRules(afterKeyword end: Int, plural: Bool = false) -> RedactionTriggers {
         var index = end
         while index < count, Self.isKeyByte(self[index]) { index += 1 }
+        // The key characters after the keyword are exactly a suffix the patterns allow (`passwordSecretRef` is not).
+        let pluralSuffix = plural && end < index && self[end] | 0x20 == UInt8(ascii: "s") && isKeySuffix(end + 1..<index)
+        guard isKeySuffix(end..<index) || pluralSuffix else { return [] }
         if index < count, self[index] == UInt8(ascii: "\\") { index += 1 }
         if index < count, self[index] == UInt8(ascii: "\"") || self[index] == UInt8(ascii: "'") { index += 1 }
         while index < count, self[index] >= 0x80 || Self.isASCIIWhitespace(self[index]) { index += 1 }
         guard index < count, self[index] == UInt8(ascii: ":") || self[index] == UInt8(ascii: "=") else { return [] }
         return [.quotedKeyValue, .bareKeyValue]
+    }
+
+    /// `range` is empty or one of the key suffixes the patterns allow: `[_-]?(key|value|id|token|access[_-]?key)`,
+    /// ASCII letters in either case.
+    private func isKeySuffix(_ range: Range<Int>) -> Bool {
+        var start = range.lowerBound
+        let end = range.upperBound
+        guard start < end else { return true }
+        if self[start] == UInt8(ascii: "_") || self[start] == UInt8(ascii: "-") { start += 1 }
+        func word(_ literal: StaticString, at index: Int) -> Bool {
+            index + literal.utf8CodeUnitCount == end && hasFolded(literal, at: index)
+        }
+        if word("key", at: start) || word("value", at: start) || word("id", at: start) || word("token", at: start) {
+            return true
+        }
+        guard hasFolded("access", at: start) else { return false }
+        var key = start + 6
+        if key < end, self[key] == UInt8(ascii: "_") || self[key] == UInt8(ascii: "-") { key += 1 }
+        return word("key", at: key)
     }
 
     /// `user:password@` right after a `://` (the credentials pattern's shape: characters other than `/`,
