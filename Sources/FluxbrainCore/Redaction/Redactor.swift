@@ -117,6 +117,12 @@ package struct Redactor: Sendable {
         return false
     }
 
+    /// `true` if `text` may be a JSON object that JSON redaction parses and redacts structurally (it starts with
+    /// `{` and mentions `"kind"`), where text redaction alone could differ.
+    package static func mayHoldJSONObject(_ text: String) -> Bool {
+        text.first == "{" && text.contains("\"kind\"")
+    }
+
     // MARK: Private
 
     /// `isSecretKey` over the bytes of an ASCII key without allocating (keys are short); `nil` for other keys.
@@ -165,7 +171,7 @@ package struct Redactor: Sendable {
     /// Strings inside JSON may themselves be JSON (e.g. `kubectl.kubernetes.io/last-applied-configuration`):
     /// those are parsed and redacted structurally, so a Secret's data inside an annotation is removed too.
     private func redactString(inJSON text: String) -> String {
-        if text.first == "{", text.utf8.count <= scanLimit, text.contains("\"kind\""),
+        if Self.mayHoldJSONObject(text), text.utf8.count <= scanLimit,
             let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)),
             case .object = parsed,
             let encoded = try? StableJSON.string(redact(parsed))
