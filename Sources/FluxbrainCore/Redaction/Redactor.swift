@@ -206,9 +206,10 @@ private struct RedactionRule {
 
     /// `text` with every match replaced, or `nil` when nothing matches.
     func replacing(in text: String) -> String? {
+        // One search: a triggered rule usually matches, so no `firstMatch` first.
         let range = NSRange(text.startIndex..., in: text)
-        guard regex.firstMatch(in: text, options: [], range: range) != nil else { return nil }
-        return regex.stringByReplacingMatches(in: text, options: [], range: range, withTemplate: template)
+        let replaced = regex.stringByReplacingMatches(in: text, options: [], range: range, withTemplate: template)
+        return replaced.utf8.elementsEqual(text.utf8) ? nil : replaced
     }
 }
 
