@@ -65,10 +65,10 @@ package struct FluxMessageGenerator: Sendable {
             ])
         case 1:
             let secretData = "{\"" + word() + "\":\"" + base64() + "\"}"
-            let annotation =
-                next(2) == 0
-                ? "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"x\"},\"data\":" + secretData + "}"
-                : "{\"kind\":\"ConfigMap\",\"data\":{\"password\":\"" + word() + "\"}}"
+            let secretAnnotation =
+                "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"x\"},\"data\":" + secretData + "}"
+            let configMapAnnotation = "{\"kind\":\"ConfigMap\",\"data\":{\"password\":\"" + word() + "\"}}"
+            let annotation = next(2) == 0 ? secretAnnotation : configMapAnnotation
             status["metadata"] = .object([
                 "annotations": .object(["kubectl.kubernetes.io/last-applied-configuration": .string(annotation)])
             ])
@@ -191,7 +191,9 @@ package struct FluxMessageGenerator: Sendable {
         { g in
             "failed to download artifact from http://source-controller.flux-system.svc.cluster.local./gitrepository/\(g.word())/\(g.word())/\(g.characters(40, from: "0123456789abcdef")).tar.gz, error: GET: 404"
         },
-        { g in "ssh://git@github.com/\(g.word())/\(g.word()).git: unable to authenticate, attempted methods [none publickey]" },
+        { g in
+            "ssh://git@github.com/\(g.word())/\(g.word()).git: unable to authenticate, attempted methods [none publickey]"
+        },
         { g in
             "Deployment/\(g.word())/\(g.word()) dry-run failed: spec.template.spec.containers[0].image: Required value"
         },
@@ -252,7 +254,9 @@ package struct FluxMessageGenerator: Sendable {
         { g in
             "POST https://hooks.slack.com/services/T\(g.alphanumeric(8))/B\(g.alphanumeric(8))/\(g.alphanumeric(24)): 404"
         },
-        { g in "key AIza\(g.characters(35, from: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")) rejected" },
+        { g in
+            "key AIza\(g.characters(35, from: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")) rejected"
+        },
         { g in
             "DefaultEndpointsProtocol=https;AccountName=st1;AccountKey=\(g.base64());EndpointSuffix=core.windows.net"
         },
@@ -266,7 +270,9 @@ package struct FluxMessageGenerator: Sendable {
         { g in
             "{\\\"kind\\\":\\\"Secret\\\",\\\"data\\\":{\\\"k\\\":\\\"\(g.base64())\\\"}}"
         },
-        { g in "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  db-url: \(g.base64())\n  other: \(g.base64())\n" },
+        { g in
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  db-url: \(g.base64())\n  other: \(g.base64())\n"
+        },
         { g in "  stringData:\n    password: \(g.alphanumeric(12))\n  type: Opaque\nkind: Secret" },
     ]
 }

@@ -194,7 +194,11 @@ private final class LegacyRedactionRules: @unchecked Sendable {
                 "$1" + LegacyRedactor.marker,
                 caseInsensitive: true
             ),
-            LegacyRedactionRule(#"([?&]sig=)"# + notRedacted + #"[^&\s"']+"#, "$1" + LegacyRedactor.marker, caseInsensitive: true),
+            LegacyRedactionRule(
+                #"([?&]sig=)"# + notRedacted + #"[^&\s"']+"#,
+                "$1" + LegacyRedactor.marker,
+                caseInsensitive: true
+            ),
             // key = "quoted value" / key: 'quoted value' / "key": "value".
             LegacyRedactionRule(
                 #"((?<![A-Za-z0-9_.-])["']?"# + secretKey + #"["']?\s*[:=]\s*)"# + #"(["'])"# + notRedacted

@@ -230,7 +230,8 @@ extension UnsafeBufferPointer<UInt8> {
         var index = end
         while index < count, Self.isKeyByte(self[index]) { index += 1 }
         // The key characters after the keyword are exactly a suffix the patterns allow (`passwordSecretRef` is not).
-        let pluralSuffix = plural && end < index && self[end] | 0x20 == UInt8(ascii: "s") && isKeySuffix(end + 1..<index)
+        let pluralSuffix =
+            plural && end < index && self[end] | 0x20 == UInt8(ascii: "s") && isKeySuffix(end + 1..<index)
         guard isKeySuffix(end..<index) || pluralSuffix else { return [] }
         if index < count, self[index] == UInt8(ascii: "\\") { index += 1 }
         if index < count, self[index] == UInt8(ascii: "\"") || self[index] == UInt8(ascii: "'") { index += 1 }

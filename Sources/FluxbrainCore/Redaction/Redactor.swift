@@ -291,7 +291,12 @@ private final class RedactionRules: @unchecked Sendable {
                 "$1" + Redactor.marker,
                 caseInsensitive: true
             ),
-            RedactionRule(.sasSignature, #"([?&]sig=)"# + notRedacted + #"[^&\s"']+"#, "$1" + Redactor.marker, caseInsensitive: true),
+            RedactionRule(
+                .sasSignature,
+                #"([?&]sig=)"# + notRedacted + #"[^&\s"']+"#,
+                "$1" + Redactor.marker,
+                caseInsensitive: true
+            ),
             // key = "quoted value" / key: 'quoted value' / "key": "value".
             RedactionRule(
                 .quotedKeyValue,
