@@ -148,6 +148,7 @@ let package = Package(
                 "FluxbrainIntegrations",
                 "FluxbrainRedis",
                 "FluxbrainTestbed",
+                "FluxbrainTestSupport",  // LegacyRedactor and FluxMessageGenerator for `redaction`
             ]
         ),
         // Fake Kubernetes, Errorbrain, Slack, webhook and GitHub servers and a redis-server runner.

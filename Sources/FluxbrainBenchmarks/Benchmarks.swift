@@ -13,6 +13,7 @@ enum Benchmarks {
     static let benchmarks: [String: (usage: String, run: Benchmark)] = [
         "redis": (RedisBenchmark.usage, RedisBenchmark.run),
         "detection": (DetectionBenchmark.usage, { try await DetectionBenchmark.run($0) }),
+        "redaction": (RedactionBenchmark.usage, RedactionBenchmark.run),
     ]
 
     static func main() async {

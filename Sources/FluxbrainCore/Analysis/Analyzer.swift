@@ -8,6 +8,16 @@ package protocol AnalysisService: Sendable {
     /// Throws when no verdict could be had; the message of the error is recorded as the failure reason, so it
     /// must not contain response bodies or secrets.
     func analyze(_ incident: Incident) async throws -> AnalysisResult
+
+    /// Analyzes an incident that is already redacted; a service that redacts what it sends can skip that.
+    /// By default the same as `analyze(_: Incident)`.
+    func analyze(_ incident: RedactedIncident) async throws -> AnalysisResult
+}
+
+extension AnalysisService {
+    package func analyze(_ incident: RedactedIncident) async throws -> AnalysisResult {
+        try await analyze(incident.incident)
+    }
 }
 
 /// What the `Analyzer` decided for one incident.
@@ -100,6 +110,18 @@ package struct Analyzer: Sendable {
     /// Throws only when the store fails (`CoreError`) or the task is cancelled; an Errorbrain failure is a
     /// decision, not an error.
     package func analyze(_ incident: Incident) async throws -> AnalysisDecision {
+        try await analyze(incident) { service in try await service.analyze(incident) }
+    }
+
+    /// `analyze(_:)` for an incident the pipeline has redacted; the service does not redact it again.
+    package func analyze(_ redacted: RedactedIncident) async throws -> AnalysisDecision {
+        try await analyze(redacted.incident) { service in try await service.analyze(redacted) }
+    }
+
+    private func analyze(
+        _ incident: Incident,
+        calling call: (any AnalysisService) async throws -> AnalysisResult
+    ) async throws -> AnalysisDecision {
         var logger = self.logger
         logger[metadataKey: "fingerprint"] = "\(incident.fingerprint.short)"
         logger[metadataKey: "object"] = "\(incident.object)"
@@ -126,7 +148,7 @@ package struct Analyzer: Sendable {
 
         let started = ContinuousClock.now
         do {
-            let result = try await service.analyze(incident)
+            let result = try await call(service)
             let seconds = (ContinuousClock.now - started).timeInterval
             try await store.storeResult(result, for: fingerprint)
             try await store.clearFailures(for: fingerprint)

@@ -29,16 +29,30 @@ package struct Redactor: Sendable {
     }
 
     /// `text` with every secret replaced by `[REDACTED]`.
+    ///
+    /// One pass over the bytes finds which rules could match (``RedactionTriggers``); only those run their
+    /// patterns, so a text without a trigger (most of them) costs that scan and is returned as is.
     package func redact(_ text: String) -> String {
         var text = text
         if text.utf8.count > scanLimit { text = Self.truncate(text, limit: scanLimit) }
-        if text.contains("Secret") {
-            for rule in RedactionRules.shared.secretObjectRules {
-                text = rule.apply(to: text)
+        var triggers = RedactionTriggers(scanning: text)
+        if triggers.isEmpty { return text }
+        let rules = RedactionRules.shared
+        // `contains` as before (it compares characters, so the bytes alone do not decide it).
+        if !triggers.isDisjoint(with: RedactionRules.secretObjectTriggers), text.contains("Secret") {
+            for rule in rules.secretObjectRules where triggers.contains(rule.trigger) {
+                if let changed = rule.replacing(in: text) {
+                    text = changed
+                    triggers = RedactionTriggers(scanning: text)
+                }
             }
         }
-        for rule in RedactionRules.shared.rules {
-            text = rule.apply(to: text)
+        for rule in rules.rules where triggers.contains(rule.trigger) {
+            if let changed = rule.replacing(in: text) {
+                text = changed
+                // Text that was apart now stands together: look for triggers again.
+                triggers = RedactionTriggers(scanning: text)
+            }
         }
         return text
     }
@@ -89,6 +103,7 @@ package struct Redactor: Sendable {
     /// `true` if `key` names a secret (`password`, `db_password`, `apiKey`, `client_secret`, `token`, …) but not a
     /// reference to one (`passwordSecretRef`, `secretName`, `tokenFile` are left alone).
     package static func isSecretKey(_ key: String) -> Bool {
+        if let answer = isSecretASCIIKey(key) { return answer }
         let normalized = key.lowercased().filter { $0 != "_" && $0 != "-" && $0 != "." }
         for suffix in ["ref", "refs", "name", "names", "file", "path", "namespace"] where normalized.hasSuffix(suffix) {
             return false
@@ -102,12 +117,61 @@ package struct Redactor: Sendable {
         return false
     }
 
+    /// `true` if `text` may be a JSON object that JSON redaction parses and redacts structurally (it starts with
+    /// `{` and mentions `"kind"`), where text redaction alone could differ.
+    package static func mayHoldJSONObject(_ text: String) -> Bool {
+        text.first == "{" && text.contains("\"kind\"")
+    }
+
     // MARK: Private
+
+    /// `isSecretKey` over the bytes of an ASCII key without allocating (keys are short); `nil` for other keys.
+    private static func isSecretASCIIKey(_ key: String) -> Bool? {
+        let utf8 = key.utf8
+        guard utf8.count <= 64 else { return nil }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer -> Bool? in
+            var length = 0
+            var index = utf8.startIndex
+            while index != utf8.endIndex {
+                let byte = utf8[index]
+                index = utf8.index(after: index)
+                if byte >= 0x80 { return nil }
+                if byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") { continue }
+                buffer[length] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                length += 1
+            }
+            let normalized = UnsafeBufferPointer(rebasing: buffer[..<length])
+            func hasSuffix(_ suffix: StaticString) -> Bool {
+                let count = suffix.utf8CodeUnitCount
+                guard count <= length else { return false }
+                return (0..<count).allSatisfy { normalized[length - count + $0] == suffix.utf8Start[$0] }
+            }
+            func contains(_ word: StaticString) -> Bool {
+                let count = word.utf8CodeUnitCount
+                guard count <= length else { return false }
+                return (0...(length - count)).contains { start in
+                    (0..<count).allSatisfy { normalized[start + $0] == word.utf8Start[$0] }
+                }
+            }
+            for suffix: StaticString in ["ref", "refs", "name", "names", "file", "path", "namespace"]
+            where hasSuffix(suffix) {
+                return false
+            }
+            for word: StaticString in [
+                "password", "passwd", "token", "secret", "apikey", "privatekey", "accesskey", "accountkey",
+                "credential",
+            ]
+            where contains(word) {
+                return true
+            }
+            return false
+        }
+    }
 
     /// Strings inside JSON may themselves be JSON (e.g. `kubectl.kubernetes.io/last-applied-configuration`):
     /// those are parsed and redacted structurally, so a Secret's data inside an annotation is removed too.
     private func redactString(inJSON text: String) -> String {
-        if text.first == "{", text.utf8.count <= scanLimit, text.contains("\"kind\""),
+        if Self.mayHoldJSONObject(text), text.utf8.count <= scanLimit,
             let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)),
             case .object = parsed,
             let encoded = try? StableJSON.string(redact(parsed))
@@ -120,10 +184,18 @@ package struct Redactor: Sendable {
 
 /// One compiled pattern and its replacement template.
 private struct RedactionRule {
+    /// What a text must contain for `regex` to match it.
+    let trigger: RedactionTriggers
     let regex: NSRegularExpression
     let template: String
 
-    init(_ pattern: String, _ template: String = Redactor.marker, caseInsensitive: Bool = false) {
+    init(
+        _ trigger: RedactionTriggers,
+        _ pattern: String,
+        _ template: String = Redactor.marker,
+        caseInsensitive: Bool = false
+    ) {
+        self.trigger = trigger
         // The patterns are constants: a bad one is a programming error caught by the first test run.
         self.regex = try! NSRegularExpression(
             pattern: pattern,
@@ -132,17 +204,22 @@ private struct RedactionRule {
         self.template = template
     }
 
-    func apply(to text: String) -> String {
+    /// `text` with every match replaced, or `nil` when nothing matches.
+    func replacing(in text: String) -> String? {
+        // One search: a triggered rule usually matches, so no `firstMatch` first.
         let range = NSRange(text.startIndex..., in: text)
-        guard regex.firstMatch(in: text, options: [], range: range) != nil else { return text }
-        return regex.stringByReplacingMatches(in: text, options: [], range: range, withTemplate: template)
+        let replaced = regex.stringByReplacingMatches(in: text, options: [], range: range, withTemplate: template)
+        return replaced.utf8.elementsEqual(text.utf8) ? nil : replaced
     }
 }
 
-/// The compiled rules, in the order they run (block-level first, then shapes, then key/value forms).
+/// The compiled rules, in the order they run (block-level first, then shapes, then key/value forms), each with the
+/// trigger that must be in a text for its pattern to match.
 private final class RedactionRules: @unchecked Sendable {
     // Immutable after init; NSRegularExpression is safe to use from several threads.
     static let shared = RedactionRules()
+
+    static let secretObjectTriggers: RedactionTriggers = [.secretJSONKindFirst, .secretJSONDataFirst, .secretYAML]
 
     let rules: [RedactionRule]
     /// Applied only to text that mentions `Secret`: the values of a Secret's `data`/`stringData` in text, as JSON
@@ -154,18 +231,21 @@ private final class RedactionRules: @unchecked Sendable {
         let q = #"\\?""#
         secretObjectRules = [
             RedactionRule(
+                .secretJSONKindFirst,
                 #"(?s)("# + q + #"kind"# + q + #"\s*:\s*"# + q + #"Secret"# + q + #".*?"# + q + #"(?:data|stringData)"#
                     + q
                     + #"\s*:\s*\{)[^{}]*(\})"#,
                 "$1" + Redactor.marker + "$2"
             ),
             RedactionRule(
+                .secretJSONDataFirst,
                 #"(?s)("# + q + #"(?:data|stringData)"# + q + #"\s*:\s*\{)[^{}]*(\}.*?"# + q + #"kind"# + q
                     + #"\s*:\s*"#
                     + q + #"Secret"# + q + ")",
                 "$1" + Redactor.marker + "$2"
             ),
             RedactionRule(
+                .secretYAML,
                 #"(?m)(^([ \t]*)(?:data|stringData):[ \t]*\n)(?:\2[ \t]+[^\n]*(?:\n|$))+"#,
                 "$1$2  " + Redactor.marker + "\n"
             ),
@@ -177,39 +257,49 @@ private final class RedactionRules: @unchecked Sendable {
         rules = [
             // PEM private keys, terminated or cut off.
             RedactionRule(
+                .pemBlock,
                 #"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?:[\s\S]*?-----END[A-Z0-9 ]*PRIVATE KEY-----|[\s\S]*$)"#
             ),
             // Authorization header values (with or without a scheme), also as a JSON member.
             RedactionRule(
+                .authorization,
                 #"(\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?:(?:bearer|basic|token|digest|negotiate|aws4-hmac-sha256)\s+)?"#
                     + notRedacted + #"[^\s"',;]+(?:[ ,]+[A-Za-z]+=[^\s"',;]+)*"#,
                 "$1" + Redactor.marker,
                 caseInsensitive: true
             ),
             // Slack webhook URLs: the path is the secret.
-            RedactionRule(#"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+"#),
+            RedactionRule(.slackWebhook, #"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+"#),
             // Credentials in URLs: scheme://user:password@host.
             RedactionRule(
+                .urlCredentials,
                 #"\b([a-z][a-z0-9+.-]*://)[^/\s:@"'<>]+:[^/\s@"'<>]+@"#,
                 "$1" + Redactor.marker + "@",
                 caseInsensitive: true
             ),
             // Token shapes.
-            RedactionRule(#"\b(?:gh[pousr])_[A-Za-z0-9]{30,255}\b"#),
-            RedactionRule(#"\bgithub_pat_[A-Za-z0-9_]{22,255}\b"#),
-            RedactionRule(#"\bxox[abprse]-[A-Za-z0-9-]{10,}"#),
-            RedactionRule(#"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b"#),
-            RedactionRule(#"\bAIza[0-9A-Za-z_-]{35}"#),
-            RedactionRule(#"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"#),
+            RedactionRule(.gitHubToken, #"\b(?:gh[pousr])_[A-Za-z0-9]{30,255}\b"#),
+            RedactionRule(.gitHubPAT, #"\bgithub_pat_[A-Za-z0-9_]{22,255}\b"#),
+            RedactionRule(.slackToken, #"\bxox[abprse]-[A-Za-z0-9-]{10,}"#),
+            RedactionRule(.awsKeyID, #"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b"#),
+            RedactionRule(.googleAPIKey, #"\bAIza[0-9A-Za-z_-]{35}"#),
+            RedactionRule(.jwt, #"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"#),
             // Azure storage and service bus keys and SAS signatures.
             RedactionRule(
+                .azureKey,
                 #"\b((?:AccountKey|SharedAccessKey|SharedAccessSignature)=)"# + notRedacted + #"[^;\s"']+"#,
                 "$1" + Redactor.marker,
                 caseInsensitive: true
             ),
-            RedactionRule(#"([?&]sig=)"# + notRedacted + #"[^&\s"']+"#, "$1" + Redactor.marker, caseInsensitive: true),
+            RedactionRule(
+                .sasSignature,
+                #"([?&]sig=)"# + notRedacted + #"[^&\s"']+"#,
+                "$1" + Redactor.marker,
+                caseInsensitive: true
+            ),
             // key = "quoted value" / key: 'quoted value' / "key": "value".
             RedactionRule(
+                .quotedKeyValue,
                 #"((?<![A-Za-z0-9_.-])["']?"# + secretKey + #"["']?\s*[:=]\s*)"# + #"(["'])"# + notRedacted
                     + #"(?:\\.|(?!\2)[^\\\n])*\2"#,
                 "$1$2" + Redactor.marker + "$2",
@@ -217,6 +307,7 @@ private final class RedactionRules: @unchecked Sendable {
             ),
             // key=value / key: value, bare or with an escaped quote (`\"password\":\"…\"` in a logged JSON string).
             RedactionRule(
+                .bareKeyValue,
                 #"((?<![A-Za-z0-9_.-])\\?["']?"# + secretKey + #"\\?["']?\s*[:=]\s*\\?["']?)"# + notRedacted
                     + #"[^\s,;&"'}\])\\]+"#,
                 "$1" + Redactor.marker,
@@ -224,6 +315,7 @@ private final class RedactionRules: @unchecked Sendable {
             ),
             // Bearer tokens anywhere.
             RedactionRule(
+                .bearer,
                 #"(\bbearer\s+)"# + notRedacted + #"[A-Za-z0-9._~+/-]+=*"#,
                 "$1" + Redactor.marker,
                 caseInsensitive: true

@@ -66,6 +66,17 @@ package struct ErrorEventBuilder: Sendable {
 
     /// The event for `incident`.
     package func event(for incident: Incident) -> ErrorEvent {
+        event(for: incident, redacted: false)
+    }
+
+    /// The event for an incident the pipeline has already redacted: its message, status, event and log-line texts
+    /// go in as they are (the other fields, which `Redactor.redacted(_:)` does not cover, are redacted here).
+    package func event(for incident: RedactedIncident) -> ErrorEvent {
+        event(for: incident.incident, redacted: true)
+    }
+
+    /// The event; with `redacted`, the texts a `RedactedIncident` covers are not redacted again.
+    private func event(for incident: Incident, redacted: Bool) -> ErrorEvent {
         let object = incident.object
         let pod = incident.logLines.lazy.compactMap(\.pod).first
         let source = ErrorEvent.Source(
@@ -78,7 +89,10 @@ package struct ErrorEventBuilder: Sendable {
             id: Self.eventID(for: incident.fingerprint),
             timestamp: RFC3339.string(from: incident.since ?? incident.detectedAt),
             source: source,
-            message: Redactor.truncate(redactor.redact(incident.message), limit: limits.messageBytes),
+            message: Redactor.truncate(
+                redacted ? incident.message : redactor.redact(incident.message),
+                limit: limits.messageBytes
+            ),
             errorType: text(incident.reason),
             severity: Self.severity(for: incident.state),
             metadata: metadata(for: incident),
@@ -91,14 +105,16 @@ package struct ErrorEventBuilder: Sendable {
                     type: .custom,
                     data: [
                         "description": .string("status of \(object) as served by the Kubernetes API"),
-                        "status": cap(redactor.redact(status)),
+                        "status": cap(redacted ? status : redactor.redact(status)),
                     ]
                 )
             )
         }
-        evidence += incident.events.prefix(limits.maxEvents).map { eventEvidence($0, object: object) }
+        evidence += incident.events.prefix(limits.maxEvents).map {
+            eventEvidence($0, object: object, redacted: redacted)
+        }
         evidence += incident.logLines.prefix(limits.maxLogLines).map {
-            logEvidence($0, controller: incident.controller)
+            logEvidence($0, controller: incident.controller, redacted: redacted)
         }
         event.evidence = evidence.isEmpty ? nil : evidence
         return fit(event)
@@ -174,13 +190,12 @@ package struct ErrorEventBuilder: Sendable {
         return cap(redactor.redact(.object(metadata))).objectValue ?? [:]
     }
 
-    private func eventEvidence(_ record: EventRecord, object: ObjectReference) -> ErrorEvent.Evidence {
+    private func eventEvidence(_ record: EventRecord, object: ObjectReference, redacted: Bool) -> ErrorEvent.Evidence {
         var data: [String: JSONValue] = [
             "type": .string(record.type),
-            "reason": .string(record.reason),
-            "message": .string(record.message),
             "involvedObject": .string(object.description),
         ]
+        let texts: [String: JSONValue] = ["reason": .string(record.reason), "message": .string(record.message)]
         data["count"] = record.count.map { .int($0) }
         data["reportingComponent"] = record.reportingComponent.map { .string($0) }
         data["revision"] = record.revision.map { .string($0) }
@@ -189,25 +204,47 @@ package struct ErrorEventBuilder: Sendable {
         let when = record.lastTimestamp ?? record.firstTimestamp
         return ErrorEvent.Evidence(
             type: .event,
-            data: cap(redactor.redact(.object(data))).objectValue ?? [:],
+            data: cap(.object(redact(data, adding: texts, redacted: redacted))).objectValue ?? [:],
             timestamp: when.map { RFC3339.string(from: $0) }
         )
     }
 
-    private func logEvidence(_ line: LogLine, controller: String) -> ErrorEvent.Evidence {
+    private func logEvidence(_ line: LogLine, controller: String, redacted: Bool) -> ErrorEvent.Evidence {
         var data: [String: JSONValue] = [
             "level": .string(Self.logLevel(line.level)),
-            "message": .string(line.message),
             "logger": .string(controller),
         ]
-        data["error"] = line.error.map { .string($0) }
+        var texts: [String: JSONValue] = ["message": .string(line.message)]
+        texts["error"] = line.error.map { .string($0) }
         data["pod"] = line.pod.map { .string($0) }
         data["reconcileID"] = line.reconcileID.map { .string($0) }
         return ErrorEvent.Evidence(
             type: .logLine,
-            data: cap(redactor.redact(.object(data))).objectValue ?? [:],
+            data: cap(.object(redact(data, adding: texts, redacted: redacted))).objectValue ?? [:],
             timestamp: line.timestamp.map { RFC3339.stringWithFraction(from: $0) }
         )
+    }
+
+    /// `fields` and `texts` redacted as one JSON object; with `redacted`, `texts` (already redacted by
+    /// `Redactor.redacted(_:)`) are added after, unless one looks like embedded JSON, which gets the structural pass
+    /// that only JSON redaction does.
+    private func redact(
+        _ fields: [String: JSONValue],
+        adding texts: [String: JSONValue],
+        redacted: Bool
+    ) -> [String: JSONValue] {
+        guard redacted else {
+            return redactor.redact(.object(fields.merging(texts) { field, _ in field })).objectValue ?? [:]
+        }
+        var result = redactor.redact(.object(fields)).objectValue ?? [:]
+        for (key, text) in texts {
+            if case .string(let string) = text, Redactor.mayHoldJSONObject(string) {
+                result[key] = redactor.redact(text)
+            } else {
+                result[key] = text
+            }
+        }
+        return result
     }
 
     /// zap levels → the evidence schema's `log_evidence.level` enum.

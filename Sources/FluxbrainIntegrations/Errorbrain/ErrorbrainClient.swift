@@ -93,9 +93,14 @@ package struct ErrorbrainClient: AnalysisService {
 
     /// Sends the incident to Errorbrain and returns its verdict in Fluxbrain's terms.
     package func analyze(_ incident: Incident) async throws -> AnalysisResult {
-        let event = builder.event(for: incident)
-        let verdict = try await send(event)
+        let verdict = try await send(builder.event(for: incident))
         return verdict.analysisResult(for: incident, redactor: redactor)
+    }
+
+    /// `analyze(_:)` for an incident already redacted: its texts go into the event without a second pass.
+    package func analyze(_ incident: RedactedIncident) async throws -> AnalysisResult {
+        let verdict = try await send(builder.event(for: incident))
+        return verdict.analysisResult(for: incident.incident, redactor: redactor)
     }
 
     /// `POST /events` with `event`; the verdict, validated.

@@ -57,7 +57,9 @@ package struct PipelineProcessor: IncidentProcessor {
     }
 
     package func process(_ item: WorkItem) async throws -> ProcessingResult {
-        let incident = redactor.redact(item.incident)
+        // Redacted once here; the Errorbrain event and the notifications use it as is.
+        let redacted = redactor.redacted(item.incident)
+        let incident = redacted.incident
         let outcomes: [ChannelOutcome]
         switch item.transition {
         case .firing:
@@ -88,7 +90,7 @@ package struct PipelineProcessor: IncidentProcessor {
                 return .done
             }
             let analysis: AnalysisOutcome
-            switch try await analyzer.analyze(incident) {
+            switch try await analyzer.analyze(redacted) {
             case .ready(let outcome):
                 analysis = redactor.redact(outcome)
             case .deferred(let until, let failures):
