@@ -147,6 +147,9 @@ let package = Package(
                 "FluxbrainIntegrations",
                 "FluxbrainRedis",
                 "FluxbrainTestbed",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Fake Kubernetes, Errorbrain, Slack, webhook and GitHub servers and a redis-server runner.

@@ -13,6 +13,9 @@ enum Benchmarks {
     static let benchmarks: [String: (usage: String, run: Benchmark)] = [
         "redis": (RedisBenchmark.usage, RedisBenchmark.run),
         "detection": (DetectionBenchmark.usage, { try await DetectionBenchmark.run($0) }),
+        "pipeline": (PipelineBenchmark.usage, PipelineBenchmark.run),
+        "central": (CentralBenchmark.usage, CentralBenchmark.run),
+        "latency": (LatencyBenchmark.usage, LatencyBenchmark.run),
     ]
 
     static func main() async {
