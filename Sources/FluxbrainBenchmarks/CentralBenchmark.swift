@@ -40,6 +40,10 @@ enum CentralBenchmark {
             throw DetectionBenchmark.BenchmarkError("--sizes takes two object counts, smaller first")
         }
         print("machine: \(BenchmarkSupport.machine())")
+        print(
+            "one FluxObject: \(MemoryLayout<FluxObject>.size) bytes inline (spec \(MemoryLayout<FluxObject.Spec?>.size), "
+                + "status \(MemoryLayout<FluxObject.Status?>.size), metadata \(MemoryLayout<FluxObject.ObjectMeta>.size))"
+        )
         let redis = try await BenchmarkRedisServer.start()
         defer { redis.stop() }
         let small = try await measure(clusters: clusters, objects: sizes[0], idle: nil, redisPort: redis.port)
