@@ -44,20 +44,14 @@ enum LatencyBenchmark {
         let result = try await server.withRunning(logger: logger) { apiPort in
             try await BenchmarkErrorbrain.withRunning(delay: .milliseconds(delay), logger: logger) { errorbrain in
                 try await WebhookSink.withRunning(logger: logger) { sink, sinkURL in
-                    let replicas = try ReplicaProcesses(
-                        environment: [
-                            "FLUXBRAIN_REDIS_URL": "redis://127.0.0.1:\(redis.port)/0",
-                            "FLUXBRAIN_REDIS_PREFIX": "bench-latency",
-                            "FLUXBRAIN_CLUSTER": "bench",
-                            "FLUXBRAIN_KUBE_API_URL": "http://127.0.0.1:\(apiPort)",
-                            "FLUXBRAIN_WEBHOOK_URL": sinkURL.appendingPathComponent("hook").absoluteString,
-                            "FLUXBRAIN_ERRORBRAIN_URL": errorbrain.absoluteString,
-                            "FLUXBRAIN_HTTP_ADDR": "127.0.0.1:0",
-                            "FLUXBRAIN_LOG_FORMAT": "json",
-                            "FLUXBRAIN_LOG_LEVEL": "info",
-                            "FLUXBRAIN_REPEAT_INTERVAL": "24h",
-                        ]
+                    var environment = ReplicaProcesses.environment(
+                        redisPort: redis.port,
+                        prefix: "bench-latency",
+                        webhook: sinkURL,
+                        errorbrain: errorbrain
                     )
+                    environment["FLUXBRAIN_KUBE_API_URL"] = "http://127.0.0.1:\(apiPort)"
+                    let replicas = try ReplicaProcesses(environment: environment)
                     defer { replicas.stopAll() }
                     for index in 1...count { try replicas.start("r\(index)") }
                     return try await measure(

@@ -83,20 +83,14 @@ enum PipelineBenchmark {
         let logger = BenchmarkSupport.quietLogger
         return try await BenchmarkErrorbrain.withRunning(delay: delay, logger: logger) { errorbrain in
             try await WebhookSink.withRunning(logger: logger) { sink, sinkURL in
-                let replicas = try ReplicaProcesses(
-                    environment: [
-                        "FLUXBRAIN_REDIS_URL": "redis://127.0.0.1:\(redisPort)/0",
-                        "FLUXBRAIN_REDIS_PREFIX": "bench-\(UUID().uuidString.prefix(8).lowercased())",
-                        "FLUXBRAIN_CLUSTER": "bench",
-                        "FLUXBRAIN_WEBHOOK_URL": sinkURL.appendingPathComponent("hook").absoluteString,
-                        "FLUXBRAIN_ERRORBRAIN_URL": errorbrain.absoluteString,
-                        "FLUXBRAIN_WORKERS": "\(workers)",
-                        "FLUXBRAIN_HTTP_ADDR": "127.0.0.1:0",
-                        "FLUXBRAIN_LOG_FORMAT": "json",
-                        "FLUXBRAIN_LOG_LEVEL": "info",
-                        "FLUXBRAIN_REPEAT_INTERVAL": "24h",
-                    ]
+                var environment = ReplicaProcesses.environment(
+                    redisPort: redisPort,
+                    prefix: "bench-\(UUID().uuidString.prefix(8).lowercased())",
+                    webhook: sinkURL,
+                    errorbrain: errorbrain
                 )
+                environment["FLUXBRAIN_WORKERS"] = "\(workers)"
+                let replicas = try ReplicaProcesses(environment: environment)
                 defer { replicas.stopAll() }
                 let snapshot = replicas.directory.appendingPathComponent("snapshot")
                 try writeFailing(items, to: snapshot)

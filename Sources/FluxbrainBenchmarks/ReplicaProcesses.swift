@@ -34,6 +34,22 @@ final class ReplicaProcesses: @unchecked Sendable {
         baseEnvironment = base
     }
 
+    /// The settings the pipeline and latency replicas share: Redis on `redisPort` under `prefix`, cluster `bench`,
+    /// the webhook at `<webhook>/hook`, Errorbrain at `errorbrain`, JSON logs at info, any free HTTP port.
+    static func environment(redisPort: Int, prefix: String, webhook: URL, errorbrain: URL) -> [String: String] {
+        [
+            "FLUXBRAIN_REDIS_URL": "redis://127.0.0.1:\(redisPort)/0",
+            "FLUXBRAIN_REDIS_PREFIX": prefix,
+            "FLUXBRAIN_CLUSTER": "bench",
+            "FLUXBRAIN_WEBHOOK_URL": webhook.appendingPathComponent("hook").absoluteString,
+            "FLUXBRAIN_ERRORBRAIN_URL": errorbrain.absoluteString,
+            "FLUXBRAIN_HTTP_ADDR": "127.0.0.1:0",
+            "FLUXBRAIN_LOG_FORMAT": "json",
+            "FLUXBRAIN_LOG_LEVEL": "info",
+            "FLUXBRAIN_REPEAT_INTERVAL": "24h",
+        ]
+    }
+
     static func executable() throws -> URL {
         if let given = ProcessInfo.processInfo.environment["FLUXBRAIN_BENCH_BINARY"], !given.isEmpty {
             return URL(fileURLWithPath: given)
