@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every benchmark, on release builds, one after the other (docs/BENCHMARKS.md says what each figure means and
-# what it is held against). About 5 minutes on 2 cores once the release build is done.
+# what it is held against). About 3 minutes on 2 cores once the release build is done.
 #
 #   scripts/bench.sh                 build release, run every benchmark with its defaults
 #   scripts/bench.sh pipeline ...    build release, run one benchmark with the given options
