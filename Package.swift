@@ -149,6 +149,9 @@ let package = Package(
                 "FluxbrainRedis",
                 "FluxbrainTestbed",
                 "FluxbrainTestSupport",  // LegacyRedactor and FluxMessageGenerator for `redaction`
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Fake Kubernetes, Errorbrain, Slack, webhook and GitHub servers and a redis-server runner.

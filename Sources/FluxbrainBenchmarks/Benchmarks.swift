@@ -14,6 +14,9 @@ enum Benchmarks {
         "redis": (RedisBenchmark.usage, RedisBenchmark.run),
         "detection": (DetectionBenchmark.usage, { try await DetectionBenchmark.run($0) }),
         "redaction": (RedactionBenchmark.usage, RedactionBenchmark.run),
+        "pipeline": (PipelineBenchmark.usage, PipelineBenchmark.run),
+        "central": (CentralBenchmark.usage, CentralBenchmark.run),
+        "latency": (LatencyBenchmark.usage, LatencyBenchmark.run),
     ]
 
     static func main() async {

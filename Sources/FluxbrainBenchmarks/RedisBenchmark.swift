@@ -350,7 +350,8 @@ final class BenchmarkRedisServer: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    private static func freePort() throws -> Int {
+    /// A free TCP port on 127.0.0.1 (bound and released: good enough for a benchmark).
+    static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

@@ -12,18 +12,16 @@ extension FluxObject {
     package static let readSelection: FastJSON.Selection = .members([
         "apiVersion": .all, "kind": .all,
         "metadata": .members([
-            "name": .all, "namespace": .all, "uid": .all, "generation": .all, "resourceVersion": .all, "labels": .all,
-            "annotations": .all, "creationTimestamp": .all, "deletionTimestamp": .all,
+            "name": .all, "namespace": .all, "generation": .all, "resourceVersion": .all, "labels": .all,
+            "annotations": .all,
         ]),
         "spec": .members([
-            "suspend": .all, "interval": .all, "retryInterval": .all, "timeout": .all, "path": .all, "url": .all,
-            "sourceRef": .all, "chartRef": .all, "chart": .all, "dependsOn": .all, "releaseName": .all,
-            "targetNamespace": .all, "imageRepositoryRef": .all,
+            "suspend": .all, "interval": .all, "retryInterval": .all, "path": .all, "url": .all,
+            "sourceRef": .all, "chartRef": .all, "chart": .all, "dependsOn": .all, "imageRepositoryRef": .all,
         ]),
         "status": .members([
             "observedGeneration": .all, "conditions": .all, "lastAppliedRevision": .all, "lastAttemptedRevision": .all,
-            "artifact": .all, "lastAttemptedReleaseAction": .all, "helmChart": .all, "failures": .all,
-            "installFailures": .all, "upgradeFailures": .all, "history": .all,
+            "artifact": .all, "helmChart": .all, "history": .all,
         ]),
     ])
 
@@ -41,18 +39,17 @@ extension FluxObject {
         return !ready
     }
 
-    /// Maps a parsed object. The `status` is kept as `rawStatus` as it is.
+    /// Maps a parsed object. The `status` is kept as `rawStatus` as it is when the object may fail (``mayFail``).
     package init(json: JSONValue) throws {
         let reader = try JSONReader(json, path: [])
-        apiVersion = try reader.string("apiVersion")
         kind = try reader.requiredString("kind")
+        apiVersion = FluxKind.shared(apiVersion: try reader.string("apiVersion"))
         metadata = try ObjectMeta(reader: try reader.requiredObject("metadata"))
         spec = try reader.object("spec").map { try Spec(reader: $0) }
         status = try reader.object("status").map { try Status(reader: $0) }
-        if let raw = reader.members["status"], raw != .null {
+        rawStatus = nil
+        if let raw = reader.members["status"], raw != .null, mayFail {
             rawStatus = raw
-        } else {
-            rawStatus = nil
         }
     }
 }
@@ -64,12 +61,9 @@ extension FluxObject.ObjectMeta {
             namespace: try reader.string("namespace"),
             generation: try reader.int("generation")
         )
-        uid = try reader.string("uid")
         resourceVersion = try reader.string("resourceVersion")
         labels = try reader.stringMap("labels")
-        annotations = try reader.stringMap("annotations")
-        creationTimestamp = try reader.string("creationTimestamp")
-        deletionTimestamp = try reader.string("deletionTimestamp")
+        annotations = Self.kept(try reader.stringMap("annotations"))
     }
 }
 
@@ -89,7 +83,6 @@ extension FluxObject.Spec {
         suspend = try reader.bool("suspend")
         interval = try reader.string("interval")
         retryInterval = try reader.string("retryInterval")
-        timeout = try reader.string("timeout")
         path = try reader.string("path")
         url = try reader.string("url")
         sourceRef = try reader.object("sourceRef").map { try FluxObject.SourceReference(reader: $0) }
@@ -113,8 +106,6 @@ extension FluxObject.Spec {
         dependsOn = try reader.objects("dependsOn")?.map {
             FluxObject.Dependency(name: try $0.requiredString("name"), namespace: try $0.string("namespace"))
         }
-        releaseName = try reader.string("releaseName")
-        targetNamespace = try reader.string("targetNamespace")
         imageRepositoryRef = try reader.object("imageRepositoryRef").map {
             FluxObject.NamedReference(name: try $0.requiredString("name"), namespace: try $0.string("namespace"))
         }
@@ -144,15 +135,10 @@ extension FluxObject.Status {
         artifact = try reader.object("artifact").map {
             FluxObject.Artifact(
                 revision: try $0.string("revision"),
-                digest: try $0.string("digest"),
                 lastUpdateTime: try $0.string("lastUpdateTime")
             )
         }
-        lastAttemptedReleaseAction = try reader.string("lastAttemptedReleaseAction")
         helmChart = try reader.string("helmChart")
-        failures = try reader.int("failures")
-        installFailures = try reader.int("installFailures")
-        upgradeFailures = try reader.int("upgradeFailures")
         // Only HelmRelease history entries carry a Helm release `version`; any other shape is left in rawStatus.
         helmHistory = (try? reader.objects("history"))?.compactMap { entry -> FluxObject.HelmSnapshot? in
             guard let version = try? entry.int("version") else { return nil }

@@ -32,7 +32,7 @@ extension FluxObject {
         guard let kind else { throw scanner.mismatch("a kind") }
         guard let metadata else { throw scanner.mismatch("metadata") }
         let object = FluxObject(
-            apiVersion: apiVersion,
+            apiVersion: FluxKind.shared(apiVersion: apiVersion),
             kind: kind,
             metadata: metadata,
             spec: spec,
@@ -51,13 +51,10 @@ extension FluxObject.ObjectMeta {
             switch key {
             case "name": name = try scanner.string()
             case "namespace": meta.namespace = try scanner.string()
-            case "uid": meta.uid = try scanner.string()
             case "generation": meta.generation = try scanner.int()
             case "resourceVersion": meta.resourceVersion = try scanner.string()
             case "labels": meta.labels = try scanner.stringMap()
-            case "annotations": meta.annotations = try scanner.stringMap()
-            case "creationTimestamp": meta.creationTimestamp = try scanner.string()
-            case "deletionTimestamp": meta.deletionTimestamp = try scanner.string()
+            case "annotations": meta.annotations = Self.kept(try scanner.stringMap())
             default: try scanner.skip()
             }
         }
@@ -97,7 +94,6 @@ extension FluxObject.Spec {
             case "suspend": spec.suspend = try scanner.bool()
             case "interval": spec.interval = try scanner.string()
             case "retryInterval": spec.retryInterval = try scanner.string()
-            case "timeout": spec.timeout = try scanner.string()
             case "path": spec.path = try scanner.string()
             case "url": spec.url = try scanner.string()
             case "sourceRef": spec.sourceRef = try FluxObject.SourceReference.scan(&scanner)
@@ -112,8 +108,6 @@ extension FluxObject.Spec {
                     dependencies.append(FluxObject.Dependency(name: reference.name, namespace: reference.namespace))
                 }
                 spec.dependsOn = present ? dependencies : nil
-            case "releaseName": spec.releaseName = try scanner.string()
-            case "targetNamespace": spec.targetNamespace = try scanner.string()
             case "imageRepositoryRef": spec.imageRepositoryRef = try FluxObject.NamedReference.scan(&scanner)
             default: try scanner.skip()
             }
@@ -201,17 +195,12 @@ extension FluxObject.Status {
                 let present = try scanner.members { scanner, key in
                     switch key {
                     case "revision": artifact.revision = try scanner.string()
-                    case "digest": artifact.digest = try scanner.string()
                     case "lastUpdateTime": artifact.lastUpdateTime = try scanner.string()
                     default: try scanner.skip()
                     }
                 }
                 status.artifact = present ? artifact : nil
-            case "lastAttemptedReleaseAction": status.lastAttemptedReleaseAction = try scanner.string()
             case "helmChart": status.helmChart = try scanner.string()
-            case "failures": status.failures = try scanner.int()
-            case "installFailures": status.installFailures = try scanner.int()
-            case "upgradeFailures": status.upgradeFailures = try scanner.int()
             case "history": status.helmHistory = try scanner.lenient(FluxObject.HelmSnapshot.scanHistory) ?? nil
             default: try scanner.skip()
             }

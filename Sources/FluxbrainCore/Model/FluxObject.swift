@@ -8,9 +8,9 @@ package struct FluxObject: Sendable, Equatable {
     package var metadata: ObjectMeta
     package var spec: Spec?
     package var status: Status?
-    /// The object's `status` exactly as served, kept as evidence. `ObjectList(json:)` (the Kubernetes list path)
-    /// leaves it `nil` for objects that cannot fail (`Ready=True`, no `Stalled`/`Reconciling`); every other path
-    /// keeps it.
+    /// The object's `status` exactly as served, kept as evidence for an incident: only for objects that may fail
+    /// (``mayFail``); `nil` for the others, on every path (lists, watch events, snapshots), so a watch cache does
+    /// not hold the whole status (inventories, histories) of every healthy object.
     package var rawStatus: JSONValue?
 
     package init(
@@ -29,17 +29,27 @@ package struct FluxObject: Sendable, Equatable {
         self.rawStatus = rawStatus
     }
 
-    /// Kubernetes object metadata, the part Fluxbrain reads.
+    /// Kubernetes object metadata, the part Fluxbrain reads: every label, and only the `fluxbrain.io/` annotations
+    /// (``keptAnnotationPrefix``; others such as `kubectl.kubernetes.io/last-applied-configuration` are dropped
+    /// when the object is read, as are `uid`, `creationTimestamp` and `managedFields`, which nothing reads).
     package struct ObjectMeta: Sendable, Codable, Hashable {
         package var name: String
         package var namespace: String?
-        package var uid: String?
         package var generation: Int64?
         package var resourceVersion: String?
         package var labels: [String: String]?
+        /// Only `fluxbrain.io/…` annotations; `nil` when the object has none.
         package var annotations: [String: String]?
-        package var creationTimestamp: String?
-        package var deletionTimestamp: String?
+
+        /// The annotations Fluxbrain keeps: its own.
+        package static let keptAnnotationPrefix = "fluxbrain.io/"
+
+        /// `annotations` without those Fluxbrain does not read; `nil` when none is left.
+        static func kept(_ annotations: [String: String]?) -> [String: String]? {
+            guard let annotations, !annotations.isEmpty else { return nil }
+            let kept = annotations.filter { $0.key.hasPrefix(keptAnnotationPrefix) }
+            return kept.isEmpty ? nil : kept
+        }
 
         package init(name: String, namespace: String? = nil, generation: Int64? = nil) {
             self.name = name
@@ -75,20 +85,17 @@ package struct FluxObject: Sendable, Equatable {
         package var namespace: String?
     }
 
-    /// The fields of `spec` Fluxbrain reads.
+    /// The fields of `spec` Fluxbrain reads (detection, upstream and dependency folding, what changed).
     package struct Spec: Sendable, Decodable, Equatable {
         package var suspend: Bool?
         package var interval: String?
         package var retryInterval: String?
-        package var timeout: String?
         package var path: String?
         package var url: String?
         package var sourceRef: SourceReference?
         package var chartRef: SourceReference?
         package var chart: ChartTemplate?
         package var dependsOn: [Dependency]?
-        package var releaseName: String?
-        package var targetNamespace: String?
         /// An ImagePolicy's ImageRepository (`{name, namespace?}`, no kind).
         package var imageRepositoryRef: NamedReference?
 
@@ -149,10 +156,9 @@ package struct FluxObject: Sendable, Equatable {
         }
     }
 
-    /// A source artifact.
+    /// A source artifact (its revision and when it was last updated; the digest, URL and size are not kept).
     package struct Artifact: Sendable, Codable, Hashable {
         package var revision: String?
-        package var digest: String?
         package var lastUpdateTime: String?
     }
 
@@ -168,24 +174,21 @@ package struct FluxObject: Sendable, Equatable {
         package var lastDeployed: String?
     }
 
-    /// The fields of `status` Fluxbrain reads.
+    /// The fields of `status` Fluxbrain reads (detection, folding, the incident and what changed); the rest of a
+    /// failing object's status is in `rawStatus`.
     package struct Status: Sendable, Decodable, Equatable {
         package var observedGeneration: Int64?
         package var conditions: [Condition]?
         package var lastAppliedRevision: String?
         package var lastAttemptedRevision: String?
         package var artifact: Artifact?
-        package var lastAttemptedReleaseAction: String?
         package var helmChart: String?
-        package var failures: Int64?
-        package var installFailures: Int64?
-        package var upgradeFailures: Int64?
         /// HelmRelease history; Kustomization history has another shape and is only kept in `rawStatus`.
         package var helmHistory: [HelmSnapshot]?
 
         private enum CodingKeys: String, CodingKey {
             case observedGeneration, conditions, lastAppliedRevision, lastAttemptedRevision, artifact
-            case lastAttemptedReleaseAction, helmChart, failures, installFailures, upgradeFailures, history
+            case helmChart, history
         }
 
         package init(from decoder: any Decoder) throws {
@@ -195,11 +198,7 @@ package struct FluxObject: Sendable, Equatable {
             lastAppliedRevision = try container.decodeIfPresent(String.self, forKey: .lastAppliedRevision)
             lastAttemptedRevision = try container.decodeIfPresent(String.self, forKey: .lastAttemptedRevision)
             artifact = try container.decodeIfPresent(Artifact.self, forKey: .artifact)
-            lastAttemptedReleaseAction = try container.decodeIfPresent(String.self, forKey: .lastAttemptedReleaseAction)
             helmChart = try container.decodeIfPresent(String.self, forKey: .helmChart)
-            failures = try container.decodeIfPresent(Int64.self, forKey: .failures)
-            installFailures = try container.decodeIfPresent(Int64.self, forKey: .installFailures)
-            upgradeFailures = try container.decodeIfPresent(Int64.self, forKey: .upgradeFailures)
             // Only HelmRelease history entries carry a Helm release `version`; anything else is left in rawStatus.
             helmHistory = try? container.decodeIfPresent([HelmSnapshot].self, forKey: .history)?.filter {
                 $0.version != nil
@@ -273,5 +272,87 @@ package struct FluxObject: Sendable, Equatable {
         return (spec?.dependsOn ?? []).map {
             ObjectReference(cluster: cluster, kind: kind, namespace: $0.namespace ?? namespace, name: $0.name)
         }
+    }
+}
+
+extension FluxKind {
+    /// The `apiVersion` of every kind Fluxbrain knows, one string each.
+    private static let sharedAPIVersions: [String: String] = Dictionary(
+        all.map { ($0.apiVersion, $0.apiVersion) },
+        uniquingKeysWith: { first, _ in first }
+    )
+
+    /// `apiVersion`, as the one shared string when it is a known Flux `apiVersion` (a watch cache then holds one
+    /// copy, not one per object); any other value as it is.
+    static func shared(apiVersion: String?) -> String? {
+        guard let apiVersion else { return nil }
+        return sharedAPIVersions[apiVersion] ?? apiVersion
+    }
+}
+
+/// Equal strings stored once: a watch cache passes every object through one pool so that label keys, condition
+/// reasons and the like, repeated across thousands of objects, are one allocation each instead of one per object.
+/// Holds at most `capacity` strings; past that, strings are returned as they are.
+package struct StringPool: Sendable {
+    private var strings: Set<String> = []
+    private let capacity: Int
+
+    package init(capacity: Int = 10_000) {
+        self.capacity = capacity
+    }
+
+    /// The pooled copy of `string` (added when new and there is room).
+    package mutating func share(_ string: String) -> String {
+        if let index = strings.firstIndex(of: string) { return strings[index] }
+        if strings.count < capacity { strings.insert(string) }
+        return string
+    }
+
+    package mutating func share(_ string: String?) -> String? {
+        string.map { share($0) }
+    }
+
+    /// The number of strings held.
+    package var count: Int { strings.count }
+}
+
+extension FluxObject {
+    /// This object with its repeated strings shared: label and annotation keys, condition types, statuses and
+    /// reasons, and kind names through `pool`; revisions equal to one another as one string. The values compare
+    /// equal to the original's; only storage is shared.
+    package func sharingStrings(with pool: inout StringPool) -> FluxObject {
+        var object = self
+        object.metadata.labels = metadata.labels.map { Self.share(keysOf: $0, with: &pool) }
+        object.metadata.annotations = metadata.annotations.map { Self.share(keysOf: $0, with: &pool) }
+        if var spec = object.spec {
+            if var sourceRef = spec.sourceRef {
+                sourceRef.kind = pool.share(sourceRef.kind)
+                spec.sourceRef = sourceRef
+            }
+            object.spec = spec
+        }
+        if var status = object.status {
+            status.conditions = status.conditions?.map { condition in
+                var condition = condition
+                condition.type = pool.share(condition.type)
+                condition.status = pool.share(condition.status)
+                condition.reason = pool.share(condition.reason)
+                return condition
+            }
+            // lastAppliedRevision, lastAttemptedRevision and the artifact's revision are usually the same text.
+            if let applied = status.lastAppliedRevision {
+                if status.lastAttemptedRevision == applied { status.lastAttemptedRevision = applied }
+                if status.artifact?.revision == applied { status.artifact?.revision = applied }
+            }
+            object.status = status
+        }
+        return object
+    }
+
+    private static func share(keysOf map: [String: String], with pool: inout StringPool) -> [String: String] {
+        var shared: [String: String] = [:]
+        shared.reserveCapacity(map.count)
+        for (key, value) in map { shared[pool.share(key)] = value }
+        return shared
     }
 }

@@ -14,21 +14,24 @@ package enum JSONValue: Sendable, Hashable, Codable {
     case object([String: JSONValue])
 
     package init(from decoder: any Decoder) throws {
+        // The most common shapes first: every failed attempt builds and throws a `DecodingError` with its coding
+        // path, which made this the costliest part of decoding a work item. JSON's types are disjoint, so the
+        // order changes nothing but the cost (Int64 is still tried before Double).
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([String: JSONValue].self) {
+            self = .object(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
         } else if let value = try? container.decode(Bool.self) {
             self = .bool(value)
         } else if let value = try? container.decode(Int64.self) {
             self = .int(value)
         } else if let value = try? container.decode(Double.self) {
             self = .double(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else if let value = try? container.decode([String: JSONValue].self) {
-            self = .object(value)
         } else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a JSON value")
         }

@@ -90,7 +90,11 @@ package actor ClusterCollector {
     private let clock: any Clock<Duration>
     private let logger: Logger
 
-    private var cache: [ObjectReference: FluxObject] = [:]
+    /// The objects, each in its own box: a `FluxObject` is several hundred bytes inline, and a dictionary keeps
+    /// up to twice as many value slots as entries, so boxed values cost one pointer per slot instead.
+    private var cache: [ObjectReference: CachedObject] = [:]
+    /// Label keys, condition reasons and the like, stored once for the whole cache.
+    private var strings = StringPool()
     private var loops: [LoopKey: LoopState] = [:]
     private var warnedMissing: Set<LoopKey> = []
 
@@ -137,12 +141,12 @@ package actor ClusterCollector {
 
     /// Every cached object, in a stable order.
     package func snapshot() -> [FluxObject] {
-        cache.keys.sorted().compactMap { cache[$0] }
+        cache.keys.sorted().compactMap { cache[$0]?.object }
     }
 
     /// The cached object, if present.
     package func object(_ reference: ObjectReference) -> FluxObject? {
-        cache[reference]
+        cache[reference]?.object
     }
 
     /// The number of cached objects.
@@ -183,7 +187,7 @@ package actor ClusterCollector {
             !failing.contains {
                 $0.key.kind == reference.kind && ($0.key.namespace == nil || $0.key.namespace == reference.namespace)
             }
-        }.compactMap { cache[$0] }
+        }.compactMap { cache[$0]?.object }
         return Assessable(
             objects: objects,
             leftOut: failing.map { .init(part: $0.key.description, reason: $0.reason) },
@@ -361,7 +365,7 @@ package actor ClusterCollector {
         switch event {
         case .added(let object), .modified(let object):
             guard let reference = object.reference(cluster: cluster) else { return object.metadata.resourceVersion }
-            cache[reference] = object
+            cache[reference] = CachedObject(object.sharingStrings(with: &strings))
             continuation.yield(reference)
             return object.metadata.resourceVersion
         case .deleted(let object):
@@ -388,8 +392,8 @@ package actor ClusterCollector {
         for object in objects {
             guard let reference = object.reference(cluster: cluster), reference.kind == key.kind else { continue }
             seen.insert(reference)
-            let previous = cache[reference]
-            cache[reference] = object
+            let previous = cache[reference]?.object
+            cache[reference] = CachedObject(object.sharingStrings(with: &strings))
             if previous == nil || previous?.metadata.resourceVersion != object.metadata.resourceVersion
                 || object.metadata.resourceVersion == nil
             {
@@ -440,5 +444,14 @@ package actor ClusterCollector {
             dimensions: [("cluster", cluster), ("kind", kind.name)]
         )
         .increment(by: count)
+    }
+}
+
+/// One cached object, boxed (``ClusterCollector``'s cache).
+private final class CachedObject: Sendable {
+    let object: FluxObject
+
+    init(_ object: FluxObject) {
+        self.object = object
     }
 }

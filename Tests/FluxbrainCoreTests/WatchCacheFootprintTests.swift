@@ -1,0 +1,68 @@
+import FluxbrainCore
+import Foundation
+import Testing
+
+/// What a watch cache keeps of each object (docs/kubernetes.md, "What the cache keeps"): the whole status only where
+/// an incident may need it, only Fluxbrain's own annotations, repeated strings once.
+@Suite struct WatchCacheFootprintTests {
+    /// `json` with labels and a mix of annotations in its metadata.
+    static func annotated(_ json: String) -> String {
+        json.replacingOccurrences(
+            of: #""finalizers":"#,
+            with: #""labels":{"app.kubernetes.io/part-of":"shop","team":"a"},"#
+                + #""annotations":{"fluxbrain.io/notify":"slack-ops","fluxbrain.io/channels":"ops","#
+                + #""kubectl.kubernetes.io/last-applied-configuration":"{\"apiVersion\":\"v1\"}","#
+                + #""reconcile.fluxcd.io/requestedAt":"2026-11-28T19:40:00Z"},"finalizers":"#
+        )
+    }
+
+    static func mapped(_ json: String) throws -> FluxObject {
+        try FluxObject(json: FastJSON.parse(Array(json.utf8)))
+    }
+
+    static let healthy = Fixture.json(kind: .kustomization, name: "ok", conditions: [ScannerEquivalenceTests.ready])
+    static let failing = Fixture.json(
+        kind: .kustomization,
+        name: "bad",
+        conditions: [Fixture.condition("Ready", "False", "BuildFailed", "kustomize build failed")]
+    )
+
+    /// The watch path and snapshots map objects with `FluxObject(json:)`; like the list path, it keeps the raw
+    /// status of an object that may fail (the incident's evidence) and nothing for a healthy one.
+    @Test func mappedObjectsKeepTheRawStatusOnlyWhenTheyMayFail() throws {
+        let healthy = try Self.mapped(Self.healthy)
+        let failing = try Self.mapped(Self.failing)
+        #expect(healthy.rawStatus == nil)
+        #expect(healthy.status?.conditions?.first?.status == "True")
+        #expect(failing.rawStatus?["unknownFutureField"] != nil)
+        let listed = try ObjectList(json: Data(("{\"items\":[" + Self.healthy + "," + Self.failing + "]}").utf8))
+        #expect(listed.items.map(\.rawStatus) == [healthy.rawStatus, failing.rawStatus])
+    }
+
+    @Test func onlyFluxbrainAnnotationsAndEveryLabelAreKeptOnBothPaths() throws {
+        let text = Self.annotated(Self.healthy)
+        let mapped = try Self.mapped(text)
+        let scanned = try #require(try ObjectList(json: Data("{\"items\":[\(text)]}".utf8)).items.first)
+        for object in [mapped, scanned] {
+            #expect(object.metadata.annotations == ["fluxbrain.io/notify": "slack-ops", "fluxbrain.io/channels": "ops"])
+            #expect(object.metadata.labels == ["app.kubernetes.io/part-of": "shop", "team": "a"])
+        }
+        #expect(mapped == scanned)
+        let withoutOwn = text.replacingOccurrences(of: "fluxbrain.io/", with: "example.com/")
+        #expect(try Self.mapped(withoutOwn).metadata.annotations == nil)
+    }
+
+    @Test func sharingStringsChangesNoValue() throws {
+        var pool = StringPool()
+        let first = try Self.mapped(Self.annotated(Self.failing))
+        let second = try Self.mapped(Self.annotated(Self.healthy))
+        #expect(first.sharingStrings(with: &pool) == first)
+        let afterFirst = pool.count
+        #expect(second.sharingStrings(with: &pool) == second)
+        // The second object repeats the first's label keys, annotation keys and sourceRef kind.
+        #expect(pool.count == afterFirst + 2)  // its Ready condition's "True" and "Succeeded"
+        var full = StringPool(capacity: 1)
+        _ = first.sharingStrings(with: &full)
+        #expect(full.count == 1)
+    }
+}
