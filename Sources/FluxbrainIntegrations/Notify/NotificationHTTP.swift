@@ -50,9 +50,9 @@ package struct HTTPExchange: Sendable {
     package var text: String { String(buffer: body) }
 }
 
-/// Sends notifier HTTP requests through one shared `HTTPClient`, with timeouts, capped bodies and the retries of
-/// an `HTTPRetryPolicy` (429 `Retry-After`, GitHub's rate-limit headers, 5xx backoff), sleeping through an
-/// injected sleeper.
+/// Sends notifier HTTP requests through one shared `HTTPClient` (an ``HTTPExecution``), with timeouts, capped bodies
+/// and the retries of an `HTTPRetryPolicy` (429 `Retry-After`, GitHub's rate-limit headers, 5xx backoff), sleeping
+/// through an injected sleeper.
 ///
 /// The URL is never logged or put in an error: webhook URLs are secrets.
 package struct NotificationHTTP: Sendable {
@@ -111,58 +111,64 @@ package struct NotificationHTTP: Sendable {
         body: ByteBuffer?,
         what: String
     ) async throws(NotificationError) -> HTTPExchange {
-        var attempt = 0
-        while true {
-            attempt += 1
-            var request = HTTPClientRequest(url: url)
-            request.method = method
-            request.headers = headers
-            if let body { request.body = .bytes(body) }
-            let status: Int
-            let responseHeaders: HTTPHeaders
-            let responseBody: ByteBuffer
-            do {
-                let response = try await client.execute(request, timeout: .nanoseconds(policy.timeout.nanoseconds))
-                status = Int(response.status.code)
-                responseHeaders = response.headers
-                responseBody = try await response.body.collect(upTo: policy.maxResponseBytes)
-            } catch {
-                throw NotificationError(
-                    .transport,
-                    "\(what): cannot reach the receiver",
-                    underlying: Self.redacted(error, url: url)
-                )
-            }
-            let exchange = HTTPExchange(status: status, headers: responseHeaders, body: responseBody, attempts: attempt)
-            if let wait = Self.rateLimitWait(status: status, headers: responseHeaders, now: now()) {
-                guard wait <= policy.maxRetryAfter, attempt < policy.maxAttempts else {
+        let execution = HTTPExecution(
+            client: client,
+            limit: .perAttempt(policy.timeout),
+            maxBodyBytes: policy.maxResponseBytes,
+            maxAttempts: policy.maxAttempts,
+            backoff: policy.serverErrorBackoff,
+            sleep: sleep
+        )
+        return try await execution.execute(
+            build: { _ throws(NotificationError) in
+                var request = HTTPClientRequest(url: url)
+                request.method = method
+                request.headers = headers
+                if let body { request.body = .bytes(body) }
+                return request
+            },
+            decide: { outcome, attempt throws(NotificationError) in
+                let exchange: HTTPExchange
+                do {
+                    let answer = try outcome.get()
+                    exchange = HTTPExchange(
+                        status: answer.status,
+                        headers: answer.headers,
+                        body: try await answer.collect(),
+                        attempts: attempt.number
+                    )
+                } catch {
                     throw NotificationError(
+                        .transport,
+                        "\(what): cannot reach the receiver",
+                        underlying: Self.redacted(error, url: url)
+                    )
+                }
+                let status = exchange.status
+                if let wait = Self.rateLimitWait(status: status, headers: exchange.headers, now: now()) {
+                    let limited = NotificationError(
                         .rateLimited,
                         "\(what): rate limited",
                         httpStatus: status,
                         retryAfter: wait
                     )
+                    guard wait <= policy.maxRetryAfter, !attempt.isLast else { throw limited }
+                    logger.info(
+                        "rate limited; waiting",
+                        metadata: ["what": "\(what)", "status": "\(status)", "wait": "\(wait)"]
+                    )
+                    return .retry(after: wait, otherwise: .failure(limited))
                 }
-                logger.info(
-                    "rate limited; waiting",
-                    metadata: ["what": "\(what)", "status": "\(status)", "wait": "\(wait)"]
-                )
-                try await sleepOrThrow(wait, what: what)
-                continue
+                if status >= 500, policy.retryServerErrors, !attempt.isLast {
+                    logger.info("server error; retrying", metadata: ["what": "\(what)", "status": "\(status)"])
+                    return .retry(otherwise: .success(exchange))
+                }
+                return .finish(exchange)
+            },
+            interrupted: { error in
+                NotificationError(.transport, "\(what): cancelled while waiting to retry", underlying: error)
             }
-            if status >= 500, policy.retryServerErrors, attempt < policy.maxAttempts {
-                logger.info("server error; retrying", metadata: ["what": "\(what)", "status": "\(status)"])
-                try await sleepOrThrow(policy.serverErrorBackoff.delay(afterFailures: attempt), what: what)
-                continue
-            }
-            return exchange
-        }
-    }
-
-    private func sleepOrThrow(_ duration: Duration, what: String) async throws(NotificationError) {
-        do { try await sleep(duration) } catch {
-            throw NotificationError(.transport, "\(what): cancelled while waiting to retry", underlying: error)
-        }
+        )
     }
 
     /// The error as a ``TransportFailure`` with the URL, and its path and query (where webhook secrets live), removed.
