@@ -31,6 +31,9 @@ import Testing
         var testDescription: String { name }
     }
 
+    /// A time limit no answer of the scripted server comes near.
+    static let roomy = HTTPExecution.Limit.perAttempt(.seconds(30))
+
     static let cases: [Case] = [
         Case(name: "a 2xx at once", answers: [200], maxAttempts: 3, result: 200, requests: 1, sleeps: []),
         Case(name: "a 4xx is not retried", answers: [404, 200], maxAttempts: 3, result: 404, requests: 1, sleeps: []),
@@ -103,15 +106,11 @@ import Testing
         let server = ScriptedServer(answers: testCase.answers)
         let sleeps = Mutex<[Duration]>([])
         try await server.run { url in
-            let execution = HTTPExecution(
-                client: HTTPClient.shared,
-                limit: testCase.limit,
-                maxBodyBytes: 1024,
-                maxAttempts: testCase.maxAttempts,
-                backoff: testCase.backoff,
-                sleep: { duration in sleeps.withLock { $0.append(duration) } },
-                random: { 0 }
-            )
+            var execution = HTTPExecution(client: HTTPClient.shared, limit: testCase.limit, maxBodyBytes: 1024)
+            execution.maxAttempts = testCase.maxAttempts
+            execution.backoff = testCase.backoff
+            execution.sleep = { duration in sleeps.withLock { $0.append(duration) } }
+            execution.random = { 0 }
             let result = try await execution.execute(
                 build: { _ in HTTPClientRequest(url: url) },
                 decide: { outcome, _ -> HTTPExecution.Decision<Int, any Error> in
@@ -136,11 +135,7 @@ import Testing
         let server = ScriptedServer(answers: [200], body: String(repeating: "x", count: 2048))
         try await server.run { url in
             for (cap, fits) in [(4096, true), (2048, true), (2047, false)] {
-                let execution = HTTPExecution(
-                    client: HTTPClient.shared,
-                    limit: .perAttempt(.seconds(30)),
-                    maxBodyBytes: cap
-                )
+                let execution = HTTPExecution(client: HTTPClient.shared, limit: Self.roomy, maxBodyBytes: cap)
                 let read = try await execution.execute(
                     build: { _ in HTTPClientRequest(url: url) },
                     decide: { outcome, _ -> HTTPExecution.Decision<Bool, any Error> in
@@ -164,13 +159,10 @@ import Testing
         let port = try await ScriptedServer(answers: [200]).run { url in URL(string: url)!.port! }
         let attempts = Mutex(0)
         // async-http-client keeps trying a refused connection until its connect timeout: a short limit ends that.
-        let execution = HTTPExecution(
-            client: HTTPClient.shared,
-            limit: .perAttempt(.milliseconds(500)),
-            maxBodyBytes: 1024,
-            maxAttempts: 2,
-            sleep: { _ in }
-        )
+        let limit = HTTPExecution.Limit.perAttempt(.milliseconds(500))
+        var execution = HTTPExecution(client: HTTPClient.shared, limit: limit, maxBodyBytes: 1024)
+        execution.maxAttempts = 2
+        execution.sleep = { _ in }
         let failures = try await execution.execute(
             build: { _ in
                 attempts.withLock { $0 += 1 }
@@ -190,14 +182,10 @@ import Testing
         struct Interrupted: Error {}
         let server = ScriptedServer(answers: [503])
         try await server.run { url in
-            let execution = HTTPExecution(
-                client: HTTPClient.shared,
-                limit: .perAttempt(.seconds(30)),
-                maxBodyBytes: 1024,
-                maxAttempts: 3,
-                backoff: Backoff(base: .seconds(1)),
-                sleep: { _ in throw CancellationError() }
-            )
+            var execution = HTTPExecution(client: HTTPClient.shared, limit: Self.roomy, maxBodyBytes: 1024)
+            execution.maxAttempts = 3
+            execution.backoff = Backoff(base: .seconds(1))
+            execution.sleep = { _ in throw CancellationError() }
             await #expect(throws: Interrupted.self) {
                 try await execution.execute(
                     build: { _ in HTTPClientRequest(url: url) },
@@ -212,11 +200,8 @@ import Testing
     @Test func aPerAttemptTimeoutEndsASlowAnswer() async throws {
         let server = ScriptedServer(answers: [200], delay: .seconds(2))
         try await server.run { url in
-            let execution = HTTPExecution(
-                client: HTTPClient.shared,
-                limit: .perAttempt(.milliseconds(100)),
-                maxBodyBytes: 1024
-            )
+            let limit = HTTPExecution.Limit.perAttempt(.milliseconds(100))
+            let execution = HTTPExecution(client: HTTPClient.shared, limit: limit, maxBodyBytes: 1024)
             let outcome = try await execution.execute(
                 build: { _ in HTTPClientRequest(url: url) },
                 decide: { outcome, _ -> HTTPExecution.Decision<String, any Error> in

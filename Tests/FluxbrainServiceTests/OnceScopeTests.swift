@@ -22,21 +22,7 @@ import Testing
             let directory = try Self.snapshot(failing: true)
             let configuration = try Self.configuration(redisURL: url, errorbrain: errorbrain)
             let kept = KeptParts()
-            let outcome = try await Composition.withParts(
-                configuration: configuration,
-                snapshot: .path(directory),
-                console: nil,
-                mode: .once,
-                logger: quietLogger
-            ) { parts in
-                kept.keep(parts)
-                try await Self.expectOpen(parts, configuration, admin: admin, errorbrain: errorbrain)
-                return try await FluxbrainRuntime.runOnce(
-                    configuration: configuration,
-                    parts: parts,
-                    logger: quietLogger
-                )
-            }
+            let outcome = try await Self.once(directory, configuration, kept, admin: admin, errorbrain: errorbrain)
             #expect(outcome == .completed(enqueued: 1, deadLettered: 0, unread: []))
             try await Self.expectClosedAndUnlocked(kept.parts, configuration, admin: admin, errorbrain: errorbrain)
         }
@@ -48,21 +34,13 @@ import Testing
             let kept = KeptParts()
             await #expect(throws: (any Error).self) {
                 // The snapshot directory does not exist: the pass fails after the lock was taken.
-                try await Composition.withParts(
-                    configuration: configuration,
-                    snapshot: .path("/nonexistent/\(UUID().uuidString)"),
-                    console: nil,
-                    mode: .once,
-                    logger: quietLogger
-                ) { parts in
-                    kept.keep(parts)
-                    try await Self.expectOpen(parts, configuration, admin: admin, errorbrain: errorbrain)
-                    return try await FluxbrainRuntime.runOnce(
-                        configuration: configuration,
-                        parts: parts,
-                        logger: quietLogger
-                    )
-                }
+                try await Self.once(
+                    "/nonexistent/\(UUID().uuidString)",
+                    configuration,
+                    kept,
+                    admin: admin,
+                    errorbrain: errorbrain
+                )
             }
             try await Self.expectClosedAndUnlocked(kept.parts, configuration, admin: admin, errorbrain: errorbrain)
         }
@@ -79,21 +57,7 @@ import Testing
                 logger: quietLogger
             )
             let held = try #require(try await other.acquire(replicaID: "other", ttl: .seconds(60)))
-            let outcome = try await Composition.withParts(
-                configuration: configuration,
-                snapshot: .path(directory),
-                console: nil,
-                mode: .once,
-                logger: quietLogger
-            ) { parts in
-                kept.keep(parts)
-                try await Self.expectOpen(parts, configuration, admin: admin, errorbrain: errorbrain)
-                return try await FluxbrainRuntime.runOnce(
-                    configuration: configuration,
-                    parts: parts,
-                    logger: quietLogger
-                )
-            }
+            let outcome = try await Self.once(directory, configuration, kept, admin: admin, errorbrain: errorbrain)
             #expect(outcome == .anotherReplicaLeads(holder: "other"))
             #expect(try await other.holder() == held)
             #expect(try await other.stats().pending == 0)
@@ -102,6 +66,27 @@ import Testing
     }
 
     // MARK: Helpers
+
+    /// `once` over the snapshot at `path`, keeping its parts in `kept` and checking its clients are open first.
+    static func once(
+        _ path: String,
+        _ configuration: FluxbrainConfiguration,
+        _ kept: KeptParts,
+        admin: RedisClient,
+        errorbrain: CountingErrorbrain
+    ) async throws -> OnceOutcome {
+        try await Composition.withParts(
+            configuration: configuration,
+            snapshot: .path(path),
+            console: nil,
+            mode: .once,
+            logger: quietLogger
+        ) { parts in
+            kept.keep(parts)
+            try await expectOpen(parts, configuration, admin: admin, errorbrain: errorbrain)
+            return try await FluxbrainRuntime.runOnce(configuration: configuration, parts: parts, logger: quietLogger)
+        }
+    }
 
     /// Inside the scope: the run's Redis connections are open and its Errorbrain client reaches the stand-in.
     static func expectOpen(

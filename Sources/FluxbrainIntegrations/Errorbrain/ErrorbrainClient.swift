@@ -166,15 +166,12 @@ package struct ErrorbrainClient: AnalysisService {
 
     /// POSTs with retries on connection errors and 5xx until `maxTries` or the deadline; returns a 2xx answer.
     private func post(path: String, body: Data, logger: Logger) async throws(ErrorbrainError) -> (Int, ByteBuffer) {
-        let execution = HTTPExecution(
-            client: httpClient,
-            limit: .overall(configuration.timeout),
-            maxBodyBytes: configuration.maxResponseBytes,
-            maxAttempts: configuration.maxTries,
-            backoff: configuration.retry,
-            sleep: sleep,
-            logger: logger
-        )
+        let limit = HTTPExecution.Limit.overall(configuration.timeout)
+        var execution = HTTPExecution(client: httpClient, limit: limit, maxBodyBytes: configuration.maxResponseBytes)
+        execution.maxAttempts = configuration.maxTries
+        execution.backoff = configuration.retry
+        execution.sleep = sleep
+        execution.logger = logger
         let maxTries = configuration.maxTries
         let maxResponseBytes = configuration.maxResponseBytes
         let target = url(path)

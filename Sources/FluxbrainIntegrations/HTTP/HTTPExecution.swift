@@ -61,35 +61,23 @@ package struct HTTPExecution: Sendable {
     package var limit: Limit
     /// The most body bytes ``Answer/collect()`` reads.
     package var maxBodyBytes: Int
-    /// Attempts in all, the first included (at least 1).
-    package var maxAttempts: Int
-    /// The wait after `n` failed attempts when `decide` names none.
-    package var backoff: Backoff
-    /// Sleeps between attempts; tests inject one that records, or a manual clock's.
-    package var sleep: @Sendable (Duration) async throws -> Void
-    /// A number in 0...1 for the backoff's jitter.
-    package var random: @Sendable () -> Double
-    /// Passed to async-http-client for its own request logging; `nil` for none (notifiers: their URLs are secrets).
+    /// Attempts in all, the first included (default 1; fewer counts as 1).
+    package var maxAttempts = 1
+    /// The wait after `n` failed attempts when `decide` names none (default: none).
+    package var backoff = Backoff(base: .zero)
+    /// Sleeps between attempts (default `Task.sleep`); tests inject one that records, or a manual clock's.
+    package var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    /// A number in 0...1 for the backoff's jitter (default `Double.random(in: 0...1)`).
+    package var random: @Sendable () -> Double = { Double.random(in: 0...1) }
+    /// Passed to async-http-client for its own request logging; `nil` (the default) for none (notifiers: their URLs
+    /// are secrets).
     package var logger: Logger?
 
-    package init(
-        client: HTTPClient,
-        limit: Limit,
-        maxBodyBytes: Int,
-        maxAttempts: Int = 1,
-        backoff: Backoff = Backoff(base: .zero),
-        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
-        random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
-        logger: Logger? = nil
-    ) {
+    /// A loop of one attempt; set the other properties for retries.
+    package init(client: HTTPClient, limit: Limit, maxBodyBytes: Int) {
         self.client = client
         self.limit = limit
         self.maxBodyBytes = maxBodyBytes
-        self.maxAttempts = max(1, maxAttempts)
-        self.backoff = backoff
-        self.sleep = sleep
-        self.random = random
-        self.logger = logger
     }
 
     /// Sends the request `build` makes for each attempt until `decide` finishes, throws, or no attempt is left.

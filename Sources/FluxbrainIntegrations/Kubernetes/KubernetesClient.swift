@@ -151,14 +151,10 @@ package struct KubernetesClient: Sendable {
         request: RequestDescription,
         timeout: Duration
     ) async throws -> HTTPClientResponse {
-        // The second attempt is only ever the retry after a 401.
-        let execution = HTTPExecution(
-            client: httpClient,
-            limit: .perAttempt(timeout),
-            maxBodyBytes: 256 << 10,
-            maxAttempts: 2,
-            logger: logger
-        )
+        // Error replies are read up to 256 KiB; the second attempt is only ever the retry after a 401.
+        var execution = HTTPExecution(client: httpClient, limit: .perAttempt(timeout), maxBodyBytes: 256 << 10)
+        execution.maxAttempts = 2
+        execution.logger = logger
         let target = url(path: path, query: query)
         return try await execution.execute(
             build: { _ in
@@ -186,7 +182,7 @@ package struct KubernetesClient: Sendable {
                 let status = answer.status
                 Self.countRequest(cluster: cluster, code: String(status))
                 if (200..<300).contains(status) { return .finish(answer.response) }
-                // Error replies are read (up to 256 KiB) for their `Status`; a body that cannot be read is left out.
+                // Error replies are read for their `Status`; a body that cannot be read is left out.
                 let body = (try? await answer.collect()).map { Array($0.readableBytesView) } ?? []
                 let error = KubernetesError.fromResponse(
                     httpStatus: status,

@@ -38,6 +38,17 @@ package struct HTTPRetryPolicy: Sendable, Hashable {
     }
 }
 
+extension HTTPRetryPolicy {
+    /// The request loop of this policy: its timeout per attempt, body cap, attempts and 5xx backoff.
+    func execution(client: HTTPClient, sleep: @escaping @Sendable (Duration) async throws -> Void) -> HTTPExecution {
+        var execution = HTTPExecution(client: client, limit: .perAttempt(timeout), maxBodyBytes: maxResponseBytes)
+        execution.maxAttempts = maxAttempts
+        execution.backoff = serverErrorBackoff
+        execution.sleep = sleep
+        return execution
+    }
+}
+
 /// One HTTP answer as notifiers read it.
 package struct HTTPExchange: Sendable {
     package var status: Int
@@ -111,15 +122,7 @@ package struct NotificationHTTP: Sendable {
         body: ByteBuffer?,
         what: String
     ) async throws(NotificationError) -> HTTPExchange {
-        let execution = HTTPExecution(
-            client: client,
-            limit: .perAttempt(policy.timeout),
-            maxBodyBytes: policy.maxResponseBytes,
-            maxAttempts: policy.maxAttempts,
-            backoff: policy.serverErrorBackoff,
-            sleep: sleep
-        )
-        return try await execution.execute(
+        return try await policy.execution(client: client, sleep: sleep).execute(
             build: { _ throws(NotificationError) in
                 var request = HTTPClientRequest(url: url)
                 request.method = method
