@@ -2,8 +2,8 @@ import FluxbrainCoordination
 import FluxbrainCore
 import FluxbrainRedis
 import FluxbrainTestSupport
-import Foundation
 import FluxbrainTestbed
+import Foundation
 import Logging
 import Synchronization
 import Testing

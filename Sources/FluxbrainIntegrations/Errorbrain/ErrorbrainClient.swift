@@ -164,6 +164,9 @@ package struct ErrorbrainClient: AnalysisService {
         .nanoseconds(duration.nanoseconds)
     }
 
+    /// What `post` makes of one attempt: the status and body of a 2xx answer, or a retry.
+    private typealias PostDecision = HTTPExecution.Decision<(Int, ByteBuffer), ErrorbrainError>
+
     /// POSTs with retries on connection errors and 5xx until `maxTries` or the deadline; returns a 2xx answer.
     private func post(path: String, body: Data, logger: Logger) async throws(ErrorbrainError) -> (Int, ByteBuffer) {
         let limit = HTTPExecution.Limit.overall(configuration.timeout)
@@ -187,9 +190,7 @@ package struct ErrorbrainClient: AnalysisService {
             },
             decide: { outcome, attempt throws(ErrorbrainError) in
                 /// Connection errors are tried again; timeouts and cancellation end the attempt.
-                func unreachable(_ error: any Error) throws(ErrorbrainError) -> HTTPExecution.Decision<
-                    (Int, ByteBuffer), ErrorbrainError
-                > {
+                func unreachable(_ error: any Error) throws(ErrorbrainError) -> PostDecision {
                     let classified = Self.transportError(error, path: target)
                     if classified.code == .timeout || error is CancellationError { throw classified }
                     logger.notice(

@@ -122,7 +122,7 @@ package struct NotificationHTTP: Sendable {
         body: ByteBuffer?,
         what: String
     ) async throws(NotificationError) -> HTTPExchange {
-        return try await policy.execution(client: client, sleep: sleep).execute(
+        try await policy.execution(client: client, sleep: sleep).execute(
             build: { _ throws(NotificationError) in
                 var request = HTTPClientRequest(url: url)
                 request.method = method
