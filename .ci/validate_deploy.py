@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 import yaml
 
+import atexit
 import shutil
 import subprocess
 import tempfile
@@ -66,7 +67,7 @@ COLLECT_LOGS REDIS_URL REDIS_PREFIX REPLICA_ID LOCK_TTL LEASE MAX_ATTEMPTS WORKE
 HTTP_ADDR LOG_LEVEL ERRORBRAIN_URL ERRORBRAIN_TIMEOUT ENVIRONMENT BACKOFF_BASE
 BACKOFF_MAX ANALYSIS_MAX_ATTEMPTS REPEAT_INTERVAL SEND_RESOLVED SLACK_WEBHOOK
 SLACK_CHANNEL WEBHOOK_URL WEBHOOK_SECRET WEBHOOK_HEADERS GITHUB_OWNER GITHUB_REPO
-GITHUB_TOKEN GITHUB_API_URL GITHUB_REOPEN_WINDOW KUBE_API_URL LOG_FORMAT ROUTES_FILE""".split()}
+GITHUB_TOKEN GITHUB_API_URL GITHUB_REOPEN_WINDOW KUBE_API_URL LOG_FORMAT ROUTES_FILE SECRETS_DIR""".split()}
 SECRET_ENV = {"FLUXBRAIN_SLACK_WEBHOOK", "FLUXBRAIN_WEBHOOK_URL", "FLUXBRAIN_WEBHOOK_SECRET",
               "FLUXBRAIN_WEBHOOK_HEADERS", "FLUXBRAIN_GITHUB_TOKEN", "FLUXBRAIN_REDIS_URL"}
 # Secret-only settings must never appear as plain values in manifests or ConfigMaps
@@ -221,6 +222,28 @@ def template_labels(o: dict) -> dict:
         return get(o, "metadata", "labels", default={}) or {}
     md = pod_template_metadata(o)
     return (md or {}).get("labels") or {}
+
+
+def secrets_dir_keys(c: dict, spec: dict) -> dict[str, set[str]] | None:
+    """The Secret keys a container reads as files through FLUXBRAIN_SECRETS_DIR: Secret name -> keys of the
+    secret volume mounted at that directory (every key the example lists when the volume names no items);
+    None when the container sets no FLUXBRAIN_SECRETS_DIR."""
+    directory = next((str(e.get("value")) for e in c.get("env") or []
+                      if e.get("name") == "FLUXBRAIN_SECRETS_DIR" and "value" in e), None)
+    if directory is None:
+        return None
+    volumes = {v["name"]: v for v in spec.get("volumes") or []}
+    found: dict[str, set[str]] = {}
+    for m in c.get("volumeMounts") or []:
+        if m.get("mountPath", "").rstrip("/") != directory.rstrip("/"):
+            continue
+        sec = get(volumes.get(m.get("name"), {}), "secret")
+        if sec:
+            items = sec.get("items")
+            keys = ({i.get("key") for i in items if i.get("key") == i.get("path")} if items
+                    else set(load_example_secrets().get(sec.get("secretName"), set())))
+            found.setdefault(sec.get("secretName"), set()).update(keys)
+    return found
 
 
 def containers(spec: dict) -> list[dict]:
@@ -393,8 +416,18 @@ def check_cross_refs(label: str, objs: list[dict], example_secrets: dict[str, se
                 rid = [e for e in c.get("env") or [] if e.get("name") == "FLUXBRAIN_REPLICA_ID"]
                 C.check(rid and get(rid[0], "valueFrom", "fieldRef", "fieldPath") == "metadata.name",
                         f"{cname}: FLUXBRAIN_REPLICA_ID from fieldRef metadata.name")
+                dir_keys = secrets_dir_keys(c, spec)
+                if dir_keys is not None:
+                    C.check(bool(dir_keys), f"{cname}: FLUXBRAIN_SECRETS_DIR is not a mounted Secret volume")
+                    C.check(all(m.get("readOnly") for m in c.get("volumeMounts") or []
+                                if get(volumes.get(m.get("name"), {}), "secret")),
+                            f"{cname}: Secret volumes must be mounted readOnly")
+                from_files = set().union(*(dir_keys or {}).values())
+                for key in from_files - SECRET_ENV:
+                    C.check(False, f"{cname}: {key} in FLUXBRAIN_SECRETS_DIR is not a secret setting")
                 for key in SECRET_ENV:
-                    C.check(key in env_names, f"{cname}: secret setting {key} not wired")
+                    C.check((key in env_names) != (key in from_files),
+                            f"{cname}: secret setting {key} not wired (or wired twice: env and file)")
         for vname, v in volumes.items():
             sec = v.get("secret")
             if sec and sec.get("secretName") not in secret_names and not sec.get("optional"):
@@ -1062,10 +1095,29 @@ def check_compose_runtime(services: dict) -> None:
                         f"{name}: {key}={value}: {m.group(1)} does not listen on {m.group(2)}")
 
 
-def container_environments(c: dict, objs: list[dict], pod_name: str) -> list[tuple[str, dict[str, str]]]:
-    """The environments a rendered container can get: without the Secret, and with its keys filled in."""
+def secret_files(keys: dict[str, set[str]], secrets: dict[str, str], env: dict[str, str]) -> str:
+    """A directory standing in for the Secret volume at FLUXBRAIN_SECRETS_DIR: a file per key the volume projects
+    and `secrets` fills in (none when the Secret is absent). Removed at exit."""
+    directory = tempfile.mkdtemp(prefix="validate-deploy-secrets-")
+    atexit.register(shutil.rmtree, directory, True)
+    for key in set().union(*keys.values()) if keys else set():
+        if key not in secrets:
+            continue
+        # GitHub Issues need owner and repo besides the token: a token alone is a configuration error, rightly.
+        if key == "FLUXBRAIN_GITHUB_TOKEN" and not ("FLUXBRAIN_GITHUB_OWNER" in env and "FLUXBRAIN_GITHUB_REPO" in env):
+            continue
+        with open(os.path.join(directory, key), "w") as f:
+            f.write(secrets[key] + "\n")
+    return directory
+
+
+def container_environments(c: dict, objs: list[dict], pod_name: str,
+                           spec: dict | None = None) -> list[tuple[str, dict[str, str], dict[str, str]]]:
+    """The environments a rendered container can get: without the Secret, and with its keys filled in; each with
+    the host directories that stand in for the pod's (FLUXBRAIN_SECRETS_DIR -> a directory of the Secret's files)."""
     ns_objs = {(o["kind"], o["metadata"]["name"]): o for o in objs}
     variants = []
+    dir_keys = secrets_dir_keys(c, spec or {})
     for label, secrets in (("Secret absent", {}), ("Secret filled", DUMMY_SECRETS)):
         env: dict[str, str] = {}
         for ef in c.get("envFrom") or []:
@@ -1091,7 +1143,10 @@ def container_environments(c: dict, objs: list[dict], pod_name: str) -> list[tup
         # GitHub Issues need owner and repo besides the token: a token alone is a configuration error, rightly.
         if secrets and not ("FLUXBRAIN_GITHUB_OWNER" in env and "FLUXBRAIN_GITHUB_REPO" in env):
             env.pop("FLUXBRAIN_GITHUB_TOKEN", None)
-        variants.append((label, env))
+        stand_ins = {}
+        if dir_keys is not None and "FLUXBRAIN_SECRETS_DIR" in env:
+            stand_ins[env["FLUXBRAIN_SECRETS_DIR"]] = secret_files(dir_keys, secrets, env)
+        variants.append((label, env, stand_ins))
     return variants
 
 
@@ -1109,9 +1164,11 @@ def check_workload_runtime(label: str, objs: list[dict]) -> None:
             ports = {p.get("name"): p.get("containerPort") for p in c.get("ports") or []}
             scratch = tempfile.mkdtemp(prefix="fluxbrain-validate-")
             local_mounts = mounted_config_maps(spec, c, objs, scratch)
-            for variant, env in container_environments(c, objs, f"{w['metadata']['name']}-5d4f8c7b9-abcde"):
-                # Files from mounted ConfigMaps (the routes file) are read from a local copy.
-                local_env = dict(env)
+            pod = f"{w['metadata']['name']}-5d4f8c7b9-abcde"
+            for variant, env, stand_ins in container_environments(c, objs, pod, spec):
+                # Secret files come from stand-in directories; files from mounted ConfigMaps (the routes file) are
+                # read from a local copy.
+                local_env = {k: stand_ins.get(v, v) for k, v in env.items()}
                 for key, value in env.items():
                     for mount, local in local_mounts.items():
                         if value.startswith(mount + "/"):

@@ -13,7 +13,7 @@ import Testing
                     "FLUXBRAIN_ERRORBRAIN_URL": errorbrain.baseURL.absoluteString,
                     "FLUXBRAIN_WEBHOOK_URL": url.absoluteString,
                 ]
-                let dry = try await FluxbrainProcess.runAsync(
+                let dry = try await FluxbrainProcess.run(
                     ["once", "--dry-run", "--snapshot", "examples/snapshot"],
                     environment: environment
                 )
@@ -24,7 +24,7 @@ import Testing
                 #expect(try errorbrain.requests().isEmpty)
 
                 // The same run without --dry-run reaches both servers (so the checks above can fail).
-                let real = try await FluxbrainProcess.runAsync(
+                let real = try await FluxbrainProcess.run(
                     ["once", "--snapshot", "examples/snapshot"],
                     environment: environment
                 )
@@ -35,7 +35,7 @@ import Testing
         }
     }
 
-    @Test func routesTestPrintsTheDecisionForAMadeUpIncident() throws {
+    @Test func routesTestPrintsTheDecisionForAMadeUpIncident() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("routes-\(UUID().uuidString).yaml")
         try Data(
             """
@@ -53,7 +53,7 @@ import Testing
         ).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let environment = ["FLUXBRAIN_ROUTES_FILE": file.path]
-        let platform = try FluxbrainProcess.run(
+        let platform = try await FluxbrainProcess.run(
             [
                 "routes", "test", "--kind", "HelmRelease", "--namespace", "apps", "--name", "podinfo", "--state",
                 "stalled", "--labels", "team=platform",
@@ -64,7 +64,7 @@ import Testing
         #expect(platform.stdout.contains("routes matched: 1 ("))
         #expect(platform.stdout.contains("would notify: oncall\n"))
         #expect(platform.stdout.contains("not: team-a (no route matched)"))
-        let canary = try FluxbrainProcess.run(
+        let canary = try await FluxbrainProcess.run(
             [
                 "routes", "test", "--kind", "HelmRelease", "--namespace", "apps", "--name", "podinfo-canary",
                 "--state", "stalled", "--labels", "team=platform", "--annotations", "fluxbrain.io/notify=false",
@@ -72,7 +72,7 @@ import Testing
             environment: environment
         )
         #expect(canary.stdout.contains("oncall (opted out by annotation fluxbrain.io/notify=false)"))
-        let bad = try FluxbrainProcess.run(
+        let bad = try await FluxbrainProcess.run(
             ["routes", "test", "--kind", "K", "--namespace", "n", "--name", "x", "--state", "broken"],
             environment: environment
         )

@@ -148,6 +148,80 @@ struct TemporaryFiles {
         #expect(rows["FLUXBRAIN_LOCK_TTL"]?.value == "15s")
     }
 
+    /// A Secret volume as Kubernetes writes it: each key a symlink into a `..data/` revision directory.
+    static func secretVolume(_ files: TemporaryFiles, _ keys: [String: String]) throws -> String {
+        let manager = FileManager.default
+        let revision = files.directory.appendingPathComponent("..2026_12_06_14_00_00.1")
+        try manager.createDirectory(at: revision, withIntermediateDirectories: true)
+        try manager.createSymbolicLink(
+            atPath: files.directory.appendingPathComponent("..data").path,
+            withDestinationPath: revision.lastPathComponent
+        )
+        for (key, value) in keys {
+            try Data(value.utf8).write(to: revision.appendingPathComponent(key))
+            try manager.createSymbolicLink(
+                atPath: files.directory.appendingPathComponent(key).path,
+                withDestinationPath: "..data/\(key)"
+            )
+        }
+        return files.directory.path
+    }
+
+    /// `FLUXBRAIN_SECRETS_DIR`: every secret with a file there is read; a missing or empty file leaves it unset.
+    @Test func aSecretsDirectoryReadsTheKeysItHolds() throws {
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        let directory = try Self.secretVolume(
+            files,
+            [
+                "FLUXBRAIN_SLACK_WEBHOOK": "https://hooks.slack.com/services/T0/B0/SECRET\n",
+                "FLUXBRAIN_WEBHOOK_SECRET": "hmac-SECRET\n", "FLUXBRAIN_WEBHOOK_URL": "", "unrelated": "x",
+            ]
+        )
+        let configuration = try FluxbrainConfiguration(environment: ["FLUXBRAIN_SECRETS_DIR": directory])
+        #expect(configuration.slackWebhook?.absoluteString == "https://hooks.slack.com/services/T0/B0/SECRET")
+        #expect(configuration.webhookSecret == "hmac-SECRET")
+        #expect(configuration.webhookURL == nil, "an empty key is unset, as an empty variable is")
+        #expect(configuration.githubToken == nil)
+        #expect(
+            configuration.sources["FLUXBRAIN_SLACK_WEBHOOK"]
+                == "file FLUXBRAIN_SECRETS_DIR (\(directory)/FLUXBRAIN_SLACK_WEBHOOK)"
+        )
+        #expect(configuration.sources["FLUXBRAIN_GITHUB_TOKEN"] == "default")
+    }
+
+    /// An empty directory (the Secret absent) sets nothing; a missing one is an error, so a wrong path cannot turn
+    /// every notifier off without a word.
+    @Test func aSecretsDirectoryMustExist() throws {
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        let empty = try FluxbrainConfiguration(environment: ["FLUXBRAIN_SECRETS_DIR": files.directory.path])
+        #expect(empty.slackWebhook == nil)
+        let missing = files.directory.appendingPathComponent("absent").path
+        let error = #expect(throws: ConfigurationError.self) {
+            try FluxbrainConfiguration(environment: ["FLUXBRAIN_SECRETS_DIR": missing])
+        }
+        #expect(error?.variable == "FLUXBRAIN_SECRETS_DIR")
+        #expect(error?.description.contains(missing) == true)
+    }
+
+    /// A setting in the directory and in the environment (or a `_FILE`) fails naming both: no silent precedence.
+    @Test(arguments: ["FLUXBRAIN_WEBHOOK_SECRET", "FLUXBRAIN_WEBHOOK_SECRET_FILE"])
+    func aSecretsDirectoryKeySetElsewhereFailsNamingBoth(other: String) throws {
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        let elsewhere = try TemporaryFiles()
+        defer { elsewhere.remove() }
+        let directory = try Self.secretVolume(files, ["FLUXBRAIN_WEBHOOK_SECRET": "hmac-SECRET\n"])
+        let value = other.hasSuffix("_FILE") ? try elsewhere.write("hmac", "hmac-OTHER") : "hmac-OTHER"
+        let error = #expect(throws: ConfigurationError.self) {
+            try FluxbrainConfiguration(environment: ["FLUXBRAIN_SECRETS_DIR": directory, other: value])
+        }
+        #expect(error?.variable == other)
+        #expect(error?.description.contains("FLUXBRAIN_SECRETS_DIR") == true)
+        #expect(error?.description.contains("hmac") == false)
+    }
+
     @Test func anyConfigProviderCanFeedTheConfiguration() throws {
         let workers = ConfigValue(.string("12"), isSecret: false)
         let provider = InMemoryProvider(name: "test", values: [AbsoluteConfigKey(["FLUXBRAIN_WORKERS"]): workers])

@@ -169,53 +169,71 @@ package struct ErrorbrainClient: AnalysisService {
         .nanoseconds(duration.nanoseconds)
     }
 
+    /// What `post` makes of one attempt: the status and body of a 2xx answer, or a retry.
+    private typealias PostDecision = HTTPExecution.Decision<(Int, ByteBuffer), ErrorbrainError>
+
     /// POSTs with retries on connection errors and 5xx until `maxTries` or the deadline; returns a 2xx answer.
     private func post(path: String, body: Data, logger: Logger) async throws(ErrorbrainError) -> (Int, ByteBuffer) {
-        let deadline = ContinuousClock.now.advanced(by: configuration.timeout)
-        let nioDeadline = NIODeadline.now() + timeAmount(configuration.timeout)
-        var lastError: ErrorbrainError?
-        for attempt in 1...configuration.maxTries {
-            if attempt > 1 {
-                let wait = configuration.retry.delay(afterFailures: attempt - 1, random: Double.random(in: 0...1))
-                guard ContinuousClock.now.advanced(by: wait) < deadline else { break }
-                do {
-                    try await sleep(wait)
-                } catch {
-                    throw ErrorbrainError(.timeout, "cancelled while waiting to retry", underlying: error)
+        let limit = HTTPExecution.Limit.overall(configuration.timeout)
+        var execution = HTTPExecution(client: httpClient, limit: limit, maxBodyBytes: configuration.maxResponseBytes)
+        execution.maxAttempts = configuration.maxTries
+        execution.backoff = configuration.retry
+        execution.sleep = sleep
+        execution.logger = logger
+        let maxTries = configuration.maxTries
+        let maxResponseBytes = configuration.maxResponseBytes
+        let target = url(path)
+        return try await execution.execute(
+            build: { _ throws(ErrorbrainError) in
+                var request = HTTPClientRequest(url: target)
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.headers.add(name: "Accept", value: "application/json")
+                request.headers.add(name: "User-Agent", value: BuildInfo.userAgent)
+                request.body = .bytes(ByteBuffer(bytes: body))
+                return request
+            },
+            decide: { outcome, attempt throws(ErrorbrainError) in
+                /// Connection errors are tried again; timeouts and cancellation end the attempt.
+                func unreachable(_ error: any Error) throws(ErrorbrainError) -> PostDecision {
+                    let classified = Self.transportError(error, path: target)
+                    if classified.code == .timeout || error is CancellationError { throw classified }
+                    logger.notice(
+                        "Errorbrain could not be reached",
+                        metadata: ["error": .error(error), "try": "\(attempt.number)", "max_tries": "\(maxTries)"]
+                    )
+                    return .retry(otherwise: .failure(classified))
                 }
-            }
-            var request = HTTPClientRequest(url: url(path))
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.headers.add(name: "Accept", value: "application/json")
-            request.headers.add(name: "User-Agent", value: BuildInfo.userAgent)
-            request.body = .bytes(ByteBuffer(bytes: body))
-            do {
-                let response = try await httpClient.execute(request, deadline: nioDeadline, logger: logger)
-                let status = Int(response.status.code)
+                let answer: HTTPExecution.Answer
+                switch outcome {
+                case .success(let value): answer = value
+                case .failure(let error): return try unreachable(error)
+                }
+                let status = answer.status
                 let responseBody: ByteBuffer
                 do {
-                    responseBody = try await response.body.collect(upTo: configuration.maxResponseBytes)
+                    responseBody = try await answer.collect()
                 } catch let error as NIOTooManyBytesError {
                     throw ErrorbrainError(
                         .invalidVerdict,
-                        "the answer is larger than \(configuration.maxResponseBytes) bytes",
+                        "the answer is larger than \(maxResponseBytes) bytes",
                         status: status,
                         underlying: error
                     )
+                } catch {
+                    return try unreachable(error)
                 }
                 switch status {
                 case 200..<300:
-                    return (status, responseBody)
+                    return .finish((status, responseBody))
                 case 500..<600:
-                    lastError = ErrorbrainError(.serverError, "\(path) answered \(status)", status: status)
                     logger.notice(
                         "Errorbrain answered a server error",
-                        metadata: [
-                            "status": "\(status)", "try": "\(attempt)", "max_tries": "\(configuration.maxTries)",
-                        ]
+                        metadata: ["status": "\(status)", "try": "\(attempt.number)", "max_tries": "\(maxTries)"]
                     )
-                    continue
+                    return .retry(
+                        otherwise: .failure(ErrorbrainError(.serverError, "\(path) answered \(status)", status: status))
+                    )
                 default:
                     let locations = status == 422 ? Self.locations(in: responseBody) : []
                     var metadata: Logger.Metadata = ["status": "\(status)"]
@@ -229,19 +247,11 @@ package struct ErrorbrainClient: AnalysisService {
                         locations: locations
                     )
                 }
-            } catch let error as ErrorbrainError {
-                throw error
-            } catch {
-                let classified = Self.transportError(error, path: url(path))
-                if classified.code == .timeout || error is CancellationError { throw classified }
-                lastError = classified
-                logger.notice(
-                    "Errorbrain could not be reached",
-                    metadata: ["error": .error(error), "try": "\(attempt)", "max_tries": "\(configuration.maxTries)"]
-                )
+            },
+            interrupted: { error in
+                ErrorbrainError(.timeout, "cancelled while waiting to retry", underlying: error)
             }
-        }
-        throw lastError ?? ErrorbrainError(.timeout, "\(path): no answer within \(configuration.timeout)")
+        )
     }
 
     private static func transportError(_ error: any Error, path: String) -> ErrorbrainError {

@@ -151,47 +151,54 @@ package struct KubernetesClient: Sendable {
         request: RequestDescription,
         timeout: Duration
     ) async throws -> HTTPClientResponse {
-        var retriedUnauthorized = false
-        while true {
-            try await rateLimiter.acquire()
-            let resolved = try await credentials.resolve()
-            var httpRequest = HTTPClientRequest(url: url(path: path, query: query))
-            httpRequest.method = .GET
-            httpRequest.headers.add(name: "Accept", value: "application/json")
-            httpRequest.headers.add(name: "User-Agent", value: BuildInfo.userAgent)
-            if let hostHeader { httpRequest.headers.add(name: "Host", value: hostHeader) }
-            if let token = resolved.bearerToken {
-                httpRequest.headers.add(name: "Authorization", value: "Bearer \(token)")
-            }
-            httpRequest.tlsConfiguration = try tls.configuration(for: resolved.clientCertificate)
-            let response: HTTPClientResponse
-            do {
-                response = try await httpClient.execute(
-                    httpRequest,
-                    timeout: .nanoseconds(Int64(timeout.timeInterval * 1e9)),
-                    logger: logger
+        // Error replies are read up to 256 KiB; the second attempt is only ever the retry after a 401.
+        var execution = HTTPExecution(client: httpClient, limit: .perAttempt(timeout), maxBodyBytes: 256 << 10)
+        execution.maxAttempts = 2
+        execution.logger = logger
+        let target = url(path: path, query: query)
+        return try await execution.execute(
+            build: { _ in
+                try await rateLimiter.acquire()
+                let resolved = try await credentials.resolve()
+                var httpRequest = HTTPClientRequest(url: target)
+                httpRequest.method = .GET
+                httpRequest.headers.add(name: "Accept", value: "application/json")
+                httpRequest.headers.add(name: "User-Agent", value: BuildInfo.userAgent)
+                if let hostHeader { httpRequest.headers.add(name: "Host", value: hostHeader) }
+                if let token = resolved.bearerToken {
+                    httpRequest.headers.add(name: "Authorization", value: "Bearer \(token)")
+                }
+                httpRequest.tlsConfiguration = try tls.configuration(for: resolved.clientCertificate)
+                return httpRequest
+            },
+            decide: { outcome, attempt in
+                let answer: HTTPExecution.Answer
+                do {
+                    answer = try outcome.get()
+                } catch {
+                    Self.countRequest(cluster: cluster, code: "error")
+                    throw mapTransport(error, request: request)
+                }
+                let status = answer.status
+                Self.countRequest(cluster: cluster, code: String(status))
+                if (200..<300).contains(status) { return .finish(answer.response) }
+                // Error replies are read for their `Status`; a body that cannot be read is left out.
+                let body = (try? await answer.collect()).map { Array($0.readableBytesView) } ?? []
+                let error = KubernetesError.fromResponse(
+                    httpStatus: status,
+                    body: body,
+                    contentType: answer.headers.first(name: "Content-Type"),
+                    request: request,
+                    cluster: cluster
                 )
-            } catch {
-                Self.countRequest(cluster: cluster, code: "error")
-                throw mapTransport(error, request: request)
-            }
-            let status = Int(response.status.code)
-            Self.countRequest(cluster: cluster, code: String(status))
-            if (200..<300).contains(status) { return response }
-            let body = (try? await response.body.collect(upTo: 256 << 10)).map { Array($0.readableBytesView) } ?? []
-            if status == 401, !retriedUnauthorized, await credentials.invalidate() {
-                retriedUnauthorized = true
-                logger.info("401 from the API server: reloading credentials and retrying once")
-                continue
-            }
-            throw KubernetesError.fromResponse(
-                httpStatus: status,
-                body: body,
-                contentType: response.headers.first(name: "Content-Type"),
-                request: request,
-                cluster: cluster
-            )
-        }
+                if status == 401, !attempt.isLast, await credentials.invalidate() {
+                    logger.info("401 from the API server: reloading credentials and retrying once")
+                    return .retry(after: .zero, otherwise: .failure(error))
+                }
+                throw error
+            },
+            interrupted: { $0 }
+        )
     }
 
     private func url(path: String, query: [(String, String)]) -> String {

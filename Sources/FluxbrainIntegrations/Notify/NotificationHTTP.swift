@@ -38,6 +38,17 @@ package struct HTTPRetryPolicy: Sendable, Hashable {
     }
 }
 
+extension HTTPRetryPolicy {
+    /// The request loop of this policy: its timeout per attempt, body cap, attempts and 5xx backoff.
+    func execution(client: HTTPClient, sleep: @escaping @Sendable (Duration) async throws -> Void) -> HTTPExecution {
+        var execution = HTTPExecution(client: client, limit: .perAttempt(timeout), maxBodyBytes: maxResponseBytes)
+        execution.maxAttempts = maxAttempts
+        execution.backoff = serverErrorBackoff
+        execution.sleep = sleep
+        return execution
+    }
+}
+
 /// One HTTP answer as notifiers read it.
 package struct HTTPExchange: Sendable {
     package var status: Int
@@ -50,9 +61,9 @@ package struct HTTPExchange: Sendable {
     package var text: String { String(buffer: body) }
 }
 
-/// Sends notifier HTTP requests through one shared `HTTPClient`, with timeouts, capped bodies and the retries of
-/// an `HTTPRetryPolicy` (429 `Retry-After`, GitHub's rate-limit headers, 5xx backoff), sleeping through an
-/// injected sleeper.
+/// Sends notifier HTTP requests through one shared `HTTPClient` (an ``HTTPExecution``), with timeouts, capped bodies
+/// and the retries of an `HTTPRetryPolicy` (429 `Retry-After`, GitHub's rate-limit headers, 5xx backoff), sleeping
+/// through an injected sleeper.
 ///
 /// The URL is never logged or put in an error: webhook URLs are secrets.
 package struct NotificationHTTP: Sendable {
@@ -111,58 +122,56 @@ package struct NotificationHTTP: Sendable {
         body: ByteBuffer?,
         what: String
     ) async throws(NotificationError) -> HTTPExchange {
-        var attempt = 0
-        while true {
-            attempt += 1
-            var request = HTTPClientRequest(url: url)
-            request.method = method
-            request.headers = headers
-            if let body { request.body = .bytes(body) }
-            let status: Int
-            let responseHeaders: HTTPHeaders
-            let responseBody: ByteBuffer
-            do {
-                let response = try await client.execute(request, timeout: .nanoseconds(policy.timeout.nanoseconds))
-                status = Int(response.status.code)
-                responseHeaders = response.headers
-                responseBody = try await response.body.collect(upTo: policy.maxResponseBytes)
-            } catch {
-                throw NotificationError(
-                    .transport,
-                    "\(what): cannot reach the receiver",
-                    underlying: Self.redacted(error, url: url)
-                )
-            }
-            let exchange = HTTPExchange(status: status, headers: responseHeaders, body: responseBody, attempts: attempt)
-            if let wait = Self.rateLimitWait(status: status, headers: responseHeaders, now: now()) {
-                guard wait <= policy.maxRetryAfter, attempt < policy.maxAttempts else {
+        try await policy.execution(client: client, sleep: sleep).execute(
+            build: { _ throws(NotificationError) in
+                var request = HTTPClientRequest(url: url)
+                request.method = method
+                request.headers = headers
+                if let body { request.body = .bytes(body) }
+                return request
+            },
+            decide: { outcome, attempt throws(NotificationError) in
+                let exchange: HTTPExchange
+                do {
+                    let answer = try outcome.get()
+                    exchange = HTTPExchange(
+                        status: answer.status,
+                        headers: answer.headers,
+                        body: try await answer.collect(),
+                        attempts: attempt.number
+                    )
+                } catch {
                     throw NotificationError(
+                        .transport,
+                        "\(what): cannot reach the receiver",
+                        underlying: Self.redacted(error, url: url)
+                    )
+                }
+                let status = exchange.status
+                if let wait = Self.rateLimitWait(status: status, headers: exchange.headers, now: now()) {
+                    let limited = NotificationError(
                         .rateLimited,
                         "\(what): rate limited",
                         httpStatus: status,
                         retryAfter: wait
                     )
+                    guard wait <= policy.maxRetryAfter, !attempt.isLast else { throw limited }
+                    logger.info(
+                        "rate limited; waiting",
+                        metadata: ["what": "\(what)", "status": "\(status)", "wait": "\(wait)"]
+                    )
+                    return .retry(after: wait, otherwise: .failure(limited))
                 }
-                logger.info(
-                    "rate limited; waiting",
-                    metadata: ["what": "\(what)", "status": "\(status)", "wait": "\(wait)"]
-                )
-                try await sleepOrThrow(wait, what: what)
-                continue
+                if status >= 500, policy.retryServerErrors, !attempt.isLast {
+                    logger.info("server error; retrying", metadata: ["what": "\(what)", "status": "\(status)"])
+                    return .retry(otherwise: .success(exchange))
+                }
+                return .finish(exchange)
+            },
+            interrupted: { error in
+                NotificationError(.transport, "\(what): cancelled while waiting to retry", underlying: error)
             }
-            if status >= 500, policy.retryServerErrors, attempt < policy.maxAttempts {
-                logger.info("server error; retrying", metadata: ["what": "\(what)", "status": "\(status)"])
-                try await sleepOrThrow(policy.serverErrorBackoff.delay(afterFailures: attempt), what: what)
-                continue
-            }
-            return exchange
-        }
-    }
-
-    private func sleepOrThrow(_ duration: Duration, what: String) async throws(NotificationError) {
-        do { try await sleep(duration) } catch {
-            throw NotificationError(.transport, "\(what): cancelled while waiting to retry", underlying: error)
-        }
+        )
     }
 
     /// The error as a ``TransportFailure`` with the URL, and its path and query (where webhook secrets live), removed.

@@ -9,10 +9,19 @@ import Synchronization
 /// without putting the value in the process environment. Setting both `<VAR>` and `<VAR>_FILE` is an error, as is a
 /// file that cannot be read or is empty, or a `FLUXBRAIN_*_FILE` variable that belongs to no secret setting (it
 /// would otherwise be ignored without a word).
+///
+/// `FLUXBRAIN_SECRETS_DIR` names a directory (a mounted Secret whose keys are the setting names): each secret setting
+/// whose file `<dir>/<VAR>` exists is read from it as if `<VAR>_FILE` named it, and a setting without a file there
+/// (or with an empty one, as with an empty variable) stays unset, so a Secret may leave out the keys it does not need. The directory must exist; a setting given
+/// both there and by `<VAR>` or `<VAR>_FILE` is an error naming both.
 struct SecretFiles: Sendable {
+    /// The variable naming a directory of secret files.
+    static let directoryVariable = "FLUXBRAIN_SECRETS_DIR"
+
     /// The file values, keyed by the setting's name, every one secret; answers after the environment.
     let provider: InMemoryProvider
-    /// The path each setting was read from, keyed by the setting's name.
+    /// Where each setting read from a file came from (`FLUXBRAIN_X_FILE (path)`, `FLUXBRAIN_SECRETS_DIR (path)`),
+    /// keyed by the setting's name.
     let paths: [String: String]
 
     /// The largest secret file read; a webhook URL, token or header list is far smaller.
@@ -37,30 +46,63 @@ struct SecretFiles: Sendable {
                 )
             }
         }
+        let directory = try value(Self.directoryVariable).map { path throws(ConfigurationError) in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ConfigurationError(variable: Self.directoryVariable, message: "'\(path)' is not a directory")
+            }
+            return path.hasSuffix("/") ? String(path.dropLast()) : path
+        }
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
         var paths: [String: String] = [:]
         for setting in secrets.sorted() {
             let fileVariable = "\(setting)_FILE"
-            guard let path = value(fileVariable) else { continue }
-            if value(setting) != nil {
+            // `fileExists` follows the symlinks a Kubernetes Secret volume is made of.
+            let inDirectory = directory.map { "\($0)/\(setting)" }.flatMap {
+                FileManager.default.fileExists(atPath: $0) ? $0 : nil
+            }
+            let path: String
+            let variable: String
+            switch (value(fileVariable), inDirectory) {
+            case (nil, nil):
+                continue
+            case (let named?, nil):
+                (path, variable) = (named, fileVariable)
+            case (nil, let found?):
+                (path, variable) = (found, Self.directoryVariable)
+            case (_?, let found?):
                 throw ConfigurationError(
-                    variable: setting,
-                    message: "both \(setting) and \(fileVariable) are set; set only one of them"
+                    variable: fileVariable,
+                    message: "both \(fileVariable) and \(Self.directoryVariable) (\(found)) are set; "
+                        + "set only one of them"
                 )
             }
-            let content = try Self.contents(of: path, variable: fileVariable)
+            if value(setting) != nil {
+                let other = variable == fileVariable ? fileVariable : "\(Self.directoryVariable) (\(path))"
+                throw ConfigurationError(
+                    variable: setting,
+                    message: "both \(setting) and \(other) are set; set only one of them"
+                )
+            }
+            let content = try Self.contents(of: path, variable: variable, emptyIsUnset: variable != fileVariable)
+            guard let content else { continue }
             values[AbsoluteConfigKey([setting])] = ConfigValue(.string(content), isSecret: true)
-            paths[setting] = path
+            paths[setting] = variable == fileVariable ? "\(fileVariable) (\(path))" : "\(variable) (\(path))"
         }
         self.provider = InMemoryProvider(name: ConfigurationSourceRecorder.filesProviderName, values: values)
         self.paths = paths
     }
 
-    /// The content of the file at `path` as UTF-8.
+    /// The content of the file at `path` as UTF-8; `nil` for an empty (or blank) file when `emptyIsUnset`, as in a
+    /// secrets directory, where an empty key means unset like an empty variable.
     ///
     /// - Throws: ``ConfigurationError`` naming `variable` (never the content) when the file cannot be opened or
-    ///   read, is larger than ``maximumSize``, is not UTF-8 or is empty.
-    static func contents(of path: String, variable: String) throws(ConfigurationError) -> String {
+    ///   read, is larger than ``maximumSize``, is not UTF-8 or is empty (unless `emptyIsUnset`).
+    static func contents(
+        of path: String,
+        variable: String,
+        emptyIsUnset: Bool = false
+    ) throws(ConfigurationError) -> String? {
         func failure(_ reason: String) -> ConfigurationError {
             ConfigurationError(variable: variable, message: "cannot read '\(path)': \(reason)")
         }
@@ -81,7 +123,10 @@ struct SecretFiles: Sendable {
         }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw failure("not UTF-8 text") }
         // Trailing newlines (and surrounding blanks) go where every value is trimmed: `EnvironmentReader.string`.
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw failure("the file is empty") }
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            if emptyIsUnset { return nil }
+            throw failure("the file is empty")
+        }
         return text
     }
 }
@@ -97,7 +142,8 @@ final class ConfigurationSourceRecorder: AccessReporter, Sendable {
     private let files: [String: String]
     private let table = Mutex<[String: String]>([:])
 
-    /// - Parameter files: the path each setting read from a file came from, keyed by the setting's name.
+    /// - Parameter files: the variable and path each setting read from a file came from
+    ///   (`FLUXBRAIN_X_FILE (path)`), keyed by the setting's name.
     init(files: [String: String]) {
         self.files = files
     }
@@ -115,7 +161,7 @@ final class ConfigurationSourceRecorder: AccessReporter, Sendable {
         switch found {
         case nil: source = "default"
         case "EnvironmentVariablesProvider": source = "env"
-        case "InMemoryProvider[\(Self.filesProviderName)]": source = "file \(name)_FILE (\(files[name] ?? "?"))"
+        case "InMemoryProvider[\(Self.filesProviderName)]": source = "file \(files[name] ?? "?")"
         case let other?: source = other
         }
         table.withLock { $0[name] = source }

@@ -168,7 +168,8 @@ package struct FluxbrainConfiguration: Sendable {
     /// - Proxies: `HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY` and their lower-case forms, read from
     ///   `environment.environment` as Go programs read them (``ProxyEnvironment``).
     ///
-    /// Each secret setting (``secretVariables``) may instead be given as `<VAR>_FILE`, the path of a file holding it.
+    /// Each secret setting (``secretVariables``) may instead be given as `<VAR>_FILE`, the path of a file holding it,
+    /// or as a file named after it in the directory `FLUXBRAIN_SECRETS_DIR` names (absent or empty there: unset).
     ///
     /// - Throws: ``ConfigurationError`` naming the variable at fault.
     package init(

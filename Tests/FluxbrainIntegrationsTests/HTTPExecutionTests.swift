@@ -1,0 +1,253 @@
+import AsyncHTTPClient
+import FluxbrainCore
+import FluxbrainIntegrations
+import FluxbrainTestSupport
+import FluxbrainTestbed
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+/// The one request loop, over real HTTP on loopback: a scripted server answers each request with the next status of
+/// a list; the rule under test is the simplest one (5xx: retry with the backoff, 429: retry after `Retry-After`,
+/// anything else: done), so what is checked is the loop's own part: attempts, waits, the deadline, the body cap.
+@Suite struct HTTPExecutionTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        /// The server's answers in order (the last one repeats).
+        var answers: [Int]
+        var maxAttempts: Int
+        var limit: HTTPExecution.Limit = .perAttempt(.seconds(30))
+        /// The wait decide names for a 429.
+        var rateLimitWait: Duration = .seconds(7)
+        /// Linear 1 s steps unless set.
+        var backoff = Backoff(base: .seconds(1), maximum: .seconds(60))
+        /// What `execute` returns: the final status, or the `otherwise` of the last retry (`-status`).
+        var result: Int
+        var requests: Int
+        var sleeps: [Duration]
+
+        var testDescription: String { name }
+    }
+
+    /// A time limit no answer of the scripted server comes near.
+    static let roomy = HTTPExecution.Limit.perAttempt(.seconds(30))
+
+    static let cases: [Case] = [
+        Case(name: "a 2xx at once", answers: [200], maxAttempts: 3, result: 200, requests: 1, sleeps: []),
+        Case(name: "a 4xx is not retried", answers: [404, 200], maxAttempts: 3, result: 404, requests: 1, sleeps: []),
+        Case(
+            name: "5xx retried with the backoff until a 2xx",
+            answers: [503, 500, 200],
+            maxAttempts: 3,
+            result: 200,
+            requests: 3,
+            sleeps: [.seconds(1), .seconds(2)]
+        ),
+        Case(
+            name: "out of attempts: the last retry's otherwise",
+            answers: [503],
+            maxAttempts: 3,
+            result: -503,
+            requests: 3,
+            sleeps: [.seconds(1), .seconds(2)]
+        ),
+        Case(name: "one attempt never waits", answers: [503], maxAttempts: 1, result: -503, requests: 1, sleeps: []),
+        Case(
+            name: "the wait decide names wins over the backoff",
+            answers: [429, 200],
+            maxAttempts: 3,
+            result: 200,
+            requests: 2,
+            sleeps: [.seconds(7)]
+        ),
+        Case(
+            name: "exponential backoff",
+            answers: [502, 502, 502, 200],
+            maxAttempts: 4,
+            backoff: Backoff(base: .milliseconds(500), maximum: .seconds(5), growth: .exponential(factor: 2)),
+            result: 200,
+            requests: 4,
+            sleeps: [.milliseconds(500), .seconds(1), .seconds(2)]
+        ),
+        Case(
+            name: "an overall limit: no retry whose wait ends past it",
+            answers: [503, 200],
+            maxAttempts: 3,
+            limit: .overall(.seconds(30)),
+            backoff: Backoff(base: .seconds(60), maximum: .seconds(60)),
+            result: -503,
+            requests: 1,
+            sleeps: []
+        ),
+        Case(
+            name: "an overall limit: waits that fit are taken",
+            answers: [503, 200],
+            maxAttempts: 3,
+            limit: .overall(.seconds(30)),
+            result: 200,
+            requests: 2,
+            sleeps: [.seconds(1)]
+        ),
+        Case(
+            name: "a zero wait does not sleep",
+            answers: [429, 200],
+            maxAttempts: 2,
+            rateLimitWait: .zero,
+            result: 200,
+            requests: 2,
+            sleeps: []
+        ),
+    ]
+
+    @Test(arguments: cases)
+    func retriesAsTheRuleSays(_ testCase: Case) async throws {
+        let server = ScriptedServer(answers: testCase.answers)
+        let sleeps = Mutex<[Duration]>([])
+        try await server.run { url in
+            var execution = HTTPExecution(client: HTTPClient.shared, limit: testCase.limit, maxBodyBytes: 1024)
+            execution.maxAttempts = testCase.maxAttempts
+            execution.backoff = testCase.backoff
+            execution.sleep = { duration in sleeps.withLock { $0.append(duration) } }
+            execution.random = { 0 }
+            let result = try await execution.execute(
+                build: { _ in HTTPClientRequest(url: url) },
+                decide: { outcome, _ -> HTTPExecution.Decision<Int, any Error> in
+                    let answer = try outcome.get()
+                    _ = try await answer.collect()
+                    switch answer.status {
+                    case 429:
+                        return .retry(after: testCase.rateLimitWait, otherwise: .success(-429))
+                    case 500..<600: return .retry(otherwise: .success(-answer.status))
+                    default: return .finish(answer.status)
+                    }
+                },
+                interrupted: { $0 }
+            )
+            #expect(result == testCase.result)
+        }
+        #expect(server.requests == testCase.requests)
+        #expect(sleeps.withLock { $0 } == testCase.sleeps)
+    }
+
+    @Test func theBodyIsCappedAtMaxBodyBytes() async throws {
+        let server = ScriptedServer(answers: [200], body: String(repeating: "x", count: 2048))
+        try await server.run { url in
+            for (cap, fits) in [(4096, true), (2048, true), (2047, false)] {
+                let execution = HTTPExecution(client: HTTPClient.shared, limit: Self.roomy, maxBodyBytes: cap)
+                let read = try await execution.execute(
+                    build: { _ in HTTPClientRequest(url: url) },
+                    decide: { outcome, _ -> HTTPExecution.Decision<Bool, any Error> in
+                        do {
+                            let body = try await outcome.get().collect()
+                            #expect(body.readableBytes == 2048)
+                            return .finish(true)
+                        } catch is NIOTooManyBytesError {
+                            return .finish(false)
+                        }
+                    },
+                    interrupted: { $0 }
+                )
+                #expect(read == fits, "cap \(cap)")
+            }
+        }
+    }
+
+    @Test func aTransportErrorReachesDecideAndCanBeRetried() async throws {
+        // A port nothing listens on: bind one, note it, close it.
+        let port = try await ScriptedServer(answers: [200]).run { url in URL(string: url)!.port! }
+        let attempts = Mutex(0)
+        // async-http-client keeps trying a refused connection until its connect timeout: a short limit ends that.
+        let limit = HTTPExecution.Limit.perAttempt(.milliseconds(500))
+        var execution = HTTPExecution(client: HTTPClient.shared, limit: limit, maxBodyBytes: 1024)
+        execution.maxAttempts = 2
+        execution.sleep = { _ in }
+        let failures = try await execution.execute(
+            build: { _ in
+                attempts.withLock { $0 += 1 }
+                return HTTPClientRequest(url: "http://127.0.0.1:\(port)/")
+            },
+            decide: { outcome, attempt -> HTTPExecution.Decision<Int, any Error> in
+                guard case .failure = outcome else { return .finish(0) }
+                return .retry(otherwise: .success(attempt.number))
+            },
+            interrupted: { $0 }
+        )
+        #expect(failures == 2)
+        #expect(attempts.withLock { $0 } == 2)
+    }
+
+    @Test func aCancelledWaitThrowsTheCallersError() async throws {
+        struct Interrupted: Error {}
+        let server = ScriptedServer(answers: [503])
+        try await server.run { url in
+            var execution = HTTPExecution(client: HTTPClient.shared, limit: Self.roomy, maxBodyBytes: 1024)
+            execution.maxAttempts = 3
+            execution.backoff = Backoff(base: .seconds(1))
+            execution.sleep = { _ in throw CancellationError() }
+            await #expect(throws: Interrupted.self) {
+                try await execution.execute(
+                    build: { _ in HTTPClientRequest(url: url) },
+                    decide: { _, _ -> HTTPExecution.Decision<Int, any Error> in .retry(otherwise: .success(0)) },
+                    interrupted: { _ in Interrupted() }
+                )
+            }
+        }
+        #expect(server.requests == 1)
+    }
+
+    @Test func aPerAttemptTimeoutEndsASlowAnswer() async throws {
+        let server = ScriptedServer(answers: [200], delay: .seconds(2))
+        try await server.run { url in
+            let limit = HTTPExecution.Limit.perAttempt(.milliseconds(100))
+            let execution = HTTPExecution(client: HTTPClient.shared, limit: limit, maxBodyBytes: 1024)
+            let outcome = try await execution.execute(
+                build: { _ in HTTPClientRequest(url: url) },
+                decide: { outcome, _ -> HTTPExecution.Decision<String, any Error> in
+                    switch outcome {
+                    case .success(let answer): .finish("status \(answer.status)")
+                    case .failure(let error): .finish("\(error)")
+                    }
+                },
+                interrupted: { $0 }
+            )
+            #expect(outcome.contains("deadlineExceeded"), "\(outcome)")
+        }
+    }
+}
+
+/// A loopback server that answers the n-th request with the n-th status of `answers` (the last repeats).
+final class ScriptedServer: Sendable {
+    private let answers: [Int]
+    private let body: String
+    private let delay: Duration
+    private let count = Mutex(0)
+
+    init(answers: [Int], body: String = "answer", delay: Duration = .zero) {
+        self.answers = answers
+        self.body = body
+        self.delay = delay
+    }
+
+    var requests: Int { count.withLock { $0 } }
+
+    func run<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
+        var logger = Logger(label: "scripted")
+        logger.logLevel = .critical
+        return try await withLoopbackServer(
+            logger: logger,
+            respond: { [self] request in
+                _ = try await RecordedRequest.read(request)
+                let index = count.withLock { count in
+                    defer { count += 1 }
+                    return count
+                }
+                if delay > .zero { try? await Task.sleep(for: delay) }
+                let status = answers[min(index, answers.count - 1)]
+                return fakeResponse(status: status, body: self.body)
+            },
+            body: { port in try await body("http://127.0.0.1:\(port)/") }
+        )
+    }
+}
