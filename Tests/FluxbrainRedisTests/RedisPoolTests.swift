@@ -164,9 +164,10 @@ import Testing
                         }
                         return ("holder", error.map { "\($0.code)" } ?? "none")
                     }
-                    let blocked = (try? await eventually(timeout: .seconds(30), poll: .milliseconds(10)) {
-                        try await Self.blockedClients(observer, name: named.clientName ?? "", command: "blpop") == 2
-                    }) ?? false
+                    let blocked =
+                        (try? await eventually(timeout: .seconds(30), poll: .milliseconds(10)) {
+                            try await Self.blockedClients(observer, name: named.clientName ?? "", command: "blpop") == 2
+                        }) ?? false
                     #expect(blocked)
                     // Queued behind the holder (or, if it comes late, refused by the closed pool: the same code).
                     group.addTask {
