@@ -112,7 +112,7 @@ import Testing
 
     @Test func aSilencedIncidentIsNotifiedWhenItsSilenceEndsAndResolvedOnlyWhereItFired() async throws {
         let silences = InMemorySilenceStore()
-        await silences.add(
+        try await silences.add(
             Silence(
                 id: "s-1",
                 matchers: IncidentSelector(names: [Glob("podinfo*")]),
@@ -142,7 +142,7 @@ import Testing
 
         // Resolved while a new silence runs: the resolved message still goes where the firing one went, and only
         // there.
-        await silences.add(
+        try await silences.add(
             Silence(
                 id: "s-2",
                 matchers: IncidentSelector(names: [Glob("podinfo")]),

@@ -38,7 +38,7 @@ import Testing
 
     static func silence(_ arguments: [String], _ environment: [String: String]) async throws -> FluxbrainProcess.Result
     {
-        try await FluxbrainProcess.runAsync(["silence"] + arguments, environment: environment)
+        try await FluxbrainProcess.run(["silence"] + arguments, environment: environment)
     }
 
     @Test func addListExpireThroughTheSharedStore() async throws {
