@@ -26,7 +26,14 @@ redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null
 
 export FLUXBRAIN_TEST_REDIS_URL="redis://127.0.0.1:$port"
 swift build --build-tests
-# In parallel (Swift Testing's default): no test asserts a wall-clock bound, every test uses its own Redis key
-# prefix, ports and directories, and nothing blocks the cooperative pool. Suites marked `.serialized` (README,
-# "Tests") run their own tests one at a time; pass --no-parallel to run everything serially.
-swift test --skip-build "$@"
+# Suites that run alone, one test at a time, after the rest (README, "Tests", says why for each).
+serial='ReplicaFaultTests|ExecCredentialRunnerTests|RedisCoordinationRestartTests'
+if [ "$#" -gt 0 ]; then
+    # Arguments (a --filter, --no-parallel, ...) go to one `swift test` run as given.
+    swift test --skip-build "$@"
+    exit
+fi
+# Everything else in parallel (Swift Testing's default): no test asserts a wall-clock bound, every test uses its
+# own Redis key prefix, ports and directories, and nothing blocks the cooperative pool.
+swift test --skip-build --skip "$serial"
+swift test --skip-build --no-parallel --filter "$serial"
