@@ -22,6 +22,8 @@ package struct FluxbrainMetricsFactory: Sendable {
         "fluxbrain_incidents_unrouted_total":
             "Incidents that matched no route and were not notified (counted once per incident and process).",
         "fluxbrain_enqueued_total": "Work items the scheduler put on the queue, by incident transition.",
+        "fluxbrain_incidents_unrouted_total":
+            "Incidents that matched no route and were not notified (each counted once per process).",
         "fluxbrain_fenced_writes_total": "Queue writes refused because another replica had taken the lock.",
         "fluxbrain_work_items_total":
             "Work items this replica processed, by result (done, retry, error, lost, interrupted).",
