@@ -37,12 +37,19 @@ struct OnceCommand: AsyncParsableCommand {
         let logger = bootstrapObservability(configuration)
         let loaded = try snapshot.map { try loadSnapshot($0, configuration: configuration, logger: logger) }
         if dryRun {
-            let result = try await Composition.dryRun(
-                configuration: configuration,
-                snapshot: loaded.map(SnapshotSource.Input.loaded),
-                silences: InMemorySilenceStore(),
-                logger: logger
-            )
+            // With Redis, the silences the replicas honour (read only); without, there are none.
+            let runDry = { @Sendable (silences: any SilenceStore) in
+                try await Composition.dryRun(
+                    configuration: configuration,
+                    snapshot: loaded.map(SnapshotSource.Input.loaded),
+                    silences: silences,
+                    logger: logger
+                )
+            }
+            let result =
+                configuration.redisURL == nil
+                ? try await runDry(InMemorySilenceStore())
+                : try await Composition.withSilenceStore(configuration: configuration, logger: logger, runDry)
             var text = "dry run: nothing is sent\n"
             for (incident, decision) in result.decisions {
                 let title = "\(incident.object) (cluster \(incident.object.cluster), \(incident.state.rawValue))"

@@ -41,6 +41,27 @@ import Testing
         try await FluxbrainProcess.run(["silence"] + arguments, environment: environment)
     }
 
+    /// `once --dry-run` with Redis shows the silences the replicas honour: what `silence add` stored.
+    @Test func aDryRunShowsTheSharedSilences() async throws {
+        try await Self.withRedis { environment, _, _ in
+            let added = try await Self.silence(
+                ["add", "--match", "kind=HelmRelease,name=podinfo", "--for", "1h", "--comment", "upgrade"],
+                environment
+            )
+            #expect(added.status == 0, "\(added.stderr)")
+            let id = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let dry = try await FluxbrainProcess.run(
+                ["once", "--dry-run", "--snapshot", "examples/snapshot"],
+                environment: environment
+            )
+            #expect(dry.status == 0, "\(dry.stderr)")
+            #expect(dry.stdout.contains("HelmRelease/podinfo/podinfo (cluster snapshot, stalled)\n"))
+            #expect(dry.stdout.contains("not: console (silenced by \(id))"))
+            // Only the matching incident is silenced.
+            #expect(dry.stdout.components(separatedBy: "silenced by").count == 2, "\(dry.stdout)")
+        }
+    }
+
     @Test func addListExpireThroughTheSharedStore() async throws {
         try await Self.withRedis { environment, url, prefix in
             let added = try await Self.silence(

@@ -19,8 +19,6 @@ package struct FluxbrainMetricsFactory: Sendable {
         "fluxbrain_leader_epoch": "Fencing epoch of the scheduler lock this replica last held.",
         "fluxbrain_cluster_up": "1 while every watched Flux kind of the cluster can be read, else 0.",
         "fluxbrain_incidents_open": "Open incidents per cluster, as the leader last counted them.",
-        "fluxbrain_incidents_unrouted_total":
-            "Incidents that matched no route and were not notified (counted once per incident and process).",
         "fluxbrain_enqueued_total": "Work items the scheduler put on the queue, by incident transition.",
         "fluxbrain_incidents_unrouted_total":
             "Incidents that matched no route and were not notified (each counted once per process).",
