@@ -907,6 +907,7 @@ DUMMY_SECRETS = {
     "FLUXBRAIN_GITHUB_TOKEN": "ghp_dummy0000000000000000000000000000",
     "FLUXBRAIN_REDIS_URL": "redis://:dummy-password@fluxbrain-redis.fluxbrain.svc:6379/0",
     "REDIS_PASSWORD": "dummy-password",
+    "PLATFORM_SLACK_WEBHOOK": "https://hooks.slack.com/services/T0000000/B0000002/XXXXXXXXXXXXXXXXXXXXXXXX",
     "PLATFORM_GITHUB_TOKEN": "ghp_dummy0000000000000000000000000001",
     "SLACK_SHOP_WEBHOOK": "https://hooks.slack.com/services/T0000000/B0000001/XXXXXXXXXXXXXXXXXXXXXXXX",
     "PAYMENTS_WEBHOOK_URL": "https://payments.example.com/fluxbrain",
