@@ -37,7 +37,12 @@ import Testing
         annotations: [String: String] = [:],
         silences: [Silence] = []
     ) -> RoutingDecision {
-        Router(channels: channels, routes: routes).decide(subject, annotations: annotations, silences: silences, now: now)
+        Router(channels: channels, routes: routes).decide(
+            subject,
+            annotations: annotations,
+            silences: silences,
+            now: now
+        )
     }
 
     /// One condition per field, with a subject it matches and one it does not.
@@ -158,7 +163,10 @@ import Testing
         #expect(decision.channels.isEmpty)
         #expect(Set(decision.skipped.values) == [.optedOut])
         #expect(!decision.isUnrouted)
-        #expect(Self.decide([Route(to: Self.channels)], annotations: [RoutingAnnotations.notify: "true"]).channels.count == 3)
+        #expect(
+            Self.decide([Route(to: Self.channels)], annotations: [RoutingAnnotations.notify: "true"]).channels.count
+                == 3
+        )
     }
 
     @Test func channelsAnnotationReplacesTheRoutesChoice() {

@@ -44,7 +44,9 @@ import Testing
         let mapped = try Self.mapped(text)
         let scanned = try #require(try ObjectList(json: Data("{\"items\":[\(text)]}".utf8)).items.first)
         for object in [mapped, scanned] {
-            #expect(object.metadata.annotations == ["fluxbrain.io/notify": "slack-ops", "fluxbrain.io/channels": "ops"])
+            #expect(
+                object.metadata.annotations == ["fluxbrain.io/notify": "slack-ops", "fluxbrain.io/channels": "ops"]
+            )
             #expect(object.metadata.labels == ["app.kubernetes.io/part-of": "shop", "team": "a"])
         }
         #expect(mapped == scanned)

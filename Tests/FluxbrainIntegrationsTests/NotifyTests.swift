@@ -64,8 +64,14 @@ import Testing
     @Test func theFactoryBuildsOneNotifierPerChannelUnderItsName() {
         let all = NotifierFactory.make(
             [
-                ChannelDefinition(id: ChannelID("oncall"), settings: .slack(webhookURL: URL(string: "http://127.0.0.1:1/s")!, channel: nil)),
-                ChannelDefinition(id: ChannelID("team-a"), settings: .webhook(url: URL(string: "http://127.0.0.1:1/w")!, secret: nil, headers: [])),
+                ChannelDefinition(
+                    id: ChannelID("oncall"),
+                    settings: .slack(webhookURL: URL(string: "http://127.0.0.1:1/s")!, channel: nil)
+                ),
+                ChannelDefinition(
+                    id: ChannelID("team-a"),
+                    settings: .webhook(url: URL(string: "http://127.0.0.1:1/w")!, secret: nil, headers: [])
+                ),
                 ChannelDefinition(
                     id: ChannelID("issues"),
                     settings: .github(

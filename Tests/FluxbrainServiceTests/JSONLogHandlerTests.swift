@@ -42,7 +42,9 @@ import Testing
         let ts = try #require(object["ts"] as? String)
         #expect(RFC3339Check.isTimestamp(ts))
         // Keys in order, slashes as they are, control characters escaped.
-        #expect(line.hasPrefix(#"{"awkward":"quote \" backslash \\ slash / newline \n tab \t cr\r\n bell \u0007 é 🚀","#))
+        #expect(
+            line.hasPrefix(#"{"awkward":"quote \" backslash \\ slash / newline \n tab \t cr\r\n bell \u0007 é 🚀","#)
+        )
         #expect(line.contains(#","level":"info","logger":"test","msg":"#))
         #expect(line.contains(#""nested":{"a":["x","42"],"b":"2"},"object":"Kustomization/flux-system/apps","ts":""#))
     }

@@ -46,7 +46,10 @@ import Testing
             match: {namespaces: [team-a]}
         """
 
-    func parse(_ text: String, environment: [String: String] = environment) throws(ConfigurationError)
+    func parse(
+        _ text: String,
+        environment: [String: String] = environment
+    ) throws(ConfigurationError)
         -> RoutingConfiguration
     {
         try RoutesFile.parse(text, path: "/etc/routes.yaml", environment: environment, defaults: Self.defaults)
@@ -107,7 +110,11 @@ import Testing
         """
 
     static let badCases: [BadCase] = [
-        BadCase(name: "unknown top-level key", text: channelsHead + "\nroute: []\n", expected: ":5: route: unknown key"),
+        BadCase(
+            name: "unknown top-level key",
+            text: channelsHead + "\nroute: []\n",
+            expected: ":5: route: unknown key"
+        ),
         BadCase(
             name: "unknown channel in to",
             text: channelsHead + "\nroutes:\n  - to: [nobody]\n",
@@ -171,7 +178,8 @@ import Testing
             try parse(bad.text)
         } throws: { error in
             guard let error = error as? ConfigurationError else { return false }
-            let ok = error.variable == "FLUXBRAIN_ROUTES_FILE" && error.message.hasPrefix("/etc/routes.yaml:")
+            let ok =
+                error.variable == "FLUXBRAIN_ROUTES_FILE" && error.message.hasPrefix("/etc/routes.yaml:")
                 && error.message.contains(bad.expected)
             if !ok { Issue.record("got: \(error.message)") }
             return ok

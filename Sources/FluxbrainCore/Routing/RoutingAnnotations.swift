@@ -33,7 +33,8 @@ package enum RoutingAnnotations {
         {
             return "Kustomization/\(namespace)/\(name)"
         }
-        if let name = labels["helm.toolkit.fluxcd.io/name"], let namespace = labels["helm.toolkit.fluxcd.io/namespace"] {
+        if let name = labels["helm.toolkit.fluxcd.io/name"], let namespace = labels["helm.toolkit.fluxcd.io/namespace"]
+        {
             return "HelmRelease/\(namespace)/\(name)"
         }
         return nil

@@ -304,7 +304,9 @@ package struct FluxbrainConfiguration: Sendable {
         } else {
             var channels: [ChannelDefinition] = []
             if let slackWebhook {
-                channels.append(ChannelDefinition(id: .slack, settings: .slack(webhookURL: slackWebhook, channel: slackChannel)))
+                channels.append(
+                    ChannelDefinition(id: .slack, settings: .slack(webhookURL: slackWebhook, channel: slackChannel))
+                )
             }
             if let webhookURL {
                 channels.append(

@@ -81,7 +81,10 @@ package enum RoutesFile {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigurationError(variable: variable, message: "\(path): cannot be read (\(error.localizedDescription))")
+            throw ConfigurationError(
+                variable: variable,
+                message: "\(path): cannot be read (\(error.localizedDescription))"
+            )
         }
         return try parse(text, path: path, environment: environment, defaults: defaults)
     }
@@ -114,7 +117,9 @@ package enum RoutesFile {
         globs("namespaces", selector.namespaces)
         globs("names", selector.names)
         if let labels = selector.labels {
-            parts.append("labels=" + labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
+            parts.append(
+                "labels=" + labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            )
         }
         if let states = selector.states { parts.append("states=\(states.map(\.rawValue).joined(separator: "|"))") }
         if let messages = conditions.messages { parts.append("messages=\(messages.patterns.joined(separator: "|"))") }
@@ -162,7 +167,8 @@ package enum RoutesFile {
         }
 
         func url(_ text: String, _ node: Node, _ field: String) throws -> URL {
-            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+                ["http", "https"].contains(scheme),
                 url.host?.isEmpty == false
             else {
                 // The value is not shown: it may be a secret.
@@ -295,7 +301,9 @@ package enum RoutesFile {
                 settings = .webhook(url: url, secret: secretValue, headers: headers)
             case .github:
                 let apiURL =
-                    try values["apiURL"].map { try url(try string($0.value, "\(field).apiURL"), $0.value, "\(field).apiURL") }
+                    try values["apiURL"].map {
+                        try url(try string($0.value, "\(field).apiURL"), $0.value, "\(field).apiURL")
+                    }
                     ?? defaults.githubAPIURL
                 settings = .github(
                     owner: try string(required("owner"), "\(field).owner"),
@@ -371,19 +379,20 @@ package enum RoutesFile {
                     }
                     selector.labels = labels
                 case "states":
-                    selector.states = try value.sequence.map { sequence in
-                        try sequence.map { item in
-                            let text = try string(item, qualified)
-                            guard let state = FailureState(rawValue: text) else {
-                                throw fail(
-                                    item,
-                                    qualified,
-                                    "'\(text)' is not one of \(FailureState.allCases.map(\.rawValue).joined(separator: ", "))"
-                                )
+                    selector.states =
+                        try value.sequence.map { sequence in
+                            try sequence.map { item in
+                                let text = try string(item, qualified)
+                                guard let state = FailureState(rawValue: text) else {
+                                    throw fail(
+                                        item,
+                                        qualified,
+                                        "'\(text)' is not one of \(FailureState.allCases.map(\.rawValue).joined(separator: ", "))"
+                                    )
+                                }
+                                return state
                             }
-                            return state
-                        }
-                    } ?? { throw fail(value, qualified, "must be a list") }()
+                        } ?? { throw fail(value, qualified, "must be a list") }()
                     if selector.states?.isEmpty == true { throw fail(value, qualified, "must not be an empty list") }
                 default:
                     guard let sequence = value.sequence, !sequence.isEmpty else {

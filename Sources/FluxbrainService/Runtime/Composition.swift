@@ -229,7 +229,8 @@ package enum Composition {
             clients: { httpClients.client(for: $0) },
             logger: logger,
             console: { id -> any Notifier in
-                console == .json ? JSONConsoleNotifier(channel: id) : ConsoleNotifier(channel: id, write: ConsoleOutput.write)
+                console == .json
+                    ? JSONConsoleNotifier(channel: id) : ConsoleNotifier(channel: id, write: ConsoleOutput.write)
             }
         )
     }

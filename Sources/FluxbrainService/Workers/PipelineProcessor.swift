@@ -83,7 +83,8 @@ package struct PipelineProcessor: IncidentProcessor {
                         "incident not notified",
                         metadata: [
                             "object": "\(incident.object)",
-                            "why": "\(Set(decision.skipped.values).map(\.description).sorted().joined(separator: "; "))",
+                            "why":
+                                "\(Set(decision.skipped.values).map(\.description).sorted().joined(separator: "; "))",
                         ]
                     )
                 }
