@@ -1,4 +1,6 @@
+import FluxbrainCoordination
 import FluxbrainCore
+import FluxbrainRedis
 import FluxbrainTestSupport
 import Foundation
 import Logging
@@ -110,8 +112,31 @@ import Testing
         #expect(kinds(Self.issues) == [])
     }
 
-    @Test func aSilencedIncidentIsNotifiedWhenItsSilenceEndsAndResolvedOnlyWhereItFired() async throws {
-        let silences = InMemorySilenceStore()
+    /// `body` with the in-memory silence store, or with the Redis one on a real redis-server (a key prefix of its
+    /// own) as the replicas share it.
+    func withSilenceStore(redis: Bool, _ body: (any SilenceStore) async throws -> Void) async throws {
+        guard redis else { return try await body(InMemorySilenceStore()) }
+        func run(_ url: String) async throws {
+            try await withRedisClient(configuration: try RedisConfiguration(url: url), logger: logger) { client in
+                let prefix = "fbtest-\(UUID().uuidString.prefix(8).lowercased())"
+                try await body(RedisSilenceStore(client: client, keyPrefix: prefix, logger: logger))
+            }
+        }
+        if let url = TestEnvironment.sharedRedisURL {
+            try await run(url)
+        } else {
+            try await RedisServerProcess.with { server in try await run(server.url) }
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func aSilencedIncidentIsNotifiedWhenItsSilenceEndsAndResolvedOnlyWhereItFired(redis: Bool) async throws {
+        try await withSilenceStore(redis: redis) { silences in
+            try await silenceLifecycle(silences)
+        }
+    }
+
+    func silenceLifecycle(_ silences: any SilenceStore) async throws {
         try await silences.add(
             Silence(
                 id: "s-1",
