@@ -365,6 +365,12 @@ package struct FluxbrainConfiguration: Sendable {
         return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
+    /// `true` for a header name Fluxbrain accepts: letters, digits, `-` and `_`, not empty. The one check for
+    /// `FLUXBRAIN_WEBHOOK_HEADERS` and a routes file's `headers:`.
+    package static func isHeaderName(_ name: some StringProtocol) -> Bool {
+        !name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+    }
+
     /// Parses `FLUXBRAIN_WEBHOOK_HEADERS`: `Name: value` pairs separated by newlines or `;`. Values are secrets.
     package static func parseHeaders(_ text: String?) throws(ConfigurationError) -> [(String, String)] {
         guard let text else { return [] }
@@ -380,7 +386,7 @@ package struct FluxbrainConfiguration: Sendable {
             }
             let name = trimmed[..<colon].trimmingCharacters(in: .whitespaces)
             let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            guard isHeaderName(name) else {
                 throw ConfigurationError(
                     variable: "FLUXBRAIN_WEBHOOK_HEADERS",
                     message: "'\(name)' is not a valid header name"

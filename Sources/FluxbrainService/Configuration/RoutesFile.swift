@@ -289,9 +289,7 @@ package enum RoutesFile {
                 if let node = values["headers"]?.value {
                     guard let mapping = node.mapping else { throw fail(node, "\(field).headers", "must be a mapping") }
                     for (key, value) in mapping {
-                        guard let header = key.scalar?.string,
-                            !header.isEmpty,
-                            header.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+                        guard let header = key.scalar?.string, FluxbrainConfiguration.isHeaderName(header)
                         else {
                             throw fail(key, "\(field).headers", "not a valid header name")
                         }
