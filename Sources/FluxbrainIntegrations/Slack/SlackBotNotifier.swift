@@ -61,8 +61,9 @@ package struct SlackThreadReference: Sendable, Hashable, CustomStringConvertible
 package struct SlackBotNotifier: Notifier {
     /// The `metadata.event_type` of Fluxbrain's top-level messages.
     package static let metadataEventType = "fluxbrain_incident"
-    /// Where the bot's settings are, for hints.
+    /// The hint of token errors: where the token is set.
     package static let tokenHint = "check the bot token (FLUXBRAIN_SLACK_BOT_TOKEN, or the routes-file channel's token:)"
+    /// The hint of channel errors: where the channel is set, and that it should be an ID.
     package static let channelHint =
         "check the Slack channel (FLUXBRAIN_SLACK_CHANNEL, or the routes-file channel's channel:); give its ID, e.g. C0123456789"
 
@@ -103,9 +104,7 @@ package struct SlackBotNotifier: Notifier {
         self.channel = channel
         self.token = token
         self.slackChannel = slackChannel
-        var base = apiURL.absoluteString
-        while base.hasSuffix("/") { base.removeLast() }
-        self.apiBase = base
+        self.apiBase = apiURL.apiBase
         self.builder = SlackMessageBuilder()
         self.http = http
         self.lookback = lookback
