@@ -18,6 +18,7 @@ import Logging
 /// | `claim_token`, `claim_until`, `claim_kind` | the send lease (kept after it expires, as in the state machine) |
 /// | `count` | `notifyCount` |
 /// | `last_error` | the last send error |
+/// | `ref` | the reference the last delivery reported (a Slack thread's `CHANNEL:ts:sequence`), absent if none |
 /// | `ttl` | the hash's TTL in ms, so `markSent` (which gets no settings) can refresh it |
 ///
 /// Every write refreshes a TTL of `max(7 days, 2 × repeatInterval, 2 × backoffMax, 2 × sendLease)`, so state of
@@ -70,8 +71,9 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
                 Self.ttl(for: settings).wholeMilliseconds,
             ]
         )
-        guard let parts = reply.array, parts.count == 5, let code = parts[0].string, let value = parts[1].integer,
-            let now = parts[2].integer, let failures = parts[3].integer, let kindText = parts[4].string
+        guard let parts = reply.array, parts.count == 6, let code = parts[0].string, let value = parts[1].integer,
+            let now = parts[2].integer, let failures = parts[3].integer, let kindText = parts[4].string,
+            let reference = parts[5].string
         else { throw unexpected(reply, from: "claim") }
         let decision: NotificationDecision
         switch code {
@@ -86,7 +88,12 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
         case "never_notified": decision = .skipNeverNotified
         default: throw unexpected(reply, from: "claim")
         }
-        return NotificationClaim(decision: decision, now: Date(milliseconds: now), previousFailures: Int(failures))
+        return NotificationClaim(
+            decision: decision,
+            now: Date(milliseconds: now),
+            previousFailures: Int(failures),
+            reference: reference.isEmpty ? nil : reference
+        )
     }
 
     @discardableResult
@@ -94,12 +101,13 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
         fingerprint: Fingerprint,
         channel: ChannelID,
         token: String,
-        status: NotificationStatus
+        status: NotificationStatus,
+        reference: String?
     ) async throws -> Bool {
         let reply = try await run(
             NotificationScripts.markSent,
             key: key(fingerprint: fingerprint, channel: channel),
-            arguments: [token, status.rawValue, Self.minimumTTL.wholeMilliseconds]
+            arguments: [token, status.rawValue, Self.minimumTTL.wholeMilliseconds, reference ?? ""]
         )
         guard let applied = reply.integer else { throw unexpected(reply, from: "markSent") }
         return applied == 1
@@ -184,6 +192,7 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
         state.nextAttemptAt = try milliseconds("next_at")
         state.notifyCount = try integer("count")
         state.lastError = fields["last_error"]
+        state.reference = fields["ref"]
         if let token = fields["claim_token"] {
             guard let until = try milliseconds("claim_until"), let kindText = fields["claim_kind"],
                 let kind = NotificationKind(rawValue: kindText)
@@ -255,9 +264,9 @@ enum RedisStoreSupport {
 /// The Lua of ``RedisNotificationStore``: `NotificationStateMachine`, line by line.
 enum NotificationScripts {
     /// KEYS: state hash. ARGV: status, token, repeatMs, sendResolved (`1`/`0`), leaseMs, ttlMs.
-    /// Returns `{decision, value, nowMs, previousFailures, kind}`: `decision` is `send` (value = sequence, kind set),
-    /// `in_flight` / `backoff` / `not_due` (value = until, ms), `already_resolved`, `resolved_disabled` or
-    /// `never_notified` (value 0); kind is `''` unless sending.
+    /// Returns `{decision, value, nowMs, previousFailures, kind, reference}`: `decision` is `send` (value = sequence,
+    /// kind set), `in_flight` / `backoff` / `not_due` (value = until, ms), `already_resolved`, `resolved_disabled` or
+    /// `never_notified` (value 0); kind is `''` unless sending; reference is the `ref` field or `''`.
     static let claim = RedisScript(
         name: "notify_should_notify_and_claim",
         source: RedisStoreSupport.nowPrelude + """
@@ -267,17 +276,17 @@ enum NotificationScripts {
               tonumber(ARGV[6])
             local now = now_ms()
             local h = redis.call('HMGET', key, 'status', 'notified_at', 'failures', 'next_at', 'claim_token',
-              'claim_until', 'count')
+              'claim_until', 'count', 'ref')
             local last, notifiedAt, failures, nextAt = h[1], tonumber(h[2]), tonumber(h[3]) or 0, tonumber(h[4])
-            local claimToken, claimUntil, count = h[5], tonumber(h[6]), tonumber(h[7]) or 0
+            local claimToken, claimUntil, count, ref = h[5], tonumber(h[6]), tonumber(h[7]) or 0, h[8] or ''
             -- Like the in-memory store, every claim records that the channel has seen the incident.
             redis.call('HSET', key, 'seen', 1, 'ttl', ttl)
             redis.call('PEXPIRE', key, ttl)
             if claimToken and claimUntil and claimUntil > now then
-              return {'in_flight', claimUntil, now, failures, ''}
+              return {'in_flight', claimUntil, now, failures, '', ref}
             end
             if nextAt and now < nextAt then
-              return {'backoff', nextAt, now, failures, ''}
+              return {'backoff', nextAt, now, failures, '', ref}
             end
             local kind
             if status == 'firing' then
@@ -286,29 +295,29 @@ enum NotificationScripts {
               else
                 if notifiedAt then
                   local due = notifiedAt + repeatMs
-                  if now < due then return {'not_due', due, now, failures, ''} end
+                  if now < due then return {'not_due', due, now, failures, '', ref} end
                 end
                 kind = 'reminder'
               end
             elseif status == 'resolved' then
-              if not last then return {'never_notified', 0, now, failures, ''} end
-              if last == 'resolved' then return {'already_resolved', 0, now, failures, ''} end
+              if not last then return {'never_notified', 0, now, failures, '', ref} end
+              if last == 'resolved' then return {'already_resolved', 0, now, failures, '', ref} end
               if not sendResolved then
                 redis.call('HSET', key, 'status', 'resolved')
                 redis.call('HDEL', key, 'claim_token', 'claim_until', 'claim_kind')
-                return {'resolved_disabled', 0, now, failures, ''}
+                return {'resolved_disabled', 0, now, failures, '', ref}
               end
               kind = 'resolved'
             else
               return redis.error_reply('ERR unknown status ' .. tostring(status))
             end
             redis.call('HSET', key, 'claim_token', token, 'claim_until', now + leaseMs, 'claim_kind', kind)
-            return {'send', count + 1, now, failures, kind}
+            return {'send', count + 1, now, failures, kind, ref}
             """
     )
 
-    /// KEYS: state hash. ARGV: token, status, defaultTtlMs. Returns 1 when the token held the claim and the delivery
-    /// was recorded, else 0 (nothing changed).
+    /// KEYS: state hash. ARGV: token, status, defaultTtlMs, reference (`''`: none, the field is removed). Returns 1
+    /// when the token held the claim and the delivery was recorded, else 0 (nothing changed).
     static let markSent = RedisScript(
         name: "notify_mark_sent",
         source: RedisStoreSupport.nowPrelude + """
@@ -319,6 +328,8 @@ enum NotificationScripts {
             redis.call('HDEL', key, 'claim_token', 'claim_until', 'claim_kind', 'next_at', 'last_error')
             redis.call('HSET', key, 'status', ARGV[2], 'notified_at', now, 'failures', 0)
             redis.call('HINCRBY', key, 'count', 1)
+            if ARGV[4] == nil or ARGV[4] == '' then redis.call('HDEL', key, 'ref')
+            else redis.call('HSET', key, 'ref', ARGV[4]) end
             redis.call('PEXPIRE', key, tonumber(h[2]) or tonumber(ARGV[3]))
             return 1
             """

@@ -41,6 +41,50 @@ import Testing
         #expect(error?.description.hasPrefix(error?.variable ?? "?") == true)
     }
 
+    @Test func aSlackBotTokenMakesTheSlackChannelAWebAPIChannel() throws {
+        let configuration = try FluxbrainConfiguration(
+            environment: EnvironmentReader([
+                "FLUXBRAIN_SLACK_BOT_TOKEN": "xoxb-1234-hidden", "FLUXBRAIN_SLACK_CHANNEL": "C0ALERTS",
+                "FLUXBRAIN_SLACK_API_URL": "http://127.0.0.1:9/api",
+            ])
+        )
+        #expect(configuration.routing.channels.map(\.id) == [.slack])
+        guard case .slackBot(let token, let channel, let apiURL) = configuration.routing.channels[0].settings else {
+            Issue.record("not a bot channel")
+            return
+        }
+        #expect(token == "xoxb-1234-hidden" && channel == "C0ALERTS" && apiURL.absoluteString == "http://127.0.0.1:9/api")
+        let text = configuration.describe().map { "\($0.0)=\($0.1)" }.joined(separator: "\n")
+        #expect(!text.contains("xoxb-1234-hidden"))
+        #expect(text.contains("FLUXBRAIN_SLACK_BOT_TOKEN=****** (set)"))
+        #expect(text.contains("FLUXBRAIN_SLACK_API_URL=http://127.0.0.1:9/api"))
+        #expect(!configuration.routing.describe().joined().contains("xoxb-1234-hidden"))
+        let defaulted = try FluxbrainConfiguration(environment: EnvironmentReader([:]))
+        #expect(defaulted.slackAPIURL.absoluteString == "https://slack.com/api")
+    }
+
+    @Test(arguments: [
+        (
+            ["FLUXBRAIN_SLACK_BOT_TOKEN": "xoxb-SECRET"], "FLUXBRAIN_SLACK_CHANNEL",
+            "is required with FLUXBRAIN_SLACK_BOT_TOKEN"
+        ),
+        (
+            [
+                "FLUXBRAIN_SLACK_BOT_TOKEN": "xoxb-SECRET", "FLUXBRAIN_SLACK_CHANNEL": "C0A",
+                "FLUXBRAIN_SLACK_WEBHOOK": "https://hooks.slack.com/services/T/B/SECRET",
+            ], "FLUXBRAIN_SLACK_BOT_TOKEN", "cannot be combined with FLUXBRAIN_SLACK_WEBHOOK"
+        ),
+        (["FLUXBRAIN_SLACK_API_URL": "slack.com/api"], "FLUXBRAIN_SLACK_API_URL", "is not an absolute http(s) URL"),
+    ])
+    func aBadSlackBotSetupNamesTheVariable(environment: [String: String], variable: String, message: String) {
+        let error = #expect(throws: ConfigurationError.self) {
+            try FluxbrainConfiguration(environment: EnvironmentReader(environment))
+        }
+        #expect(error?.variable == variable)
+        #expect(error?.message.contains(message) == true)
+        #expect(error?.description.contains("SECRET") == false)
+    }
+
     @Test func secretsAreMaskedInTheDescription() throws {
         let configuration = try FluxbrainConfiguration(
             environment: EnvironmentReader([

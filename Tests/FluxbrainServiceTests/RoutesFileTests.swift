@@ -13,6 +13,7 @@ import Testing
     )
     static let environment = [
         "SLACK_ONCALL": "https://hooks.slack.com/services/T/B/x", "TEAM_A_HMAC": "hmac", "GITHUB_TOKEN": "ghp_x",
+        "SLACK_BOT": "xoxb-routes-secret",
     ]
 
     static let valid = """
@@ -166,6 +167,39 @@ import Testing
             expected: ":3: channels[0].type: 'pager' is not one of slack, webhook, github, console"
         ),
         BadCase(
+            name: "slack with url and token",
+            text: "channels:\n  - name: a\n    type: slack\n    url: {env: X}\n    token: {env: Y}\nroutes:\n  - to: [a]\n",
+            expected: ":5: channels[0].token: give either url (incoming webhook) or token (bot), not both"
+        ),
+        BadCase(
+            name: "slack with neither url nor token",
+            text: "channels:\n  - name: a\n    type: slack\n    channel: C0A\nroutes:\n  - to: [a]\n",
+            expected: ":2: channels[0].url: a slack channel needs url (incoming webhook) or token (bot)"
+        ),
+        BadCase(
+            name: "slack token without channel",
+            text: "channels:\n  - name: a\n    type: slack\n    token: {env: SLACK_BOT}\nroutes:\n  - to: [a]\n",
+            expected: ":2: channels[0].channel: is required for a slack channel with a token"
+        ),
+        BadCase(
+            name: "slack literal token",
+            text:
+                "channels:\n  - name: a\n    type: slack\n    token: xoxb-1\n    channel: C0A\nroutes:\n  - to: [a]\n",
+            expected: ":4: channels[0].token: is a secret"
+        ),
+        BadCase(
+            name: "slack webhook with apiURL",
+            text:
+                "channels:\n  - name: a\n    type: slack\n    url: {env: SLACK_ONCALL}\n    apiURL: https://x.example/api\nroutes:\n  - to: [a]\n",
+            expected: ":5: channels[0].apiURL: is a setting of a bot-token slack channel (token:)"
+        ),
+        BadCase(
+            name: "slack bad apiURL",
+            text:
+                "channels:\n  - name: a\n    type: slack\n    token: {env: SLACK_BOT}\n    channel: C0A\n    apiURL: slack.com\nroutes:\n  - to: [a]\n",
+            expected: ":6: channels[0].apiURL: is not an http(s) URL"
+        ),
+        BadCase(
             name: "stop not a bool",
             text: channelsHead + "\nroutes:\n  - to: [oncall]\n    stop: maybe\n",
             expected: ":7: routes[0].stop: must be true or false"
@@ -184,6 +218,54 @@ import Testing
             if !ok { Issue.record("got: \(error.message)") }
             return ok
         }
+    }
+
+    @Test func aSlackChannelWithATokenPostsThroughTheWebAPI() throws {
+        let text = """
+            channels:
+              - name: incidents
+                type: slack
+                token: {env: SLACK_BOT}
+                channel: C0ALERTS
+              - name: staging
+                type: slack
+                token: {env: SLACK_BOT}
+                channel: C0STAGING
+                apiURL: https://slack-proxy.internal/api
+              - name: hook
+                type: slack
+                url: {env: SLACK_ONCALL}
+            routes:
+              - to: [incidents, staging, hook]
+            """
+        let routing = try RoutesFile.parse(
+            text,
+            path: "/etc/routes.yaml",
+            environment: Self.environment,
+            defaults: .init(
+                githubAPIURL: URL(string: "https://api.github.com")!,
+                githubReopenWindow: .seconds(3600),
+                slackAPIURL: URL(string: "https://slack.example/api")!
+            )
+        )
+        guard case .slackBot(let token, let channel, let apiURL) = routing.channels[0].settings else {
+            Issue.record("not a bot channel: \(routing.channels[0].settings)")
+            return
+        }
+        #expect(token == "xoxb-routes-secret" && channel == "C0ALERTS")
+        #expect(apiURL.absoluteString == "https://slack.example/api")  // FLUXBRAIN_SLACK_API_URL
+        guard case .slackBot(_, _, let ownURL) = routing.channels[1].settings else {
+            Issue.record("not a bot channel: \(routing.channels[1].settings)")
+            return
+        }
+        #expect(ownURL.absoluteString == "https://slack-proxy.internal/api")
+        guard case .slack = routing.channels[2].settings else {
+            Issue.record("not a webhook channel: \(routing.channels[2].settings)")
+            return
+        }
+        let described = routing.describe().joined(separator: "\n")
+        #expect(described.contains("channel incidents: slack token=****** channel=C0ALERTS apiURL=https://slack.example/api"))
+        #expect(!described.contains("xoxb-routes-secret"))
     }
 
     @Test func withoutAFileTheChannelVariablesKeepWorking() throws {

@@ -36,6 +36,7 @@ struct TemporaryFiles {
             { $0.webhookHeaders.map { "\($0.0): \($0.1)" }.joined(separator: "\n") }
         ),
         ("FLUXBRAIN_GITHUB_TOKEN", "ghp_SECRET\r\n", { $0.githubToken }),
+        ("FLUXBRAIN_SLACK_BOT_TOKEN", "xoxb-SECRET\n", { $0.slackBotToken }),
     ]
 
     /// GitHub needs its owner and repository beside the token.
@@ -45,13 +46,18 @@ struct TemporaryFiles {
         #expect(FluxbrainConfiguration.secretVariables == Set(Self.secrets.map(\.variable)))
     }
 
-    @Test(arguments: 0..<6)
+    @Test(arguments: 0..<7)
     func everySecretCanComeFromAFile(index: Int) throws {
         let secret = Self.secrets[index]
         let files = try TemporaryFiles()
         defer { files.remove() }
         let path = try files.write("secret", secret.content)
-        let companions = secret.variable == "FLUXBRAIN_GITHUB_TOKEN" ? Self.github : [:]
+        let companions =
+            switch secret.variable {
+            case "FLUXBRAIN_GITHUB_TOKEN": Self.github
+            case "FLUXBRAIN_SLACK_BOT_TOKEN": ["FLUXBRAIN_SLACK_CHANNEL": "C0ALERTS"]
+            default: [String: String]()
+            }
         let configuration = try FluxbrainConfiguration(
             environment: companions.merging(["\(secret.variable)_FILE": path]) { $1 }
         )

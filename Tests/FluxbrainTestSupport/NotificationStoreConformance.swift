@@ -22,6 +22,7 @@ package enum NotificationStoreConformance {
         "resolvedDisabledIsSilentAndRecurrenceNotifiesAgain", "resolvedBeforeAnyNotificationIsSilent",
         "recurrenceAfterResolveNotifiesAsFiring", "claimIsExclusiveUntilLeaseExpires", "failureBacksOffLinearlyCapped",
         "channelsAreIndependent", "newRevisionIsNewIncident", "staleTokenIsIgnored",
+        "deliveryReferenceFollowsTheLastDelivery",
     ]
 
     /// Settings in units.
@@ -256,6 +257,52 @@ package enum NotificationStoreConformance {
                 state?.claim?.token == "right" && state?.notifyCount == 0 && state?.failures == 0,
                 "state \(String(describing: state))"
             )
+
+        case "deliveryReferenceFollowsTheLastDelivery":
+            // The reference a delivery reports comes back with every later claim (skips included), survives a failed
+            // send, is replaced by the next delivery's, and a delivery without one clears it; stale tokens change
+            // nothing; channels keep their own.
+            let first = try await claim(.firing, token: "r1")
+            try expect(first.reference == nil, "reference before any delivery: \(String(describing: first.reference))")
+            try await expect(
+                store.markSent(fingerprint: fp, channel: ch, token: "r1", status: .firing, reference: "C1:100.1:1"),
+                "markSent not applied"
+            )
+            let early = try await claim(.firing, token: "r2")
+            try expect(early.reference == "C1:100.1:1", "skip claim reference \(String(describing: early.reference))")
+            let other = try await claim(.firing, token: "o1", channel: .webhook)
+            try expect(other.reference == nil, "another channel sees \(String(describing: other.reference))")
+            try await advance(unit * 10)
+            let reminder = try await claim(.firing, token: "r3")
+            try expect(
+                reminder.decision == .send(.reminder, sequence: 2) && reminder.reference == "C1:100.1:1",
+                "reminder claim \(reminder.decision) \(String(describing: reminder.reference))"
+            )
+            _ = try await store.markFailed(fingerprint: fp, channel: ch, token: "r3", error: "down", settings: s)
+            let stale = try await store.markSent(fingerprint: fp, channel: ch, token: "r3", status: .firing, reference: "X")
+            try expect(!stale, "a stale token recorded a reference")
+            try await advance(unit * 2)
+            let retry = try await claim(.firing, token: "r4")
+            try expect(
+                retry.previousFailures == 1 && retry.reference == "C1:100.1:1",
+                "retry claim \(retry.previousFailures) \(String(describing: retry.reference))"
+            )
+            try await expect(
+                store.markSent(fingerprint: fp, channel: ch, token: "r4", status: .firing, reference: "C1:100.1:2"),
+                "reminder markSent not applied"
+            )
+            try expect(
+                try await store.state(fingerprint: fp, channel: ch)?.reference == "C1:100.1:2",
+                "the reminder's reference did not replace the firing's"
+            )
+            let resolve = try await claim(.resolved, token: "r5")
+            try expect(resolve.reference == "C1:100.1:2", "resolve claim \(String(describing: resolve.reference))")
+            try await expect(
+                store.markSent(fingerprint: fp, channel: ch, token: "r5", status: .resolved),
+                "resolved markSent not applied"
+            )
+            let cleared = try await store.state(fingerprint: fp, channel: ch)
+            try expect(cleared?.reference == nil, "a delivery without a reference kept \(String(describing: cleared?.reference))")
 
         default:
             throw ConformanceFailure(check: check, message: "no such check")

@@ -65,19 +65,29 @@ package struct IncidentNotification: Sendable, Hashable {
     package var notifiedAt: Date
     /// `<fingerprint>:<kind>:<sequence>`: the same for every retry of one notification, different for every other.
     package var idempotencyKey: String
+    /// What the last delivery on this channel reported as its ``DeliveryReport/reference`` (the Slack thread to
+    /// reply in), `nil` if none is known.
+    package var previousReference: String?
+    /// `true` when an earlier attempt of this very notification failed (it may still have reached the receiver,
+    /// e.g. when its response was lost).
+    package var isRetry: Bool
 
     package init(
         kind: NotificationKind,
         incident: Incident,
         analysis: AnalysisOutcome,
         sequence: Int,
-        notifiedAt: Date
+        notifiedAt: Date,
+        previousReference: String? = nil,
+        isRetry: Bool = false
     ) {
         self.kind = kind
         self.incident = incident
         self.analysis = analysis
         self.sequence = sequence
         self.notifiedAt = notifiedAt
+        self.previousReference = previousReference
+        self.isRetry = isRetry
         self.idempotencyKey = IncidentNotification.idempotencyKey(
             fingerprint: incident.fingerprint,
             kind: kind,
@@ -122,12 +132,23 @@ package struct DeliveryReport: Sendable, Hashable {
     package var detail: String?
     /// A link to what was created or updated, if any (e.g. the GitHub issue).
     package var url: String?
+    /// What the next notification of the incident on this channel should continue from, opaque to everyone but the
+    /// notifier (Slack: `CHANNEL:ts:sequence` of the thread's top-level message). The dispatcher keeps it with the
+    /// notification state and hands it back as ``IncidentNotification/previousReference``.
+    package var reference: String?
 
-    package init(httpStatus: Int? = nil, attempts: Int = 1, detail: String? = nil, url: String? = nil) {
+    package init(
+        httpStatus: Int? = nil,
+        attempts: Int = 1,
+        detail: String? = nil,
+        url: String? = nil,
+        reference: String? = nil
+    ) {
         self.httpStatus = httpStatus
         self.attempts = attempts
         self.detail = detail
         self.url = url
+        self.reference = reference
     }
 }
 

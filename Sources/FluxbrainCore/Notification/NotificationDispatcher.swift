@@ -142,14 +142,16 @@ package struct NotificationDispatcher: Sendable {
                     incident: incident,
                     analysis: outcome,
                     sequence: sequence,
-                    notifiedAt: claim.now
+                    notifiedAt: claim.now,
+                    previousReference: claim.reference,
+                    isRetry: claim.previousFailures > 0
                 )
                 group.addTask {
                     let result = await send(
                         notification,
                         with: notifier,
                         token: claimed.token,
-                        retry: claim.previousFailures > 0,
+                        retry: notification.isRetry,
                         logger: logger
                     )
                     return (claimed.index, ChannelOutcome(channel: channel, result: result))
@@ -190,7 +192,8 @@ package struct NotificationDispatcher: Sendable {
                         fingerprint: fingerprint,
                         channel: channel,
                         token: token,
-                        status: notification.kind.status
+                        status: notification.kind.status,
+                        reference: report.reference
                     )
                     if !applied {
                         logger.warning(

@@ -55,6 +55,10 @@ package struct NotificationState: Sendable, Hashable, Codable {
     package var notifyCount: Int
     /// The last send error, for people.
     package var lastError: String?
+    /// What the last delivery reported as its ``DeliveryReport/reference`` (e.g. Slack's `CHANNEL:ts` of the thread
+    /// to continue), handed to the next notification as ``IncidentNotification/previousReference``; `nil` if the
+    /// last delivery reported none. Opaque to the store.
+    package var reference: String?
 
     package init(
         lastStatusNotified: NotificationStatus? = nil,
@@ -63,7 +67,8 @@ package struct NotificationState: Sendable, Hashable, Codable {
         nextAttemptAt: Date? = nil,
         claim: Claim? = nil,
         notifyCount: Int = 0,
-        lastError: String? = nil
+        lastError: String? = nil,
+        reference: String? = nil
     ) {
         self.lastStatusNotified = lastStatusNotified
         self.lastNotifiedAt = lastNotifiedAt
@@ -72,6 +77,7 @@ package struct NotificationState: Sendable, Hashable, Codable {
         self.claim = claim
         self.notifyCount = notifyCount
         self.lastError = lastError
+        self.reference = reference
     }
 }
 
@@ -158,11 +164,18 @@ package struct NotificationStateMachine: Sendable, Hashable {
         return .send(kind, sequence: state.notifyCount + 1)
     }
 
-    /// Records a delivery of `status` by the holder of `token`; `false` (and no change) if it no longer holds the
-    /// claim, e.g. its lease expired and another sender took over.
+    /// Records a delivery of `status` by the holder of `token`, with the `reference` the notifier reported (`nil`
+    /// clears the previous one); `false` (and no change) if it no longer holds the claim, e.g. its lease expired and
+    /// another sender took over.
     @discardableResult
-    package mutating func markSent(token: String, status: NotificationStatus, now: Date) -> Bool {
+    package mutating func markSent(
+        token: String,
+        status: NotificationStatus,
+        now: Date,
+        reference: String? = nil
+    ) -> Bool {
         guard state.claim?.token == token else { return false }
+        state.reference = reference
         state.claim = nil
         state.lastStatusNotified = status
         state.lastNotifiedAt = now

@@ -7,11 +7,15 @@ package struct NotificationClaim: Sendable, Hashable {
     package var now: Date
     /// Consecutive failed sends before this claim (a send with `failures > 0` is a retry).
     package var previousFailures: Int
+    /// The reference the last delivery reported (``NotificationState/reference``), for the notifier to continue
+    /// from (a Slack thread).
+    package var reference: String?
 
-    package init(decision: NotificationDecision, now: Date, previousFailures: Int = 0) {
+    package init(decision: NotificationDecision, now: Date, previousFailures: Int = 0, reference: String? = nil) {
         self.decision = decision
         self.now = now
         self.previousFailures = previousFailures
+        self.reference = reference
     }
 }
 
@@ -32,13 +36,15 @@ package protocol NotificationStore: Sendable {
         settings: NotificationSettings
     ) async throws -> NotificationClaim
 
-    /// Records a delivery; `false` if `token` no longer holds the claim.
+    /// Records a delivery and the `reference` the notifier reported (``DeliveryReport/reference``; `nil` clears the
+    /// stored one); `false` if `token` no longer holds the claim.
     @discardableResult
     func markSent(
         fingerprint: Fingerprint,
         channel: ChannelID,
         token: String,
-        status: NotificationStatus
+        status: NotificationStatus,
+        reference: String?
     ) async throws -> Bool
 
     /// Records a failed send and returns when the next attempt is due; `nil` if `token` no longer holds the claim.
@@ -53,6 +59,19 @@ package protocol NotificationStore: Sendable {
 
     /// The state, or `nil` if the channel never saw the incident.
     func state(fingerprint: Fingerprint, channel: ChannelID) async throws -> NotificationState?
+}
+
+extension NotificationStore {
+    /// Records a delivery that reported no reference (any stored one is cleared).
+    @discardableResult
+    package func markSent(
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        token: String,
+        status: NotificationStatus
+    ) async throws -> Bool {
+        try await markSent(fingerprint: fingerprint, channel: channel, token: token, status: status, reference: nil)
+    }
 }
 
 /// A `NotificationStore` in process memory: one replica, state lost on restart (the first occurrence after a
@@ -84,7 +103,12 @@ package actor InMemoryNotificationStore: NotificationStore {
         let failures = machine.state.failures
         let decision = machine.claim(status: status, token: token, now: time)
         states[key] = machine.state
-        return NotificationClaim(decision: decision, now: time, previousFailures: failures)
+        return NotificationClaim(
+            decision: decision,
+            now: time,
+            previousFailures: failures,
+            reference: machine.state.reference
+        )
     }
 
     @discardableResult
@@ -92,12 +116,13 @@ package actor InMemoryNotificationStore: NotificationStore {
         fingerprint: Fingerprint,
         channel: ChannelID,
         token: String,
-        status: NotificationStatus
+        status: NotificationStatus,
+        reference: String?
     ) -> Bool {
         let key = Key(fingerprint: fingerprint, channel: channel)
         guard let state = states[key] else { return false }
         var machine = NotificationStateMachine(state: state, settings: NotificationSettings())
-        let applied = machine.markSent(token: token, status: status, now: now())
+        let applied = machine.markSent(token: token, status: status, now: now(), reference: reference)
         states[key] = machine.state
         return applied
     }

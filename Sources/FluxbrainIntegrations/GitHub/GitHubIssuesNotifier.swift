@@ -49,9 +49,7 @@ package struct GitHubIssuesNotifier: Notifier {
         self.owner = owner
         self.repo = repo
         self.token = token
-        var base = apiURL.absoluteString
-        while base.hasSuffix("/") { base.removeLast() }
-        self.apiBase = base
+        self.apiBase = apiURL.apiBase
         self.reopenWindow = reopenWindow
         self.maxPages = maxPages
         self.renderer = GitHubIssueRenderer()

@@ -16,6 +16,9 @@ package struct ChannelDefinition: Sendable {
     package enum Settings: Sendable {
         /// A Slack incoming webhook (secret URL) and an optional channel override.
         case slack(webhookURL: URL, channel: String?)
+        /// A Slack app's bot token (secret) posting to `channel` through the Web API at `apiURL`, one thread per
+        /// incident (``SlackBotNotifier``).
+        case slackBot(token: String, channel: String, apiURL: URL)
         /// A generic JSON webhook (secret URL), its HMAC secret and extra headers (secret values).
         case webhook(url: URL, secret: String?, headers: [(String, String)])
         /// GitHub Issues in `owner/repo` with a token (secret), through `apiURL`.
@@ -35,7 +38,7 @@ package struct ChannelDefinition: Sendable {
 
     package var kind: Kind {
         switch settings {
-        case .slack: return .slack
+        case .slack, .slackBot: return .slack
         case .webhook: return .webhook
         case .github: return .github
         case .console: return .console
@@ -48,6 +51,8 @@ package struct ChannelDefinition: Sendable {
         switch settings {
         case .slack(let url, let channel):
             return "slack url=\(maskURL(url))" + (channel.map { " channel=\($0)" } ?? "")
+        case .slackBot(_, let channel, let apiURL):
+            return "slack token=****** channel=\(channel) apiURL=\(apiURL.absoluteString)"
         case .webhook(let url, let secret, let headers):
             return "webhook url=\(maskURL(url))" + (secret == nil ? "" : " secret=******")
                 + (headers.isEmpty ? "" : " headers=" + headers.map { "\($0.0): ******" }.joined(separator: "; "))

@@ -25,6 +25,9 @@ package enum NotifierFactory {
             case .slack(let url, let channel):
                 let http = NotificationHTTP(client: clients(url), policy: policy, logger: logger)
                 return SlackNotifier(webhookURL: url, channelOverride: channel, channel: id, http: http)
+            case .slackBot(let token, let slackChannel, let apiURL):
+                let http = NotificationHTTP(client: clients(apiURL), policy: policy, logger: logger)
+                return SlackBotNotifier(token: token, slackChannel: slackChannel, apiURL: apiURL, channel: id, http: http)
             case .webhook(let url, let secret, let headers):
                 let http = NotificationHTTP(client: clients(url), policy: policy, logger: logger)
                 return WebhookNotifier(url: url, secret: secret, headers: headers, channel: id, http: http)

@@ -61,8 +61,9 @@ package struct SlackMessageBuilder: Sendable {
         return truncated(text, to: SlackLimits.headerText, marker: "…")
     }
 
-    /// The message.
-    package func message(for notification: IncidentNotification) -> SlackMessage {
+    /// The message; `resolvedAfter` (a resolved notification replacing the incident's first message in a Slack
+    /// thread) adds the time from that message to the resolve.
+    package func message(for notification: IncidentNotification, resolvedAfter: Duration? = nil) -> SlackMessage {
         let incident = notification.incident
         let object = incident.object
         var blocks: [SlackBlock] = [.header(headerText(notification))]
@@ -82,6 +83,7 @@ package struct SlackMessageBuilder: Sendable {
                     limitSection(
                         "*Resolved:* `\(object.kind.name)` *\(escape(object.namespacedName))* in cluster *\(escape(object.cluster))* is healthy again.\n"
                             + "It had failed with `\(escape(incident.reason))` since \(slackDate(since))."
+                            + (resolvedAfter.map { "\n*Time to resolve:* \(DurationParser.format($0)) after the first notification." } ?? "")
                     )
                 )
             )

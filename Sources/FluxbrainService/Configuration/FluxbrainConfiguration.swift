@@ -13,7 +13,7 @@ package struct FluxbrainConfiguration: Sendable {
     /// from a file named by `<VAR>_FILE` (a mounted Secret).
     package static let secretVariables: Set<String> = [
         "FLUXBRAIN_REDIS_URL", "FLUXBRAIN_SLACK_WEBHOOK", "FLUXBRAIN_WEBHOOK_URL", "FLUXBRAIN_WEBHOOK_SECRET",
-        "FLUXBRAIN_WEBHOOK_HEADERS", "FLUXBRAIN_GITHUB_TOKEN",
+        "FLUXBRAIN_WEBHOOK_HEADERS", "FLUXBRAIN_GITHUB_TOKEN", "FLUXBRAIN_SLACK_BOT_TOKEN",
     ]
 
     /// How a run ends.
@@ -101,8 +101,15 @@ package struct FluxbrainConfiguration: Sendable {
     package var sendResolved: Bool
     /// `FLUXBRAIN_SLACK_WEBHOOK` (secret URL, optional).
     package var slackWebhook: URL?
-    /// `FLUXBRAIN_SLACK_CHANNEL` (optional).
+    /// `FLUXBRAIN_SLACK_CHANNEL` (optional): the webhook's channel override; with a bot token, required: the channel
+    /// (preferably its ID, `C0123456789`) the bot posts to.
     package var slackChannel: String?
+    /// `FLUXBRAIN_SLACK_BOT_TOKEN` (secret, optional): a Slack app's bot token (`xoxb-…`); Fluxbrain then posts through
+    /// the Web API, one thread per incident (docs/slack.md). Not together with `FLUXBRAIN_SLACK_WEBHOOK`.
+    package var slackBotToken: String?
+    /// `FLUXBRAIN_SLACK_API_URL` (URL, default `https://slack.com/api`): the Web API base (tests, egress proxies);
+    /// also the default `apiURL` of a routes file's bot-token Slack channels.
+    package var slackAPIURL: URL
     /// `FLUXBRAIN_WEBHOOK_URL` (secret URL, optional).
     package var webhookURL: URL?
     /// `FLUXBRAIN_WEBHOOK_SECRET` (secret, optional): HMAC-SHA256 key for `X-Signature`.
@@ -159,7 +166,9 @@ package struct FluxbrainConfiguration: Sendable {
     ///   `FLUXBRAIN_BACKOFF_BASE` (default `30s`), `FLUXBRAIN_BACKOFF_MAX` (≥ base, default `1h`),
     ///   `FLUXBRAIN_ANALYSIS_MAX_ATTEMPTS` (1…100, default 3).
     /// - Notification: `FLUXBRAIN_REPEAT_INTERVAL` (duration ≥ 1s, default `4h`), `FLUXBRAIN_SEND_RESOLVED` (bool,
-    ///   default `true`), `FLUXBRAIN_SLACK_WEBHOOK` (secret URL, optional), `FLUXBRAIN_SLACK_CHANNEL` (optional),
+    ///   default `true`), `FLUXBRAIN_SLACK_WEBHOOK` (secret URL, optional), `FLUXBRAIN_SLACK_CHANNEL` (optional;
+    ///   required with a bot token), `FLUXBRAIN_SLACK_BOT_TOKEN` (secret, optional; not with the webhook),
+    ///   `FLUXBRAIN_SLACK_API_URL` (URL, default `https://slack.com/api`),
     ///   `FLUXBRAIN_WEBHOOK_URL` (secret URL, optional), `FLUXBRAIN_WEBHOOK_SECRET` (secret, optional),
     ///   `FLUXBRAIN_WEBHOOK_HEADERS` (secret, `Name: value` pairs, optional), `FLUXBRAIN_GITHUB_OWNER`,
     ///   `FLUXBRAIN_GITHUB_REPO`, `FLUXBRAIN_GITHUB_TOKEN` (secret; all three or none),
@@ -271,6 +280,8 @@ package struct FluxbrainConfiguration: Sendable {
         sendResolved = try env.bool("FLUXBRAIN_SEND_RESOLVED", default: true)
         slackWebhook = try env.url("FLUXBRAIN_SLACK_WEBHOOK")
         slackChannel = env.string("FLUXBRAIN_SLACK_CHANNEL")
+        slackBotToken = env.string("FLUXBRAIN_SLACK_BOT_TOKEN")
+        slackAPIURL = try env.url("FLUXBRAIN_SLACK_API_URL") ?? URL(string: "https://slack.com/api")!
         webhookURL = try env.url("FLUXBRAIN_WEBHOOK_URL")
         webhookSecret = env.string("FLUXBRAIN_WEBHOOK_SECRET")
         webhookHeaders = try Self.parseHeaders(env.string("FLUXBRAIN_WEBHOOK_HEADERS"))
@@ -299,11 +310,35 @@ package struct FluxbrainConfiguration: Sendable {
             routing = try RoutesFile.load(
                 path: path,
                 environment: env.environment,
-                defaults: .init(githubAPIURL: githubAPIURL, githubReopenWindow: githubReopenWindow)
+                defaults: .init(
+                    githubAPIURL: githubAPIURL,
+                    githubReopenWindow: githubReopenWindow,
+                    slackAPIURL: slackAPIURL
+                )
             )
         } else {
             var channels: [ChannelDefinition] = []
-            if let slackWebhook {
+            if let slackBotToken {
+                guard slackWebhook == nil else {
+                    throw ConfigurationError(
+                        variable: "FLUXBRAIN_SLACK_BOT_TOKEN",
+                        message:
+                            "cannot be combined with FLUXBRAIN_SLACK_WEBHOOK: set one of them (a routes file can define both as two channels)"
+                    )
+                }
+                guard let slackChannel else {
+                    throw ConfigurationError(
+                        variable: "FLUXBRAIN_SLACK_CHANNEL",
+                        message: "is required with FLUXBRAIN_SLACK_BOT_TOKEN: the channel ID the bot posts to"
+                    )
+                }
+                channels.append(
+                    ChannelDefinition(
+                        id: .slack,
+                        settings: .slackBot(token: slackBotToken, channel: slackChannel, apiURL: slackAPIURL)
+                    )
+                )
+            } else if let slackWebhook {
                 channels.append(
                     ChannelDefinition(id: .slack, settings: .slack(webhookURL: slackWebhook, channel: slackChannel))
                 )
@@ -453,6 +488,8 @@ package struct FluxbrainConfiguration: Sendable {
             ("FLUXBRAIN_SEND_RESOLVED", "\(sendResolved)"),
             ("FLUXBRAIN_SLACK_WEBHOOK", maskURL(slackWebhook)),
             ("FLUXBRAIN_SLACK_CHANNEL", show(slackChannel)),
+            ("FLUXBRAIN_SLACK_BOT_TOKEN", mask(slackBotToken)),
+            ("FLUXBRAIN_SLACK_API_URL", slackAPIURL.absoluteString),
             ("FLUXBRAIN_WEBHOOK_URL", maskURL(webhookURL)),
             ("FLUXBRAIN_WEBHOOK_SECRET", mask(webhookSecret)),
             (

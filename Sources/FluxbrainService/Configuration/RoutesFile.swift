@@ -60,10 +60,17 @@ package enum RoutesFile {
         package var githubAPIURL: URL
         /// `FLUXBRAIN_GITHUB_REOPEN_WINDOW`.
         package var githubReopenWindow: Duration
+        /// `FLUXBRAIN_SLACK_API_URL`: a bot-token slack channel's `apiURL` when it gives none.
+        package var slackAPIURL: URL
 
-        package init(githubAPIURL: URL, githubReopenWindow: Duration) {
+        package init(
+            githubAPIURL: URL,
+            githubReopenWindow: Duration,
+            slackAPIURL: URL = URL(string: "https://slack.com/api")!
+        ) {
             self.githubAPIURL = githubAPIURL
             self.githubReopenWindow = githubReopenWindow
+            self.slackAPIURL = slackAPIURL
         }
     }
 
@@ -261,7 +268,7 @@ package enum RoutesFile {
                 )
             }
             let fields: [ChannelDefinition.Kind: (required: [String], optional: [String])] = [
-                .slack: (["url"], ["channel"]),
+                .slack: ([], ["url", "token", "channel", "apiURL"]),
                 .webhook: (["url"], ["secret", "headers"]),
                 .github: (["owner", "repo", "token"], ["apiURL"]),
                 .console: ([], []),
@@ -277,11 +284,33 @@ package enum RoutesFile {
             let settings: ChannelDefinition.Settings
             switch kind {
             case .slack:
-                let url = try url(try secret(required("url"), "\(field).url"), required("url"), "\(field).url")
-                settings = .slack(
-                    webhookURL: url,
-                    channel: try values["channel"].map { try string($0.value, "\(field).channel") }
-                )
+                // An incoming webhook (`url`) or a bot token (`token`, `channel`, optional `apiURL`).
+                let channelName = try values["channel"].map { try string($0.value, "\(field).channel") }
+                switch (values["url"], values["token"]) {
+                case (let webhook?, nil):
+                    if let apiURL = values["apiURL"] {
+                        throw fail(apiURL.key, "\(field).apiURL", "is a setting of a bot-token slack channel (token:)")
+                    }
+                    let url = try url(try secret(webhook.value, "\(field).url"), webhook.value, "\(field).url")
+                    settings = .slack(webhookURL: url, channel: channelName)
+                case (nil, let token?):
+                    guard let channelName else {
+                        throw fail(node, "\(field).channel", "is required for a slack channel with a token")
+                    }
+                    let apiURL =
+                        try values["apiURL"].map {
+                            try url(try string($0.value, "\(field).apiURL"), $0.value, "\(field).apiURL")
+                        } ?? defaults.slackAPIURL
+                    settings = .slackBot(
+                        token: try secret(token.value, "\(field).token"),
+                        channel: channelName,
+                        apiURL: apiURL
+                    )
+                case (_?, let token?):
+                    throw fail(token.key, "\(field).token", "give either url (incoming webhook) or token (bot), not both")
+                case (nil, nil):
+                    throw fail(node, "\(field).url", "a slack channel needs url (incoming webhook) or token (bot)")
+                }
             case .webhook:
                 let url = try url(try secret(required("url"), "\(field).url"), required("url"), "\(field).url")
                 let secretValue = try values["secret"].map { try secret($0.value, "\(field).secret") }
