@@ -26,11 +26,6 @@ redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null
 
 export FLUXBRAIN_TEST_REDIS_URL="redis://127.0.0.1:$port"
 swift build --build-tests
-# Serially: in parallel on 2 cores the test process sometimes stalls for seconds (README, "Tests"), and the suites
-# that run on Redis's real clock then miss their windows. `scripts/test.sh ARGS...` passes ARGS to `swift test`
-# instead (e.g. `--parallel`, or `--filter SUITE`).
-if [ "$#" -gt 0 ]; then
-    swift test --skip-build "$@"
-else
-    swift test --skip-build --no-parallel
-fi
+# Every suite in parallel (Swift Testing's default; README, "Tests"). `scripts/test.sh ARGS...` passes ARGS to
+# `swift test`, e.g. `--no-parallel` for a serial run or `--filter SUITE`.
+swift test --skip-build "$@"

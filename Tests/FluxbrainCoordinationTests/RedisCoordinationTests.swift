@@ -250,16 +250,28 @@ import Testing
 /// Kill and restart with AOF: the data and the epoch survive, the script cache does not (NOSCRIPT → reload).
 @Suite struct RedisCoordinationRestartTests {
     @Test func survivesARestartWithAppendOnlyAndKeepsEpochsMonotonic() async throws {
+        try await retryingMissedWindows { try await restartKeepsDataAndEpochs() }
+    }
+
+    private func restartKeepsDataAndEpochs() async throws {
         try await RedisServerProcess.with(.init(appendOnly: true)) { server in
             let configuration = try RedisConfiguration(url: server.url, commandTimeout: .seconds(2))
             try await withRedisClient(configuration: configuration, logger: RedisFixture.quietLogger) { client in
                 let queue = RedisFixture.make(client: client, prefix: "fluxbrain")
-                // Lock and claim expire after 3 s: long enough for the enqueues on a busy machine, and waited for
-                // below by polling, never by assuming how long anything took.
-                let lease = try #require(try await queue.acquire(replicaID: "a", ttl: .seconds(3)))
-                _ = try await queue.enqueue(WorkQueueConformance.item(1), lease: lease)
-                _ = try await queue.enqueue(WorkQueueConformance.item(2), lease: lease)
-                _ = try #require(try await queue.claim(worker: "w", lease: .seconds(3)))
+                // Lock and claim expire after 10 s, waited for below by polling, never by assuming how long anything
+                // took. The enqueues and the claim must come before that: if a stalled machine made them miss it
+                // (`MissedWindow`), the test runs again on a new server.
+                let started = ContinuousClock.now
+                let ttl = Duration.seconds(10)
+                let lease = try #require(try await queue.acquire(replicaID: "a", ttl: ttl))
+                let enqueued = [
+                    try? await queue.enqueue(WorkQueueConformance.item(1), lease: lease),
+                    try? await queue.enqueue(WorkQueueConformance.item(2), lease: lease),
+                ]
+                let claimed = try await queue.claim(worker: "w", lease: ttl)
+                try requireInside(ttl, since: started, "the enqueues and the claim before the restart")
+                #expect(enqueued == [.enqueued, .enqueued])
+                _ = try #require(claimed)
 
                 await server.kill9()
                 try await server.restart()

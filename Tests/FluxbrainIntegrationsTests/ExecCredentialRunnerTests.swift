@@ -52,53 +52,84 @@ import Testing
         }
     }
 
-    @Test func pluginThatOutlivesTheTimeoutIsKilledWithAnErrorNamingIt() async throws {
-        let marker = try TestKubeconfig.makeDirectory() + "/still-running"
-        // `sleep` is a child of the shell: the whole process group must go, not only the shell.
-        let path = try Self.plugin(
+    /// A plugin that hangs: a child shell (in the plugin's process group) writes its PID to `pidFile`, then sleeps
+    /// for a minute; the plugin waits for it.
+    private static func hangingPlugin(pidFile: String) throws -> String {
+        try plugin(
             """
-            sh -c 'sleep 2; touch \(marker)'
+            sh -c 'echo $$ > \(pidFile).tmp; mv \(pidFile).tmp \(pidFile); sleep 60'
             printf '%s' '\(Self.credential)'
             """
         )
-        await #expect {
-            _ = try await ExecCredentialRunner.run(
-                ExecCredentialPlugin(apiVersion: "client.authentication.k8s.io/v1", command: path),
-                timeout: .milliseconds(300)
-            )
-        } throws: { error in
-            guard let error = error as? KubernetesError else { return false }
-            return error.code == .timeout && error.message.contains(path)
-                && error.message.contains("did not finish within")
+    }
+
+    /// The PID the hanging plugin's child wrote, once it has.
+    private static func childPID(in pidFile: String) async throws -> pid_t? {
+        var pid: pid_t?
+        _ = await eventually(timeout: .seconds(60)) {
+            pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap {
+                pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            return pid != nil
         }
-        try await Task.sleep(for: .seconds(3))
-        #expect(!FileManager.default.fileExists(atPath: marker), "the plugin's child was left running")
+        return pid
+    }
+
+    /// Whether `pid` is a live process (a zombie waiting to be reaped by init counts as gone).
+    private static func isRunning(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return false }
+        return !stat[stat.index(after: end)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
+    @Test func pluginThatOutlivesTheTimeoutIsKilledWithAnErrorNamingIt() async throws {
+        let pidFile = try TestKubeconfig.makeDirectory() + "/child.pid"
+        let path = try Self.hangingPlugin(pidFile: pidFile)
+        // The timeout runs on a manual clock, moved once the plugin's child runs: the child the kill must reach
+        // exists whatever the machine's load, and the test waits for no real-time deadline.
+        let clock = ManualClock()
+        let timeout = Duration.seconds(30)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await #expect {
+                    _ = try await ExecCredentialRunner.run(
+                        ExecCredentialPlugin(apiVersion: "client.authentication.k8s.io/v1", command: path),
+                        timeout: timeout,
+                        clock: clock
+                    )
+                } throws: { error in
+                    guard let error = error as? KubernetesError else { return false }
+                    return error.code == .timeout && error.message.contains(path)
+                        && error.message.contains("did not finish within 30s")
+                }
+            }
+            let child = try #require(try await Self.childPID(in: pidFile), "the plugin's child did not start")
+            try await clock.waitForSleeper(until: clock.now.advanced(by: timeout), timeout: .seconds(60))
+            clock.advance(by: timeout)
+            try await group.waitForAll()
+            // `sleep 60` in a child of the plugin: the whole process group must go, not only the plugin's shell.
+            let gone = await eventually(timeout: .seconds(30)) { !Self.isRunning(child) }
+            #expect(gone, "the plugin's child was left running")
+        }
     }
 
     @Test func cancellingTheCallerKillsThePlugin() async throws {
-        let marker = try TestKubeconfig.makeDirectory() + "/still-running"
-        let path = try Self.plugin(
-            """
-            sh -c 'sleep 2; touch \(marker)'
-            """
-        )
-        let outcome = await withTaskGroup(of: (any Error)?.self) { group in
+        let pidFile = try TestKubeconfig.makeDirectory() + "/child.pid"
+        let path = try Self.hangingPlugin(pidFile: pidFile)
+        try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                do {
+                await #expect(throws: KubernetesError.self) {
                     _ = try await ExecCredentialRunner.run(
                         ExecCredentialPlugin(apiVersion: "client.authentication.k8s.io/v1", command: path)
                     )
-                    return nil
-                } catch {
-                    return error
                 }
             }
-            try? await Task.sleep(for: .milliseconds(300))
+            let child = try #require(try await Self.childPID(in: pidFile), "the plugin's child did not start")
             group.cancelAll()
-            return await group.next() ?? nil
+            try await group.waitForAll()
+            let gone = await eventually(timeout: .seconds(30)) { !Self.isRunning(child) }
+            #expect(gone, "the plugin's child was left running")
         }
-        #expect(outcome is KubernetesError)
-        try await Task.sleep(for: .seconds(3))
-        #expect(!FileManager.default.fileExists(atPath: marker), "the plugin's child was left running")
     }
 }

@@ -231,7 +231,7 @@ import Testing
                         .init(
                             name: "fake",
                             server: url,
-                            caPEM: TestCertificates.shared.caPEM,
+                            caPEM: await TestCertificates.shared.caPEM,
                             user: .tokenFile(tokenFile)
                         )
                     ],
@@ -281,7 +281,7 @@ import Testing
             try await KubeTest.withHTTPClient { http in
                 let config = KubernetesConnectionConfig(
                     server: url,
-                    certificateAuthorityPEM: Array(TestCertificates.otherCA.utf8),
+                    certificateAuthorityPEM: Array(await TestCertificates.otherCA.utf8),
                     origin: "test"
                 )
                 let client = try KubernetesClient(
@@ -312,7 +312,7 @@ import Testing
         try await withFakeKubernetesServer(tls: true, requireClientCertificate: true) { _, url in
             try await KubeTest.withHTTPClient { http in
                 let directory = try TestKubeconfig.makeDirectory()
-                let certificates = TestCertificates.shared
+                let certificates = await TestCertificates.shared
                 let path = try TestKubeconfig.write(
                     [
                         .init(
@@ -370,7 +370,7 @@ import Testing
                         .init(
                             name: "exec",
                             server: url,
-                            caPEM: TestCertificates.shared.caPEM,
+                            caPEM: await TestCertificates.shared.caPEM,
                             user: .exec(command: "./credential-plugin.sh", args: [])
                         )
                     ],

@@ -65,9 +65,10 @@ import Testing
         #expect(error.message.contains("kubeconfig user \"gke-user\" uses auth-provider \"gcp\""))
     }
 
-    @Test func readsRelativeFilesAndInsecureOnlyWhenExplicit() throws {
+    @Test func readsRelativeFilesAndInsecureOnlyWhenExplicit() async throws {
         let directory = try TestKubeconfig.makeDirectory()
-        try TestCertificates.shared.caPEM.write(toFile: directory + "/ca.pem", atomically: true, encoding: .utf8)
+        let ca = await TestCertificates.shared.caPEM
+        try ca.write(toFile: directory + "/ca.pem", atomically: true, encoding: .utf8)
         try "abc".write(toFile: directory + "/token", atomically: true, encoding: .utf8)
         let yaml = """
             apiVersion: v1
@@ -96,7 +97,7 @@ import Testing
         let kubeconfig = try Kubeconfig.load(paths: [directory + "/config"])
         let config = try kubeconfig.connection()
         #expect(config.server.absoluteString == "https://127.0.0.1:6443")
-        #expect(config.certificateAuthorityPEM == Array(TestCertificates.shared.caPEM.utf8))
+        #expect(config.certificateAuthorityPEM == Array(ca.utf8))
         #expect(config.insecureSkipTLSVerify == false)
         guard case .file(let tokenPath) = config.credentials.token else {
             Issue.record("expected a token file")
@@ -106,9 +107,10 @@ import Testing
         #expect(try kubeconfig.connection(context: "i").insecureSkipTLSVerify)
     }
 
-    @Test func inClusterConfiguration() throws {
+    @Test func inClusterConfiguration() async throws {
         let directory = try TestKubeconfig.makeDirectory()
-        try TestCertificates.shared.caPEM.write(toFile: directory + "/ca.crt", atomically: true, encoding: .utf8)
+        let ca = await TestCertificates.shared.caPEM
+        try ca.write(toFile: directory + "/ca.crt", atomically: true, encoding: .utf8)
         try "sa-token".write(toFile: directory + "/token", atomically: true, encoding: .utf8)
         try "fluxbrain\n".write(toFile: directory + "/namespace", atomically: true, encoding: .utf8)
         let config = try KubernetesConnectionConfig.inCluster(

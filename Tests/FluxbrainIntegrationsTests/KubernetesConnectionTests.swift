@@ -62,7 +62,7 @@ import Testing
                 .init(
                     name: "info",
                     server: server,
-                    caPEM: TestCertificates.shared.caPEM,
+                    caPEM: await TestCertificates.shared.caPEM,
                     user: .exec(command: "get-token", args: []),
                     clusterLines: clusterLines,
                     execLines: ["provideClusterInfo: true"]
@@ -113,7 +113,7 @@ import Testing
         #expect(cluster?["proxy-url"] == .string("http://ops:secret@proxy.corp:3128"))
         #expect(
             cluster?["certificate-authority-data"]
-                == .string(Data(TestCertificates.shared.caPEM.utf8).base64EncodedString())
+                == .string(Data(await TestCertificates.shared.caPEM.utf8).base64EncodedString())
         )
         #expect(cluster?["config"] == .object(["audience": .string("fluxbrain-test")]))
 
@@ -138,7 +138,7 @@ import Testing
         try await withFakeKubernetesServer(state: state, tls: true, namedCertificate: true) { _, url in
             try await KubeTest.withHTTPClients { clients in
                 let directory = try TestKubeconfig.makeDirectory()
-                let ca = TestCertificates.shared.caPEM
+                let ca = await TestCertificates.shared.caPEM
                 let path = try TestKubeconfig.write(
                     [
                         .init(
@@ -205,14 +205,14 @@ import Testing
                             .init(
                                 name: "proxied",
                                 server: url,
-                                caPEM: TestCertificates.shared.caPEM,
+                                caPEM: await TestCertificates.shared.caPEM,
                                 user: .token("proxied-token"),
                                 clusterLines: ["proxy-url: http://fluxbrain:s3cr%25t@127.0.0.1:\(proxy.port)"]
                             ),
                             .init(
                                 name: "bad-password",
                                 server: url,
-                                caPEM: TestCertificates.shared.caPEM,
+                                caPEM: await TestCertificates.shared.caPEM,
                                 user: .token("proxied-token"),
                                 clusterLines: ["proxy-url: http://fluxbrain:hunter2@127.0.0.1:\(proxy.port)"]
                             ),
@@ -277,7 +277,7 @@ import Testing
                         .init(
                             name: "exec",
                             server: url,
-                            caPEM: TestCertificates.shared.caPEM,
+                            caPEM: await TestCertificates.shared.caPEM,
                             user: .exec(command: "./plugin.sh", args: []),
                             clusterLines: [
                                 "extensions:", "- name: client.authentication.k8s.io/exec",
@@ -304,7 +304,7 @@ import Testing
                 #expect(info["spec"]?["cluster"]?["config"] == .object(["region": .string("eu-1")]))
                 #expect(
                     info["spec"]?["cluster"]?["certificate-authority-data"]
-                        == .string(Data(TestCertificates.shared.caPEM.utf8).base64EncodedString())
+                        == .string(Data(await TestCertificates.shared.caPEM.utf8).base64EncodedString())
                 )
             }
         }

@@ -41,7 +41,7 @@ import Testing
                             .init(
                                 name: "prod-ctx",
                                 server: prodURL,
-                                caPEM: TestCertificates.shared.caPEM,
+                                caPEM: await TestCertificates.shared.caPEM,
                                 user: .tokenFile(tokenFile)
                             ),
                             .init(name: "staging-ctx", server: stagingURL),

@@ -127,7 +127,7 @@ import Testing
                         .init(
                             name: "production",
                             server: url,
-                            caPEM: TestCertificates.shared.caPEM,
+                            caPEM: await TestCertificates.shared.caPEM,
                             user: .tokenFile(directory + "/token")
                         )
                     ],

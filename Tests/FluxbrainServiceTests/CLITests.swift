@@ -1,3 +1,4 @@
+import FluxbrainTestSupport
 import Foundation
 import Testing
 
@@ -23,15 +24,10 @@ struct FluxbrainProcess {
         return packageRoot.appendingPathComponent(".build/debug/fluxbrain")
     }
 
-    /// Runs `fluxbrain` with `arguments` and waits for it on a Dispatch thread: reading its output and waiting for
-    /// its exit block, and a blocked cooperative-pool thread (there are as many as cores) would stall every other
-    /// test running in parallel.
+    /// Runs `fluxbrain` with `arguments` and waits for it on a thread of its own (`onOwnThread`): reading its output
+    /// and waiting for its exit block for as long as the process runs.
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Swift.Result { try runBlocking(arguments, environment: environment) })
-            }
-        }
+        try await onOwnThread { () throws(any Error) in try runBlocking(arguments, environment: environment) }
     }
 
     private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Result {

@@ -42,10 +42,10 @@ final class ReplicaHarness: Sendable {
                 let harness = try ReplicaHarness(redis: redis, sink: sink, sinkURL: url, extraEnvironment: environment)
                 do {
                     let result = try await body(harness)
-                    harness.stopAll()
+                    await harness.stopAll()
                     return result
                 } catch {
-                    harness.stopAll()
+                    await harness.stopAll()
                     throw error
                 }
             }
@@ -160,13 +160,15 @@ final class ReplicaHarness: Sendable {
         return process.terminationStatus
     }
 
-    func stopAll() {
+    /// Kills every replica and waits for them to be reaped (polling: `waitUntilExit` would block a thread of the
+    /// global executor).
+    func stopAll() async {
         let all = processes.withLock { $0 }
         for process in all.values where process.isRunning {
             kill(process.processIdentifier, SIGCONT)
             kill(process.processIdentifier, SIGKILL)
         }
-        for process in all.values { process.waitUntilExit() }
+        while all.values.contains(where: \.isRunning) { try? await Task.sleep(for: .milliseconds(10)) }
     }
 
     /// The replica's log so far.

@@ -1,4 +1,5 @@
 import FluxbrainCore
+import FluxbrainTestSupport
 import Foundation
 import Testing
 
@@ -7,18 +8,21 @@ import Testing
     @Test func versionPrintsTheRevisionOfThisCheckout() async throws {
         let result = try await FluxbrainProcess.run(["--version"])
         #expect(result.status == 0)
-        let git = Process()
-        git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        git.arguments = ["git", "-C", FluxbrainProcess.packageRoot.path, "rev-parse", "--short=12", "HEAD"]
-        let pipe = Pipe()
-        git.standardOutput = pipe
-        git.standardError = FileHandle.nullDevice
-        try git.run()
-        let head = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        git.waitUntilExit()
+        let (head, gitStatus) = try await onOwnThread { () throws(any Error) in
+            let git = Process()
+            git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            git.arguments = ["git", "-C", FluxbrainProcess.packageRoot.path, "rev-parse", "--short=12", "HEAD"]
+            let pipe = Pipe()
+            git.standardOutput = pipe
+            git.standardError = FileHandle.nullDevice
+            try git.run()
+            let head = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            git.waitUntilExit()
+            return (head, git.terminationStatus)
+        }
         // Outside a git checkout (a source tarball) the revision is `unknown`.
-        let expected = git.terminationStatus == 0 ? head : "unknown"
+        let expected = gitStatus == 0 ? head : "unknown"
         #expect(result.stdout == "fluxbrain \(BuildInfo.version) (revision \(expected))\n")
         #expect(BuildInfo.revision == expected)
         #expect(BuildInfo.userAgent == "fluxbrain/\(BuildInfo.version) (\(expected))")

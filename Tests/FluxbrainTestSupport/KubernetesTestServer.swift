@@ -18,7 +18,7 @@ package func withFakeKubernetesServer<T: Sendable>(
     let server = FakeKubernetesServer(state: state)
     let tlsConfiguration =
         tls
-        ? try TestCertificates.shared.serverTLSConfiguration(
+        ? try await TestCertificates.shared.serverTLSConfiguration(
             requireClientCertificate: requireClientCertificate,
             named: namedCertificate
         )

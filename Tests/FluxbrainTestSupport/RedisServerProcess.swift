@@ -270,12 +270,9 @@ package final class RedisServerProcess: Sendable {
         }
     }
 
-    /// ``answersPing(host:port:)`` on a Dispatch thread: its socket calls block, and the cooperative pool (as many
-    /// threads as cores) is shared by every test running in parallel.
+    /// ``answersPing(host:port:)`` on a thread of its own (`onOwnThread`): its socket calls block.
     private static func answersPingOffThePool(host: String, port: Int) async -> Bool {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: answersPing(host: host, port: port)) }
-        }
+        await onOwnThread { answersPing(host: host, port: port) }
     }
 
     /// Connects, sends `PING` and accepts `+PONG` or `-NOAUTH` (a password-protected server is up too).

@@ -16,8 +16,13 @@ package struct TestCertificates: Sendable {
     package let clientCertificatePEM: String
     package let clientKeyPEM: String
 
-    /// Made on first use.
-    package static let shared: TestCertificates = {
+    /// Made on first use, by `openssl` on a thread of its own (`onOwnThread`): neither the first caller nor those
+    /// that ask while it runs hold a thread of the global executor.
+    package static var shared: TestCertificates {
+        get async { await onOwnThread { made } }
+    }
+
+    private static let made: TestCertificates = {
         do {
             return try TestCertificates.generate()
         } catch {
@@ -25,8 +30,12 @@ package struct TestCertificates: Sendable {
         }
     }()
 
-    /// Another, unrelated CA (to check that a wrong CA is refused).
-    package static let otherCA: String = {
+    /// Another, unrelated CA (to check that a wrong CA is refused); made like ``shared``.
+    package static var otherCA: String {
+        get async { await onOwnThread { madeOtherCA } }
+    }
+
+    private static let madeOtherCA: String = {
         do {
             let directory = try makeDirectory()
             try openssl(

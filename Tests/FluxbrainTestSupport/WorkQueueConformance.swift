@@ -76,10 +76,15 @@ package enum WorkQueueConformance {
         package var maxAttempts: Int
         let body: @Sendable (Context) async throws -> Void
 
-        /// Runs the case on `subject`.
+        /// Runs the case on `subject`; again, on a fresh coordination, when a stalled machine made it miss a window on
+        /// real time (``MissedWindow``).
         package func run(on subject: Subject) async throws {
-            try await subject.with(maxAttempts) { coordination, advance in
-                try await body(Context(name: name, coordination: coordination, unit: subject.unit, advance: advance))
+            try await retryingMissedWindows {
+                try await subject.with(maxAttempts) { coordination, advance in
+                    try await body(
+                        Context(name: name, coordination: coordination, unit: subject.unit, advance: advance)
+                    )
+                }
             }
         }
 
@@ -100,6 +105,20 @@ package enum WorkQueueConformance {
 
         /// Lets `units` units of the coordination's time pass.
         func wait(_ units: Int) async throws { try await advance(unit * units) }
+
+        /// Runs `call`, whose answer depends on a deadline `units` after `start` (read before the call that set it),
+        /// and throws ``MissedWindow`` unless it returned before that deadline: on real time a stalled machine can
+        /// miss it, and the answer then shows nothing.
+        func inside<T>(
+            _ units: Int,
+            since start: ContinuousClock.Instant,
+            line: Int = #line,
+            _ call: () async throws -> T
+        ) async throws -> T {
+            let value = try await call()
+            try requireInside(unit * units, since: start, "[\(name)] line \(line)")
+            return value
+        }
 
         func check(_ condition: Bool, _ message: @autoclosure () -> String, line: Int = #line) throws {
             if !condition { throw Failure(description: "[\(name)] line \(line): \(message())") }
@@ -177,12 +196,18 @@ package enum WorkQueueConformance {
     static let lockCases: [Case] = [
         make("acquire grants increasing epochs across handovers and is idempotent for the holder") { c in
             let q = c.coordination
+            let acquired = ContinuousClock.now
             let a = try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4)
             try c.check(a != nil, "replica-a could not acquire a free lock")
-            let again = try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4)
+            let again = try await c.inside(4, since: acquired) {
+                try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4)
+            }
             try c.checkEqual(again, a, "a retried acquire by the holder")
-            try c.checkEqual(try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30), nil, "acquire while held")
-            try c.checkEqual(try await q.holder(), a, "holder")
+            let other = try await c.inside(4, since: acquired) {
+                try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30)
+            }
+            try c.checkEqual(other, nil, "acquire while held")
+            try c.checkEqual(try await c.inside(4, since: acquired) { try await q.holder() }, a, "holder")
             try await c.wait(5)
             try c.checkEqual(try await q.holder(), nil, "holder after the TTL")
             let b = try requireValue(
@@ -197,8 +222,10 @@ package enum WorkQueueConformance {
         },
         make("renew extends the holder's lease and fails for a stale lease") { c in
             let q = c.coordination
+            let acquired = ContinuousClock.now
             let a = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4), c, "acquire")
-            try c.check(try await q.renew(a, ttl: c.unit * 30), "the holder could not renew")
+            let renewed = try await c.inside(4, since: acquired) { try await q.renew(a, ttl: c.unit * 30) }
+            try c.check(renewed, "the holder could not renew")
             try await c.wait(5)
             try c.checkEqual(try await q.holder(), a, "holder after renewing past the first TTL")
             try await q.release(a)
@@ -227,8 +254,10 @@ package enum WorkQueueConformance {
         },
         make("a stale leader's enqueue is fenced and adds nothing") { c in
             let q = c.coordination
+            let acquired = ContinuousClock.now
             let a = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4), c, "acquire")
-            try c.checkEqual(try await q.enqueue(item(1), lease: a), .enqueued, "enqueue by the holder")
+            let enqueued = try await c.inside(4, since: acquired) { try await q.enqueue(item(1), lease: a) }
+            try c.checkEqual(enqueued, .enqueued, "enqueue by the holder")
             try await c.wait(5)
             let b = try requireValue(try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30), c, "b acquire")
             try c.check(b.epoch > a.epoch, "epoch did not increase")
@@ -301,8 +330,10 @@ package enum WorkQueueConformance {
             let q = c.coordination
             let lease = try await leader(c)
             _ = try await q.enqueue(item(1), lease: lease)
+            let claimed = ContinuousClock.now
             let claim = try requireValue(try await q.claim(worker: "w1", lease: c.unit), c, "claim")
-            try c.check(try await q.heartbeat(claim, lease: c.unit * 30), "heartbeat")
+            let extended = try await c.inside(1, since: claimed) { try await q.heartbeat(claim, lease: c.unit * 30) }
+            try c.check(extended, "heartbeat")
             try await c.wait(2)
             try c.checkEqual(try await q.reap(), ReapResult(), "reap of a heartbeated lease")
             try c.check(try await q.heartbeat(claim, lease: c.unit * 30), "second heartbeat")
@@ -353,13 +384,16 @@ package enum WorkQueueConformance {
             let lease = try await leader(c)
             _ = try await q.enqueue(item(1), lease: lease)
             let claim = try requireValue(try await q.claim(worker: "w1", lease: c.unit * 30), c, "claim")
+            let nacked = ContinuousClock.now
             try c.check(try await q.nack(claim, delay: c.unit * 4, error: "analysis unavailable"), "nack")
-            try c.checkEqual(try await q.claim(worker: "w1", lease: c.unit * 30), nil, "claim during the delay")
-            let stats = try await q.stats()
+            let during = try await c.inside(4, since: nacked) { try await q.claim(worker: "w1", lease: c.unit * 30) }
+            try c.checkEqual(during, nil, "claim during the delay")
+            let stats = try await c.inside(4, since: nacked) { try await q.stats() }
             try c.checkEqual(stats.delayed, 1, "delayed")
             try c.checkEqual(stats.leased, 0, "leased")
             try c.check(try await q.isPending(key: item(1).key), "a delayed item is not pending")
-            try c.checkEqual(try await q.enqueue(item(1), lease: lease), .duplicate, "enqueue while delayed")
+            let duplicate = try await c.inside(4, since: nacked) { try await q.enqueue(item(1), lease: lease) }
+            try c.checkEqual(duplicate, .duplicate, "enqueue while delayed")
             try await c.wait(5)
             let again = try requireValue(try await q.claim(worker: "w2", lease: c.unit * 30), c, "claim after delay")
             try c.checkEqual(again.item.key, item(1).key, "claimed after the delay")
@@ -520,8 +554,9 @@ package enum WorkQueueConformance {
         },
         make("incident index writes from a stale leader are fenced") { c in
             let q = c.coordination
+            let acquired = ContinuousClock.now
             let stale = try requireValue(try await q.acquire(replicaID: "replica-a", ttl: c.unit * 4), c, "acquire")
-            try await q.open(incident(1), lease: stale)
+            try await c.inside(4, since: acquired) { try await q.open(incident(1), lease: stale) }
             try await c.wait(5)
             let current = try requireValue(
                 try await q.acquire(replicaID: "replica-b", ttl: c.unit * 30),
