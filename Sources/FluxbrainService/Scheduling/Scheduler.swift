@@ -11,7 +11,10 @@ package struct Scheduler: Service {
     package struct Configuration: Sendable {
         /// Full resync period (`FLUXBRAIN_REQUEUE_INTERVAL`): reminders are checked on each.
         package var resyncInterval: Duration
-        /// How long to wait after a change before a pass, so a burst of watch events makes one pass.
+        /// The least time between the end of one pass and the start of the next that a change causes. A change
+        /// after a quiet spell (no pass for this long) runs a pass at once; the changes that follow it within this
+        /// time make one more pass when it has passed, so a burst of watch events makes one pass at its start and
+        /// at most one per `debounce` after it.
         package var debounce: Duration
 
         package init(resyncInterval: Duration, debounce: Duration = .milliseconds(100)) {
@@ -88,10 +91,14 @@ package struct Scheduler: Service {
                     try await clock.sleep(for: .seconds(1))
                     continue
                 }
-                let untilResync = lastFullPass.map { configuration.resyncInterval - (elapsed() - $0) } ?? .zero
+                let passEnded = elapsed()
+                let untilResync = lastFullPass.map { configuration.resyncInterval - (passEnded - $0) } ?? .zero
                 let wait = min(max(untilResync, .milliseconds(50)), leadership.renewInterval)
                 try await source.waitForChange(timeout: wait)
-                try await clock.sleep(for: configuration.debounce)
+                // Leading edge: after a quiet spell the pass runs at once; a change soon after a pass waits out the
+                // rest of the debounce, so the changes of a burst are batched into one pass.
+                let quiet = elapsed() - passEnded
+                if quiet < configuration.debounce { try await clock.sleep(for: configuration.debounce - quiet) }
             }
         }
     }
