@@ -43,6 +43,7 @@ package struct Scheduler: Service {
     private let metricsFactory: any MetricsFactory
     private let fencedWrites: Counter
     private let logger: Logger
+    private let openMemo = OpenIncidentMemo()
 
     /// - Parameters:
     ///   - clock: the monotonic clock the loop sleeps and measures the resync period on.
@@ -104,7 +105,8 @@ package struct Scheduler: Service {
     }
 
     /// One collection pass under `lease`. Enqueues before it records, so a crash in between only causes a
-    /// duplicate enqueue that the queue's dedup absorbs.
+    /// duplicate enqueue that the queue's dedup absorbs. The open incidents are read from the index on a full
+    /// resync (`includeReminders`) and when the lease changed; between those, from ``OpenIncidentMemo``.
     package func pass(lease: LeaderLease, includeReminders: Bool) async throws -> PassResult {
         var result = PassResult()
         let planner = SchedulePlanner()
@@ -112,7 +114,13 @@ package struct Scheduler: Service {
             let seen = try await source.assess(now: wallClock.now())
             result.unread = seen.unread
             for cluster in seen.clusters {
-                let open = try await index.openIncidents(cluster: cluster.cluster)
+                let open: [Incident]
+                if !includeReminders, let known = openMemo.incidents(cluster: cluster.cluster, lease: lease) {
+                    open = known
+                } else {
+                    open = try await index.openIncidents(cluster: cluster.cluster)
+                    openMemo.read(open, cluster: cluster.cluster, lease: lease)
+                }
                 let plan = planner.plan(assessment: cluster.assessment, open: open, includeReminders: includeReminders)
                 let opened = Set(plan.open.map(\.fingerprint))
                 for item in plan.enqueue {
@@ -134,6 +142,7 @@ package struct Scheduler: Service {
                 }
                 for incident in plan.open {
                     try await index.open(incident, lease: lease)
+                    openMemo.opened(incident, lease: lease)
                     logger.info(
                         "incident opened",
                         metadata: [
@@ -144,6 +153,7 @@ package struct Scheduler: Service {
                 }
                 for (incident, why) in plan.close {
                     try await index.close(incident.object, fingerprint: incident.fingerprint, lease: lease)
+                    openMemo.closed(incident.object, fingerprint: incident.fingerprint, lease: lease)
                     if why == .resolved { result.resolved += 1 }
                     logger.info(
                         "incident closed",
@@ -161,10 +171,14 @@ package struct Scheduler: Service {
                 .record(open.count + plan.open.count - plan.close.count)
             }
         } catch let error as FencedError {
+            openMemo.forget()
             leadership.stepDown()
             logger.warning("enqueue fenced: another replica leads now", metadata: ["epoch": "\(error.lease.epoch)"])
             fencedWrites.increment()
             result.fenced = true
+        } catch {
+            openMemo.forget()
+            throw error
         }
         return result
     }
