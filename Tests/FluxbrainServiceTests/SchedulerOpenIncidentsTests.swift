@@ -18,14 +18,8 @@ import Testing
     let source = Source()
     let scheduler: Scheduler
 
-    static let apps = Incident(
-        object: ObjectReference(cluster: "prod", kind: .kustomization, namespace: "flux-system", name: "apps"),
-        state: .retrying,
-        reason: "BuildFailed",
-        message: "kustomize build failed",
-        revision: "main@sha1:1",
-        detectedAt: Date(timeIntervalSince1970: 1_800_000_000)
-    )
+    /// One failing Kustomization (the service-layer tests' fixture).
+    static let apps = FixedSource.incident
 
     init() {
         coordination = InMemoryCoordination(maxAttempts: 5, clock: clock.wall)
