@@ -67,4 +67,51 @@ import Testing
         _ = first.sharingStrings(with: &full)
         #expect(full.count == 1)
     }
+
+    /// A healthy object in the cache keeps what detection reads (types, statuses, reasons, generations) and loses
+    /// what only a failing object's incident reads; a failing one is kept whole. Detection judges both the same.
+    @Test func theCacheDropsWhatOnlyAFailingObjectsIncidentReads() throws {
+        let progressing = Fixture.json(
+            kind: .kustomization,
+            name: "slow",
+            conditions: [
+                Fixture.condition("Ready", "True", "Succeeded", "Applied revision: main@sha1:1"),
+                Fixture.condition("Reconciling", "True", "Progressing", "applying", at: Fixture.longAgo),
+            ]
+        )
+        let objects = try [Self.healthy, Self.failing, progressing].map { try Self.mapped(Self.annotated($0)) }
+        var pool = StringPool()
+        let cached = objects.map { $0.cached(with: &pool) }
+
+        let healthy = try #require(cached[0].status?.conditions?.first)
+        #expect(healthy.message == nil && healthy.lastTransitionTime == nil)
+        #expect([healthy.type, healthy.status, healthy.reason] == ["Ready", "True", "Succeeded"])
+        #expect(healthy.observedGeneration == objects[0].status?.conditions?.first?.observedGeneration)
+        #expect(objects[0].status?.conditions?.first?.lastTransitionTime != nil)
+        #expect(cached[1] == objects[1])
+        #expect(cached[2] == objects[2])
+
+        let detector = Detector()
+        for (object, kept) in zip(objects, cached) {
+            #expect(detector.health(of: kept, now: Fixture.now) == detector.health(of: object, now: Fixture.now))
+        }
+        let before = detector.assess(objects, cluster: "prod", now: Fixture.now)
+        let after = detector.assess(cached, cluster: "prod", now: Fixture.now)
+        #expect(after.incidents == before.incidents)
+        #expect(after.incidents.count == 2)  // the failing one, and the one stuck reconciling
+        #expect(after.healthy == before.healthy && after.undecided == before.undecided)
+    }
+
+    @Test func equalLabelMapsAreStoredOnce() throws {
+        var pool = StringPool()
+        let first = try Self.mapped(Self.annotated(Self.healthy))
+        let second = try Self.mapped(Self.annotated(Self.failing))
+        _ = first.cached(with: &pool)
+        _ = second.cached(with: &pool)
+        #expect(pool.mapCount == 1)
+        var other = second
+        other.metadata.labels?["team"] = "b"
+        #expect(other.cached(with: &pool).metadata.labels?["team"] == "b")
+        #expect(pool.mapCount == 2)
+    }
 }

@@ -51,6 +51,9 @@ package final class ManualClock: Clock, Sendable {
     /// How many tasks sleep on this clock now.
     package var sleepers: Int { state.withLock { $0.sleepers.count } }
 
+    /// The earliest deadline a task sleeps until now, if any: where ``advance(by:)`` must go to wake someone.
+    package var nextDeadline: Instant? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
+
     package func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
         let id = UUID()
         try await withTaskCancellationHandler {

@@ -42,7 +42,7 @@ extension Detector {
     /// listed in `affected` of the incident at the end of the chain (the root). Chains are followed to the end;
     /// a missing upstream object ends the chain; in a cycle of objects all waiting on each other, the smallest
     /// reference in the cycle is the root.
-    package func assess(_ objects: [FluxObject], cluster: String, now: Date) -> Assessment {
+    package func assess(_ objects: some Collection<FluxObject>, cluster: String, now: Date) -> Assessment {
         var assessment = Assessment()
         var incidents: [ObjectReference: Incident] = [:]
         incidents.reserveCapacity(64)

@@ -2,23 +2,49 @@
 ///
 /// Only the current served versions are used (see docs/flux-kinds.md); a cluster on Flux 2.7 or newer serves them.
 package struct FluxKind: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+    /// The five names, in one shared box: a kind is one pointer wide, so an ``ObjectReference`` (the key of every
+    /// watch-cache entry, incident and assessment set) is 56 bytes instead of 128, and hashes one string, not five.
+    private final class Names: Sendable {
+        let name: String
+        let group: String
+        let version: String
+        let plural: String
+        let controller: String
+
+        init(name: String, group: String, version: String, plural: String, controller: String) {
+            self.name = name
+            self.group = group
+            self.version = version
+            self.plural = plural
+            self.controller = controller
+        }
+    }
+
+    private let names: Names
+
     /// The kind name, e.g. `Kustomization`.
-    package let name: String
+    package var name: String { names.name }
     /// The API group, e.g. `kustomize.toolkit.fluxcd.io`.
-    package let group: String
+    package var group: String { names.group }
     /// The served version Fluxbrain asks for, e.g. `v1`.
-    package let version: String
+    package var version: String { names.version }
     /// The REST plural, e.g. `kustomizations`.
-    package let plural: String
+    package var plural: String { names.plural }
     /// The Flux controller that reconciles this kind, e.g. `kustomize-controller`.
-    package let controller: String
+    package var controller: String { names.controller }
 
     package init(name: String, group: String, version: String, plural: String, controller: String) {
-        self.name = name
-        self.group = group
-        self.version = version
-        self.plural = plural
-        self.controller = controller
+        names = Names(name: name, group: group, version: version, plural: plural, controller: controller)
+    }
+
+    package static func == (lhs: FluxKind, rhs: FluxKind) -> Bool {
+        lhs.names === rhs.names
+            || (lhs.name == rhs.name && lhs.group == rhs.group && lhs.version == rhs.version
+                && lhs.plural == rhs.plural && lhs.controller == rhs.controller)
+    }
+
+    package func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
     }
 
     package static let kustomization = FluxKind(

@@ -291,10 +291,12 @@ extension FluxKind {
 }
 
 /// Equal strings stored once: a watch cache passes every object through one pool so that label keys, condition
-/// reasons and the like, repeated across thousands of objects, are one allocation each instead of one per object.
-/// Holds at most `capacity` strings; past that, strings are returned as they are.
+/// reasons and the like, repeated across thousands of objects, are one allocation each instead of one per object;
+/// likewise whole label maps (the objects one Kustomization or HelmRelease applies carry the same labels).
+/// Holds at most `capacity` strings and `capacity` maps; past that, values are returned as they are.
 package struct StringPool: Sendable {
     private var strings: Set<String> = []
+    private var maps: Set<[String: String]> = []
     private let capacity: Int
 
     package init(capacity: Int = 10_000) {
@@ -312,8 +314,18 @@ package struct StringPool: Sendable {
         string.map { share($0) }
     }
 
+    /// The pooled copy of `map` (added when new and there is room).
+    package mutating func share(_ map: [String: String]) -> [String: String] {
+        if let index = maps.firstIndex(of: map) { return maps[index] }
+        if maps.count < capacity { maps.insert(map) }
+        return map
+    }
+
     /// The number of strings held.
     package var count: Int { strings.count }
+
+    /// The number of maps held.
+    package var mapCount: Int { maps.count }
 }
 
 extension FluxObject {
@@ -322,7 +334,7 @@ extension FluxObject {
     /// equal to the original's; only storage is shared.
     package func sharingStrings(with pool: inout StringPool) -> FluxObject {
         var object = self
-        object.metadata.labels = metadata.labels.map { Self.share(keysOf: $0, with: &pool) }
+        object.metadata.labels = metadata.labels.map { pool.share(Self.share(keysOf: $0, with: &pool)) }
         object.metadata.annotations = metadata.annotations.map { Self.share(keysOf: $0, with: &pool) }
         if var spec = object.spec {
             if var sourceRef = spec.sourceRef {
@@ -346,6 +358,25 @@ extension FluxObject {
             }
             object.status = status
         }
+        return object
+    }
+
+    /// This object as a watch cache keeps it: its strings shared through `pool` (``sharingStrings(with:)``) and,
+    /// when it cannot fail (``mayFail`` is `false`), without what only a failing object's incident reads: the
+    /// conditions' messages and transition times, the artifact's update time and the Helm history. Detection
+    /// judges the result as it judges the object; a change of the object brings its full status back.
+    package func cached(with pool: inout StringPool) -> FluxObject {
+        var object = sharingStrings(with: &pool)
+        guard !mayFail, var status = object.status else { return object }
+        status.conditions = status.conditions?.map { condition in
+            var condition = condition
+            condition.message = nil
+            condition.lastTransitionTime = nil
+            return condition
+        }
+        status.artifact?.lastUpdateTime = nil
+        status.helmHistory = nil
+        object.status = status
         return object
     }
 

@@ -43,7 +43,7 @@ package enum RoutingAnnotations {
     /// Fills in the annotations each incident inherits from its owners (``owner(of:)``), nearest first; an
     /// annotation on the object itself wins. Costs nothing when no Flux object carries a `fluxbrain.io/*`
     /// annotation.
-    static func inherit(_ incidents: inout [Incident], objects: [FluxObject]) {
+    static func inherit(_ incidents: inout [Incident], objects: some Collection<FluxObject>) {
         // Every object's owner and own fluxbrain.io annotations, by `Kind/ns/name`; only built when needed.
         var annotated = false
         for object in objects where carried(object.metadata.annotations) != nil {

@@ -160,8 +160,8 @@ package actor ClusterCollector {
             package var reason: String
         }
 
-        /// The cached objects, without those of the parts left out.
-        package var objects: [FluxObject]
+        /// The cached objects, without those of the parts left out, in no particular order.
+        package var objects: CachedObjects
         /// Kinds (per namespace) that fail to list or watch right now, in order.
         package var leftOut: [LeftOut]
         /// `false` when no kind can be read at all (unreachable, refused): then nothing is known.
@@ -183,13 +183,17 @@ package actor ClusterCollector {
             }
         }
         failing.sort { $0.key.description < $1.key.description }
-        let objects = cache.keys.sorted().filter { reference in
-            !failing.contains {
-                $0.key.kind == reference.kind && ($0.key.namespace == nil || $0.key.namespace == reference.namespace)
-            }
-        }.compactMap { cache[$0]?.object }
+        // The boxes, not copies of the objects: a pass reads each object once, where it is.
+        var boxes: [CachedObject] = []
+        boxes.reserveCapacity(cache.count)
+        for (reference, box) in cache
+        where !failing.contains(where: {
+            $0.key.kind == reference.kind && ($0.key.namespace == nil || $0.key.namespace == reference.namespace)
+        }) {
+            boxes.append(box)
+        }
         return Assessable(
-            objects: objects,
+            objects: CachedObjects(boxes: boxes),
             leftOut: failing.map { .init(part: $0.key.description, reason: $0.reason) },
             isReadable: readable
         )
@@ -365,7 +369,7 @@ package actor ClusterCollector {
         switch event {
         case .added(let object), .modified(let object):
             guard let reference = object.reference(cluster: cluster) else { return object.metadata.resourceVersion }
-            cache[reference] = CachedObject(object.sharingStrings(with: &strings))
+            cache[reference] = CachedObject(object.cached(with: &strings))
             continuation.yield(reference)
             return object.metadata.resourceVersion
         case .deleted(let object):
@@ -393,7 +397,7 @@ package actor ClusterCollector {
             guard let reference = object.reference(cluster: cluster), reference.kind == key.kind else { continue }
             seen.insert(reference)
             let previous = cache[reference]?.object
-            cache[reference] = CachedObject(object.sharingStrings(with: &strings))
+            cache[reference] = CachedObject(object.cached(with: &strings))
             if previous == nil || previous?.metadata.resourceVersion != object.metadata.resourceVersion
                 || object.metadata.resourceVersion == nil
             {
@@ -447,8 +451,18 @@ package actor ClusterCollector {
     }
 }
 
+/// Cached objects as a pass reads them (``ClusterCollector/assessableSnapshot()``): the cache's boxes, each
+/// object read in place, so a pass does not copy every cached object.
+package struct CachedObjects: RandomAccessCollection, Sendable {
+    fileprivate let boxes: [CachedObject]
+
+    package var startIndex: Int { boxes.startIndex }
+    package var endIndex: Int { boxes.endIndex }
+    package subscript(position: Int) -> FluxObject { boxes[position].object }
+}
+
 /// One cached object, boxed (``ClusterCollector``'s cache).
-private final class CachedObject: Sendable {
+fileprivate final class CachedObject: Sendable {
     let object: FluxObject
 
     init(_ object: FluxObject) {

@@ -33,7 +33,8 @@ package protocol IncidentSource: Sendable {
     func assess(now: Date) async throws -> SourceAssessment
     /// Fills in evidence (events, controller log lines) for a new incident before it is enqueued.
     func enrich(_ incident: Incident) async -> Incident
-    /// Waits until something changed (a watch event) or `timeout` passed.
+    /// Waits until something changed (a watch event) since the last ``assess(now:)`` began or the last wait
+    /// returned, or until `timeout` passed.
     func waitForChange(timeout: Duration) async throws
 }
 

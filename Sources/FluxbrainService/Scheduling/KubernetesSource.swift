@@ -91,6 +91,8 @@ package final class KubernetesSource: IncidentSource, Sendable {
     /// only that kind's objects: the cluster's other incidents still fire and resolve, while incidents of the
     /// left-out kind stay open, undecided, until it can be read again.
     package func assess(now: Date) async throws -> SourceAssessment {
+        // This pass sees every change announced so far: only later ones make the scheduler wait less.
+        signal.clear()
         if mode == .list {
             for collection in await collectors.collectOnce() where !collection.failures.isEmpty {
                 logger.warning(
@@ -201,6 +203,11 @@ final class ChangeSignal: Sendable {
             return all
         }
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// Forgets a change nobody waited for (the caller is about to look at everything).
+    func clear() {
+        state.withLock { $0.pending = false }
     }
 
     func wait(timeout: Duration) async {

@@ -11,7 +11,10 @@ package struct Scheduler: Service {
     package struct Configuration: Sendable {
         /// Full resync period (`FLUXBRAIN_REQUEUE_INTERVAL`): reminders are checked on each.
         package var resyncInterval: Duration
-        /// How long to wait after a change before a pass, so a burst of watch events makes one pass.
+        /// The least time between the end of one pass and the start of the next that a change causes. A change
+        /// after a quiet spell (no pass for this long) runs a pass at once; the changes that follow it within this
+        /// time make one more pass when it has passed, so a burst of watch events makes one pass at its start and
+        /// at most one per `debounce` after it.
         package var debounce: Duration
 
         package init(resyncInterval: Duration, debounce: Duration = .milliseconds(100)) {
@@ -40,6 +43,7 @@ package struct Scheduler: Service {
     private let metricsFactory: any MetricsFactory
     private let fencedWrites: Counter
     private let logger: Logger
+    private let openMemo = OpenIncidentMemo()
 
     /// - Parameters:
     ///   - clock: the monotonic clock the loop sleeps and measures the resync period on.
@@ -88,16 +92,21 @@ package struct Scheduler: Service {
                     try await clock.sleep(for: .seconds(1))
                     continue
                 }
-                let untilResync = lastFullPass.map { configuration.resyncInterval - (elapsed() - $0) } ?? .zero
+                let passEnded = elapsed()
+                let untilResync = lastFullPass.map { configuration.resyncInterval - (passEnded - $0) } ?? .zero
                 let wait = min(max(untilResync, .milliseconds(50)), leadership.renewInterval)
                 try await source.waitForChange(timeout: wait)
-                try await clock.sleep(for: configuration.debounce)
+                // Leading edge: after a quiet spell the pass runs at once; a change soon after a pass waits out the
+                // rest of the debounce, so the changes of a burst are batched into one pass.
+                let quiet = elapsed() - passEnded
+                if quiet < configuration.debounce { try await clock.sleep(for: configuration.debounce - quiet) }
             }
         }
     }
 
     /// One collection pass under `lease`. Enqueues before it records, so a crash in between only causes a
-    /// duplicate enqueue that the queue's dedup absorbs.
+    /// duplicate enqueue that the queue's dedup absorbs. The open incidents are read from the index on a full
+    /// resync (`includeReminders`) and when the lease changed; between those, from ``OpenIncidentMemo``.
     package func pass(lease: LeaderLease, includeReminders: Bool) async throws -> PassResult {
         var result = PassResult()
         let planner = SchedulePlanner()
@@ -105,7 +114,13 @@ package struct Scheduler: Service {
             let seen = try await source.assess(now: wallClock.now())
             result.unread = seen.unread
             for cluster in seen.clusters {
-                let open = try await index.openIncidents(cluster: cluster.cluster)
+                let open: [Incident]
+                if !includeReminders, let known = openMemo.incidents(cluster: cluster.cluster, lease: lease) {
+                    open = known
+                } else {
+                    open = try await index.openIncidents(cluster: cluster.cluster)
+                    openMemo.read(open, cluster: cluster.cluster, lease: lease)
+                }
                 let plan = planner.plan(assessment: cluster.assessment, open: open, includeReminders: includeReminders)
                 let opened = Set(plan.open.map(\.fingerprint))
                 for item in plan.enqueue {
@@ -127,6 +142,7 @@ package struct Scheduler: Service {
                 }
                 for incident in plan.open {
                     try await index.open(incident, lease: lease)
+                    openMemo.opened(incident, lease: lease)
                     logger.info(
                         "incident opened",
                         metadata: [
@@ -137,6 +153,7 @@ package struct Scheduler: Service {
                 }
                 for (incident, why) in plan.close {
                     try await index.close(incident.object, fingerprint: incident.fingerprint, lease: lease)
+                    openMemo.closed(incident.object, fingerprint: incident.fingerprint, lease: lease)
                     if why == .resolved { result.resolved += 1 }
                     logger.info(
                         "incident closed",
@@ -154,10 +171,14 @@ package struct Scheduler: Service {
                 .record(open.count + plan.open.count - plan.close.count)
             }
         } catch let error as FencedError {
+            openMemo.forget()
             leadership.stepDown()
             logger.warning("enqueue fenced: another replica leads now", metadata: ["epoch": "\(error.lease.epoch)"])
             fencedWrites.increment()
             result.fenced = true
+        } catch {
+            openMemo.forget()
+            throw error
         }
         return result
     }
