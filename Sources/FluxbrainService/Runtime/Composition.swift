@@ -172,13 +172,16 @@ package enum Composition {
             backoffBase: configuration.backoffBase,
             backoffMax: configuration.backoffMax
         )
-        let dispatcher = NotificationDispatcher(
+        var dispatcher = NotificationDispatcher(
             notifiers: notifiers,
             store: state.notification,
             settings: settings,
             metrics: SwiftMetricsNotificationMetrics(),
             logger: logger
         )
+        for channel in routing.channels where channel.notificationSettings(settings) != settings {
+            dispatcher.channelSettings[channel.id] = channel.notificationSettings(settings)
+        }
         let processor = PipelineProcessor(
             analyzer: analyzer,
             analysisStore: state.analysis,
