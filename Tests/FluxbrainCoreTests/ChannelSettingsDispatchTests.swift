@@ -7,25 +7,11 @@ import Testing
 
 /// A channel with its own notification rules (an Alertmanager channel's repeat interval) re-sends on them, while
 /// the other channels keep `FLUXBRAIN_REPEAT_INTERVAL`.
-@Suite struct ChannelSettingsDispatchTests {
+extension NotificationDispatcherTests {
     @Test func eachChannelRemindsOnItsOwnRepeatInterval() async {
-        let clock = ManualClock(start: Date(timeIntervalSince1970: 1_795_000_000))
-        let incident = Incident(
-            object: ObjectReference(cluster: "prod", kind: .kustomization, namespace: "flux-system", name: "infra"),
-            state: .retrying,
-            reason: "BuildFailed",
-            message: "kustomize build failed",
-            revision: "main@sha1:abc",
-            detectedAt: clock.date
-        )
         let alertmanager = RecordingNotifier(ChannelID("am"))
         let slack = RecordingNotifier(.slack)
-        var dispatcher = NotificationDispatcher(
-            notifiers: [alertmanager, slack],
-            store: InMemoryNotificationStore(now: clock.dateNow),
-            settings: NotificationSettings(repeatInterval: .seconds(4 * 3600)),
-            logger: Logger(label: "test")
-        )
+        var dispatcher = dispatcher([alertmanager, slack])
         dispatcher.channelSettings[ChannelID("am")] = NotificationSettings(repeatInterval: .seconds(45))
         #expect(dispatcher.settings(for: .slack).repeatInterval == .seconds(4 * 3600))
         // Offered once a minute for five minutes.

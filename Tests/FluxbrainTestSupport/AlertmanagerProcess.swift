@@ -163,29 +163,13 @@ package final class AlertmanagerProcess: Sendable {
 
     /// A blocking `GET` on loopback with a 500 ms timeout: `true` on a `200` answer.
     private static func httpGetOK(port: Int, path: String) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 0, tv_usec: 500_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { return false }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-        guard write(fd, request, request.count) == request.count else { return false }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let count = read(fd, &buffer, buffer.count)
-        guard count > 0 else { return false }
-        return String(decoding: buffer[0..<count], as: UTF8.self).hasPrefix("HTTP/1.0 200")
-            || String(decoding: buffer[0..<count], as: UTF8.self).hasPrefix("HTTP/1.1 200")
+        let answer = RedisServerProcess.loopbackExchange(
+            host: "127.0.0.1",
+            port: port,
+            request: "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+            timeoutMicroseconds: 500_000
+        )
+        return answer?.hasPrefix("HTTP/1.0 200") == true || answer?.hasPrefix("HTTP/1.1 200") == true
     }
 
     private static func findOnPath(_ names: [String]) -> String? {
