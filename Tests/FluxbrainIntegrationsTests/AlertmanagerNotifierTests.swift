@@ -365,6 +365,12 @@ import Testing
         #expect(alertmanager.notificationSettings(base).repeatInterval == .seconds(45))
         #expect(alertmanager.notificationSettings(base).backoffBase == base.backoffBase)
         #expect(ChannelDefinition(id: .console, settings: .console).notificationSettings(base) == base)
+        let channels = [ChannelDefinition(id: .console, settings: .console), alertmanager]
+        #expect(
+            ChannelDefinition.channelSettings(channels, base: base) == [
+                ChannelID("am"): alertmanager.notificationSettings(base)
+            ]
+        )
     }
 
     static func notifier(

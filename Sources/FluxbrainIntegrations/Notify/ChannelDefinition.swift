@@ -61,6 +61,19 @@ package struct ChannelDefinition: Sendable {
         return settings
     }
 
+    /// The channels of `channels` whose rules differ from `base`, with their rules (the dispatcher's
+    /// `channelSettings`).
+    package static func channelSettings(
+        _ channels: [ChannelDefinition],
+        base: NotificationSettings
+    ) -> [ChannelID: NotificationSettings] {
+        var settings: [ChannelID: NotificationSettings] = [:]
+        for channel in channels where channel.notificationSettings(base) != base {
+            settings[channel.id] = channel.notificationSettings(base)
+        }
+        return settings
+    }
+
     /// How often the scheduler must offer open incidents so that every channel gets its re-sends: the shortest
     /// ``resendInterval`` of `channels`, at most `resync` (`FLUXBRAIN_REQUEUE_INTERVAL`, which covers the global
     /// repeat interval).

@@ -179,9 +179,7 @@ package enum Composition {
             metrics: SwiftMetricsNotificationMetrics(),
             logger: logger
         )
-        for channel in routing.channels where channel.notificationSettings(settings) != settings {
-            dispatcher.channelSettings[channel.id] = channel.notificationSettings(settings)
-        }
+        dispatcher.channelSettings = ChannelDefinition.channelSettings(routing.channels, base: settings)
         let processor = PipelineProcessor(
             analyzer: analyzer,
             analysisStore: state.analysis,
