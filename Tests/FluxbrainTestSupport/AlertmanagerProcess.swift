@@ -19,7 +19,9 @@ package final class AlertmanagerProcess: Sendable {
     /// The Alertmanager binary, if one can be found.
     package static var executablePath: String? {
         let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment["FLUXBRAIN_TEST_ALERTMANAGER"], !explicit.isEmpty { return explicit }
+        if let explicit = environment["FLUXBRAIN_TEST_ALERTMANAGER"], !explicit.isEmpty {
+            return FileManager.default.isExecutableFile(atPath: explicit) ? explicit : nil
+        }
         return findOnPath(["prometheus-alertmanager", "alertmanager"])
     }
 
