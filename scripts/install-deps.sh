@@ -3,7 +3,8 @@
 # Idempotent; a no-op when everything is present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-packages=(libhiredis-dev pkg-config redis-server redis-tools openssl curl python3 python3-pip)
+# prometheus-alertmanager (with amtool): the Alertmanager channel's tests run against the real server.
+packages=(libhiredis-dev pkg-config redis-server redis-tools openssl curl python3 python3-pip prometheus-alertmanager)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -278,10 +278,19 @@ package final class RedisServerProcess: Sendable {
     /// Connects, sends `PING` and accepts `+PONG` or `-NOAUTH` (a password-protected server is up too).
     /// Loopback with a 200 ms socket timeout; blocks, so call it off the cooperative pool.
     static func answersPing(host: String, port: Int) -> Bool {
+        guard let answer = loopbackExchange(host: host, port: port, request: "PING\r\n", timeoutMicroseconds: 200_000)
+        else { return false }
+        return answer.hasPrefix("+PONG") || answer.hasPrefix("-NOAUTH")
+    }
+
+    /// Connects to `host:port`, writes `request` and returns the first bytes of the answer (at most 64), or `nil` if
+    /// any step fails; each socket call times out after `timeoutMicroseconds`. Blocks: call it off the cooperative
+    /// pool.
+    static func loopbackExchange(host: String, port: Int, request: String, timeoutMicroseconds: Int) -> String? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
+        guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        var timeout = timeval(tv_sec: 0, tv_usec: .init(timeoutMicroseconds))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
@@ -293,14 +302,13 @@ package final class RedisServerProcess: Sendable {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard connected == 0 else { return false }
-        let ping = Array("PING\r\n".utf8)
-        guard write(fd, ping, ping.count) == ping.count else { return false }
+        guard connected == 0 else { return nil }
+        let bytes = Array(request.utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count else { return nil }
         var buffer = [UInt8](repeating: 0, count: 64)
         let count = read(fd, &buffer, buffer.count)
-        guard count > 0 else { return false }
-        let answer = String(decoding: buffer[0..<count], as: UTF8.self)
-        return answer.hasPrefix("+PONG") || answer.hasPrefix("-NOAUTH")
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count], as: UTF8.self)
     }
 
     /// Binds port 0 on 127.0.0.1 to let the kernel choose a free port, then releases it.

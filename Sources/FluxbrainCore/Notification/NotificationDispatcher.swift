@@ -33,6 +33,8 @@ package struct NotificationDispatcher: Sendable {
     package var notifiers: [any Notifier]
     package var store: any NotificationStore
     package var settings: NotificationSettings
+    /// Rules of channels that differ from ``settings`` (an Alertmanager channel's own repeat interval).
+    package var channelSettings: [ChannelID: NotificationSettings] = [:]
     package var metrics: any NotificationMetrics
     package var logger: Logger
     private let makeToken: @Sendable () -> String
@@ -56,6 +58,11 @@ package struct NotificationDispatcher: Sendable {
         self.logger = logger
         self.makeToken = makeToken
         self.monotonicNow = { ContinuousClock.now }
+    }
+
+    /// The rules of `channel`: its own (``channelSettings``), else ``settings``.
+    package func settings(for channel: ChannelID) -> NotificationSettings {
+        channelSettings[channel] ?? settings
     }
 
     /// Notifies about `incident` observed as `status` on every channel that is due.
@@ -95,7 +102,7 @@ package struct NotificationDispatcher: Sendable {
                             channel: notifier.channel,
                             status: status,
                             token: token,
-                            settings: settings
+                            settings: settings(for: notifier.channel)
                         )
                         return Claimed(index: index, token: token, claim: claim)
                     } catch {
@@ -240,7 +247,7 @@ package struct NotificationDispatcher: Sendable {
                     channel: channel,
                     token: token,
                     error: failure.description,
-                    settings: settings
+                    settings: settings(for: channel)
                 )
             } catch {
                 logger.error(

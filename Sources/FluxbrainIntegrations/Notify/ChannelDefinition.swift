@@ -9,7 +9,7 @@ import Foundation
 package struct ChannelDefinition: Sendable {
     /// The channel types of the routes file's `type:`.
     package enum Kind: String, Sendable, CaseIterable {
-        case slack, webhook, github, console
+        case slack, webhook, github, console, alertmanager
     }
 
     /// What the notifier of each type needs.
@@ -25,6 +25,8 @@ package struct ChannelDefinition: Sendable {
         case github(owner: String, repo: String, token: String, apiURL: URL, reopenWindow: Duration)
         /// Readable text on standard output.
         case console
+        /// One or more Alertmanagers (API v2), every alert to each.
+        case alertmanager(AlertmanagerSettings)
     }
 
     /// The name: routes' `to:`, per-channel state and metrics use it.
@@ -42,7 +44,44 @@ package struct ChannelDefinition: Sendable {
         case .webhook: return .webhook
         case .github: return .github
         case .console: return .console
+        case .alertmanager: return .alertmanager
         }
+    }
+
+    /// How often the channel wants an open incident offered again, when it needs it more often than
+    /// `FLUXBRAIN_REPEAT_INTERVAL` (an Alertmanager's `resendInterval`); `nil` for the global repeat interval.
+    package var resendInterval: Duration? {
+        if case .alertmanager(let settings) = settings { return settings.resendInterval }
+        return nil
+    }
+
+    /// The channel's notification rules: `base` (from `FLUXBRAIN_*`), with an Alertmanager channel's own repeat
+    /// interval (``AlertmanagerSettings/storeRepeatInterval``).
+    package func notificationSettings(_ base: NotificationSettings) -> NotificationSettings {
+        guard case .alertmanager(let alertmanager) = settings else { return base }
+        var settings = base
+        settings.repeatInterval = alertmanager.storeRepeatInterval
+        return settings
+    }
+
+    /// The channels of `channels` whose rules differ from `base`, with their rules (the dispatcher's
+    /// `channelSettings`).
+    package static func channelSettings(
+        _ channels: [ChannelDefinition],
+        base: NotificationSettings
+    ) -> [ChannelID: NotificationSettings] {
+        var settings: [ChannelID: NotificationSettings] = [:]
+        for channel in channels where channel.notificationSettings(base) != base {
+            settings[channel.id] = channel.notificationSettings(base)
+        }
+        return settings
+    }
+
+    /// How often the scheduler must offer open incidents so that every channel gets its re-sends: the shortest
+    /// ``resendInterval`` of `channels`, at most `resync` (`FLUXBRAIN_REQUEUE_INTERVAL`, which covers the global
+    /// repeat interval).
+    package static func reminderInterval(_ channels: [ChannelDefinition], resync: Duration) -> Duration {
+        channels.compactMap(\.resendInterval).reduce(resync, min)
     }
 
     /// For `fluxbrain check-config`: the type and the settings, secrets masked.
@@ -60,6 +99,8 @@ package struct ChannelDefinition: Sendable {
             return "github \(owner)/\(repo) token=****** apiURL=\(apiURL.absoluteString)"
         case .console:
             return "console"
+        case .alertmanager(let settings):
+            return settings.summary
         }
     }
 }

@@ -44,6 +44,15 @@ package enum NotifierFactory {
                 )
             case .console:
                 return console(id)
+            case .alertmanager(let settings):
+                // Prometheus' 10s per Alertmanager; a POST of alerts is idempotent, so 5xx are retried.
+                let targets = settings.urls.map { url in
+                    AlertmanagerNotifier.Target(
+                        url: url,
+                        http: NotificationHTTP(client: clients(url), policy: policy, logger: logger)
+                    )
+                }
+                return AlertmanagerNotifier(settings: settings, targets: targets, channel: id, logger: logger)
             }
         }
     }

@@ -250,7 +250,10 @@ package enum RoutesFile {
         }
 
         func channel(_ node: Node, _ field: String) throws -> ChannelDefinition {
-            let allowed = ["name", "type", "url", "channel", "secret", "headers", "owner", "repo", "token", "apiURL"]
+            let allowed = [
+                "name", "type", "url", "channel", "secret", "headers", "owner", "repo", "token", "apiURL",
+                "urls", "username", "password", "resendInterval", "labels",
+            ]
             var values: [String: (key: Node, value: Node)] = [:]
             for (name, key, value) in try mapping(node, field, allowed: allowed) { values[name] = (key, value) }
             guard let nameNode = values["name"]?.value else { throw fail(node, "\(field).name", "is required") }
@@ -272,6 +275,7 @@ package enum RoutesFile {
                 .webhook: (["url"], ["secret", "headers"]),
                 .github: (["owner", "repo", "token"], ["apiURL"]),
                 .console: ([], []),
+                .alertmanager: ([], ["url", "urls", "username", "password", "token", "resendInterval", "labels"]),
             ]
             let (needed, optional) = fields[kind]!
             for (key, entry) in values where !["name", "type"].contains(key) && !(needed + optional).contains(key) {
@@ -341,8 +345,90 @@ package enum RoutesFile {
                 )
             case .console:
                 settings = .console
+            case .alertmanager:
+                settings = .alertmanager(try alertmanager(values, node, field))
             }
             return ChannelDefinition(id: ChannelID(name), settings: settings)
+        }
+
+        /// An `alertmanager` channel: `url:` or `urls:` (plain http(s) URLs, no credentials in them), `username` +
+        /// `password` or `token` (secrets), `resendInterval` (duration ≥ 1s, default 1m), `labels` (name: value).
+        func alertmanager(
+            _ values: [String: (key: Node, value: Node)],
+            _ node: Node,
+            _ field: String
+        ) throws -> AlertmanagerSettings {
+            var urls: [URL] = []
+            switch (values["url"], values["urls"]) {
+            case (let single?, nil):
+                let text = try string(single.value, "\(field).url")
+                urls = [try url(text, single.value, "\(field).url")]
+            case (nil, let list?):
+                guard let sequence = list.value.sequence, !sequence.isEmpty else {
+                    throw fail(list.value, "\(field).urls", "must be a non-empty list of URLs")
+                }
+                for (index, item) in sequence.enumerated() {
+                    urls.append(try url(try string(item, "\(field).urls[\(index)]"), item, "\(field).urls[\(index)]"))
+                }
+            case (_?, let list?):
+                throw fail(list.key, "\(field).urls", "give url or urls, not both")
+            case (nil, nil):
+                throw fail(node, "\(field).url", "is required for an alertmanager channel (or urls: for several)")
+            }
+            for (index, url) in urls.enumerated() where url.user != nil || url.password != nil {
+                let at = values["urls"] == nil ? "url" : "urls[\(index)]"
+                throw fail(
+                    values["urls"]?.value ?? values["url"]?.value,
+                    "\(field).\(at)",
+                    "must not carry credentials: use username/password or token"
+                )
+            }
+            if Set(urls.map { AlertmanagerSettings.alertsURL($0).absoluteString }).count != urls.count {
+                throw fail(values["urls"]?.value, "\(field).urls", "lists the same Alertmanager twice")
+            }
+            var auth: AlertmanagerSettings.Auth?
+            switch (values["username"], values["password"], values["token"]) {
+            case (nil, nil, nil):
+                break
+            case (let user?, let password?, nil):
+                auth = .basic(
+                    username: try string(user.value, "\(field).username"),
+                    password: try secret(password.value, "\(field).password")
+                )
+            case (nil, nil, let token?):
+                auth = .bearer(token: try secret(token.value, "\(field).token"))
+            case (_, _, let token?):
+                throw fail(token.key, "\(field).token", "give username/password or token, not both")
+            case (nil, let password?, nil):
+                throw fail(password.key, "\(field).username", "is required with password")
+            case (let user?, nil, nil):
+                throw fail(user.key, "\(field).password", "is required with username")
+            }
+            var resendInterval = AlertmanagerSettings.defaultResendInterval
+            if let entry = values["resendInterval"] {
+                let text = try string(entry.value, "\(field).resendInterval")
+                guard let duration = DurationParser.parse(text), duration >= .seconds(1) else {
+                    throw fail(entry.value, "\(field).resendInterval", "'\(text)' is not a duration of at least 1s")
+                }
+                resendInterval = duration
+            }
+            var labels: [String: String] = [:]
+            if let entry = values["labels"] {
+                guard let mapping = entry.value.mapping, !mapping.isEmpty else {
+                    throw fail(entry.value, "\(field).labels", "must be a non-empty mapping of name: value")
+                }
+                for (key, value) in mapping {
+                    let name = try string(key, "\(field).labels")
+                    guard AlertmanagerSettings.isLabelName(name) else {
+                        throw fail(key, "\(field).labels", "'\(name)' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+                    }
+                    guard !AlertmanagerSettings.ownLabels.contains(name) else {
+                        throw fail(key, "\(field).labels.\(name)", "is set by Fluxbrain (only severity may be given)")
+                    }
+                    labels[name] = try string(value, "\(field).labels.\(name)")
+                }
+            }
+            return AlertmanagerSettings(urls: urls, auth: auth, resendInterval: resendInterval, labels: labels)
         }
 
         func route(_ node: Node, _ field: String, known: Set<ChannelID>) throws -> Route {

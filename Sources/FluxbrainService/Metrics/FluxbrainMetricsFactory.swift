@@ -37,6 +37,9 @@ package struct FluxbrainMetricsFactory: Sendable {
         "fluxbrain_analysis_seconds": "Time of one Errorbrain analysis call, retries included.",
         "fluxbrain_notifications_total":
             "Notification attempts, by channel, kind (firing, resolved, reminder) and result (sent, failed, retried).",
+        "fluxbrain_alertmanager_requests_total":
+            "Alerts posted to each Alertmanager of an alertmanager channel, by channel, alertmanager (host:port) and "
+            + "result (accepted, rejected, failed).",
         "fluxbrain_notification_seconds":
             "Time of one notification send, retries and Retry-After waits included, by channel.",
         "fluxbrain_kube_requests_total": "Kubernetes API requests, by cluster and HTTP status code.",

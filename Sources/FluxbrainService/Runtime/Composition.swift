@@ -172,13 +172,14 @@ package enum Composition {
             backoffBase: configuration.backoffBase,
             backoffMax: configuration.backoffMax
         )
-        let dispatcher = NotificationDispatcher(
+        var dispatcher = NotificationDispatcher(
             notifiers: notifiers,
             store: state.notification,
             settings: settings,
             metrics: SwiftMetricsNotificationMetrics(),
             logger: logger
         )
+        dispatcher.channelSettings = ChannelDefinition.channelSettings(routing.channels, base: settings)
         let processor = PipelineProcessor(
             analyzer: analyzer,
             analysisStore: state.analysis,

@@ -258,7 +258,13 @@ struct Pipeline {
             logger: logger
         )
         scheduler = Scheduler(
-            configuration: .init(resyncInterval: configuration.requeueInterval),
+            configuration: .init(
+                resyncInterval: configuration.requeueInterval,
+                reminderInterval: ChannelDefinition.reminderInterval(
+                    configuration.routing.channels,
+                    resync: configuration.requeueInterval
+                )
+            ),
             source: parts.source,
             queue: parts.queue,
             index: parts.index,
