@@ -30,14 +30,22 @@ package enum StableJSON {
         return decoder
     }
 
-    /// Encodes `value` deterministically.
+    /// Encodes `value` deterministically: the compact form through ``StableJSONEncoder`` (the same bytes as
+    /// `makeEncoder()`, several times faster), the pretty form through `JSONEncoder`.
     package static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> Data {
-        try makeEncoder(pretty: pretty).encode(value)
+        if pretty { return try makeEncoder(pretty: true).encode(value) }
+        return Data(try StableJSONEncoder.encode(value))
+    }
+
+    /// Encodes `value` compactly as bytes (what a Redis argument or an HTTP body takes, without a `Data` copy).
+    package static func bytes<T: Encodable>(_ value: T) throws -> [UInt8] {
+        try StableJSONEncoder.encode(value)
     }
 
     /// Encodes `value` deterministically as a UTF-8 string.
     package static func string<T: Encodable>(_ value: T, pretty: Bool = false) throws -> String {
-        String(decoding: try encode(value, pretty: pretty), as: UTF8.self)
+        if pretty { return String(decoding: try encode(value, pretty: true), as: UTF8.self) }
+        return String(decoding: try StableJSONEncoder.encode(value), as: UTF8.self)
     }
 }
 
