@@ -66,7 +66,7 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
         if reply.isNull { return nil }
         guard let bytes = reply.bytes else { throw unexpected(reply, from: "cachedResult") }
         do {
-            return try StableJSON.makeDecoder().decode(AnalysisResult.self, from: Data(bytes))
+            return try StableJSON.decode(AnalysisResult.self, from: bytes)
         } catch {
             logger.warning(
                 "dropping a cached analysis result that does not decode",
