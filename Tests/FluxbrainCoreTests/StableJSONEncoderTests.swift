@@ -52,19 +52,9 @@ import Testing
 
     @Test func analysisResultsMatchJSONEncoder() throws {
         let incident = Self.incident(status: nil)
-        let result = AnalysisResult(
-            verdictID: "b0db0859-bc14-4a43-94b4-0c949b27fb9b",
-            eventID: "550e8400-e29b-41d4-a716-446655440001",
-            title: "Issue observed in kustomize-controller",
-            description: incident.message,
-            confidence: 0.85,
-            severity: .critical,
-            affectedComponents: ["kustomize-controller", "source-controller"],
-            actions: [.init(title: "Inspect recent error", description: "Review the error message", urgency: .high)],
-            evidenceRefs: ["events[0]"],
-            createdAt: Date(timeIntervalSince1970: 1_795_000_000.5),
-            retrySafety: RetrySafety.derived(from: incident)
-        )
+        var result = AnalysisFixtures.result(for: incident)
+        result.affectedComponents.append("source-controller")
+        result.createdAt = Date(timeIntervalSince1970: 1_795_000_000.5)
         #expect(try Self.fast(result) == Self.reference(result))
     }
 
@@ -181,19 +171,7 @@ import Testing
 
     @Test func analysisResultsMatchJSONDecoder() throws {
         let incident = StableJSONEncoderTests.incident(status: nil)
-        let result = AnalysisResult(
-            verdictID: "b0db0859-bc14-4a43-94b4-0c949b27fb9b",
-            eventID: "550e8400-e29b-41d4-a716-446655440001",
-            title: "Issue",
-            description: incident.message,
-            confidence: 0.85,
-            severity: .warning,
-            affectedComponents: ["kustomize-controller"],
-            actions: [.init(title: "Inspect", description: "Review", urgency: .low)],
-            evidenceRefs: [],
-            createdAt: Date(timeIntervalSince1970: 1_795_000_000),
-            retrySafety: RetrySafety.derived(from: incident)
-        )
+        let result = AnalysisFixtures.result(for: incident)
         let text = try StableJSON.string(result)
         #expect(try Self.fast(AnalysisResult.self, text) == Self.reference(AnalysisResult.self, text))
     }

@@ -363,8 +363,8 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 }
 
-/// An array index as a coding key (for coding paths in errors).
-private struct IndexKey: CodingKey {
+/// An array index as a coding key (for coding paths in errors), for ``StableJSONEncoder`` and ``StableJSONDecoder``.
+struct IndexKey: CodingKey {
     var stringValue: String { "Index \(index)" }
     var intValue: Int? { index }
     let index: Int
