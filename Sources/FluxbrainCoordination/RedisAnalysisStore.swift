@@ -10,7 +10,8 @@ import Logging
 /// | `<prefix>:analysis:<fingerprint>` | STRING | the cached `AnalysisResult` as stable JSON, `PX` `resultTTL` (7 days) |
 /// | `<prefix>:analysis-failures:<fingerprint>` | HASH | `failures`, `last_at` / `next_at` (ms since 1970), `last_error`; TTL `max(7 days, 2 × backoff max)`, refreshed by every failure |
 ///
-/// `recordFailure` is one Lua script (count, clock and backoff in one step). A cached value that does not decode is a
+/// `recordFailure` is one Lua script (count, clock and backoff in one step); `lookup` (`GET` + `HMGET`) and
+/// `storeSuccess` (`SET` + `DEL`) are one pipeline each, one round trip. A cached value that does not decode is a
 /// miss: it is logged and deleted (only if it is still the same value), never an error.
 ///
 /// ```swift
@@ -57,10 +58,15 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
     package func cachedResult(for fingerprint: Fingerprint) async throws -> AnalysisResult? {
         let key = resultKey(fingerprint)
         let reply = try await send(RedisCommand("GET", key).idempotent(), operation: "cachedResult")
+        return try await cachedResult(from: reply, key: key)
+    }
+
+    /// The result in a `GET` reply; `nil` for a miss or a value that does not decode (then deleted).
+    private func cachedResult(from reply: RedisReply, key: String) async throws -> AnalysisResult? {
         if reply.isNull { return nil }
         guard let bytes = reply.bytes else { throw unexpected(reply, from: "cachedResult") }
         do {
-            return try StableJSON.makeDecoder().decode(AnalysisResult.self, from: Data(bytes))
+            return try StableJSON.decode(AnalysisResult.self, from: bytes)
         } catch {
             logger.warning(
                 "dropping a cached analysis result that does not decode",
@@ -81,18 +87,59 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
         }
     }
 
-    package func storeResult(_ result: AnalysisResult, for fingerprint: Fingerprint) async throws {
-        let json: Data
+    /// `GET` and `HMGET` in one pipeline.
+    package func lookup(_ fingerprint: Fingerprint) async throws -> AnalysisLookup {
+        let key = resultKey(fingerprint)
+        let replies: [RedisReply]
         do {
-            json = try StableJSON.encode(result)
+            replies = try await client.pipeline([
+                RedisCommand("GET", key).idempotent(), failureStateCommand(fingerprint),
+            ])
+        } catch {
+            throw CoreError(.unavailable, "analysis store lookup failed", underlying: error)
+        }
+        guard replies.count == 2 else { throw CoreError(.invalidInput, "analysis store lookup: \(replies.count) replies") }
+        for reply in replies {
+            if let message = reply.errorMessage {
+                throw CoreError(.unavailable, "analysis store lookup failed: \(message)")
+            }
+        }
+        let failure = try failureState(from: replies[1], key: failuresKey(fingerprint))
+        return AnalysisLookup(result: try await cachedResult(from: replies[0], key: key), failure: failure)
+    }
+
+    package func storeResult(_ result: AnalysisResult, for fingerprint: Fingerprint) async throws {
+        _ = try await send(try storeResultCommand(result, for: fingerprint), operation: "storeResult")
+    }
+
+    /// `SET` of the result and `DEL` of the failure record in one pipeline.
+    package func storeSuccess(_ result: AnalysisResult, for fingerprint: Fingerprint) async throws {
+        let commands = [
+            try storeResultCommand(result, for: fingerprint),
+            RedisCommand("DEL", failuresKey(fingerprint)).idempotent(),
+        ]
+        let replies: [RedisReply]
+        do {
+            replies = try await client.pipeline(commands)
+        } catch {
+            throw CoreError(.unavailable, "analysis store storeSuccess failed", underlying: error)
+        }
+        for reply in replies {
+            if let message = reply.errorMessage {
+                throw CoreError(.unavailable, "analysis store storeSuccess failed: \(message)")
+            }
+        }
+    }
+
+    private func storeResultCommand(_ result: AnalysisResult, for fingerprint: Fingerprint) throws -> RedisCommand {
+        let json: [UInt8]
+        do {
+            json = try StableJSON.bytes(result)
         } catch {
             throw CoreError(.invalidInput, "could not encode the analysis result", underlying: error)
         }
-        _ = try await send(
-            RedisCommand("SET", resultKey(fingerprint), Array(json), "PX", max(1, resultTTL.wholeMilliseconds))
-                .idempotent(),
-            operation: "storeResult"
-        )
+        return RedisCommand("SET", resultKey(fingerprint), json, "PX", max(1, resultTTL.wholeMilliseconds))
+            .idempotent()
     }
 
     package func recordFailure(
@@ -123,11 +170,15 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
     }
 
     package func failureState(for fingerprint: Fingerprint) async throws -> AnalysisFailureState? {
-        let key = failuresKey(fingerprint)
-        let reply = try await send(
-            RedisCommand("HMGET", key, "failures", "last_at", "next_at", "last_error").idempotent(),
-            operation: "failureState"
-        )
+        let reply = try await send(failureStateCommand(fingerprint), operation: "failureState")
+        return try failureState(from: reply, key: failuresKey(fingerprint))
+    }
+
+    private func failureStateCommand(_ fingerprint: Fingerprint) -> RedisCommand {
+        RedisCommand("HMGET", failuresKey(fingerprint), "failures", "last_at", "next_at", "last_error").idempotent()
+    }
+
+    private func failureState(from reply: RedisReply, key: String) throws -> AnalysisFailureState? {
         guard let parts = reply.array, parts.count == 4 else { throw unexpected(reply, from: "failureState") }
         if parts.allSatisfy(\.isNull) { return nil }
         guard let failures = parts[0].integer, let lastAt = parts[1].integer, let nextAt = parts[2].integer else {

@@ -9,10 +9,9 @@ extension RedisCoordination {
         let key = keys.open(cluster: cluster)
         let reply = try await send(RedisCommand("HVALS", key).idempotent(), operation: "openIncidents")
         guard let values = reply.array else { throw unexpected(reply, from: "openIncidents") }
-        let decoder = StableJSON.makeDecoder()
         var incidents: [Incident] = []
         for value in values {
-            guard let bytes = value.bytes, let incident = try? decoder.decode(Incident.self, from: Data(bytes)) else {
+            guard let bytes = value.bytes, let incident = try? StableJSON.decode(Incident.self, from: bytes) else {
                 logger.error("skipping an undecodable open incident", metadata: ["key": "\(key)"])
                 continue
             }
@@ -25,7 +24,7 @@ extension RedisCoordination {
     package func open(_ incident: Incident, lease: LeaderLease) async throws {
         let json: [UInt8]
         do {
-            json = Array(try StableJSON.encode(incident))
+            json = try StableJSON.bytes(incident)
         } catch {
             throw CoordinationError(.encoding, "could not encode incident \(incident.fingerprint)", underlying: error)
         }

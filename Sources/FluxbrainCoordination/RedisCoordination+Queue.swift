@@ -8,7 +8,7 @@ extension RedisCoordination {
     package func enqueue(_ item: WorkItem, lease: LeaderLease) async throws -> EnqueueResult {
         let payload: [UInt8]
         do {
-            payload = Array(try StableJSON.encode(item))
+            payload = try StableJSON.bytes(item)
         } catch {
             throw CoordinationError(.encoding, "could not encode work item \(item.key)", underlying: error)
         }
@@ -209,6 +209,6 @@ extension RedisCoordination {
 
     static func decodeItem(_ payload: [UInt8]?) -> WorkItem? {
         guard let payload, !payload.isEmpty else { return nil }
-        return try? StableJSON.makeDecoder().decode(WorkItem.self, from: Data(payload))
+        return try? StableJSON.decode(WorkItem.self, from: payload)
     }
 }

@@ -65,3 +65,27 @@ import Testing
         #expect(DurationParser.format(.milliseconds(250)) == "250ms")
     }
 }
+
+/// `RFC3339.string(from:)` and `stringWithFraction(from:)` write by hand what `Date.ISO8601FormatStyle` writes.
+@Suite struct RFC3339FormattingTests {
+    @Test func formatsAsTheISO8601FormatStyleDoes() {
+        let plain = Date.ISO8601FormatStyle(timeZone: .gmt)
+        let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+        var intervals: [Double] = [
+            0, -1, -0.0005, 0.9995, 0.9999, 1_795_000_000.999, 1_795_000_123.456, 951_782_400, 946_684_799.5,
+            4_102_444_800, -2_208_988_800.25, 1e9 + 0.0015, -11_676_096_000, 253_402_300_799.999,
+            // Outside 1600…9999 the format style's answer is used as it is.
+            -62_135_596_800, -16_379_206_357.79, 253_402_300_800,
+        ]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<20_000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            intervals.append(Double(state >> 11) / Double(1 << 53) * 265_000_000_000 - 11_700_000_000)
+        }
+        for interval in intervals {
+            let date = Date(timeIntervalSince1970: interval)
+            #expect(RFC3339.string(from: date) == date.formatted(plain), "\(interval)")
+            #expect(RFC3339.stringWithFraction(from: date) == date.formatted(fractional), "\(interval)")
+        }
+    }
+}

@@ -91,6 +91,14 @@ import Testing
         #expect(malformed.item.reason.contains("spec.suspend"))
     }
 
+    @Test func invalidJSONIsRefusedNamingTheFileAndTheByte() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("snapshot-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: path) }
+        try #"{"kind": "List", "items": [}"#.write(to: path, atomically: true, encoding: .utf8)
+        let error = try #require(throws: CoreError.self) { try SnapshotLoader().load(path: path.path) }
+        #expect(error.message.contains("snapshot file \(path.path): not valid JSON: invalid JSON at byte 27"))
+    }
+
     /// The fake cluster serves `documents`: one per loaded object, in the same order, with every field kept.
     @Test func snapshotDocumentsAreTheLoadedObjectsAsWritten() throws {
         let loaded = try SnapshotLoader().load(path: Self.examplePath)

@@ -15,6 +15,7 @@ package enum AnalysisStoreConformance {
         try await keepsResultsAndFailuresIndependent(store)
         try await forgetDropsEverything(store)
         try await countsConcurrentFailures(store)
+        try await lookupAndStoreSuccessMatchTheSingleCalls(store)
     }
 
     /// A stored result comes back equal; another fingerprint sees nothing; a second store overwrites.
@@ -102,6 +103,32 @@ package enum AnalysisStoreConformance {
             try check(seen == Set(1...10), "ten concurrent failures count 1…10 once each, got \(seen.sorted())")
         }
         try check(try await store.failureState(for: fingerprint)?.failures == 10, "ten concurrent failures are ten")
+    }
+
+    /// `lookup` gives what `cachedResult` and `failureState` give; `storeSuccess` stores the result and drops the
+    /// failure record, and touches no other fingerprint.
+    package static func lookupAndStoreSuccessMatchTheSingleCalls(_ store: any AnalysisStore) async throws {
+        let fingerprint = randomFingerprint()
+        let other = randomFingerprint()
+        try check(
+            try await store.lookup(fingerprint) == AnalysisLookup(result: nil, failure: nil),
+            "lookup of a new fingerprint finds nothing"
+        )
+        let failure = try await store.recordFailure(for: fingerprint, reason: "down", backoff: Backoff())
+        _ = try await store.recordFailure(for: other, reason: "other", backoff: Backoff())
+        try check(
+            try await store.lookup(fingerprint) == AnalysisLookup(result: nil, failure: failure),
+            "lookup finds the failure record"
+        )
+        let result = sampleResult(verdictID: "success")
+        try await store.storeSuccess(result, for: fingerprint)
+        try check(
+            try await store.lookup(fingerprint) == AnalysisLookup(result: result, failure: nil),
+            "storeSuccess stores the result and drops the failure record"
+        )
+        try check(try await store.cachedResult(for: fingerprint) == result, "storeSuccess's result is the cached one")
+        try check(try await store.failureState(for: other)?.failures == 1, "storeSuccess keeps other fingerprints")
+        try check(try await store.lookup(other).result == nil, "lookup is per fingerprint")
     }
 
     // MARK: Helpers

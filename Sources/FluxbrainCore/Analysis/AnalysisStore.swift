@@ -58,6 +58,36 @@ package protocol AnalysisStore: Sendable {
     func clearFailures(for fingerprint: Fingerprint) async throws
     /// Drops everything about the incident (it resolved).
     func forget(_ fingerprint: Fingerprint) async throws
+    /// ``cachedResult(for:)`` and ``failureState(for:)`` together: what the `Analyzer` reads before deciding. A store
+    /// may answer both in one round trip; by default, the two calls.
+    func lookup(_ fingerprint: Fingerprint) async throws -> AnalysisLookup
+    /// ``storeResult(_:for:)`` then ``clearFailures(for:)``: what the `Analyzer` writes after a success. A store may
+    /// do both in one round trip; by default, the two calls.
+    func storeSuccess(_ result: AnalysisResult, for fingerprint: Fingerprint) async throws
+}
+
+/// What an ``AnalysisStore`` holds for one fingerprint.
+package struct AnalysisLookup: Sendable, Hashable {
+    /// The cached verdict, if any.
+    package var result: AnalysisResult?
+    /// The failure record, if any.
+    package var failure: AnalysisFailureState?
+
+    package init(result: AnalysisResult?, failure: AnalysisFailureState?) {
+        self.result = result
+        self.failure = failure
+    }
+}
+
+extension AnalysisStore {
+    package func lookup(_ fingerprint: Fingerprint) async throws -> AnalysisLookup {
+        AnalysisLookup(result: try await cachedResult(for: fingerprint), failure: try await failureState(for: fingerprint))
+    }
+
+    package func storeSuccess(_ result: AnalysisResult, for fingerprint: Fingerprint) async throws {
+        try await storeResult(result, for: fingerprint)
+        try await clearFailures(for: fingerprint)
+    }
 }
 
 /// An `AnalysisStore` in process memory, for a single replica and for tests; time from an injected `WallClock`.

@@ -130,11 +130,12 @@ package struct Analyzer: Sendable {
             return .ready(.notConfigured)
         }
         let fingerprint = incident.fingerprint
-        if let cached = try await store.cachedResult(for: fingerprint) {
+        let stored = try await store.lookup(fingerprint)
+        if let cached = stored.result {
             observer.analysisFinished(result: .cached, serviceSeconds: nil)
             return .ready(.analyzed(cached))
         }
-        if let state = try await store.failureState(for: fingerprint) {
+        if let state = stored.failure {
             let now = try await store.now()
             if now < state.nextAttemptAt {
                 if state.failures >= maxAttempts {
@@ -150,8 +151,7 @@ package struct Analyzer: Sendable {
         do {
             let result = try await call(service)
             let seconds = (ContinuousClock.now - started).timeInterval
-            try await store.storeResult(result, for: fingerprint)
-            try await store.clearFailures(for: fingerprint)
+            try await store.storeSuccess(result, for: fingerprint)
             observer.analysisFinished(result: .analyzed, serviceSeconds: seconds)
             logger.info("incident analyzed", metadata: ["verdict": "\(result.verdictID)", "seconds": "\(seconds)"])
             return .ready(.analyzed(result))

@@ -66,17 +66,23 @@ package struct ErrorEventBuilder: Sendable {
 
     /// The event for `incident`.
     package func event(for incident: Incident) -> ErrorEvent {
-        event(for: incident, redacted: false)
+        event(for: incident, redacted: false).event
     }
 
     /// The event for an incident the pipeline has already redacted: its message, status, event and log-line texts
     /// go in as they are (the other fields, which `Redactor.redacted(_:)` does not cover, are redacted here).
     package func event(for incident: RedactedIncident) -> ErrorEvent {
+        event(for: incident.incident, redacted: true).event
+    }
+
+    /// ``event(for:)-(RedactedIncident)`` and its stable JSON, encoded once (the size check encodes it anyway):
+    /// what the client posts. `body` is `nil` only if the event could not be encoded.
+    package func eventAndBody(for incident: RedactedIncident) -> (event: ErrorEvent, body: Data?) {
         event(for: incident.incident, redacted: true)
     }
 
-    /// The event; with `redacted`, the texts a `RedactedIncident` covers are not redacted again.
-    private func event(for incident: Incident, redacted: Bool) -> ErrorEvent {
+    /// The event and its encoding; with `redacted`, the texts a `RedactedIncident` covers are not redacted again.
+    private func event(for incident: Incident, redacted: Bool) -> (event: ErrorEvent, body: Data?) {
         let object = incident.object
         let pod = incident.logLines.lazy.compactMap(\.pod).first
         let source = ErrorEvent.Source(
@@ -277,18 +283,19 @@ package struct ErrorEventBuilder: Sendable {
         }
     }
 
-    /// Drops evidence from the end until the encoded event fits `limits.totalBytes`.
-    private func fit(_ event: ErrorEvent) -> ErrorEvent {
+    /// Drops evidence from the end until the encoded event fits `limits.totalBytes`; the event and its encoding.
+    private func fit(_ event: ErrorEvent) -> (event: ErrorEvent, body: Data?) {
         var event = event
         var omitted = 0
-        while let size = try? StableJSON.encode(event).count, size > limits.totalBytes,
-            var evidence = event.evidence, !evidence.isEmpty
-        {
+        while true {
+            guard let body = try? StableJSON.encode(event) else { return (event, nil) }
+            guard body.count > limits.totalBytes, var evidence = event.evidence, !evidence.isEmpty else {
+                return (event, body)
+            }
             evidence.removeLast()
             omitted += 1
             event.evidence = evidence.isEmpty ? nil : evidence
             event.metadata?["evidence_omitted"] = .int(Int64(omitted))
         }
-        return event
     }
 }

@@ -99,15 +99,21 @@ package struct ErrorbrainClient: AnalysisService {
 
     /// `analyze(_:)` for an incident already redacted: its texts go into the event without a second pass.
     package func analyze(_ incident: RedactedIncident) async throws -> AnalysisResult {
-        let verdict = try await send(builder.event(for: incident))
+        let (event, body) = builder.eventAndBody(for: incident)
+        let verdict = try await send(event, body: body)
         return verdict.analysisResult(for: incident.incident, redactor: redactor)
     }
 
     /// `POST /events` with `event`; the verdict, validated.
     package func send(_ event: ErrorEvent) async throws(ErrorbrainError) -> Verdict {
+        try await send(event, body: nil)
+    }
+
+    /// `send(_:)` with the event already encoded as `body` (`nil`: encode it here).
+    private func send(_ event: ErrorEvent, body encoded: Data?) async throws(ErrorbrainError) -> Verdict {
         let body: Data
         do {
-            body = try StableJSON.encode(event)
+            body = try encoded ?? StableJSON.encode(event)
         } catch {
             throw ErrorbrainError(.invalidRequest, "the event could not be encoded", underlying: error)
         }

@@ -29,7 +29,7 @@ package struct Verdict: Sendable, Hashable {
     package static func decode(_ body: some Sequence<UInt8>) throws(ErrorbrainError) -> Verdict {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+            value = try FastJSON.parse(Array(body))
         } catch {
             throw ErrorbrainError(.invalidVerdict, "the verdict is not valid JSON")
         }

@@ -1,3 +1,4 @@
+import FluxbrainCore
 import Foundation
 import Logging
 
@@ -35,7 +36,7 @@ package struct JSONLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         var fields: [String: Logger.MetadataValue] = [
-            "ts": .string(Date().formatted(Self.timestampStyle)),
+            "ts": .string(RFC3339.stringWithFraction(from: Date())),
             "level": .string(event.level.rawValue),
             "logger": .string(label),
             "msg": .string("\(event.message)"),
@@ -50,8 +51,6 @@ package struct JSONLogHandler: LogHandler {
         Self.append(.dictionary(fields), to: &line)
         write(line)
     }
-
-    private static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
 
     /// Appends `value` as JSON: strings, arrays and objects (keys sorted); `stringConvertible` as its description.
     static func append(_ value: Logger.MetadataValue, to line: inout String) {

@@ -119,6 +119,15 @@ package struct PipelineProcessor: IncidentProcessor {
 
     /// Done when no channel needs another attempt; else retry at the earliest deadline.
     private func decide(_ outcomes: [ChannelOutcome], item: WorkItem) async throws -> ProcessingResult {
+        guard outcomes.allSatisfy(\.result.isSettled) else { return try await retry(outcomes) }
+        if item.transition == .resolved {
+            try? await analysisStore.forget(item.incident.fingerprint)
+        }
+        return .done
+    }
+
+    /// Some channel needs another attempt: retry at the earliest deadline (the store's time is read only here).
+    private func retry(_ outcomes: [ChannelOutcome]) async throws -> ProcessingResult {
         let now = try await analysisStore.now()
         var earliest: Date?
         var reasons: [String] = []
@@ -126,13 +135,8 @@ package struct PipelineProcessor: IncidentProcessor {
             earliest = min(earliest ?? date, date)
             reasons.append(reason)
         }
-        for outcome in outcomes {
+        for outcome in outcomes where !outcome.result.isSettled {
             switch outcome.result {
-            case .sent, .skipped(.skipNotDue), .skipped(.skipAlreadyResolved), .skipped(.skipResolvedDisabled),
-                .skipped(.skipNeverNotified):
-                continue
-            case .skipped(.send):
-                continue
             case .failed(_, let error, let next):
                 retry(at: next ?? now.addingTimeInterval(5), "\(outcome.channel): \(error.message)")
             case .skipped(.skipBackoff(let until)):
@@ -142,16 +146,29 @@ package struct PipelineProcessor: IncidentProcessor {
                 retry(at: min(until, now.addingTimeInterval(5)), "\(outcome.channel): another sender holds the claim")
             case .storeError(let error):
                 retry(at: now.addingTimeInterval(5), "\(outcome.channel): \(error)")
+            case .sent, .skipped:
+                continue
             }
-        }
-        if item.transition == .resolved, earliest == nil {
-            try? await analysisStore.forget(item.incident.fingerprint)
         }
         guard let earliest else { return .done }
         return .retry(
             after: .seconds(max(earliest.timeIntervalSince(now), 0.05)),
             reason: reasons.joined(separator: "; ")
         )
+    }
+}
+
+extension ChannelOutcome.Result {
+    /// Nothing more to do on the channel: sent, or skipped for good (not due, already resolved, resolved messages
+    /// off, never notified, or a `.send` decision without analysis).
+    fileprivate var isSettled: Bool {
+        switch self {
+        case .sent, .skipped(.skipNotDue), .skipped(.skipAlreadyResolved), .skipped(.skipResolvedDisabled),
+            .skipped(.skipNeverNotified), .skipped(.send):
+            return true
+        case .failed, .skipped(.skipBackoff), .skipped(.skipInFlight), .storeError:
+            return false
+        }
     }
 }
 
