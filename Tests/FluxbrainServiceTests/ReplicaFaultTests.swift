@@ -148,7 +148,9 @@ import Testing
             #expect(letter?.attempts == 5)
             #expect(letter?.lastError?.contains("webhook") == true, "\(letter?.lastError ?? "-")")
             #expect(harness.sink.delivered(fingerprint: harness.fingerprint(of: 7), kind: "firing") == 0)
-            // The operator's view and recovery.
+            // The operator's view and recovery, with the replicas stopped: a running leader's resync (1 s here)
+            // re-enqueues the still-open incident, which replaces its dead letter, so `requeue` could find none.
+            await harness.stopAll()
             let env = ["FLUXBRAIN_REDIS_URL": harness.redisURL, "FLUXBRAIN_REDIS_PREFIX": harness.prefix]
             let dead = try await FluxbrainProcess.run(["queue", "dead", "--json"], environment: env)
             #expect(dead.status == 0, "\(dead.stderr)")

@@ -108,14 +108,21 @@ package enum WorkQueueConformance {
 
         /// Runs `call`, whose answer depends on a deadline `units` after `start` (read before the call that set it),
         /// and throws ``MissedWindow`` unless it returned before that deadline: on real time a stalled machine can
-        /// miss it, and the answer then shows nothing.
+        /// miss it, and the answer then shows nothing (nor does an error it threw, e.g. a lease fenced because it
+        /// expired during the stall).
         func inside<T>(
             _ units: Int,
             since start: ContinuousClock.Instant,
             line: Int = #line,
             _ call: () async throws -> T
         ) async throws -> T {
-            let value = try await call()
+            let value: T
+            do {
+                value = try await call()
+            } catch {
+                try requireInside(unit * units, since: start, "[\(name)] line \(line)")
+                throw error
+            }
             try requireInside(unit * units, since: start, "[\(name)] line \(line)")
             return value
         }
