@@ -98,7 +98,9 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
         } catch {
             throw CoreError(.unavailable, "analysis store lookup failed", underlying: error)
         }
-        guard replies.count == 2 else { throw CoreError(.invalidInput, "analysis store lookup: \(replies.count) replies") }
+        guard replies.count == 2 else {
+            throw CoreError(.invalidInput, "analysis store lookup: \(replies.count) replies")
+        }
         for reply in replies {
             if let message = reply.errorMessage {
                 throw CoreError(.unavailable, "analysis store lookup failed: \(message)")

@@ -91,7 +91,9 @@ import Testing
             #expect(
                 metadata["event_payload"]?.objectValue?.keys.sorted() == ["fingerprint", "idempotency_key"]
             )
-            #expect(metadata["event_payload"]?["idempotency_key"]?.stringValue == "\(incident.fingerprint.hex):firing:1")
+            #expect(
+                metadata["event_payload"]?["idempotency_key"]?.stringValue == "\(incident.fingerprint.hex):firing:1"
+            )
             #expect(replies.allSatisfy { $0.metadata == nil })
             // The state keeps the thread, for any replica.
             let state = try #require(await store.state(fingerprint: incident.fingerprint, channel: .slack))

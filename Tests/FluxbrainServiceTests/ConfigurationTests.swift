@@ -53,7 +53,9 @@ import Testing
             Issue.record("not a bot channel")
             return
         }
-        #expect(token == "xoxb-1234-hidden" && channel == "C0ALERTS" && apiURL.absoluteString == "http://127.0.0.1:9/api")
+        #expect(
+            token == "xoxb-1234-hidden" && channel == "C0ALERTS" && apiURL.absoluteString == "http://127.0.0.1:9/api"
+        )
         let text = configuration.describe().map { "\($0.0)=\($0.1)" }.joined(separator: "\n")
         #expect(!text.contains("xoxb-1234-hidden"))
         #expect(text.contains("FLUXBRAIN_SLACK_BOT_TOKEN=****** (set)"))

@@ -168,7 +168,8 @@ import Testing
         ),
         BadCase(
             name: "slack with url and token",
-            text: "channels:\n  - name: a\n    type: slack\n    url: {env: X}\n    token: {env: Y}\nroutes:\n  - to: [a]\n",
+            text:
+                "channels:\n  - name: a\n    type: slack\n    url: {env: X}\n    token: {env: Y}\nroutes:\n  - to: [a]\n",
             expected: ":5: channels[0].token: give either url (incoming webhook) or token (bot), not both"
         ),
         BadCase(
@@ -264,7 +265,11 @@ import Testing
             return
         }
         let described = routing.describe().joined(separator: "\n")
-        #expect(described.contains("channel incidents: slack token=****** channel=C0ALERTS apiURL=https://slack.example/api"))
+        #expect(
+            described.contains(
+                "channel incidents: slack token=****** channel=C0ALERTS apiURL=https://slack.example/api"
+            )
+        )
         #expect(!described.contains("xoxb-routes-secret"))
     }
 

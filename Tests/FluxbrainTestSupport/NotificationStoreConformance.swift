@@ -304,7 +304,13 @@ package enum NotificationStoreConformance {
                 "reminder claim \(reminder.decision) \(String(describing: reminder.reference))"
             )
             _ = try await store.markFailed(fingerprint: fp, channel: ch, token: "r3", error: "down", settings: s)
-            let stale = try await store.markSent(fingerprint: fp, channel: ch, token: "r3", status: .firing, reference: "X")
+            let stale = try await store.markSent(
+                fingerprint: fp,
+                channel: ch,
+                token: "r3",
+                status: .firing,
+                reference: "X"
+            )
             try expect(!stale, "a stale token recorded a reference")
             try await advance(unit * 2)
             let retry = try await claim(.firing, token: "r4")
@@ -327,7 +333,10 @@ package enum NotificationStoreConformance {
                 "resolved markSent not applied"
             )
             let cleared = try await store.state(fingerprint: fp, channel: ch)
-            try expect(cleared?.reference == nil, "a delivery without a reference kept \(String(describing: cleared?.reference))")
+            try expect(
+                cleared?.reference == nil,
+                "a delivery without a reference kept \(String(describing: cleared?.reference))"
+            )
 
         default:
             throw ConformanceFailure(check: check, message: "no such check")

@@ -81,7 +81,10 @@ package struct AnalysisLookup: Sendable, Hashable {
 
 extension AnalysisStore {
     package func lookup(_ fingerprint: Fingerprint) async throws -> AnalysisLookup {
-        AnalysisLookup(result: try await cachedResult(for: fingerprint), failure: try await failureState(for: fingerprint))
+        AnalysisLookup(
+            result: try await cachedResult(for: fingerprint),
+            failure: try await failureState(for: fingerprint)
+        )
     }
 
     package func storeSuccess(_ result: AnalysisResult, for fingerprint: Fingerprint) async throws {

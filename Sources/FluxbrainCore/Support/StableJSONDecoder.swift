@@ -21,7 +21,11 @@ struct StableJSONDecoder {
             value = try FastJSON.parse(bytes)
         } catch {
             throw DecodingError.dataCorrupted(
-                DecodingError.Context(codingPath: [], debugDescription: "The given data was not valid JSON.", underlyingError: error)
+                DecodingError.Context(
+                    codingPath: [],
+                    debugDescription: "The given data was not valid JSON.",
+                    underlyingError: error
+                )
             )
         }
         return try TreeDecoder(value, codingPath: []).decodeValue(T.self)
@@ -83,7 +87,10 @@ private final class TreeDecoder: Decoder {
         if T.self == Data.self {
             guard let data = Data(base64Encoded: try Self.string(value, codingPath)) else {
                 throw DecodingError.dataCorrupted(
-                    DecodingError.Context(codingPath: codingPath, debugDescription: "Encountered Data is not valid Base64.")
+                    DecodingError.Context(
+                        codingPath: codingPath,
+                        debugDescription: "Encountered Data is not valid Base64."
+                    )
                 )
             }
             return data as! T
@@ -97,12 +104,18 @@ private final class TreeDecoder: Decoder {
         if case .null = value {
             return DecodingError.valueNotFound(
                 type,
-                DecodingError.Context(codingPath: codingPath, debugDescription: "Cannot get \(type) -- found null value instead")
+                DecodingError.Context(
+                    codingPath: codingPath,
+                    debugDescription: "Cannot get \(type) -- found null value instead"
+                )
             )
         }
         return DecodingError.typeMismatch(
             type,
-            DecodingError.Context(codingPath: codingPath, debugDescription: "Expected to decode \(type) but found \(value) instead.")
+            DecodingError.Context(
+                codingPath: codingPath,
+                debugDescription: "Expected to decode \(type) but found \(value) instead."
+            )
         )
     }
 
@@ -116,7 +129,11 @@ private final class TreeDecoder: Decoder {
         return flag
     }
 
-    static func integer<I: FixedWidthInteger>(_ type: I.Type, _ value: JSONValue, _ codingPath: [any CodingKey]) throws -> I {
+    static func integer<I: FixedWidthInteger>(
+        _ type: I.Type,
+        _ value: JSONValue,
+        _ codingPath: [any CodingKey]
+    ) throws -> I {
         switch value {
         case .int(let number):
             if let exact = I(exactly: number) { return exact }
@@ -126,11 +143,18 @@ private final class TreeDecoder: Decoder {
             throw mismatch(I.self, value, codingPath)
         }
         throw DecodingError.dataCorrupted(
-            DecodingError.Context(codingPath: codingPath, debugDescription: "Number \(value) does not fit in \(I.self).")
+            DecodingError.Context(
+                codingPath: codingPath,
+                debugDescription: "Number \(value) does not fit in \(I.self)."
+            )
         )
     }
 
-    static func floating<F: BinaryFloatingPoint>(_ type: F.Type, _ value: JSONValue, _ codingPath: [any CodingKey]) throws -> F {
+    static func floating<F: BinaryFloatingPoint>(
+        _ type: F.Type,
+        _ value: JSONValue,
+        _ codingPath: [any CodingKey]
+    ) throws -> F {
         switch value {
         case .int(let number): return F(number)
         case .double(let number): return F(number)
@@ -274,7 +298,10 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
     }
 
     mutating func decodeNil() throws -> Bool {
-        guard !isAtEnd else { _ = try next(Never.self); return false }
+        guard !isAtEnd else {
+            _ = try next(Never.self)
+            return false
+        }
         if case .null = elements[currentIndex] {
             currentIndex += 1
             return true

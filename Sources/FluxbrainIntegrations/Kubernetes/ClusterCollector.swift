@@ -462,7 +462,7 @@ package struct CachedObjects: RandomAccessCollection, Sendable {
 }
 
 /// One cached object, boxed (``ClusterCollector``'s cache).
-fileprivate final class CachedObject: Sendable {
+private final class CachedObject: Sendable {
     let object: FluxObject
 
     init(_ object: FluxObject) {

@@ -27,7 +27,13 @@ package enum NotifierFactory {
                 return SlackNotifier(webhookURL: url, channelOverride: channel, channel: id, http: http)
             case .slackBot(let token, let slackChannel, let apiURL):
                 let http = NotificationHTTP(client: clients(apiURL), policy: policy, logger: logger)
-                return SlackBotNotifier(token: token, slackChannel: slackChannel, apiURL: apiURL, channel: id, http: http)
+                return SlackBotNotifier(
+                    token: token,
+                    slackChannel: slackChannel,
+                    apiURL: apiURL,
+                    channel: id,
+                    http: http
+                )
             case .webhook(let url, let secret, let headers):
                 let http = NotificationHTTP(client: clients(url), policy: policy, logger: logger)
                 return WebhookNotifier(url: url, secret: secret, headers: headers, channel: id, http: http)

@@ -62,7 +62,8 @@ package struct SlackBotNotifier: Notifier {
     /// The `metadata.event_type` of Fluxbrain's top-level messages.
     package static let metadataEventType = "fluxbrain_incident"
     /// The hint of token errors: where the token is set.
-    package static let tokenHint = "check the bot token (FLUXBRAIN_SLACK_BOT_TOKEN, or the routes-file channel's token:)"
+    package static let tokenHint =
+        "check the bot token (FLUXBRAIN_SLACK_BOT_TOKEN, or the routes-file channel's token:)"
     /// The hint of channel errors: where the channel is set, and that it should be an ID.
     package static let channelHint =
         "check the Slack channel (FLUXBRAIN_SLACK_CHANNEL, or the routes-file channel's channel:); give its ID, e.g. C0123456789"
@@ -131,7 +132,8 @@ package struct SlackBotNotifier: Notifier {
         case .reminder:
             guard let parent else { return try await postTopLevel(notification, attempts: &attempts) }
             let broadcast =
-                notification.incident.state == .stalled && parent.sequence.map { notification.sequence == $0 + 1 } == true
+                notification.incident.state == .stalled
+                && parent.sequence.map { notification.sequence == $0 + 1 } == true
             _ = try await post(
                 notification,
                 to: parent.channel,

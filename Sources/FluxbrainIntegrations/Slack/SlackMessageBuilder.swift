@@ -83,7 +83,9 @@ package struct SlackMessageBuilder: Sendable {
                     limitSection(
                         "*Resolved:* `\(object.kind.name)` *\(escape(object.namespacedName))* in cluster *\(escape(object.cluster))* is healthy again.\n"
                             + "It had failed with `\(escape(incident.reason))` since \(slackDate(since))."
-                            + (resolvedAfter.map { "\n*Time to resolve:* \(DurationParser.format($0)) after the first notification." } ?? "")
+                            + (resolvedAfter.map {
+                                "\n*Time to resolve:* \(DurationParser.format($0)) after the first notification."
+                            } ?? "")
                     )
                 )
             )

@@ -311,7 +311,11 @@ package enum RoutesFile {
                         apiURL: apiURL
                     )
                 case (_?, let token?):
-                    throw fail(token.key, "\(field).token", "give either url (incoming webhook) or token (bot), not both")
+                    throw fail(
+                        token.key,
+                        "\(field).token",
+                        "give either url (incoming webhook) or token (bot), not both"
+                    )
                 case (nil, nil):
                     throw fail(node, "\(field).url", "a slack channel needs url (incoming webhook) or token (bot)")
                 }
