@@ -45,9 +45,7 @@ package struct AlertmanagerSettings: Sendable, Hashable {
     package static func alertsURL(_ url: URL) -> URL {
         let path = url.path
         if path.hasSuffix("/api/v2/alerts") || path.hasSuffix("/api/v2/alerts/") { return url }
-        var text = url.absoluteString
-        while text.hasSuffix("/") { text.removeLast() }
-        return URL(string: text + "/api/v2/alerts")!
+        return URL(string: url.apiBase + "/api/v2/alerts")!
     }
 
     /// `true` for a name Alertmanager 0.25 accepts: `[a-zA-Z_][a-zA-Z0-9_]*`.

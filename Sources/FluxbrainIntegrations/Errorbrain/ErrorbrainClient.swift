@@ -166,9 +166,7 @@ package struct ErrorbrainClient: AnalysisService {
     // MARK: Private
 
     private func url(_ path: String) -> String {
-        var base = configuration.baseURL.absoluteString
-        while base.hasSuffix("/") { base.removeLast() }
-        return base + path
+        configuration.baseURL.apiBase + path
     }
 
     private func timeAmount(_ duration: Duration) -> TimeAmount {

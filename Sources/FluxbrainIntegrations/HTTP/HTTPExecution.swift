@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import FluxbrainCore
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -134,5 +135,15 @@ package struct HTTPExecution: Sendable {
                 attempt.number += 1
             }
         }
+    }
+}
+
+extension URL {
+    /// The URL as text without trailing slashes: an API base to append `/path` to (`https://api.github.com`,
+    /// `https://slack.com/api`, Errorbrain's and Alertmanager's base URLs).
+    package var apiBase: String {
+        var base = absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        return base
     }
 }

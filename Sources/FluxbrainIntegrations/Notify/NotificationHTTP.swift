@@ -190,13 +190,3 @@ package func errorSnippet(_ exchange: HTTPExchange) -> String {
     let text = exchange.text.trimmingCharacters(in: .whitespacesAndNewlines)
     return text.count > 300 ? String(text.prefix(300)) + "…" : text
 }
-
-extension URL {
-    /// The URL as text without trailing slashes: an API base to append `/path` to (`https://api.github.com`,
-    /// `https://slack.com/api`).
-    package var apiBase: String {
-        var base = absoluteString
-        while base.hasSuffix("/") { base.removeLast() }
-        return base
-    }
-}
