@@ -8,18 +8,19 @@ import Testing
 
 @testable import FluxbrainService
 
-/// The scheduler offers open incidents again every `reminderInterval` (an Alertmanager channel's `resendInterval`)
-/// when that is shorter than the resync, so that the channel's re-sends really happen: on `InMemoryCoordination`
-/// with a manual clock, the worker side simulated by draining the queue after each step.
+/// The scheduler offers open incidents again on every resync, which the runtime shortens to an Alertmanager
+/// channel's `resendInterval` (``ChannelDefinition/reminderInterval(_:resync:)``, table-tested with the channels), so
+/// that the channel's re-sends really happen: on `InMemoryCoordination` with a manual clock, the worker side simulated
+/// by draining the queue after each step.
 @Suite struct ReminderCadenceTests {
-    /// (reminder interval, firing items enqueued for one open incident during 190 s with a 300 s resync)
+    /// (resync interval, firing items enqueued for one open incident during 190 s)
     @Test(arguments: [
-        (Duration?.none, 1),
+        (Duration.seconds(300), 1),
         (.seconds(60), 4),
         (.seconds(30), 7),
         (.seconds(600), 1),
     ])
-    func openIncidentsAreOfferedAtTheReminderCadence(reminder: Duration?, expected: Int) async throws {
+    func openIncidentsAreOfferedAtTheReminderCadence(resync: Duration, expected: Int) async throws {
         let clock = ManualClock()
         let coordination = InMemoryCoordination(maxAttempts: 5, clock: clock.wall)
         let metrics = TestMetrics()
@@ -27,7 +28,7 @@ import Testing
         let lease = try #require(try await coordination.acquire(replicaID: "a", ttl: .seconds(3600)))
         leadership.update { $0.acquireReturned(lease, sentAt: leadership.now) }
         let scheduler = Scheduler(
-            configuration: .init(resyncInterval: .seconds(300), debounce: .seconds(1), reminderInterval: reminder),
+            configuration: .init(resyncInterval: resync, debounce: .seconds(1)),
             source: FixedSource(),
             queue: coordination,
             index: coordination,

@@ -259,8 +259,7 @@ struct Pipeline {
         )
         scheduler = Scheduler(
             configuration: .init(
-                resyncInterval: configuration.requeueInterval,
-                reminderInterval: ChannelDefinition.reminderInterval(
+                resyncInterval: ChannelDefinition.reminderInterval(
                     configuration.routing.channels,
                     resync: configuration.requeueInterval
                 )

@@ -9,30 +9,20 @@ import ServiceLifecycle
 /// acts only while this replica holds the scheduler lock; every write is fenced by the lease inside the store.
 package struct Scheduler: Service {
     package struct Configuration: Sendable {
-        /// Full resync period (`FLUXBRAIN_REQUEUE_INTERVAL`): reminders are checked on each.
+        /// Full resync period: open incidents are offered again on each, so reminders and re-sends are checked.
+        /// `FLUXBRAIN_REQUEUE_INTERVAL`, or shorter when a channel re-sends more often (an Alertmanager channel's
+        /// `resendInterval`: ``ChannelDefinition/reminderInterval(_:resync:)``).
         package var resyncInterval: Duration
         /// The least time between the end of one pass and the start of the next that a change causes. A change
         /// after a quiet spell (no pass for this long) runs a pass at once; the changes that follow it within this
         /// time make one more pass when it has passed, so a burst of watch events makes one pass at its start and
         /// at most one per `debounce` after it.
         package var debounce: Duration
-        /// How often open incidents are offered again when a channel re-sends more often than the resync (an
-        /// Alertmanager channel's `resendInterval`, ``ChannelDefinition/reminderInterval(_:resync:)``); `nil`: on
-        /// each resync only.
-        package var reminderInterval: Duration?
 
-        package init(
-            resyncInterval: Duration,
-            debounce: Duration = .milliseconds(100),
-            reminderInterval: Duration? = nil
-        ) {
+        package init(resyncInterval: Duration, debounce: Duration = .milliseconds(100)) {
             self.resyncInterval = resyncInterval
             self.debounce = debounce
-            self.reminderInterval = reminderInterval
         }
-
-        /// The period of passes that offer open incidents again: the shorter of the resync and reminder intervals.
-        package var reminderCadence: Duration { min(resyncInterval, reminderInterval ?? resyncInterval) }
     }
 
     /// What one pass did.
@@ -95,7 +85,7 @@ package struct Scheduler: Service {
                     try await clock.sleep(for: .milliseconds(200))
                     continue
                 }
-                let full = lastFullPass.map { elapsed() - $0 >= configuration.reminderCadence } ?? true
+                let full = lastFullPass.map { elapsed() - $0 >= configuration.resyncInterval } ?? true
                 do {
                     _ = try await pass(lease: lease, includeReminders: full)
                     if full { lastFullPass = elapsed() }
@@ -105,7 +95,7 @@ package struct Scheduler: Service {
                     continue
                 }
                 let passEnded = elapsed()
-                let untilResync = lastFullPass.map { configuration.reminderCadence - (passEnded - $0) } ?? .zero
+                let untilResync = lastFullPass.map { configuration.resyncInterval - (passEnded - $0) } ?? .zero
                 let wait = min(max(untilResync, .milliseconds(50)), leadership.renewInterval)
                 try await source.waitForChange(timeout: wait)
                 // Leading edge: after a quiet spell the pass runs at once; a change soon after a pass waits out the
