@@ -76,7 +76,7 @@ final class ReplicaProcesses: @unchecked Sendable {
         env.merge(environment) { _, new in new }
         process.environment = env
         let log = directory.appendingPathComponent("\(id).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle

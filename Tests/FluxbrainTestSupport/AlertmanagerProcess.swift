@@ -141,26 +141,17 @@ package final class AlertmanagerProcess: Sendable {
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
-        return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                do {
-                    try process.run()
-                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
+        return try await onOwnThread { () throws(any Error) in
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
         }
     }
 
     private func isReady() async -> Bool {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { [port] in
-                continuation.resume(returning: Self.httpGetOK(port: port, path: "/-/ready"))
-            }
-        }
+        let port = port
+        return await onOwnThread { () throws(Never) in Self.httpGetOK(port: port, path: "/-/ready") }
     }
 
     /// A blocking `GET` on loopback with a 500 ms timeout: `true` on a `200` answer.
