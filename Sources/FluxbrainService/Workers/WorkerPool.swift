@@ -81,23 +81,56 @@ package struct WorkerPool: Service {
     /// Claims and processes one item if there is one; returns `false` when the queue was empty.
     @discardableResult
     package func processOne(worker: String) async -> Bool {
-        let claim: ClaimedWork?
+        switch await claimOne(worker: worker) {
+        case .claimed(let claim):
+            await handle(claim, worker: worker, claimNext: false)
+            return true
+        case .failed:
+            return true
+        case .empty:
+            return false
+        }
+    }
+
+    private enum ClaimAttempt {
+        case claimed(ClaimedWork)
+        case empty
+        /// The claim failed (logged, counted, paused).
+        case failed
+    }
+
+    private func claimOne(worker: String) async -> ClaimAttempt {
         do {
-            claim = try await queue.claim(worker: worker, lease: configuration.lease)
+            guard let claim = try await queue.claim(worker: worker, lease: configuration.lease) else { return .empty }
+            return .claimed(claim)
         } catch {
             logger.warning("claim failed", metadata: ["worker": "\(worker)", "error": .error(error)])
             count("fluxbrain_queue_errors_total", [("operation", "claim")])
             try? await clock.sleep(for: .milliseconds(500))
-            return true
+            return .failed
         }
-        guard let claim else { return false }
-        await handle(claim, worker: worker)
-        return true
     }
 
+    /// Claims and processes items until shutdown; an item that is done is acked together with the claim of the next
+    /// one (``WorkQueue/ackAndClaim(_:worker:lease:)``, one round trip on Redis).
     private func workerLoop(id: String) async {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            if await processOne(worker: id) { continue }
+        var next: ClaimedWork?
+        while !Task.isCancelled {
+            if let claim = next {
+                // Claimed with the previous ack: handled like any claimed item, even if shutdown began meanwhile.
+                next = await handle(claim, worker: id, claimNext: true)
+                continue
+            }
+            if Task.isShuttingDownGracefully { break }
+            switch await claimOne(worker: id) {
+            case .claimed(let claim):
+                next = await handle(claim, worker: id, claimNext: true)
+                continue
+            case .failed:
+                continue
+            case .empty:
+                break
+            }
             do {
                 try await cancelWhenGracefulShutdown {
                     try await queue.waitForWork(timeout: configuration.idleWait)
@@ -136,7 +169,9 @@ package struct WorkerPool: Service {
         case interrupted
     }
 
-    private func handle(_ claim: ClaimedWork, worker: String) async {
+    /// Processes `claim`, then acks or nacks it; with `claimNext`, an ack also claims the worker's next item (unless
+    /// shutting down), which is returned.
+    private func handle(_ claim: ClaimedWork, worker: String, claimNext: Bool) async -> ClaimedWork? {
         var logger = logger
         logger[metadataKey: "fingerprint"] = "\(claim.item.incident.fingerprint.short)"
         logger[metadataKey: "object"] = "\(claim.item.incident.object)"
@@ -146,10 +181,18 @@ package struct WorkerPool: Service {
         let elapsed = elapsedTime(on: clock)
         let outcome = await runWithHeartbeat(claim)
         itemSeconds.record(duration: elapsed())
+        var next: ClaimedWork?
         do {
             switch outcome {
             case .processed(.done):
-                let acked = try await queue.ack(claim)
+                let acked: Bool
+                if claimNext && !Task.isShuttingDownGracefully {
+                    let result = try await queue.ackAndClaim(claim, worker: worker, lease: configuration.lease)
+                    acked = result.acked
+                    next = result.next
+                } else {
+                    acked = try await queue.ack(claim)
+                }
                 count("fluxbrain_work_items_total", [("result", acked ? "done" : "lost")])
                 logger.debug("processed", metadata: ["acked": "\(acked)"])
             case .processed(.retry(let delay, let reason)):
@@ -172,6 +215,7 @@ package struct WorkerPool: Service {
             // The lease will expire and the reaper returns the item: nothing is lost.
             logger.warning("could not ack or nack; the lease will expire", metadata: ["error": .error(error)])
         }
+        return next
     }
 
     /// Runs the processor while heartbeating; cancels it when the lease is lost or the drain grace ends.
