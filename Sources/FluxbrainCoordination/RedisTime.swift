@@ -33,8 +33,11 @@ package final class RedisTime: Sendable {
     ///   - client: the Redis client.
     ///   - clock: the monotonic clock that advances the anchor between refreshes (`ContinuousClock` in production).
     ///   - refresh: how long one anchor is used before `TIME` is asked again (default 5 s).
-    package init(client: RedisClient, clock: any Clock<Duration> = ContinuousClock(), refresh: Duration = defaultRefresh)
-    {
+    package init(
+        client: RedisClient,
+        clock: any Clock<Duration> = ContinuousClock(),
+        refresh: Duration = defaultRefresh
+    ) {
         self.client = client
         self.refresh = refresh
         self.elapsed = elapsedTime(on: clock)
