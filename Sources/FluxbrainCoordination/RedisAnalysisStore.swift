@@ -3,7 +3,9 @@ import FluxbrainRedis
 import Foundation
 import Logging
 
-/// The Redis-backed `AnalysisStore`, shared by every replica; time is Redis `TIME` (milliseconds).
+/// The Redis-backed `AnalysisStore`, shared by every replica; time is Redis `TIME` (milliseconds): the scripts read it
+/// themselves, and ``now()`` extrapolates it from an anchor measured at most every few seconds (``RedisTime``), so a
+/// work item costs no `TIME` round trip.
 ///
 /// | key | type | content |
 /// |---|---|---|
@@ -25,6 +27,7 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
     /// How long a cached result lives.
     package let resultTTL: Duration
     private let client: RedisClient
+    private let time: RedisTime
     private let logger: Logger
 
     /// - Parameters:
@@ -32,11 +35,19 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
     ///   - keyPrefix: the installation's prefix (`FLUXBRAIN_REDIS_PREFIX`).
     ///   - logger: for cached values that do not decode.
     ///   - resultTTL: how long a cached result lives (default 7 days; keep it above `FLUXBRAIN_REPEAT_INTERVAL`).
-    package init(client: RedisClient, keyPrefix: String, logger: Logger, resultTTL: Duration = defaultResultTTL) {
+    ///   - time: where ``now()`` comes from (default: a ``RedisTime`` on `client`, monotonic clock, 5 s refresh).
+    package init(
+        client: RedisClient,
+        keyPrefix: String,
+        logger: Logger,
+        resultTTL: Duration = defaultResultTTL,
+        time: RedisTime? = nil
+    ) {
         self.client = client
         self.keyPrefix = keyPrefix
         self.logger = logger
         self.resultTTL = resultTTL
+        self.time = time ?? RedisTime(client: client)
     }
 
     /// `<prefix>:analysis:<fingerprint>`.
@@ -46,13 +57,9 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
         "\(keyPrefix):analysis-failures:\(fingerprint.hex)"
     }
 
+    /// Redis `TIME` in whole milliseconds, from ``RedisTime`` (no round trip except every few seconds).
     package func now() async throws -> Date {
-        let reply = try await send(RedisCommand("TIME").idempotent(), operation: "now")
-        guard let parts = reply.array, parts.count == 2, let seconds = parts[0].integer,
-            let micros = parts[1].integer
-        else { throw unexpected(reply, from: "now") }
-        // Whole milliseconds, like every timestamp the scripts write.
-        return Date(milliseconds: seconds * 1000 + micros / 1000)
+        try await time.now()
     }
 
     package func cachedResult(for fingerprint: Fingerprint) async throws -> AnalysisResult? {

@@ -28,31 +28,91 @@ extension RedisCoordination {
     /// next item.
     package func claim(worker: String, lease: Duration) async throws -> ClaimedWork? {
         while true {
-            let token = UUID().uuidString.lowercased()
-            let reply = try await run(
-                CoordinationScripts.claim,
-                keys: [keys.ready, keys.leases, keys.itemPrefix, keys.dead, keys.pending, keys.delayed],
-                arguments: [worker, token, lease.wholeMilliseconds(atLeast: 1), configuration.maxAttempts]
-            )
-            guard let elements = reply.array, let buried = elements.first?.integer else {
-                throw unexpected(reply, from: "claim")
+            let call = claimCall(worker: worker, lease: lease)
+            let reply = try await run(call.script, keys: call.keys, arguments: call.arguments)
+            switch try await claimed(from: reply, worker: worker, token: call.token) {
+            case .empty: return nil
+            case .claimed(let work): return work
+            case .buried: continue
             }
-            if buried > 0 {
-                metrics.deadLetters.increment(by: buried)
-                logger.warning(
-                    "dead-lettered items claimed too often",
-                    metadata: ["count": "\(buried)", "worker": "\(worker)"]
-                )
-            }
-            if elements.count == 1 { return nil }
-            guard elements.count == 4, let key = elements[1].string, let attempts = elements[3].integer else {
-                throw unexpected(reply, from: "claim")
-            }
-            if let item = Self.decodeItem(elements[2].bytes), item.key == key {
-                return ClaimedWork(item: item, token: token, attempts: Int(attempts))
-            }
-            try await buryMalformed(key: key, token: token, worker: worker)
         }
+    }
+
+    /// Acks `claim` and claims the next item in one round trip: the `ack` and `claim` scripts pipelined on one
+    /// connection (each is atomic on its own, exactly as in two calls). An undecodable next item is dead-lettered
+    /// and the claim goes on with ``claim(worker:lease:)``.
+    package func ackAndClaim(_ claim: ClaimedWork, worker: String, lease: Duration) async throws -> AckAndClaim {
+        let next = claimCall(worker: worker, lease: lease)
+        let replies: [RedisReply]
+        do {
+            replies = try await client.evalSHA([
+                RedisScriptCall(
+                    CoordinationScripts.ack,
+                    keys: [keys.leases, keys.itemPrefix, keys.pending],
+                    arguments: [claim.item.key, claim.token]
+                ),
+                RedisScriptCall(next.script, keys: next.keys, arguments: next.arguments),
+            ])
+        } catch {
+            throw CoordinationError(.redis, "ack and claim failed", underlying: error)
+        }
+        guard replies.count == 2 else {
+            throw CoordinationError(.unexpectedReply, "ack and claim returned \(replies.count) replies")
+        }
+        for (reply, name) in zip(replies, ["ack", "claim"]) {
+            if let message = reply.errorMessage {
+                throw CoordinationError(.redis, "\(name) failed", underlying: RedisError(.server, message))
+            }
+        }
+        let acked = try integer(replies[0], from: "ack") == 1
+        switch try await claimed(from: replies[1], worker: worker, token: next.token) {
+        case .empty: return AckAndClaim(acked: acked, next: nil)
+        case .claimed(let work): return AckAndClaim(acked: acked, next: work)
+        case .buried: return AckAndClaim(acked: acked, next: try await self.claim(worker: worker, lease: lease))
+        }
+    }
+
+    /// The `claim` script's call for `worker`, with a fresh token.
+    private func claimCall(worker: String, lease: Duration) -> (
+        script: RedisScript, keys: [String], arguments: [any RedisArgumentConvertible], token: String
+    ) {
+        let token = UUID().uuidString.lowercased()
+        return (
+            CoordinationScripts.claim,
+            [keys.ready, keys.leases, keys.itemPrefix, keys.dead, keys.pending, keys.delayed],
+            [worker, token, lease.wholeMilliseconds(atLeast: 1), configuration.maxAttempts],
+            token
+        )
+    }
+
+    private enum ClaimReply {
+        case empty
+        case claimed(ClaimedWork)
+        /// The popped item did not decode and was dead-lettered; claim again.
+        case buried
+    }
+
+    /// Reads a `claim` script reply: counts what it dead-lettered, decodes the item, buries one that does not decode.
+    private func claimed(from reply: RedisReply, worker: String, token: String) async throws -> ClaimReply {
+        guard let elements = reply.array, let buried = elements.first?.integer else {
+            throw unexpected(reply, from: "claim")
+        }
+        if buried > 0 {
+            metrics.deadLetters.increment(by: buried)
+            logger.warning(
+                "dead-lettered items claimed too often",
+                metadata: ["count": "\(buried)", "worker": "\(worker)"]
+            )
+        }
+        if elements.count == 1 { return .empty }
+        guard elements.count == 4, let key = elements[1].string, let attempts = elements[3].integer else {
+            throw unexpected(reply, from: "claim")
+        }
+        if let item = Self.decodeItem(elements[2].bytes), item.key == key {
+            return .claimed(ClaimedWork(item: item, token: token, attempts: Int(attempts)))
+        }
+        try await buryMalformed(key: key, token: token, worker: worker)
+        return .buried
     }
 
     private func buryMalformed(key: String, token: String, worker: String) async throws {

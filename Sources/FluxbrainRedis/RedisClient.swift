@@ -115,13 +115,17 @@ package final class RedisClient: Sendable {
         keys: [String] = [],
         arguments: [any RedisArgumentConvertible] = []
     ) async throws(RedisError) -> RedisReply {
-        let argumentBytes: [[UInt8]] = arguments.map { argument in
-            var bytes: [UInt8] = []
-            argument.appendRedisArgument(to: &bytes)
-            return bytes
-        }
+        let call = RedisScriptCall(script, keys: keys, arguments: arguments)
         return try await typed {
-            try await withConnection { try $0.evalSHA(script, keys: keys, arguments: argumentBytes) }
+            try await withConnection { try $0.evalSHA(call.script, keys: call.keys, arguments: call.arguments) }
+        }
+    }
+
+    /// Runs several scripts in one round trip on one connection (pipelined `EVALSHA`); replies in order, error replies
+    /// in place. A script Redis did not know (`NOSCRIPT`, so it did not run) is loaded and run again on its own.
+    package func evalSHA(_ calls: [RedisScriptCall]) async throws(RedisError) -> [RedisReply] {
+        try await typed {
+            try await withConnection { try $0.evalSHA(calls) }
         }
     }
 

@@ -140,6 +140,36 @@ package final class RedisConnection {
         }
     }
 
+    /// Runs several scripts with `EVALSHA` in one write (one round trip) and returns their replies in order, error
+    /// replies in place (like ``pipeline(_:)``). Scripts whose SHA is not cached are loaded first; a script Redis
+    /// answers `NOSCRIPT` for (it did not run) is loaded and run again on its own, after the others.
+    package func evalSHA(_ calls: [RedisScriptCall]) throws(RedisError) -> [RedisReply] {
+        do throws(RedisError) {
+            var commands: [RedisCommand] = []
+            commands.reserveCapacity(calls.count)
+            for call in calls {
+                var sha = environment.scripts.sha(for: call.script)
+                if sha == nil { sha = try loadScriptThrowing(call.script) }
+                commands.append(Self.evalSHACommand(sha!, keys: call.keys, arguments: call.arguments))
+            }
+            var replies = try pipelineThrowing(commands)
+            for index in replies.indices {
+                guard case .error(let message) = replies[index], message.hasPrefix("NOSCRIPT") else { continue }
+                let call = calls[index]
+                logger.info(
+                    "Redis script cache miss, reloading script",
+                    metadata: ["redis.script": "\(call.script.name)"]
+                )
+                let sha = try loadScriptThrowing(call.script)
+                replies[index] = try roundTrip(Self.evalSHACommand(sha, keys: call.keys, arguments: call.arguments))
+            }
+            return replies
+        } catch {
+            environment.metrics.recordError(error)
+            throw error
+        }
+    }
+
     /// Loads `script` with `SCRIPT LOAD`, caches and returns its SHA1.
     @discardableResult
     package func loadScript(_ script: RedisScript) throws(RedisError) -> String {
@@ -261,10 +291,7 @@ package final class RedisConnection {
         arguments: [any RedisArgumentConvertible]
     ) throws(RedisError) -> RedisReply {
         func command(_ sha: String) -> RedisCommand {
-            var command = RedisCommand("EVALSHA", sha, keys.count)
-            for key in keys { command.append(key) }
-            for argument in arguments { command.append(argument) }
-            return command
+            Self.evalSHACommand(sha, keys: keys, arguments: arguments)
         }
         let sha: String
         if let cached = environment.scripts.sha(for: script) {
@@ -279,6 +306,17 @@ package final class RedisConnection {
             return try roundTrip(command(reloaded)).throwingServerError()
         }
         return try reply.throwingServerError()
+    }
+
+    private static func evalSHACommand(
+        _ sha: String,
+        keys: [any RedisArgumentConvertible],
+        arguments: [any RedisArgumentConvertible]
+    ) -> RedisCommand {
+        var command = RedisCommand("EVALSHA", sha, keys.count)
+        for key in keys { command.append(key) }
+        for argument in arguments { command.append(argument) }
+        return command
     }
 
     private func loadScriptThrowing(_ script: RedisScript) throws(RedisError) -> String {

@@ -152,3 +152,21 @@ package struct RedisScript: Sendable, Hashable, CustomStringConvertible {
     /// `RedisScript(name)`.
     package var description: String { "RedisScript(\(name))" }
 }
+
+/// One script run of a pipeline (``RedisClient/evalSHA(_:)``): the script, its keys and its arguments as bytes.
+package struct RedisScriptCall: Sendable {
+    package var script: RedisScript
+    package var keys: [String]
+    package var arguments: [[UInt8]]
+
+    /// Encodes `arguments` as Redis arguments at once (so the call is `Sendable`).
+    package init(_ script: RedisScript, keys: [String] = [], arguments: [any RedisArgumentConvertible] = []) {
+        self.script = script
+        self.keys = keys
+        self.arguments = arguments.map { argument in
+            var bytes: [UInt8] = []
+            argument.appendRedisArgument(to: &bytes)
+            return bytes
+        }
+    }
+}

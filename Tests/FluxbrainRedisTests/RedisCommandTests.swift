@@ -100,6 +100,32 @@ import Testing
         }
     }
 
+    @Test func pipelinedScriptsRunInOrderAndRecoverAfterScriptFlush() async throws {
+        // SCRIPT FLUSH affects every client of the server, so this test uses a private server.
+        try await RedisServerProcess.with { server in
+            try await withRedisClient(
+                configuration: try RedisConfiguration(url: server.url),
+                logger: CapturedLogs().logger()
+            ) { client in
+                let incr = RedisScript(name: "incr-by", source: "return redis.call('INCRBY', KEYS[1], ARGV[1])")
+                let get = RedisScript(name: "get", source: "return redis.call('GET', KEYS[1])")
+                let failing = RedisScript(name: "fails", source: "return redis.error_reply('NOPE no way')")
+                let calls = [
+                    RedisScriptCall(incr, keys: ["p"], arguments: [5]), RedisScriptCall(failing),
+                    RedisScriptCall(get, keys: ["p"]),
+                ]
+                // Not loaded yet: loaded first, then run in one write; an error reply stays in place.
+                #expect(try await client.evalSHA(calls) == [.integer(5), .error("NOPE no way"), .bulk(Array("5".utf8))])
+                try await client.send("SCRIPT", "FLUSH")
+                // Cached SHAs now get NOSCRIPT: each script is loaded and run again, once, in order.
+                #expect(
+                    try await client.evalSHA(calls) == [.integer(10), .error("NOPE no way"), .bulk(Array("10".utf8))]
+                )
+                #expect(try await client.send("GET", "p") == .bulk(Array("10".utf8)))
+            }
+        }
+    }
+
     @Test func evalSHARecoversAfterScriptFlush() async throws {
         // SCRIPT FLUSH affects every client of the server, so this test uses a private server.
         try await RedisServerProcess.with { server in

@@ -324,6 +324,39 @@ package enum WorkQueueConformance {
             )
             try c.checkEqual(try await q.reap(), ReapResult(), "reap after ack")
         },
+        make("ackAndClaim acks like ack (only for the current token) and claims the next item like claim") { c in
+            let q = c.coordination
+            let lease = try await leader(c)
+            for n in 1...2 { _ = try await q.enqueue(item(n), lease: lease) }
+            let first = try requireValue(try await q.claim(worker: "w1", lease: c.unit * 30), c, "claim")
+            // The next item is leased for one unit only, so it can be lost below.
+            let done = try await q.ackAndClaim(first, worker: "w1", lease: c.unit)
+            try c.check(done.acked, "ackAndClaim did not ack a current claim")
+            try c.checkEqual(done.next?.item, item(2), "the item claimed with the ack")
+            try c.checkEqual(done.next?.attempts, 1, "attempts of the item claimed with the ack")
+            try c.check(!(try await q.isPending(key: item(1).key)), "the acked item is still pending")
+            let second = try requireValue(done.next, c, "next")
+            let repeated = try await q.ackAndClaim(first, worker: "w1", lease: c.unit * 30)
+            try c.check(!repeated.acked, "a second ackAndClaim acked again")
+            try c.checkEqual(repeated.next, nil, "claim from an empty queue")
+            // The second item's lease expires and the reaper returns it: the stale claim is not acked, and the same
+            // call claims the item again under a new token.
+            try await c.wait(2)
+            try c.checkEqual(try await q.reap(), ReapResult(requeued: 1, deadLettered: 0), "reap")
+            let late = try await q.ackAndClaim(second, worker: "w1", lease: c.unit * 30)
+            try c.check(!late.acked, "ackAndClaim acked a lost claim")
+            let again = try requireValue(late.next, c, "the reaped item claimed again")
+            try c.checkEqual(again.item, item(2), "item claimed again")
+            try c.checkEqual(again.attempts, 2, "attempts after the lost lease")
+            try c.check(again.token != second.token, "the new claim reuses the lost token")
+            let last = try await q.ackAndClaim(again, worker: "w1", lease: c.unit * 30)
+            try c.check(last.acked, "ackAndClaim of the new claim")
+            try c.checkEqual(
+                try await q.stats(),
+                QueueStats(ready: 0, delayed: 0, leased: 0, dead: 0, pending: 0),
+                "stats"
+            )
+        },
         make("claims come out in enqueue order") { c in
             let q = c.coordination
             let lease = try await leader(c)

@@ -27,7 +27,8 @@ package struct ChannelOutcome: Sendable {
 /// Delivers an incident's notifications on every channel independently.
 ///
 /// For each channel: claim through the `NotificationStore` (which applies `NotificationStateMachine`), send, then
-/// `markSent` or `markFailed`. Channels run concurrently in a task group; an error on one never affects another.
+/// `markSent` or `markFailed`. Several channels run concurrently in task groups (one channel runs inline, without
+/// them); an error on one never affects another.
 /// The analysis is asked for lazily, once, and only if at least one channel is to send.
 package struct NotificationDispatcher: Sendable {
     package var notifiers: [any Notifier]
@@ -85,34 +86,23 @@ package struct NotificationDispatcher: Sendable {
         incidentLogger[metadataKey: "cluster"] = "\(incident.object.cluster)"
         let logger = incidentLogger
 
-        // 1. Claim on every channel.
-        struct Claimed: Sendable {
-            var index: Int
-            var token: String
-            var claim: NotificationClaim?
-            var error: String?
-        }
-        let claims = await withTaskGroup(of: Claimed.self) { group in
-            for (index, notifier) in notifiers.enumerated() {
-                let token = makeToken()
-                group.addTask {
-                    do {
-                        let claim = try await store.claim(
-                            fingerprint: incident.fingerprint,
-                            channel: notifier.channel,
-                            status: status,
-                            token: token,
-                            settings: settings(for: notifier.channel)
-                        )
-                        return Claimed(index: index, token: token, claim: claim)
-                    } catch {
-                        return Claimed(index: index, token: token, error: "\(error)")
+        // 1. Claim on every channel. One channel (the common case) is claimed and sent to inline: a task group of
+        // one child only adds a hop to another thread and back.
+        let claims: [Claimed]
+        if notifiers.count == 1 {
+            claims = [await claim(notifiers[0], index: 0, token: makeToken(), incident: incident, status: status)]
+        } else {
+            claims = await withTaskGroup(of: Claimed.self) { group in
+                for (index, notifier) in notifiers.enumerated() {
+                    let token = makeToken()
+                    group.addTask {
+                        await claim(notifier, index: index, token: token, incident: incident, status: status)
                     }
                 }
+                var all: [Claimed] = []
+                for await claimed in group { all.append(claimed) }
+                return all.sorted { $0.index < $1.index }
             }
-            var all: [Claimed] = []
-            for await claimed in group { all.append(claimed) }
-            return all.sorted { $0.index < $1.index }
         }
 
         // 2. Analysis, once, if anything is to be sent.
@@ -120,54 +110,101 @@ package struct NotificationDispatcher: Sendable {
         let outcome: AnalysisOutcome? = anyToSend ? await analysis() : nil
 
         // 3. Send on the claimed channels, concurrently.
+        if claims.count == 1 {
+            return [
+                await deliver(claims[0], with: notifiers[0], incident: incident, analysis: outcome, logger: logger)
+            ]
+        }
         return await withTaskGroup(of: (Int, ChannelOutcome).self) { group in
             for claimed in claims {
                 let notifier = notifiers[claimed.index]
-                let channel = notifier.channel
-                guard let claim = claimed.claim else {
-                    logger.warning(
-                        "notification store failed; not notifying",
-                        metadata: ["channel": "\(channel)", "error": "\(claimed.error ?? "?")"]
-                    )
-                    group.addTask {
-                        (claimed.index, ChannelOutcome(channel: channel, result: .storeError(claimed.error ?? "?")))
-                    }
-                    continue
-                }
-                guard case .send(let kind, let sequence) = claim.decision, let outcome else {
-                    logger.debug(
-                        "notification skipped",
-                        metadata: ["channel": "\(channel)", "decision": "\(claim.decision)"]
-                    )
-                    group.addTask {
-                        (claimed.index, ChannelOutcome(channel: channel, result: .skipped(claim.decision)))
-                    }
-                    continue
-                }
-                let notification = IncidentNotification(
-                    kind: kind,
-                    incident: incident,
-                    analysis: outcome,
-                    sequence: sequence,
-                    notifiedAt: claim.now,
-                    previousReference: claim.reference,
-                    isRetry: claim.previousFailures > 0
-                )
                 group.addTask {
-                    let result = await send(
-                        notification,
+                    let result = await deliver(
+                        claimed,
                         with: notifier,
-                        token: claimed.token,
-                        retry: notification.isRetry,
+                        incident: incident,
+                        analysis: outcome,
                         logger: logger
                     )
-                    return (claimed.index, ChannelOutcome(channel: channel, result: result))
+                    return (claimed.index, result)
                 }
             }
             var all: [(Int, ChannelOutcome)] = []
             for await item in group { all.append(item) }
             return all.sorted { $0.0 < $1.0 }.map(\.1)
         }
+    }
+
+    /// A channel's claim: its token and the store's decision, or why the store could not be asked.
+    private struct Claimed: Sendable {
+        var index: Int
+        var token: String
+        var claim: NotificationClaim?
+        var error: String?
+    }
+
+    /// Claims `notifier`'s channel with `token`.
+    private func claim(
+        _ notifier: any Notifier,
+        index: Int,
+        token: String,
+        incident: Incident,
+        status: NotificationStatus
+    ) async -> Claimed {
+        do {
+            let claim = try await store.claim(
+                fingerprint: incident.fingerprint,
+                channel: notifier.channel,
+                status: status,
+                token: token,
+                settings: settings(for: notifier.channel)
+            )
+            return Claimed(index: index, token: token, claim: claim)
+        } catch {
+            return Claimed(index: index, token: token, error: "\(error)")
+        }
+    }
+
+    /// What the channel's claim comes to: a store error or a skip (logged), or the notification sent.
+    private func deliver(
+        _ claimed: Claimed,
+        with notifier: any Notifier,
+        incident: Incident,
+        analysis outcome: AnalysisOutcome?,
+        logger: Logger
+    ) async -> ChannelOutcome {
+        let channel = notifier.channel
+        guard let claim = claimed.claim else {
+            logger.warning(
+                "notification store failed; not notifying",
+                metadata: ["channel": "\(channel)", "error": "\(claimed.error ?? "?")"]
+            )
+            return ChannelOutcome(channel: channel, result: .storeError(claimed.error ?? "?"))
+        }
+        guard case .send(let kind, let sequence) = claim.decision, let outcome else {
+            logger.debug(
+                "notification skipped",
+                metadata: ["channel": "\(channel)", "decision": "\(claim.decision)"]
+            )
+            return ChannelOutcome(channel: channel, result: .skipped(claim.decision))
+        }
+        let notification = IncidentNotification(
+            kind: kind,
+            incident: incident,
+            analysis: outcome,
+            sequence: sequence,
+            notifiedAt: claim.now,
+            previousReference: claim.reference,
+            isRetry: claim.previousFailures > 0
+        )
+        let result = await send(
+            notification,
+            with: notifier,
+            token: claimed.token,
+            retry: notification.isRetry,
+            logger: logger
+        )
+        return ChannelOutcome(channel: channel, result: result)
     }
 
     private func send(

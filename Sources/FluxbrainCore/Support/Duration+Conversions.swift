@@ -15,6 +15,9 @@ extension Duration {
     /// Whole milliseconds, at least `minimum` (Redis rejects `PX 0`).
     package func wholeMilliseconds(atLeast minimum: Int64) -> Int64 { Swift.max(minimum, wholeMilliseconds) }
 
+    /// Whole microseconds, truncated toward zero, saturating at the `Int64` bounds.
+    package var wholeMicroseconds: Int64 { whole(unitsPerSecond: 1_000_000) }
+
     /// Whole nanoseconds, truncated toward zero, saturating at the `Int64` bounds (NIO's `TimeAmount` unit).
     package var nanoseconds: Int64 { whole(unitsPerSecond: 1_000_000_000) }
 

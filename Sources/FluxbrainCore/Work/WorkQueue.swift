@@ -12,12 +12,17 @@ import Foundation
 /// - `nack` puts the item back after `delay` (or dead-letters it once attempts reached `maxAttempts`) and keeps the
 ///   error; `ack` removes it for good.
 /// - `reap` returns expired leases to the front of the queue, or dead-letters them at `maxAttempts`.
+/// - `ackAndClaim` is `ack` then `claim` (a worker that finished an item takes its next one); an implementation may do
+///   both in one round trip, with exactly the semantics of the two calls.
 package protocol WorkQueue: Sendable {
     func enqueue(_ item: WorkItem, lease: LeaderLease) async throws -> EnqueueResult
     func claim(worker: String, lease: Duration) async throws -> ClaimedWork?
     func heartbeat(_ claim: ClaimedWork, lease: Duration) async throws -> Bool
     func ack(_ claim: ClaimedWork) async throws -> Bool
     func nack(_ claim: ClaimedWork, delay: Duration, error: String) async throws -> Bool
+    /// ``ack(_:)`` of `claim`, then ``claim(worker:lease:)`` of the next item. If it throws, the ack may or may not
+    /// have been applied, and an item claimed by it is returned by the reaper when its lease expires.
+    func ackAndClaim(_ claim: ClaimedWork, worker: String, lease: Duration) async throws -> AckAndClaim
     func reap() async throws -> ReapResult
     func stats() async throws -> QueueStats
     func deadLetters(limit: Int) async throws -> [DeadLetter]
@@ -27,6 +32,27 @@ package protocol WorkQueue: Sendable {
     func isPending(key: String) async throws -> Bool
     /// Waits up to `timeout` for an enqueue (a doorbell); returns early when work may be available.
     func waitForWork(timeout: Duration) async throws
+}
+
+/// What ``WorkQueue/ackAndClaim(_:worker:lease:)`` did.
+package struct AckAndClaim: Sendable {
+    /// `false` when the claim had been lost (the item was not acked by this call).
+    package var acked: Bool
+    /// The next item, claimed, if one was ready.
+    package var next: ClaimedWork?
+
+    package init(acked: Bool, next: ClaimedWork?) {
+        self.acked = acked
+        self.next = next
+    }
+}
+
+extension WorkQueue {
+    /// `ack` then `claim`, two calls.
+    package func ackAndClaim(_ claim: ClaimedWork, worker: String, lease: Duration) async throws -> AckAndClaim {
+        let acked = try await ack(claim)
+        return AckAndClaim(acked: acked, next: try await self.claim(worker: worker, lease: lease))
+    }
 }
 
 /// The scheduler lock: one replica at a time holds it and may enqueue.

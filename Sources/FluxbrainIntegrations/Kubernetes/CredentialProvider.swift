@@ -89,16 +89,6 @@ package actor CredentialProvider {
     }
 }
 
-/// A function giving the time elapsed on `clock` since this call: lets types hold `any Clock<Duration>` and still
-/// measure intervals.
-package func elapsedTime(on clock: any Clock<Duration>) -> @Sendable () -> Duration {
-    func make<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Duration {
-        let origin = clock.now
-        return { origin.duration(to: clock.now) }
-    }
-    return make(clock)
-}
-
 /// `ExecCredential.status`.
 package struct ExecCredentialStatus: Sendable, Codable, Hashable {
     package var token: String?

@@ -4,12 +4,18 @@ import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// Claims work items and processes them: `FLUXBRAIN_WORKERS` workers on every replica, plus the lease reaper.
 ///
 /// Each claim is heartbeated every third of the lease; when a heartbeat finds the claim lost, processing is
 /// cancelled before any further side effect. On graceful shutdown workers stop claiming, in-flight items get
 /// `drainGrace` to finish, and what is still running then is cancelled and nacked so another replica picks it up.
+///
+/// A worker processes its items inline, one after another, in one task; beside it runs one guard for the worker's
+/// life (not per item) with the heartbeat timer and the drain-grace timer. The guard stops an item by cancelling the
+/// worker's task group, so a worker costs no child task and no timer per item; after a lost lease the worker starts
+/// afresh.
 package struct WorkerPool: Service {
     package struct Configuration: Sendable {
         package var workers: Int
@@ -78,34 +84,44 @@ package struct WorkerPool: Service {
         }
     }
 
-    /// Claims and processes one item if there is one; returns `false` when the queue was empty.
+    /// Claims and processes one item if there is one (heartbeated and interruptible like a worker's); returns `false`
+    /// when the queue was empty.
     @discardableResult
     package func processOne(worker: String) async -> Bool {
-        let claim: ClaimedWork?
+        switch await claimOne(worker: worker) {
+        case .claimed(let claim):
+            let current = CurrentItem()
+            let end = await guarded(current) {
+                if case .stop(let end) = await self.handle(claim, worker: worker, current: current, claimNext: false) {
+                    return end
+                }
+                return .stopped
+            }
+            await settle(end, worker: worker)
+            return true
+        case .failed:
+            return true
+        case .empty:
+            return false
+        }
+    }
+
+    private enum ClaimAttempt {
+        case claimed(ClaimedWork)
+        case empty
+        /// The claim failed (logged, counted, paused).
+        case failed
+    }
+
+    private func claimOne(worker: String) async -> ClaimAttempt {
         do {
-            claim = try await queue.claim(worker: worker, lease: configuration.lease)
+            guard let claim = try await queue.claim(worker: worker, lease: configuration.lease) else { return .empty }
+            return .claimed(claim)
         } catch {
             logger.warning("claim failed", metadata: ["worker": "\(worker)", "error": .error(error)])
             count("fluxbrain_queue_errors_total", [("operation", "claim")])
             try? await clock.sleep(for: .milliseconds(500))
-            return true
-        }
-        guard let claim else { return false }
-        await handle(claim, worker: worker)
-        return true
-    }
-
-    private func workerLoop(id: String) async {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            if await processOne(worker: id) { continue }
-            do {
-                try await cancelWhenGracefulShutdown {
-                    try await queue.waitForWork(timeout: configuration.idleWait)
-                }
-            } catch {
-                if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                try? await clock.sleep(for: .milliseconds(500))
-            }
+            return .failed
         }
     }
 
@@ -129,27 +145,207 @@ package struct WorkerPool: Service {
         }
     }
 
+    /// How a worker's items loop (or one guarded item) ended.
+    private enum End: Sendable {
+        /// Shutdown or cancellation: the worker stops.
+        case stopped
+        /// The guard found the lease lost and stopped the item (counted and logged): the worker starts afresh.
+        case leaseLost
+        /// The drain grace ended while `claim` was processed: nack it for another replica, then stop.
+        case interrupted(ClaimedWork)
+    }
+
+    /// Runs the worker's items and its guard until shutdown, starting afresh after a lost lease.
+    private func workerLoop(id: String) async {
+        let current = CurrentItem()
+        while !Task.isCancelled {
+            let end = await guarded(current) { await self.items(worker: id, current: current) }
+            await settle(end, worker: id)
+            guard case .leaseLost = end, !Task.isShuttingDownGracefully else { return }
+        }
+    }
+
+    /// Nacks an interrupted item (outside the cancelled task group, so the nack is not cancelled too).
+    private func settle(_ end: End, worker: String) async {
+        guard case .interrupted(let claim) = end else { return }
+        let logger = itemLogger(claim)
+        do {
+            _ = try await queue.nack(claim, delay: .zero, error: "interrupted by shutdown of \(worker)")
+            count("fluxbrain_work_items_total", [("result", "interrupted")])
+            logger.info("interrupted by shutdown: returned to the queue")
+        } catch {
+            logger.warning("could not ack or nack; the lease will expire", metadata: ["error": .error(error)])
+        }
+    }
+
+    /// Runs `body` (which processes the items it claims under `current`) beside the guard of `current`; when the
+    /// guard stops the current item it cancels `body`, whose processing then ends before further side effects.
+    private func guarded(_ current: CurrentItem, _ body: @escaping @Sendable () async -> End) async -> End {
+        enum Event: Sendable {
+            case finished(End)
+            case guardStopped(Bool)
+        }
+        return await withTaskGroup(of: Event.self) { group in
+            group.addTask { .finished(await body()) }
+            group.addTask { .guardStopped(await self.guardItems(current)) }
+            var end = End.stopped
+            for await event in group {
+                switch event {
+                case .finished(let result):
+                    end = result
+                    group.cancelAll()
+                case .guardStopped(true):
+                    group.cancelAll()
+                case .guardStopped(false):
+                    break
+                }
+            }
+            return end
+        }
+    }
+
+    /// Claims and processes items until shutdown; an item that is done is acked together with the claim of the next
+    /// one (``WorkQueue/ackAndClaim(_:worker:lease:)``, one round trip on Redis).
+    private func items(worker: String, current: CurrentItem) async -> End {
+        var next: ClaimedWork?
+        while !Task.isCancelled {
+            let claim: ClaimedWork
+            if let carried = next {
+                // Claimed with the previous ack: handled like any claimed item, even if shutdown began meanwhile.
+                claim = carried
+                next = nil
+            } else {
+                if Task.isShuttingDownGracefully { break }
+                switch await claimOne(worker: worker) {
+                case .claimed(let claimed):
+                    claim = claimed
+                case .failed:
+                    continue
+                case .empty:
+                    do {
+                        try await cancelWhenGracefulShutdown {
+                            try await queue.waitForWork(timeout: configuration.idleWait)
+                        }
+                    } catch {
+                        if Task.isShuttingDownGracefully || Task.isCancelled { return .stopped }
+                        try? await clock.sleep(for: .milliseconds(500))
+                    }
+                    continue
+                }
+            }
+            switch await handle(claim, worker: worker, current: current, claimNext: true) {
+            case .next(let claimed): next = claimed
+            case .stop(let end): return end
+            }
+        }
+        return .stopped
+    }
+
+    /// The guard of a worker's items: heartbeats the current claim every third of the lease, and after SIGTERM
+    /// interrupts an item still running when the drain grace ends. Returns `true` when it stopped the current item
+    /// (the caller then cancels the processing), `false` when cancelled.
+    private func guardItems(_ current: CurrentItem) async -> Bool {
+        let queue = queue
+        let lease = configuration.lease
+        let grace = configuration.drainGrace
+        let clock = clock
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                // One timer per worker: every third of the lease, whatever item is current is heartbeated.
+                while !Task.isCancelled {
+                    try? await clock.sleep(for: lease / 3)
+                    if Task.isCancelled { return false }
+                    guard let claim = current.claim else { continue }
+                    if let alive = try? await queue.heartbeat(claim, lease: lease), !alive,
+                        current.stop(claim, because: .leaseLost)
+                    {
+                        return true
+                    }
+                }
+                return false
+            }
+            group.addTask {
+                // After SIGTERM, give the item in flight `grace` to finish, then interrupt it.
+                do {
+                    try await gracefulShutdown()
+                } catch {
+                    return false
+                }
+                try? await clock.sleep(for: grace)
+                if Task.isCancelled { return false }
+                guard let claim = current.claim else { return false }
+                return current.stop(claim, because: .interrupted)
+            }
+            for await stopped in group where stopped {
+                group.cancelAll()
+                return true
+            }
+            return false
+        }
+    }
+
     private enum Outcome: Sendable {
         case processed(ProcessingResult)
         case failed(String)
-        case leaseLost
         case interrupted
     }
 
-    private func handle(_ claim: ClaimedWork, worker: String) async {
+    private enum Handled {
+        /// Acked or nacked; the item claimed with the ack, if any.
+        case next(ClaimedWork?)
+        /// The guard stopped the item.
+        case stop(End)
+    }
+
+    private func itemLogger(_ claim: ClaimedWork) -> Logger {
         var logger = logger
         logger[metadataKey: "fingerprint"] = "\(claim.item.incident.fingerprint.short)"
         logger[metadataKey: "object"] = "\(claim.item.incident.object)"
         logger[metadataKey: "cluster"] = "\(claim.item.incident.object.cluster)"
         logger[metadataKey: "transition"] = "\(claim.item.transition.rawValue)"
         logger[metadataKey: "attempt"] = "\(claim.attempts)"
+        return logger
+    }
+
+    /// Processes `claim` as the current item, then acks or nacks it; with `claimNext`, an ack also claims the
+    /// worker's next item (unless shutting down), which is returned. An item the guard stopped is neither acked nor
+    /// nacked here.
+    private func handle(_ claim: ClaimedWork, worker: String, current: CurrentItem, claimNext: Bool) async -> Handled {
+        let logger = itemLogger(claim)
         let elapsed = elapsedTime(on: clock)
-        let outcome = await runWithHeartbeat(claim)
+        current.begin(claim)
+        let outcome: Outcome
+        do {
+            outcome = .processed(try await processor.process(claim.item))
+        } catch is CancellationError {
+            outcome = .interrupted
+        } catch {
+            outcome = .failed("\(error)")
+        }
+        let stopped = current.end()
         itemSeconds.record(duration: elapsed())
+        switch stopped {
+        case .leaseLost:
+            count("fluxbrain_work_items_total", [("result", "lost")])
+            logger.warning("lease lost: stopped before further side effects")
+            return .stop(.leaseLost)
+        case .interrupted:
+            return .stop(.interrupted(claim))
+        case nil:
+            break
+        }
+        var next: ClaimedWork?
         do {
             switch outcome {
             case .processed(.done):
-                let acked = try await queue.ack(claim)
+                let acked: Bool
+                if claimNext && !Task.isShuttingDownGracefully {
+                    let result = try await queue.ackAndClaim(claim, worker: worker, lease: configuration.lease)
+                    acked = result.acked
+                    next = result.next
+                } else {
+                    acked = try await queue.ack(claim)
+                }
                 count("fluxbrain_work_items_total", [("result", acked ? "done" : "lost")])
                 logger.debug("processed", metadata: ["acked": "\(acked)"])
             case .processed(.retry(let delay, let reason)):
@@ -160,10 +356,8 @@ package struct WorkerPool: Service {
                 _ = try await queue.nack(claim, delay: .seconds(5), error: error)
                 count("fluxbrain_work_items_total", [("result", "error")])
                 logger.warning("processing failed", metadata: ["error": "\(error)"])
-            case .leaseLost:
-                count("fluxbrain_work_items_total", [("result", "lost")])
-                logger.warning("lease lost: stopped before further side effects")
             case .interrupted:
+                // Cancelled from outside (the service group), not by the guard.
                 _ = try await queue.nack(claim, delay: .zero, error: "interrupted by shutdown of \(worker)")
                 count("fluxbrain_work_items_total", [("result", "interrupted")])
                 logger.info("interrupted by shutdown: returned to the queue")
@@ -172,53 +366,43 @@ package struct WorkerPool: Service {
             // The lease will expire and the reaper returns the item: nothing is lost.
             logger.warning("could not ack or nack; the lease will expire", metadata: ["error": .error(error)])
         }
+        return .next(next)
+    }
+}
+
+/// The item a worker is processing, shared with its guard: the guard heartbeats it and may stop it (lease lost,
+/// drain grace over); the worker reads, when processing returns, whether it was stopped. Both decide under one lock,
+/// so a heartbeat that fails for an item the worker already finished never stops the next one.
+final class CurrentItem: Sendable {
+    enum Stop: Sendable {
+        case leaseLost
+        case interrupted
     }
 
-    /// Runs the processor while heartbeating; cancels it when the lease is lost or the drain grace ends.
-    private func runWithHeartbeat(_ claim: ClaimedWork) async -> Outcome {
-        let processor = processor
-        let queue = queue
-        let lease = configuration.lease
-        let grace = configuration.drainGrace
-        let clock = clock
-        return await withTaskGroup(of: Outcome?.self) { group in
-            group.addTask {
-                do {
-                    return .processed(try await processor.process(claim.item))
-                } catch is CancellationError {
-                    return .interrupted
-                } catch {
-                    return .failed("\(error)")
-                }
-            }
-            group.addTask {
-                // Heartbeat every third of the lease; a lost claim ends processing.
-                while !Task.isCancelled {
-                    try? await clock.sleep(for: lease / 3)
-                    if Task.isCancelled { return nil }
-                    if let alive = try? await queue.heartbeat(claim, lease: lease), !alive { return .leaseLost }
-                }
-                return nil
-            }
-            group.addTask {
-                // After SIGTERM, give the item `grace` to finish, then interrupt it.
-                do {
-                    try await gracefulShutdown()
-                } catch {
-                    return nil
-                }
-                try? await clock.sleep(for: grace)
-                return Task.isCancelled ? nil : .interrupted
-            }
-            var result: Outcome = .interrupted
-            while let next = await group.next() {
-                if let next {
-                    result = next
-                    break
-                }
-            }
-            group.cancelAll()
-            return result
+    private let state = Mutex<(claim: ClaimedWork?, stop: Stop?)>((nil, nil))
+
+    /// The claim being processed, if any.
+    var claim: ClaimedWork? { state.withLock { $0.claim } }
+
+    /// `claim` is being processed from now on.
+    func begin(_ claim: ClaimedWork) {
+        state.withLock { $0 = (claim, nil) }
+    }
+
+    /// Processing returned; whether the guard had stopped it.
+    func end() -> Stop? {
+        state.withLock { state in
+            defer { state = (nil, nil) }
+            return state.stop
+        }
+    }
+
+    /// Stops `claim` if it is still the one being processed (and not stopped yet); `true` if it did.
+    func stop(_ claim: ClaimedWork, because reason: Stop) -> Bool {
+        state.withLock { state in
+            guard state.claim?.token == claim.token, state.stop == nil else { return false }
+            state.stop = reason
+            return true
         }
     }
 }
