@@ -9,28 +9,27 @@ import NIOPosix
 import Synchronization
 import Testing
 
-/// What a Kubernetes connection keeps while it idles (docs/kubernetes.md, "Memory per cluster"): one small receive
+/// What a Kubernetes connection keeps while it idles (docs/kubernetes.md, "Memory per cluster"): no grown receive
 /// buffer, and watch loops that do not keep the stack of their deepest request.
 @Suite struct KubernetesConnectionMemoryTests {
-    /// The receive options of `channel`: messages per read and the fixed buffer size (`nil`: another allocator).
+    /// The receive options of `channel`: messages per read and whether its buffers are transient.
     static func receiveOptions(_ channel: any Channel) -> EventLoopFuture<Options> {
         channel.getOption(.maxMessagesPerRead).and(channel.getOption(.recvAllocator)).map { reads, allocator in
-            Options(
-                maxMessagesPerRead: reads,
-                fixedBufferBytes: (allocator as? FixedSizeRecvByteBufferAllocator)?.capacity
-            )
+            Options(maxMessagesPerRead: reads, transient: allocator is TransientRecvByteBufferAllocator)
         }
     }
 
     struct Options: Equatable, Sendable {
         var maxMessagesPerRead: UInt
-        var fixedBufferBytes: Int?
+        var transient: Bool
     }
 
-    /// Every HTTP/1 connection of the Kubernetes configuration reads into one 4 KiB buffer, one read per wake-up
-    /// (NIO's default grows a buffer to 64 KiB after a large reply and pools up to four per connection); a list
-    /// whose body is many times that size still arrives whole.
-    @Test func connectionsReadIntoOneSmallBufferAndListsStillArriveWhole() async throws {
+    static let kept = Options(maxMessagesPerRead: 1, transient: true)
+
+    /// Every HTTP/1 connection of the Kubernetes configuration reads one buffer per wake-up into buffers it does
+    /// not keep (NIO's default grows a buffer to 64 KiB after a large reply and pools up to four per connection);
+    /// a list many times 64 KiB still arrives whole.
+    @Test func connectionsKeepNoReceiveBufferAndListsStillArriveWhole() async throws {
         let state = FakeKubernetesState()
         for index in 0..<300 {
             try await state.apply(json: KubeTest.object(.kustomization, name: "app-\(index)", message: "applied"))
@@ -62,24 +61,43 @@ import Testing
         try await http.shutdown()
         #expect(objects.count == 300)
         #expect(Set(objects.map(\.metadata.name)).count == 300)
-        #expect(seen.withLock { $0 } == [Options(maxMessagesPerRead: 1, fixedBufferBytes: 4096)])
+        #expect(seen.withLock { $0 } == [Self.kept])
     }
 
     /// An HTTP/2 connection (an HTTPS API server offering h2) gets the same buffers: its one connection carries
     /// every watch of the cluster.
-    @Test func http2ConnectionsGetTheSameSmallBuffer() async throws {
+    @Test func http2ConnectionsGetTheSameReceiveBuffers() async throws {
         let initializer = try #require(KubernetesClient.httpConfiguration.http2ConnectionDebugInitializer)
         try await withFakeKubernetesServer { _, url in
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connect(host: "127.0.0.1", port: try #require(url.port)).get()
             defer { channel.close(promise: nil) }
-            #expect(try await Self.receiveOptions(channel).get().fixedBufferBytes == nil)
+            #expect(try await Self.receiveOptions(channel).get() != Self.kept)
             try await initializer(channel).get()
-            #expect(
-                try await Self.receiveOptions(channel).get()
-                    == Options(maxMessagesPerRead: 1, fixedBufferBytes: KubernetesClient.receiveBufferBytes)
-            )
+            #expect(try await Self.receiveOptions(channel).get() == Self.kept)
         }
+    }
+
+    /// The allocator hands out NIO's adaptive sizes (growing to 64 KiB while large reads fill them, shrinking when
+    /// they get small) and never lets the channel's pool reuse, and so keep, a buffer: no size hint, and every read
+    /// "may grow".
+    @Test func transientBuffersFollowTheReadsAndAreNeverReused() {
+        var recv = TransientRecvByteBufferAllocator()
+        let allocator = ByteBufferAllocator()
+        var sizes: [Int] = []
+        for _ in 0..<8 {
+            let size = recv.buffer(allocator: allocator).capacity
+            sizes.append(size)
+            let mayGrow = recv.record(actualReadBytes: size)
+            #expect(mayGrow)
+            #expect(recv.nextBufferSize() == nil)
+        }
+        #expect(sizes.first == 2048 && sizes.last == 65536)
+        for _ in 0..<16 {
+            let mayGrow = recv.record(actualReadBytes: 100)
+            #expect(mayGrow)
+        }
+        #expect(recv.buffer(allocator: allocator).capacity < 2048)
     }
 
     struct Failure: Error, Equatable {}
