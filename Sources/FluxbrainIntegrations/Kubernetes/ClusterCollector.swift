@@ -299,7 +299,11 @@ package actor ClusterCollector {
         while !Task.isCancelled {
             do {
                 if resourceVersion == nil {
-                    let list = try await client.list(key.kind, namespace: key.namespace, pageSize: options.pageSize)
+                    // In a child task: this task lives as long as the watch, and would keep the list's deep stack.
+                    let (client, pageSize) = (client, options.pageSize)
+                    let list = try await inChildTask {
+                        try await client.list(key.kind, namespace: key.namespace, pageSize: pageSize)
+                    }
                     await listed(key, list)
                     resourceVersion = list.resourceVersion
                     expiredInARow = 0

@@ -94,14 +94,33 @@ package struct KubernetesClient: Sendable {
     }
 
     /// No read timeout (watches are long), 10 s connect timeout, up to 64 HTTP/1 connections per host (one per watch
-    /// when the server speaks no HTTP/2), no redirects, no decompression.
+    /// when the server speaks no HTTP/2), no redirects, no decompression, and receive buffers a connection does not
+    /// keep (``useTransientReceiveBuffers(_:)``).
     package static var httpConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(10), read: nil)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
+        // async-http-client has no setting for channel options; these hooks run once per new connection, before its
+        // first request.
+        configuration.http1_1ConnectionDebugInitializer = { useTransientReceiveBuffers($0) }
+        configuration.http2ConnectionDebugInitializer = { useTransientReceiveBuffers($0) }
         return configuration
+    }
+
+    /// Makes `channel` read into buffers it does not keep: one read per wake-up, each into a new buffer of NIO's
+    /// adaptive size (``TransientRecvByteBufferAllocator``).
+    ///
+    /// NIO's defaults suit a server answering many short requests: a receive buffer that grows to 64 KiB after large
+    /// reads, and up to four of them pooled per connection for its whole life. A central installation holds one
+    /// connection per watch (ten kinds per cluster over HTTP/1) for hours, mostly idle: after the first list, each
+    /// kept 64–256 KiB it never needed again (≈ 270 KiB per cluster, measured with heaptrack). A fixed 4 KiB buffer
+    /// kept that small too, but cost the first full pass 40–70 % more CPU (16 times the reads, each a hop through
+    /// async-http-client's body stream).
+    package static func useTransientReceiveBuffers(_ channel: any Channel) -> EventLoopFuture<Void> {
+        channel.setOption(.recvAllocator, value: TransientRecvByteBufferAllocator())
+            .flatMap { channel.setOption(.maxMessagesPerRead, value: 1) }
     }
 
     // MARK: Requests
@@ -357,12 +376,14 @@ package struct KubernetesClient: Sendable {
             resource: kind.plural,
             namespace: namespace
         )
-        let response = try await execute(
-            path: Self.collectionPath(kind, namespace: namespace),
-            query: query,
-            request: request,
-            timeout: .seconds(timeoutSeconds + 30)
-        )
+        let response = try await inChildTask { [self] in
+            try await execute(
+                path: Self.collectionPath(kind, namespace: namespace),
+                query: query,
+                request: request,
+                timeout: .seconds(timeoutSeconds + 30)
+            )
+        }
         var splitter = LineSplitter(maxLineBytes: options.maxWatchLineBytes)
         do {
             for try await chunk in response.body {
@@ -506,6 +527,47 @@ package struct KubernetesClient: Sendable {
             maxBytes: options.maxLogBytes
         )
         return String(decoding: reply.body.readableBytesView, as: UTF8.self)
+    }
+}
+
+/// NIO's adaptive receive sizes (2 KiB at first, doubling up to 64 KiB while a large reply streams in, halving when
+/// reads get small) in buffers the channel does not keep.
+///
+/// A channel keeps its receive buffers in a pool (`NIOPooledRecvBufferAllocator`, up to `maxMessagesPerRead` of
+/// them) and reuses one when the allocator names the next size; they never shrink. Without a size, and saying every
+/// read may grow, the pool reuses nothing: each read gets a new buffer, freed once the reply's bytes are consumed.
+/// With `maxMessagesPerRead` 1 the pool holds at most its first, 2 KiB buffer.
+package struct TransientRecvByteBufferAllocator: RecvByteBufferAllocator {
+    private var sizes = AdaptiveRecvByteBufferAllocator()
+
+    package init() {}
+
+    package func buffer(allocator: ByteBufferAllocator) -> ByteBuffer {
+        sizes.buffer(allocator: allocator)
+    }
+
+    /// `nil`: the pool may not reuse a kept buffer for the next read.
+    package func nextBufferSize() -> Int? {
+        nil
+    }
+
+    /// Always `true` ("the next buffer may be bigger"), so the pool does not reuse a kept buffer either.
+    package mutating func record(actualReadBytes: Int) -> Bool {
+        _ = sizes.record(actualReadBytes: actualReadBytes)
+        return true
+    }
+}
+
+/// Runs `operation` in a child task and returns what it returns.
+///
+/// For a deep call (an HTTP request through async-http-client: ≈ 13 KiB of async frames) made by a task that lives
+/// for hours (a watch loop): a task keeps the memory of its deepest call stack for its whole life (the Swift task
+/// allocator reuses its slabs rather than freeing them), a child task's is freed when the child ends.
+package func inChildTask<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask(operation: operation)
+        guard let value = try await group.next() else { throw CancellationError() }
+        return value
     }
 }
 
