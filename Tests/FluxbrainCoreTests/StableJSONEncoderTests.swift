@@ -79,8 +79,6 @@ import Testing
         var nested: [[String: [Bool]]] = [["k": [true, false]], [:]]
         var empty: [String] = []
         var json: JSONValue = .object(["b": .array([.null, .bool(true), .int(-3), .double(2.5)]), "a": .string("x")])
-        /// With a `superEncoder`, which only the tree encoder writes.
-        var withSuperEncoder = true
 
         enum Extra: String, CodingKey { case deep, list, parent, single }
 
@@ -114,7 +112,6 @@ import Testing
             try list.encodeNil()
             var inner = list.nestedContainer(keyedBy: Extra.self)
             try inner.encode(true, forKey: .single)
-            guard withSuperEncoder else { return }
             let parent = extra.superEncoder(forKey: .parent)
             var single = parent.singleValueContainer()
             try single.encode("from the super encoder")
@@ -133,41 +130,6 @@ import Testing
         #expect(try Self.fast("top-level /string") == Self.reference("top-level /string"))
         #expect(try Self.fast(42) == Self.reference(42))
         #expect(try Self.fast(Optional<Int>.none) == Self.reference(Optional<Int>.none))
-    }
-
-    @Test func incidentsWorkItemsAndEveryContainerAreWrittenDirectly() throws {
-        var generator = FluxMessageGenerator(seed: 12)
-        for index in 0..<50 {
-            let item = WorkItem(transition: .firing, incident: Self.incident(status: generator.status()))
-            let direct = try #require(DirectEncoder.encode(item), "item \(index) fell back to the tree")
-            #expect(String(decoding: direct, as: UTF8.self) == (try Self.reference(item)))
-        }
-        var value = Everything()
-        value.withSuperEncoder = false
-        let direct = try #require(DirectEncoder.encode(value))
-        #expect(String(decoding: direct, as: UTF8.self) == (try Self.reference(value)))
-    }
-
-    /// Writes to a nested container after its parent wrote the next member: the direct encoder gives up and the
-    /// tree encoder writes what `JSONEncoder` writes.
-    struct LateWrite: Encodable {
-        enum Key: String, CodingKey { case a, b, c }
-        var swallowNonFinite = false
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: Key.self)
-            var nested = container.nestedContainer(keyedBy: Key.self, forKey: .b)
-            try container.encode(1, forKey: .c)
-            if swallowNonFinite { try? container.encode(Double.nan, forKey: .a) }
-            try nested.encode(2, forKey: .a)
-        }
-    }
-
-    @Test func containersUsedOutOfOrderFallBackToTheTree() throws {
-        #expect(DirectEncoder.encode(LateWrite()) == nil)
-        #expect(try Self.fast(LateWrite()) == Self.reference(LateWrite()))
-        #expect(DirectEncoder.encode(LateWrite(swallowNonFinite: true)) == nil)
-        #expect(try Self.fast(LateWrite(swallowNonFinite: true)) == Self.reference(LateWrite(swallowNonFinite: true)))
     }
 
     @Test(arguments: [Double.nan, .infinity, -.infinity])

@@ -5,14 +5,9 @@ import Foundation
 ///
 /// `JSONEncoder` boxes every value, probes its type with dynamic casts and builds a dictionary per object; it was
 /// the largest single cost of a processed work item (the item, the Errorbrain event, the cached verdict and the
-/// webhook body are each encoded once per item). This one writes the bytes as the value encodes itself
-/// (``DirectEncoder``): each object's members go out as they come, and an object whose keys did not come in sorted
-/// order has its members' bytes put in order when it closes. A value that uses its containers out of that nesting
-/// order (a `superEncoder`, a container written to after a later sibling was) is encoded again through a light tree
-/// (one reference per object or array, written in one pass), as is a value that throws, so that the error is the
-/// same. Keys are sorted by their UTF-8 bytes as `JSONEncoder` sorts them.
-///
-/// What it reproduces, pinned by a differential test against `JSONEncoder`:
+/// webhook body are each encoded once per item). This one builds a light tree (one reference per object or array,
+/// members in the order they were encoded) and writes it in one pass, sorting each object's keys by their UTF-8
+/// bytes as `JSONEncoder` does. What it reproduces, pinned by a differential test against `JSONEncoder`:
 /// - strings: `"` and `\` escaped, `\b \f \n \r \t`, other control characters as `\u00xx` (lower-case hex),
 ///   everything else (`/`, non-ASCII, U+2028) as it is;
 /// - numbers: integers as their decimal text, `Double`/`Float` as their `description` without a trailing `.0`;
@@ -22,7 +17,6 @@ import Foundation
 struct StableJSONEncoder {
     /// Encodes `value` as compact, key-sorted JSON.
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        if let bytes = DirectEncoder.encode(value) { return bytes }
         let encoder = TreeEncoder()
         guard let node = try encoder.node(for: value) else {
             throw EncodingError.invalidValue(
@@ -49,8 +43,6 @@ enum EncodedNode {
     case string(String)
     case array(EncodedArray)
     case object(EncodedObject)
-    /// Evidence, statuses and metadata, written without going through `Codable`.
-    case json(JSONValue)
 
     func write(to output: inout [UInt8]) {
         switch self {
@@ -67,8 +59,6 @@ enum EncodedNode {
             output.append(UInt8(ascii: "]"))
         case .object(let object):
             object.write(to: &output)
-        case .json(let value):
-            StableJSONEncoder.append(value, to: &output)
         }
     }
 }
@@ -82,6 +72,17 @@ final class EncodedArray {
 final class EncodedObject {
     var keys: [String] = []
     var values: [EncodedNode] = []
+
+    init() {}
+
+    init(_ members: [String: JSONValue]) {
+        keys.reserveCapacity(members.count)
+        values.reserveCapacity(members.count)
+        for (key, value) in members {
+            keys.append(key)
+            values.append(EncodedNode(value))
+        }
+    }
 
     func set(_ key: String, _ value: EncodedNode) {
         keys.append(key)
@@ -98,8 +99,15 @@ final class EncodedObject {
             output.append(UInt8(ascii: ":"))
             values[0].write(to: &output)
         default:
+            // By UTF-8 bytes, as JSONEncoder sorts; equal keys by position, so the last one written wins.
+            let order = keys.indices.sorted { left, right in
+                let (a, b) = (keys[left], keys[right])
+                if a == b { return left < right }
+                return a.utf8.lexicographicallyPrecedes(b.utf8)
+            }
             var first = true
-            for index in StableJSONEncoder.memberOrder(keys) {
+            for (position, index) in order.enumerated() {
+                if position + 1 < order.count, keys[order[position + 1]] == keys[index] { continue }
                 if !first { output.append(UInt8(ascii: ",")) }
                 first = false
                 StableJSONEncoder.appendString(keys[index], to: &output)
@@ -111,55 +119,26 @@ final class EncodedObject {
     }
 }
 
-extension StableJSONEncoder {
-    /// The positions of `keys` in the order `JSONEncoder` writes an object's members: by UTF-8 bytes, and of keys
-    /// that are equal (as `String`s) only the last one written.
-    static func memberOrder(_ keys: [String]) -> [Int] {
-        guard keys.count > 1 else { return Array(keys.indices) }
-        // Equal keys by position, so the last one written comes last among them and is the one kept.
-        let order = keys.indices.sorted { left, right in
-            let (a, b) = (keys[left], keys[right])
-            if a == b { return left < right }
-            return a.utf8.lexicographicallyPrecedes(b.utf8)
-        }
-        var kept: [Int] = []
-        kept.reserveCapacity(order.count)
-        for (position, index) in order.enumerated() {
-            if position + 1 < order.count, keys[order[position + 1]] == keys[index] { continue }
-            kept.append(index)
-        }
-        return kept
-    }
-
-    /// A ``JSONValue`` as JSON, objects' keys sorted.
-    static func append(_ value: JSONValue, to output: inout [UInt8]) {
+extension EncodedNode {
+    /// A ``JSONValue`` without going through `Codable` (evidence, statuses and metadata are trees of them).
+    init(_ value: JSONValue) {
         switch value {
-        case .null: output.append(contentsOf: "null".utf8)
-        case .bool(let flag): output.append(contentsOf: flag ? "true".utf8 : "false".utf8)
-        case .int(let number): output.append(contentsOf: String(number).utf8)
-        case .double(let number): output.append(contentsOf: format(number).utf8)
-        case .string(let text): appendString(text, to: &output)
+        case .null: self = .literal("null")
+        case .bool(let flag): self = .literal(flag ? "true" : "false")
+        case .int(let number): self = .literal(String(number))
+        case .double(let number): self = .literal(StableJSONEncoder.format(number))
+        case .string(let text): self = .string(text)
         case .array(let items):
-            output.append(UInt8(ascii: "["))
-            for (index, item) in items.enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                append(item, to: &output)
-            }
-            output.append(UInt8(ascii: "]"))
+            let array = EncodedArray()
+            array.elements = items.map(EncodedNode.init)
+            self = .array(array)
         case .object(let members):
-            output.append(UInt8(ascii: "{"))
-            // Dictionary keys are distinct: sorting by bytes is all there is to do.
-            let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-            for (index, member) in sorted.enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                appendString(member.key, to: &output)
-                output.append(UInt8(ascii: ":"))
-                append(member.value, to: &output)
-            }
-            output.append(UInt8(ascii: "}"))
+            self = .object(EncodedObject(members))
         }
     }
+}
 
+extension StableJSONEncoder {
     /// A JSON string literal, escaped as `JSONEncoder` escapes it (slashes not escaped).
     static func appendString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
@@ -229,7 +208,7 @@ private final class TreeEncoder: Encoder {
     /// Values `JSONEncoder` writes itself rather than through their `Encodable` conformance.
     static func primitive<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> EncodedNode? {
         if T.self == String.self { return .string(value as! String) }
-        if T.self == JSONValue.self { return .json(value as! JSONValue) }
+        if T.self == JSONValue.self { return EncodedNode(value as! JSONValue) }
         if T.self == Int.self { return .literal(String(value as! Int)) }
         if T.self == Int64.self { return .literal(String(value as! Int64)) }
         if T.self == Bool.self { return .literal((value as! Bool) ? "true" : "false") }
