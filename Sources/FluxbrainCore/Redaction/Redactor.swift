@@ -58,28 +58,46 @@ package struct Redactor: Sendable {
     }
 
     /// `value` with every string redacted, secret-named keys' values replaced and Kubernetes Secret data removed.
+    ///
+    /// Parts that redaction leaves as they are come back as they were, sharing their storage: a status without a
+    /// secret (most of them) costs the scan of its strings, no copy, and compares equal to the input at once.
     package func redact(_ value: JSONValue) -> JSONValue {
+        redactedIfChanged(value) ?? value
+    }
+
+    /// `value` redacted as by `redact(_:)`, or `nil` when that leaves it as it is.
+    private func redactedIfChanged(_ value: JSONValue) -> JSONValue? {
         switch value {
         case .string(let text):
-            return .string(redactString(inJSON: text))
+            let redacted = redactString(inJSON: text)
+            return redacted.utf8.elementsEqual(text.utf8) ? nil : .string(redacted)
         case .array(let items):
-            return .array(items.map(redact))
+            var result: [JSONValue]?
+            for (index, item) in items.enumerated() {
+                guard let changed = redactedIfChanged(item) else { continue }
+                if result == nil { result = items }
+                result![index] = changed
+            }
+            return result.map(JSONValue.array)
         case .object(let members):
             let isSecret = members["kind"]?.stringValue == "Secret"
-            var result: [String: JSONValue] = [:]
-            result.reserveCapacity(members.count)
+            var result: [String: JSONValue]?
             for (key, member) in members {
+                let changed: JSONValue?
                 if isSecret, key == "data" || key == "stringData", case .object(let entries) = member {
-                    result[key] = .object(entries.mapValues { _ in .string(Self.marker) })
-                } else if Self.isSecretKey(key), case .string = member {
-                    result[key] = .string(Self.marker)
+                    changed = .object(entries.mapValues { _ in .string(Self.marker) })
+                } else if Self.isSecretKey(key), case .string(let text) = member {
+                    changed = text.utf8.elementsEqual(Self.marker.utf8) ? nil : .string(Self.marker)
                 } else {
-                    result[key] = redact(member)
+                    changed = redactedIfChanged(member)
                 }
+                guard let changed else { continue }
+                if result == nil { result = members }
+                result![key] = changed
             }
-            return .object(result)
+            return result.map(JSONValue.object)
         case .null, .bool, .int, .double:
-            return value
+            return nil
         }
     }
 

@@ -53,6 +53,12 @@ package enum StableJSON {
         try StableJSONEncoder.encode(value)
     }
 
+    /// Appends `text` as a JSON string literal, escaped as the encoder escapes it: `"` and `\\`, control
+    /// characters as `\n`, `\t`… or `\u00xx`; everything else, `/` and non-ASCII included, as it is.
+    package static func appendString(_ text: String, to output: inout [UInt8]) {
+        StableJSONEncoder.appendString(text, to: &output)
+    }
+
     /// Encodes `value` deterministically as a UTF-8 string.
     package static func string<T: Encodable>(_ value: T, pretty: Bool = false) throws -> String {
         if pretty { return String(decoding: try encode(value, pretty: true), as: UTF8.self) }
