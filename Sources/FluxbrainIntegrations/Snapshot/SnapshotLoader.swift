@@ -28,19 +28,25 @@ package struct SnapshotLoader: Sendable {
 
     /// Loads the snapshot at `path`.
     package func load(path: String) throws(CoreError) -> Snapshot {
+        try load(files: try files(at: path))
+    }
+
+    /// The files a snapshot at `path` is read from: `path` itself, or the snapshot files in the directory.
+    package func files(at path: String) throws(CoreError) -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CoreError(.notFound, "snapshot \(path): no such file or directory")
         }
-        let files: [String]
-        if isDirectory.boolValue {
-            files = try snapshotFiles(in: path)
-            guard !files.isEmpty else {
-                throw CoreError(.invalidInput, "snapshot \(path): no .json, .yaml or .yml files in the directory")
-            }
-        } else {
-            files = [path]
+        guard isDirectory.boolValue else { return [path] }
+        let files = try snapshotFiles(in: path)
+        guard !files.isEmpty else {
+            throw CoreError(.invalidInput, "snapshot \(path): no .json, .yaml or .yml files in the directory")
         }
+        return files
+    }
+
+    /// Loads the snapshot held by `files` (from ``files(at:)``).
+    package func load(files: [String]) throws(CoreError) -> Snapshot {
         var snapshot = Snapshot(objects: [], documents: [], malformed: [], files: files)
         for file in files {
             for entry in try loadFile(file) {

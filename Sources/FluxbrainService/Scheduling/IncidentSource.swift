@@ -1,6 +1,7 @@
 import FluxbrainCore
 import FluxbrainIntegrations
 import Foundation
+import Synchronization
 
 /// One cluster's assessment from one collection pass.
 package struct ClusterAssessment: Sendable {
@@ -51,6 +52,8 @@ package struct SnapshotSource: IncidentSource {
     package var input: Input
     package var cluster: String
     package var detector: Detector
+    /// The snapshot last read from `.path` input, kept while its files are unchanged.
+    private let lastRead = LastReadSnapshot()
 
     package init(input: Input, cluster: String, detector: Detector) {
         self.input = input
@@ -59,11 +62,12 @@ package struct SnapshotSource: IncidentSource {
     }
 
     package func assess(now: Date) async throws -> SourceAssessment {
-        let run: SnapshotRun
+        let snapshot: Snapshot
         switch input {
-        case .path(let path): run = try SnapshotRun.load(path: path, cluster: cluster, detector: detector)
-        case .loaded(let snapshot): run = SnapshotRun(snapshot: snapshot, cluster: cluster, detector: detector)
+        case .path(let path): snapshot = try lastRead.snapshot(at: path)
+        case .loaded(let loaded): snapshot = loaded
         }
+        let run = SnapshotRun(snapshot: snapshot, cluster: cluster, detector: detector)
         return SourceAssessment(clusters: [ClusterAssessment(cluster: cluster, assessment: run.assess(now: now))])
     }
 
@@ -71,5 +75,43 @@ package struct SnapshotSource: IncidentSource {
 
     package func waitForChange(timeout: Duration) async throws {
         try await Task.sleep(for: timeout)
+    }
+}
+
+/// The snapshot a ``SnapshotSource`` read last, with the files' sizes and modification times then: a pass whose files
+/// are all unchanged (same list, sizes and times) reuses it instead of parsing every file again; any change reads the
+/// whole snapshot again.
+final class LastReadSnapshot: Sendable {
+    /// One file's identity for "unchanged": its path, size and modification time.
+    struct Stamp: Equatable, Sendable {
+        var path: String
+        var size: UInt64
+        var modified: Date
+    }
+
+    private let state = Mutex<(stamps: [Stamp], snapshot: Snapshot)?>(nil)
+    private let loader = SnapshotLoader()
+
+    /// The snapshot at `path`: the one read last if its files are unchanged, else read now.
+    func snapshot(at path: String) throws(CoreError) -> Snapshot {
+        let files = try loader.files(at: path)
+        let stamps = files.map(Self.stamp)
+        if let last = state.withLock({ $0 }), !stamps.contains(nil), last.stamps == stamps.compactMap({ $0 }) {
+            return last.snapshot
+        }
+        let snapshot = try loader.load(files: files)
+        if !stamps.contains(nil) {
+            state.withLock { $0 = (stamps.compactMap { $0 }, snapshot) }
+        }
+        return snapshot
+    }
+
+    /// `nil` when the file cannot be examined (it is then read, and reports its own error).
+    private static func stamp(_ path: String) -> Stamp? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let size = (attributes[.size] as? NSNumber)?.uint64Value,
+            let modified = attributes[.modificationDate] as? Date
+        else { return nil }
+        return Stamp(path: path, size: size, modified: modified)
     }
 }
