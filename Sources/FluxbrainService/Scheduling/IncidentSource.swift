@@ -43,7 +43,7 @@ package protocol IncidentSource: Sendable {
 package struct SnapshotSource: IncidentSource {
     /// Where the snapshot comes from.
     package enum Input: Sendable {
-        /// Files on disk, read again on each pass (`fluxbrain run --snapshot PATH`).
+        /// Files on disk, read again on a pass when they changed (`fluxbrain run --snapshot PATH`).
         case path(String)
         /// A snapshot already loaded and checked (`fluxbrain once --snapshot PATH`): never read again.
         case loaded(Snapshot)
