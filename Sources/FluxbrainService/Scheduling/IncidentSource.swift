@@ -62,13 +62,16 @@ package struct SnapshotSource: IncidentSource {
     }
 
     package func assess(now: Date) async throws -> SourceAssessment {
-        let snapshot: Snapshot
+        let assessment: Assessment
         switch input {
-        case .path(let path): snapshot = try lastRead.snapshot(at: path)
-        case .loaded(let loaded): snapshot = loaded
+        case .path(let path):
+            assessment = try lastRead.assessment(at: path, now: now) { snapshot in
+                SnapshotRun(snapshot: snapshot, cluster: cluster, detector: detector).assess(now: now)
+            }
+        case .loaded(let snapshot):
+            assessment = SnapshotRun(snapshot: snapshot, cluster: cluster, detector: detector).assess(now: now)
         }
-        let run = SnapshotRun(snapshot: snapshot, cluster: cluster, detector: detector)
-        return SourceAssessment(clusters: [ClusterAssessment(cluster: cluster, assessment: run.assess(now: now))])
+        return SourceAssessment(clusters: [ClusterAssessment(cluster: cluster, assessment: assessment)])
     }
 
     package func enrich(_ incident: Incident) async -> Incident { incident }
@@ -78,9 +81,10 @@ package struct SnapshotSource: IncidentSource {
     }
 }
 
-/// The snapshot a ``SnapshotSource`` read last, with the files' sizes and modification times then: a pass whose files
-/// are all unchanged (same list, sizes and times) reuses it instead of parsing every file again; any change reads the
-/// whole snapshot again.
+/// The snapshot a ``SnapshotSource`` read last, with the files' sizes and modification times then, and its last
+/// assessment: a pass whose files are all unchanged (same list, sizes and times) reuses the parsed snapshot instead of
+/// parsing every file again, and its assessment too when the snapshot is judged at the same time (a saved snapshot is
+/// judged at its newest condition transition, so that time does not move). Any change reads the whole snapshot again.
 final class LastReadSnapshot: Sendable {
     /// One file's identity for "unchanged": its path, size and modification time.
     struct Stamp: Equatable, Sendable {
@@ -89,21 +93,40 @@ final class LastReadSnapshot: Sendable {
         var modified: Date
     }
 
-    private let state = Mutex<(stamps: [Stamp], snapshot: Snapshot)?>(nil)
+    private struct Read: Sendable {
+        var stamps: [Stamp]
+        var snapshot: Snapshot
+        var judgedAt: Date?
+        var assessment: Assessment?
+    }
+
+    private let last = Mutex<Read?>(nil)
     private let loader = SnapshotLoader()
 
-    /// The snapshot at `path`: the one read last if its files are unchanged, else read now.
-    func snapshot(at path: String) throws(CoreError) -> Snapshot {
+    /// The assessment of the snapshot at `path` at `now`: `assess` of the snapshot read last if its files are
+    /// unchanged (or that assessment itself, when judged at the same time), else of the snapshot read now.
+    func assessment(
+        at path: String,
+        now: Date,
+        _ assess: (Snapshot) -> Assessment
+    ) throws(CoreError) -> Assessment {
         let files = try loader.files(at: path)
-        let stamps = files.map(Self.stamp)
-        if let last = state.withLock({ $0 }), !stamps.contains(nil), last.stamps == stamps.compactMap({ $0 }) {
-            return last.snapshot
+        let found = files.map(Self.stamp)
+        let stamps = found.compactMap { $0 }
+        let complete = stamps.count == found.count
+        var read: Read
+        if complete, let previous = last.withLock({ $0 }), previous.stamps == stamps {
+            read = previous
+        } else {
+            read = Read(stamps: stamps, snapshot: try loader.load(files: files))
         }
-        let snapshot = try loader.load(files: files)
-        if !stamps.contains(nil) {
-            state.withLock { $0 = (stamps.compactMap { $0 }, snapshot) }
-        }
-        return snapshot
+        let judgedAt = read.snapshot.objects.takenAt(now: now)
+        if let assessment = read.assessment, read.judgedAt == judgedAt { return assessment }
+        let assessment = assess(read.snapshot)
+        read.judgedAt = judgedAt
+        read.assessment = assessment
+        if complete { last.withLock { $0 = read } }
+        return assessment
     }
 
     /// `nil` when the file cannot be examined (it is then read, and reports its own error).
