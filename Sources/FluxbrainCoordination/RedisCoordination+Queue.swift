@@ -73,7 +73,10 @@ extension RedisCoordination {
     }
 
     /// The `claim` script's call for `worker`, with a fresh token.
-    private func claimCall(worker: String, lease: Duration) -> (
+    private func claimCall(
+        worker: String,
+        lease: Duration
+    ) -> (
         script: RedisScript, keys: [String], arguments: [any RedisArgumentConvertible], token: String
     ) {
         let token = UUID().uuidString.lowercased()

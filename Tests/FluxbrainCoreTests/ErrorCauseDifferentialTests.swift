@@ -77,7 +77,9 @@ import Testing
     // MARK: Generated chains
 
     private static let pieces: [@Sendable (inout FluxMessageGenerator) -> String] = [
-        { g in "Helm \(pick(["upgrade", "install", "test"], &g)) failed for release apps/\(word(&g)) with chart x@1.\(g.next(9)).0" },
+        { g in
+            "Helm \(pick(["upgrade", "install", "test"], &g)) failed for release apps/\(word(&g)) with chart x@1.\(g.next(9)).0"
+        },
         { g in "health check failed after \(g.next(10))m0.0\(g.next(9))s" },
         { _ in "reconciliation failed after a while" },
         { _ in "(combined from similar events)" },
@@ -90,7 +92,9 @@ import Testing
         { _ in "must build at directory" },
         { g in "accumulation err='accumulating resources from '\(word(&g)).yaml'" },
         { g in "evalsymlink failure on '/tmp/kustomization-\(g.next(999))/\(word(&g)).yaml' : lstat /tmp/x" },
-        { g in "\(pick(["open", "lstat", "stat", "read", "readlink"], &g)) /tmp/kustomization-\(g.next(999))/\(word(&g))" },
+        { g in
+            "\(pick(["open", "lstat", "stat", "read", "readlink"], &g)) /tmp/kustomization-\(g.next(999))/\(word(&g))"
+        },
         { _ in "no such file or directory'" },
         { g in "Deployment.apps \"\(word(&g))\" is invalid" },
         { g in "spec.template.spec.containers[\(g.next(3))].image" },

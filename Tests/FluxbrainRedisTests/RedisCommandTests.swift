@@ -115,7 +115,9 @@ import Testing
                     RedisScriptCall(get, keys: ["p"]),
                 ]
                 // Not loaded yet: loaded first, then run in one write; an error reply stays in place.
-                #expect(try await client.evalSHA(calls) == [.integer(5), .error("NOPE no way"), .bulk(Array("5".utf8))])
+                #expect(
+                    try await client.evalSHA(calls) == [.integer(5), .error("NOPE no way"), .bulk(Array("5".utf8))]
+                )
                 try await client.send("SCRIPT", "FLUSH")
                 // Cached SHAs now get NOSCRIPT: each script is loaded and run again, once, in order.
                 #expect(
