@@ -65,6 +65,24 @@ import Testing
                 )
                 // The stalled worker neither acked nor nacked the other worker's claim.
                 #expect(try await world.coordination.heartbeat(other, lease: world.lease))
+                // The worker carries on (a fresh guard) and processes the next item to the end.
+                #expect(try await world.coordination.ack(other))
+                let lease = try #require(try await world.coordination.acquire(replicaID: "leader", ttl: .seconds(3600)))
+                _ = try await world.coordination.enqueue(
+                    WorkItem(transition: .resolved, incident: FixedSource.incident),
+                    lease: lease
+                )
+                processor.open()
+                #expect(await eventually { processor.finished == 1 })
+                #expect(processor.started == 2)
+                #expect(
+                    await eventually {
+                        world.metrics.counterTotal(
+                            label: "fluxbrain_work_items_total",
+                            dimensions: [("result", "done")]
+                        ) == 1
+                    }
+                )
             }
         }
     }
