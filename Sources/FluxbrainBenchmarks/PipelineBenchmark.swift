@@ -16,6 +16,9 @@ import Logging
 /// - CPU: user + system time of the replica processes (`/proc/<pid>/stat`, summed) between the first and the last
 ///   delivery, divided by the items delivered in between; this process (the fakes, Redis) is not counted. CPU
 ///   time, not wall time, so other work on the machine does not inflate it.
+/// - Idle: the replicas' CPU over the 5 s after the last delivery, every incident still open and nothing left to do
+///   (lock renewals, heartbeat timers, the leader's passes over the open incidents), and what that rate adds to the
+///   CPU per item over the measured span: the part of the figure that is not the items' own work.
 enum PipelineBenchmark {
     static let usage =
         "pipeline [--replicas 3] [--workers 4] [--items 600] [--delays-ms 100,0]: items/s and CPU ms per item, "
@@ -59,6 +62,11 @@ enum PipelineBenchmark {
                     + "  (whole run incl. start-up and first pass: \(BenchmarkSupport.format(result.cpuPerItemWholeRun, 2)) ms)"
             )
             print(
+                "  idle afterwards with \(items) open incidents: \(BenchmarkSupport.format(result.idleMillisecondsPerSecond, 1)) ms "
+                    + "CPU per second (sum over replicas); over the measured span that is "
+                    + "\(BenchmarkSupport.format(result.idleShareOfCPUPerItem, 2)) ms of the CPU per item"
+            )
+            print(
                 "  replica RSS after the run: "
                     + result.rssMiB.map { BenchmarkSupport.format($0) + " MiB" }.joined(separator: ", ")
                     + "  (anchor: Go controllers 30–60 MB)"
@@ -70,6 +78,10 @@ enum PipelineBenchmark {
         var rate: Double
         var cpuPerItem: Double
         var cpuPerItemWholeRun: Double
+        /// Replica CPU per second of wall time once everything was delivered (milliseconds per second).
+        var idleMillisecondsPerSecond: Double
+        /// ``idleMillisecondsPerSecond`` over the measured span, per item measured (milliseconds).
+        var idleShareOfCPUPerItem: Double
         var rssMiB: [Double]
     }
 
@@ -120,10 +132,17 @@ enum PipelineBenchmark {
                 }
                 let times = records.map(\.receivedAt).sorted()
                 let span = times.last!.timeIntervalSince(times.first!)
+                let idleStart = (cpu: replicas.cpuSeconds(), at: ContinuousClock.now)
+                try await Task.sleep(for: .seconds(5))
+                let idleSeconds = (ContinuousClock.now - idleStart.at).timeInterval
+                let idleRate = (replicas.cpuSeconds() - idleStart.cpu) * 1000 / idleSeconds
+                let measured = Double(max(records.count - firstCount, 1))
                 return Result(
                     rate: span > 0 ? Double(times.count - 1) / span : 0,
-                    cpuPerItem: (lastCPU - firstCPU) * 1000 / Double(max(records.count - firstCount, 1)),
+                    cpuPerItem: (lastCPU - firstCPU) * 1000 / measured,
                     cpuPerItemWholeRun: lastCPU * 1000 / Double(records.count),
+                    idleMillisecondsPerSecond: idleRate,
+                    idleShareOfCPUPerItem: idleRate * span / measured,
                     rssMiB: replicas.rssMiB()
                 )
             }
