@@ -53,7 +53,9 @@ package final class RedisTime: Sendable {
         anchor.withLock { current in
             if current == nil || current!.at < fresh.at { current = fresh }
         }
-        return Self.date(fresh, at: Swift.max(elapsed(), fresh.at))
+        // The `TIME` just read, as a call to `TIME` would have answered: never later than the store's clock when the
+        // reply arrived (an estimate from the middle of the round trip could be, when the request waited long).
+        return Self.date(fresh, at: fresh.at)
     }
 
     /// The round trip of the anchor in use, if one was measured (for tests and diagnostics).

@@ -29,10 +29,7 @@ import Testing
                 #expect(processor.cancelled == 0)
                 processor.open()
                 #expect(try await eventually { try await world.coordination.stats().pending == 0 })
-                #expect(
-                    world.metrics.counterTotal(label: "fluxbrain_work_items_total", dimensions: [("result", "done")])
-                        == 1
-                )
+                #expect(world.workItems("done") == 1)
             }
         }
     }
@@ -55,14 +52,7 @@ import Testing
                 try await world.elapse(world.lease / 3, sleepers: 2)
                 #expect(await eventually { processor.cancelled == 1 })
                 #expect(processor.finished == 0)
-                #expect(
-                    await eventually {
-                        world.metrics.counterTotal(
-                            label: "fluxbrain_work_items_total",
-                            dimensions: [("result", "lost")]
-                        ) == 1
-                    }
-                )
+                #expect(await eventually { world.workItems("lost") == 1 })
                 // The stalled worker neither acked nor nacked the other worker's claim.
                 #expect(try await world.coordination.heartbeat(other, lease: world.lease))
                 // The worker carries on (a fresh guard) and processes the next item to the end.
@@ -75,14 +65,7 @@ import Testing
                 processor.open()
                 #expect(await eventually { processor.finished == 1 })
                 #expect(processor.started == 2)
-                #expect(
-                    await eventually {
-                        world.metrics.counterTotal(
-                            label: "fluxbrain_work_items_total",
-                            dimensions: [("result", "done")]
-                        ) == 1
-                    }
-                )
+                #expect(await eventually { world.workItems("done") == 1 })
             }
         }
     }
@@ -107,12 +90,7 @@ import Testing
                     }
                 )
                 #expect(try await world.coordination.claim(worker: "other/0", lease: world.lease)?.attempts == 2)
-                #expect(
-                    world.metrics.counterTotal(
-                        label: "fluxbrain_work_items_total",
-                        dimensions: [("result", "interrupted")]
-                    ) == 1
-                )
+                #expect(world.workItems("interrupted") == 1)
             }
         }
     }
@@ -267,6 +245,11 @@ struct World: Sendable {
     /// clock, half of it in real time (where the test itself may be late).
     var almost: @Sendable (_ duration: Duration) -> Duration
     let metrics = TestMetrics()
+
+    /// `fluxbrain_work_items_total{result}` so far.
+    func workItems(_ result: String) -> Int64 {
+        metrics.counterTotal(label: "fluxbrain_work_items_total", dimensions: [("result", result)])
+    }
 
     func elapse(_ duration: Duration, sleepers: Int) async throws {
         try await elapse(duration, sleepers)
