@@ -29,7 +29,7 @@ import Testing
                 #expect(processor.cancelled == 0)
                 processor.open()
                 #expect(try await eventually { try await world.coordination.stats().pending == 0 })
-                #expect(world.workItems("done") == 1)
+                #expect(await eventually { world.workItems("done") == 1 })
             }
         }
     }
@@ -90,7 +90,7 @@ import Testing
                     }
                 )
                 #expect(try await world.coordination.claim(worker: "other/0", lease: world.lease)?.attempts == 2)
-                #expect(world.workItems("interrupted") == 1)
+                #expect(await eventually { world.workItems("interrupted") == 1 })
             }
         }
     }
