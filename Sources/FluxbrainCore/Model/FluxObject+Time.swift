@@ -8,6 +8,12 @@ extension Sequence<FluxObject> {
     /// (the testbed's fake cluster), so "reconciling for longer than `FLUXBRAIN_STUCK_AFTER`" means the same today
     /// as the day it was saved.
     package func takenAt(now: Date) -> Date {
+        Swift.min(newestTransition() ?? now, now)
+    }
+
+    /// The newest `lastTransitionTime` of these objects' conditions that parses, if any (what ``takenAt(now:)``
+    /// judges by, for a caller that keeps it while the objects do not change).
+    package func newestTransition() -> Date? {
         var latest: Date?
         for object in self {
             for condition in object.status?.conditions ?? [] {
@@ -15,6 +21,6 @@ extension Sequence<FluxObject> {
                 if latest.map({ date > $0 }) ?? true { latest = date }
             }
         }
-        return Swift.min(latest ?? now, now)
+        return latest
     }
 }

@@ -41,7 +41,12 @@ package struct SnapshotRun: Sendable {
     /// Assesses the snapshot at the time it was taken (its newest condition transition, never later than `now`), so
     /// "reconciling for longer than `FLUXBRAIN_STUCK_AFTER`" means the same today as the day it was saved.
     package func assess(now: Date) -> Assessment {
-        detector.assess(snapshot.objects, cluster: cluster, now: snapshot.objects.takenAt(now: now))
+        assess(judgedAt: snapshot.objects.takenAt(now: now))
+    }
+
+    /// Assesses the snapshot as of `judgedAt` (its objects' `takenAt(now:)`, computed by the caller).
+    package func assess(judgedAt: Date) -> Assessment {
+        detector.assess(snapshot.objects, cluster: cluster, now: judgedAt)
     }
 
     /// Assesses the snapshot and counts what it holds; logs each malformed object skipped.

@@ -65,8 +65,8 @@ package struct SnapshotSource: IncidentSource {
         let assessment: Assessment
         switch input {
         case .path(let path):
-            assessment = try lastRead.assessment(at: path, now: now) { snapshot in
-                SnapshotRun(snapshot: snapshot, cluster: cluster, detector: detector).assess(now: now)
+            assessment = try lastRead.assessment(at: path, now: now) { snapshot, judgedAt in
+                SnapshotRun(snapshot: snapshot, cluster: cluster, detector: detector).assess(judgedAt: judgedAt)
             }
         case .loaded(let snapshot):
             assessment = SnapshotRun(snapshot: snapshot, cluster: cluster, detector: detector).assess(now: now)
@@ -96,6 +96,8 @@ final class LastReadSnapshot: Sendable {
     private struct Read: Sendable {
         var stamps: [Stamp]
         var snapshot: Snapshot
+        /// The snapshot's newest condition transition (`newestTransition()`), read once per snapshot read.
+        var newest: Date?
         var judgedAt: Date?
         var assessment: Assessment?
     }
@@ -108,7 +110,7 @@ final class LastReadSnapshot: Sendable {
     func assessment(
         at path: String,
         now: Date,
-        _ assess: (Snapshot) -> Assessment
+        _ assess: (Snapshot, _ judgedAt: Date) -> Assessment
     ) throws(CoreError) -> Assessment {
         let files = try loader.files(at: path)
         let found = files.map(Self.stamp)
@@ -118,11 +120,13 @@ final class LastReadSnapshot: Sendable {
         if complete, let previous = last.withLock({ $0 }), previous.stamps == stamps {
             read = previous
         } else {
-            read = Read(stamps: stamps, snapshot: try loader.load(files: files))
+            let snapshot = try loader.load(files: files)
+            read = Read(stamps: stamps, snapshot: snapshot, newest: snapshot.objects.newestTransition())
         }
-        let judgedAt = read.snapshot.objects.takenAt(now: now)
+        // As `takenAt(now:)` judges, from the newest transition kept with the read.
+        let judgedAt = Swift.min(read.newest ?? now, now)
         if let assessment = read.assessment, read.judgedAt == judgedAt { return assessment }
-        let assessment = assess(read.snapshot)
+        let assessment = assess(read.snapshot, judgedAt)
         read.judgedAt = judgedAt
         read.assessment = assessment
         if complete { last.withLock { $0 = read } }
