@@ -46,6 +46,9 @@ package final class WebhookSink: Sendable {
 
     private let state = Mutex(State())
     private let recordPath: String?
+    /// The record file, opened once with `O_APPEND`; lines are written under `state`'s lock, so concurrent
+    /// deliveries each get their whole line, in the order of `records`.
+    private let recordFile: Int32
     private let logger: Logger
     private let now: @Sendable () -> Date
 
@@ -54,6 +57,21 @@ package final class WebhookSink: Sendable {
         self.recordPath = recordPath
         self.logger = logger
         self.now = now
+        if let recordPath {
+            recordFile = open(recordPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            if recordFile < 0 {
+                logger.error(
+                    "could not open the record file",
+                    metadata: ["path": "\(recordPath)", "error": "\(String(cString: strerror(errno)))"]
+                )
+            }
+        } else {
+            recordFile = -1
+        }
+    }
+
+    deinit {
+        if recordFile >= 0 { close(recordFile) }
     }
 
     /// Every record so far, oldest first.
@@ -169,9 +187,9 @@ package final class WebhookSink: Sendable {
                 }
                 record.status = status
                 state.records.append(record)
+                appendToRecordFile(record)
                 return status
             }
-            if let recordPath { append(record, to: recordPath) }
             logger.info(
                 "webhook received",
                 metadata: [
@@ -190,19 +208,28 @@ package final class WebhookSink: Sendable {
         }
     }
 
-    private func append(_ record: WebhookSinkRecord, to path: String) {
+    /// Appends `record` as one JSON line; called under `state`'s lock.
+    private func appendToRecordFile(_ record: WebhookSinkRecord) {
+        guard recordFile >= 0 else { return }
         do {
             var line = try StableJSON.encode(record)
             line.append(UInt8(ascii: "\n"))
-            if !FileManager.default.fileExists(atPath: path) {
-                FileManager.default.createFile(atPath: path, contents: nil)
+            try line.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = write(recordFile, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+                    }
+                    offset += written
+                }
             }
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: line)
         } catch {
-            logger.error("could not append to the record file", metadata: ["path": "\(path)", "error": "\(error)"])
+            logger.error(
+                "could not append to the record file",
+                metadata: ["path": "\(recordPath ?? "-")", "error": "\(error)"]
+            )
         }
     }
 }

@@ -136,6 +136,32 @@ import Testing
             #expect(health == "ok\n")
         }
     }
+
+    /// Deliveries that arrive together each keep their line in the record file (the testbed's CI check reads it;
+    /// two appends racing on one offset once lost a delivery there).
+    @Test func concurrentDeliveriesEachGetTheirOwnLine() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sink-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await WebhookSink.withRunning(recordPath: path, logger: Logger(label: "sink")) { sink, url in
+            let notifier = WebhookNotifier(url: url, secret: nil, http: NotifyFixtures.http())
+            let deliveries = 64
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for sequence in 1...deliveries {
+                    group.addTask {
+                        _ = try await notifier.send(try NotifyFixtures.podinfoNotification(sequence: sequence))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            let keys = try lines.map { line in
+                try StableJSON.makeDecoder().decode(WebhookSinkRecord.self, from: Data(line.utf8)).idempotencyKey
+            }
+            #expect(lines.count == deliveries)
+            #expect(keys == sink.records.map(\.idempotencyKey), "the file holds every record, in the sink's order")
+            #expect(Set(keys).count == deliveries)
+        }
+    }
 }
 
 /// The reference HMAC, computed independently of `WebhookNotifier`.
