@@ -89,6 +89,13 @@ import Testing
             opened: ["a@main@sha1:1"],
             closed: ["c@main@sha1:1:resolved"]
         ),
+        Row(
+            name: "resolved incidents come out in object order, whatever order they were open in",
+            healthy: ["a", "b", "c", "d", "e", "f"],
+            open: [incident("f"), incident("d"), incident("b"), incident("e"), incident("a"), incident("c")],
+            enqueue: ["a", "b", "c", "d", "e", "f"].map { "resolved:\($0)@main@sha1:1" },
+            closed: ["a", "b", "c", "d", "e", "f"].map { "\($0)@main@sha1:1:resolved" }
+        ),
     ]
 
     @Test(arguments: rows)

@@ -15,19 +15,20 @@ final class OpenIncidentMemo: Sendable {
 
     private let state = Mutex(State())
 
-    /// The open incidents of `cluster` in object order, if known under `lease`.
-    func incidents(cluster: String, lease: LeaderLease) -> [Incident]? {
+    /// The open incidents of `cluster` by object, if known under `lease` (shared, not copied: the memo copies on its
+    /// next write while a pass still holds them).
+    func incidents(cluster: String, lease: LeaderLease) -> [ObjectReference: Incident]? {
         state.withLock { state in
-            guard state.lease == lease, let known = state.clusters[cluster] else { return nil }
-            return known.values.sorted { $0.object < $1.object }
+            guard state.lease == lease else { return nil }
+            return state.clusters[cluster]
         }
     }
 
     /// What the index held for `cluster` when read under `lease`.
-    func read(_ incidents: [Incident], cluster: String, lease: LeaderLease) {
+    func read(_ incidents: [ObjectReference: Incident], cluster: String, lease: LeaderLease) {
         state.withLock { state in
             if state.lease != lease { state = State(lease: lease) }
-            state.clusters[cluster] = Dictionary(incidents.map { ($0.object, $0) }, uniquingKeysWith: { $1 })
+            state.clusters[cluster] = incidents
         }
     }
 

@@ -37,9 +37,22 @@ package struct SchedulePlanner: Sendable {
     package init() {}
 
     package func plan(assessment: Assessment, open: [Incident], includeReminders: Bool) -> SchedulePlan {
+        plan(
+            assessment: assessment,
+            open: Dictionary(open.map { ($0.object, $0) }, uniquingKeysWith: { first, _ in first }),
+            includeReminders: includeReminders
+        )
+    }
+
+    /// The same, with the open incidents keyed by object (as ``OpenIncidentMemo`` keeps them): a pass costs what the
+    /// assessment holds plus one look at each open incident, without copying or sorting them.
+    package func plan(
+        assessment: Assessment,
+        open openByObject: [ObjectReference: Incident],
+        includeReminders: Bool
+    ) -> SchedulePlan {
         var plan = SchedulePlan()
-        let openByObject = Dictionary(open.map { ($0.object, $0) }, uniquingKeysWith: { first, _ in first })
-        var failingObjects = Set<ObjectReference>()
+        var failingObjects = Set<ObjectReference>(minimumCapacity: assessment.incidents.count)
         for incident in assessment.incidents {
             failingObjects.insert(incident.object)
             if let previous = openByObject[incident.object] {
@@ -52,11 +65,15 @@ package struct SchedulePlanner: Sendable {
             plan.open.append(incident)
             plan.enqueue.append(WorkItem(transition: .firing, incident: incident))
         }
-        for incident in open where !failingObjects.contains(incident.object) {
-            if assessment.healthy.contains(incident.object) {
-                plan.enqueue.append(WorkItem(transition: .resolved, incident: incident))
-                plan.close.append((incident, .resolved))
-            }
+        // Resolved ones in object order, so a pass's output does not depend on the dictionary's.
+        var resolvedObjects: [ObjectReference] = []
+        for object in openByObject.keys where !failingObjects.contains(object) && assessment.healthy.contains(object) {
+            resolvedObjects.append(object)
+        }
+        for object in resolvedObjects.sorted() {
+            let incident = openByObject[object]!
+            plan.enqueue.append(WorkItem(transition: .resolved, incident: incident))
+            plan.close.append((incident, .resolved))
         }
         return plan
     }

@@ -116,11 +116,12 @@ package struct Scheduler: Service {
             let seen = try await source.assess(now: wallClock.now())
             result.unread = seen.unread
             for cluster in seen.clusters {
-                let open: [Incident]
+                let open: [ObjectReference: Incident]
                 if !includeReminders, let known = openMemo.incidents(cluster: cluster.cluster, lease: lease) {
                     open = known
                 } else {
-                    open = try await index.openIncidents(cluster: cluster.cluster)
+                    let read = try await index.openIncidents(cluster: cluster.cluster)
+                    open = Dictionary(read.map { ($0.object, $0) }, uniquingKeysWith: { $1 })
                     openMemo.read(open, cluster: cluster.cluster, lease: lease)
                 }
                 let plan = planner.plan(assessment: cluster.assessment, open: open, includeReminders: includeReminders)
