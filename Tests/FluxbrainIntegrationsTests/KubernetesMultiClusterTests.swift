@@ -270,7 +270,9 @@ import Testing
         try await withFakeKubernetesServer(state: state) { _, url in
             var configuration = KubernetesClient.httpConfiguration
             configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1
-            configuration.timeout.connect = .milliseconds(300)
+            // Also how long the list waits for the pool: long enough that the watch's own loopback connect cannot
+            // time out on a loaded machine (300 ms once did), short enough for a unit test.
+            configuration.timeout.connect = .seconds(1)
             let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             let client = try KubernetesClient(
                 cluster: "one",
