@@ -29,7 +29,9 @@ package struct ChannelOutcome: Sendable {
 /// For each channel: claim through the `NotificationStore` (which applies `NotificationStateMachine`), send, then
 /// `markSent` or `markFailed`. Several channels run concurrently in task groups (one channel runs inline, without
 /// them); an error on one never affects another.
-/// The analysis is asked for lazily, once, and only if at least one channel is to send.
+/// The analysis is asked for lazily, once, and only if at least one channel is to send. With one channel, a fresh
+/// verdict to cache goes to the store with the claim, and a delivery may be left to the caller to record with its
+/// ack (see ``dispatch(incident:status:channels:writing:deliveries:analysis:)``).
 package struct NotificationDispatcher: Sendable {
     package var notifiers: [any Notifier]
     package var store: any NotificationStore
