@@ -26,7 +26,7 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
     package let keyPrefix: String
     /// How long a cached result lives.
     package let resultTTL: Duration
-    private let client: RedisClient
+    let client: RedisClient
     private let time: RedisTime
     private let logger: Logger
 
@@ -123,10 +123,7 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
 
     /// `SET` of the result and `DEL` of the failure record in one pipeline.
     package func storeSuccess(_ result: AnalysisResult, for fingerprint: Fingerprint) async throws {
-        let commands = [
-            try storeResultCommand(result, for: fingerprint),
-            RedisCommand("DEL", failuresKey(fingerprint)).idempotent(),
-        ]
+        let commands = try storeSuccessCommands(result, for: fingerprint)
         let replies: [RedisReply]
         do {
             replies = try await client.pipeline(commands)
@@ -138,6 +135,12 @@ package final class RedisAnalysisStore: AnalysisStore, Sendable {
                 throw CoreError(.unavailable, "analysis store storeSuccess failed: \(message)")
             }
         }
+    }
+
+    /// ``storeSuccess(_:for:)``'s commands: `SET` of the result, `DEL` of the failure record (also pipelined with a
+    /// notification claim by ``RedisNotificationStore``).
+    func storeSuccessCommands(_ result: AnalysisResult, for fingerprint: Fingerprint) throws -> [RedisCommand] {
+        [try storeResultCommand(result, for: fingerprint), RedisCommand("DEL", failuresKey(fingerprint)).idempotent()]
     }
 
     private func storeResultCommand(_ result: AnalysisResult, for fingerprint: Fingerprint) throws -> RedisCommand {

@@ -42,34 +42,86 @@ extension RedisCoordination {
     /// connection (each is atomic on its own, exactly as in two calls). An undecodable next item is dead-lettered
     /// and the claim goes on with ``claim(worker:lease:)``.
     package func ackAndClaim(_ claim: ClaimedWork, worker: String, lease: Duration) async throws -> AckAndClaim {
-        let next = claimCall(worker: worker, lease: lease)
+        try await ack(claim, recording: [], thenClaimFor: worker, lease: lease)
+    }
+
+    /// Records `deliveries`, acks `claim` and, with a `worker`, claims the next item in one round trip: the
+    /// `notify_mark_sent`, `ack` and `claim` scripts pipelined on one connection, run by Redis in that order (each
+    /// atomic on its own, exactly as separate calls). Deliveries whose store is not a ``RedisNotificationStore`` on
+    /// this client are recorded first, on their own. A delivery whose script failed comes back in
+    /// ``AckAndClaim/unrecorded``; the ack stands.
+    package func ack(
+        _ claim: ClaimedWork,
+        recording deliveries: [PendingDelivery],
+        thenClaimFor worker: String?,
+        lease: Duration
+    ) async throws -> AckAndClaim {
+        var pipelined: [(delivery: PendingDelivery, store: RedisNotificationStore)] = []
+        var elsewhere: [PendingDelivery] = []
+        for delivery in deliveries {
+            if let store = delivery.store as? RedisNotificationStore, store.client === client {
+                pipelined.append((delivery, store))
+            } else {
+                elsewhere.append(delivery)
+            }
+        }
+        var (late, unrecorded) = await PendingDelivery.markSent(elsewhere)
+        var calls = pipelined.map { delivery, store in
+            store.markSentCall(
+                fingerprint: delivery.fingerprint,
+                channel: delivery.channel,
+                token: delivery.token,
+                status: delivery.status,
+                reference: delivery.reference
+            )
+        }
+        calls.append(
+            RedisScriptCall(
+                CoordinationScripts.ack,
+                keys: [keys.leases, keys.itemPrefix, keys.pending],
+                arguments: [claim.item.key, claim.token]
+            )
+        )
+        let next = worker.map { claimCall(worker: $0, lease: lease) }
+        if let next { calls.append(RedisScriptCall(next.script, keys: next.keys, arguments: next.arguments)) }
         let replies: [RedisReply]
         do {
-            replies = try await client.evalSHA([
-                RedisScriptCall(
-                    CoordinationScripts.ack,
-                    keys: [keys.leases, keys.itemPrefix, keys.pending],
-                    arguments: [claim.item.key, claim.token]
-                ),
-                RedisScriptCall(next.script, keys: next.keys, arguments: next.arguments),
-            ])
+            replies = try await client.evalSHA(calls)
         } catch {
             throw CoordinationError(.redis, "ack and claim failed", underlying: error)
         }
-        guard replies.count == 2 else {
+        guard replies.count == calls.count else {
             throw CoordinationError(.unexpectedReply, "ack and claim returned \(replies.count) replies")
         }
-        for (reply, name) in zip(replies, ["ack", "claim"]) {
-            if let message = reply.errorMessage {
-                throw CoordinationError(.redis, "\(name) failed", underlying: RedisError(.server, message))
+        for (index, (delivery, store)) in pipelined.enumerated() {
+            do {
+                if let message = replies[index].errorMessage { throw RedisError(.server, message) }
+                if try !store.markSentApplied(replies[index]) { late.append(delivery) }
+            } catch {
+                logger.warning(
+                    "recording a delivered notification with the ack failed",
+                    metadata: ["key": "\(claim.item.key)", "channel": "\(delivery.channel)", "error": "\(error)"]
+                )
+                unrecorded.append(delivery)
             }
         }
-        let acked = try integer(replies[0], from: "ack") == 1
-        switch try await claimed(from: replies[1], worker: worker, token: next.token) {
-        case .empty: return AckAndClaim(acked: acked, next: nil)
-        case .claimed(let work): return AckAndClaim(acked: acked, next: work)
-        case .buried: return AckAndClaim(acked: acked, next: try await self.claim(worker: worker, lease: lease))
+        let ackReply = replies[pipelined.count]
+        if let message = ackReply.errorMessage {
+            throw CoordinationError(.redis, "ack failed", underlying: RedisError(.server, message))
         }
+        let acked = try integer(ackReply, from: "ack") == 1
+        var result = AckAndClaim(acked: acked, next: nil, unrecorded: unrecorded, late: late)
+        guard let worker, let next else { return result }
+        let claimReply = replies[pipelined.count + 1]
+        if let message = claimReply.errorMessage {
+            throw CoordinationError(.redis, "claim failed", underlying: RedisError(.server, message))
+        }
+        switch try await claimed(from: claimReply, worker: worker, token: next.token) {
+        case .empty: break
+        case .claimed(let work): result.next = work
+        case .buried: result.next = try await self.claim(worker: worker, lease: lease)
+        }
+        return result
     }
 
     /// The `claim` script's call for `worker`, with a fresh token.

@@ -32,7 +32,7 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
     package static let minimumTTL: Duration = .seconds(7 * 24 * 3600)
 
     package let keyPrefix: String
-    private let client: RedisClient
+    let client: RedisClient
     private let logger: Logger
 
     /// - Parameters:
@@ -62,15 +62,101 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
         token: String,
         settings: NotificationSettings
     ) async throws -> NotificationClaim {
-        let reply = try await run(
+        let call = claimCall(
+            fingerprint: fingerprint,
+            channel: channel,
+            status: status,
+            token: token,
+            settings: settings
+        )
+        return try claim(from: try await run(call))
+    }
+
+    /// The analysis store's `SET` and `DEL` (``RedisAnalysisStore/storeSuccess(_:for:)``) and the claim script,
+    /// pipelined in one round trip when `write` goes to a ``RedisAnalysisStore`` on the same client (else the two
+    /// calls). Redis runs them in that order, so a claim that was made always comes after the write was applied; a
+    /// write that failed with an error reply does not undo the claim: the claim is returned and the failure logged
+    /// (the caller holds the verdict; only its cache is missing).
+    package func claim(
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        status: NotificationStatus,
+        token: String,
+        settings: NotificationSettings,
+        after write: PendingAnalysisWrite
+    ) async throws -> NotificationClaim {
+        guard let analysis = write.store as? RedisAnalysisStore, analysis.client === client else {
+            try await write.perform()
+            return try await claim(
+                fingerprint: fingerprint,
+                channel: channel,
+                status: status,
+                token: token,
+                settings: settings
+            )
+        }
+        let call = claimCall(
+            fingerprint: fingerprint,
+            channel: channel,
+            status: status,
+            token: token,
+            settings: settings
+        )
+        var steps = try analysis.storeSuccessCommands(write.result, for: write.fingerprint).map {
+            RedisPipelineStep.command($0)
+        }
+        steps.append(.script(call))
+        let replies: [RedisReply]
+        do {
+            replies = try await client.pipeline(steps: steps)
+        } catch {
+            throw CoreError(
+                .unavailable,
+                "caching the analysis and claiming the notification failed",
+                underlying: error
+            )
+        }
+        guard replies.count == steps.count, let claimReply = replies.last else {
+            throw CoreError(.invalidInput, "caching the analysis and claiming: \(replies.count) replies")
+        }
+        if let message = claimReply.errorMessage {
+            throw CoreError(
+                .unavailable,
+                "Redis script \(call.script.name) failed",
+                underlying: RedisError(.server, message)
+            )
+        }
+        let claimed = try claim(from: claimReply)
+        if let message = replies.dropLast().lazy.compactMap(\.errorMessage).first {
+            logger.warning(
+                "caching the analysis failed; notifying with it anyway",
+                metadata: ["key": "\(analysis.resultKey(write.fingerprint))", "error": "\(message)"]
+            )
+        }
+        return claimed
+    }
+
+    /// The claim script's call.
+    private func claimCall(
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        status: NotificationStatus,
+        token: String,
+        settings: NotificationSettings
+    ) -> RedisScriptCall {
+        RedisScriptCall(
             NotificationScripts.claim,
-            key: key(fingerprint: fingerprint, channel: channel),
+            keys: [key(fingerprint: fingerprint, channel: channel)],
             arguments: [
                 status.rawValue, token, settings.repeatInterval.wholeMilliseconds,
                 settings.sendResolved ? "1" : "0", settings.sendLease.wholeMilliseconds,
                 Self.ttl(for: settings).wholeMilliseconds,
             ]
         )
+    }
+
+    /// Reads a claim script reply.
+    private func claim(from reply: RedisReply) throws -> NotificationClaim {
         guard let parts = reply.array, parts.count == 6, let code = parts[0].string, let value = parts[1].integer,
             let now = parts[2].integer, let failures = parts[3].integer, let kindText = parts[4].string,
             let reference = parts[5].string
@@ -104,11 +190,34 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
         status: NotificationStatus,
         reference: String?
     ) async throws -> Bool {
-        let reply = try await run(
+        let call = markSentCall(
+            fingerprint: fingerprint,
+            channel: channel,
+            token: token,
+            status: status,
+            reference: reference
+        )
+        return try markSentApplied(try await run(call))
+    }
+
+    /// The `notify_mark_sent` call of a delivery, for a pipeline (``RedisCoordination``'s ack records deliveries in
+    /// the same round trip).
+    func markSentCall(
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        token: String,
+        status: NotificationStatus,
+        reference: String?
+    ) -> RedisScriptCall {
+        RedisScriptCall(
             NotificationScripts.markSent,
-            key: key(fingerprint: fingerprint, channel: channel),
+            keys: [key(fingerprint: fingerprint, channel: channel)],
             arguments: [token, status.rawValue, Self.minimumTTL.wholeMilliseconds, reference ?? ""]
         )
+    }
+
+    /// Reads a `notify_mark_sent` reply: `true` if the delivery was recorded.
+    func markSentApplied(_ reply: RedisReply) throws -> Bool {
         guard let applied = reply.integer else { throw unexpected(reply, from: "markSent") }
         return applied == 1
     }
@@ -227,6 +336,10 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
         -> RedisReply
     {
         try await RedisStoreSupport.run(script, client: client, keys: [key], arguments: arguments)
+    }
+
+    private func run(_ call: RedisScriptCall) async throws -> RedisReply {
+        try await RedisStoreSupport.run(call.script, client: client, keys: call.keys, arguments: call.arguments)
     }
 
     private func unexpected(_ reply: RedisReply, from operation: String) -> CoreError {

@@ -129,6 +129,15 @@ package final class RedisClient: Sendable {
         }
     }
 
+    /// Sends plain commands and script runs in one round trip on one connection; replies in order, error replies in
+    /// place. Scripts run as in ``evalSHA(_:)-([RedisScriptCall])`` (a `NOSCRIPT` one is loaded and run again on its
+    /// own, after the others). No step may block.
+    package func pipeline(steps: [RedisPipelineStep]) async throws(RedisError) -> [RedisReply] {
+        try await typed {
+            try await withConnection { try $0.pipeline(steps: steps) }
+        }
+    }
+
     /// Closes every connection and stops their threads; waiting callers get ``RedisError/Code/poolClosed`` and
     /// commands in flight are interrupted (their callers get an `io` error). Later calls throw `poolClosed`.
     package func shutdown() async {

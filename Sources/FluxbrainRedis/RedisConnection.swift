@@ -144,18 +144,32 @@ package final class RedisConnection {
     /// replies in place (like ``pipeline(_:)``). Scripts whose SHA is not cached are loaded first; a script Redis
     /// answers `NOSCRIPT` for (it did not run) is loaded and run again on its own, after the others.
     package func evalSHA(_ calls: [RedisScriptCall]) throws(RedisError) -> [RedisReply] {
+        try pipeline(steps: calls.map { .script($0) })
+    }
+
+    /// Sends plain commands and script runs in one write (one round trip) and returns their replies in order, error
+    /// replies in place. Scripts run as in ``evalSHA(_:)-([RedisScriptCall])``: loaded first if their SHA is not
+    /// cached, and a script answered with `NOSCRIPT` (it did not run) is loaded and run again on its own, after the
+    /// others (so after the steps that followed it).
+    package func pipeline(steps: [RedisPipelineStep]) throws(RedisError) -> [RedisReply] {
         do throws(RedisError) {
             var commands: [RedisCommand] = []
-            commands.reserveCapacity(calls.count)
-            for call in calls {
-                var sha = environment.scripts.sha(for: call.script)
-                if sha == nil { sha = try loadScriptThrowing(call.script) }
-                commands.append(Self.evalSHACommand(sha!, keys: call.keys, arguments: call.arguments))
+            commands.reserveCapacity(steps.count)
+            for step in steps {
+                switch step {
+                case .command(let command):
+                    commands.append(command)
+                case .script(let call):
+                    var sha = environment.scripts.sha(for: call.script)
+                    if sha == nil { sha = try loadScriptThrowing(call.script) }
+                    commands.append(Self.evalSHACommand(sha!, keys: call.keys, arguments: call.arguments))
+                }
             }
             var replies = try pipelineThrowing(commands)
             for index in replies.indices {
-                guard case .error(let message) = replies[index], message.hasPrefix("NOSCRIPT") else { continue }
-                let call = calls[index]
+                guard case .error(let message) = replies[index], message.hasPrefix("NOSCRIPT"),
+                    case .script(let call) = steps[index]
+                else { continue }
                 logger.info(
                     "Redis script cache miss, reloading script",
                     metadata: ["redis.script": "\(call.script.name)"]

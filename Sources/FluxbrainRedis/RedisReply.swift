@@ -170,3 +170,11 @@ package struct RedisScriptCall: Sendable {
         }
     }
 }
+
+/// One step of a mixed pipeline (``RedisClient/pipeline(steps:)``): a plain command or a script run.
+package enum RedisPipelineStep: Sendable {
+    /// A plain command.
+    case command(RedisCommand)
+    /// A script run with `EVALSHA` (loaded first if needed, reloaded and run again after `NOSCRIPT`).
+    case script(RedisScriptCall)
+}

@@ -356,11 +356,35 @@ final class GatedProcessor: IncidentProcessor {
 final class ObservedQueue: WorkQueue {
     private let base: any WorkQueue
     private let state = Mutex((heartbeats: 0, paused: false))
+    private let acks = Mutex((failing: false, failed: 0))
 
     init(_ base: any WorkQueue) { self.base = base }
 
     var heartbeats: Int { state.withLock { $0.heartbeats } }
     func pauseHeartbeats(_ paused: Bool) { state.withLock { $0.paused = paused } }
+
+    /// Combined acks (``WorkQueue/ack(_:recording:thenClaimFor:lease:)``) fail from now on, as over a lost
+    /// connection (nothing applied).
+    func failAcks() { acks.withLock { $0.failing = true } }
+
+    /// Combined acks that failed.
+    var failedAcks: Int { acks.withLock { $0.failed } }
+
+    struct LostConnection: Error {}
+
+    func ack(
+        _ claim: ClaimedWork,
+        recording deliveries: [PendingDelivery],
+        thenClaimFor worker: String?,
+        lease: Duration
+    ) async throws -> AckAndClaim {
+        let failing = acks.withLock { acks in
+            if acks.failing { acks.failed += 1 }
+            return acks.failing
+        }
+        if failing { throw LostConnection() }
+        return try await base.ack(claim, recording: deliveries, thenClaimFor: worker, lease: lease)
+    }
 
     func heartbeat(_ claim: ClaimedWork, lease: Duration) async throws -> Bool {
         if state.withLock({ $0.paused }) { return true }

@@ -66,6 +66,27 @@ package protocol AnalysisStore: Sendable {
     func storeSuccess(_ result: AnalysisResult, for fingerprint: Fingerprint) async throws
 }
 
+/// A verdict the ``Analyzer`` got but has not cached yet (``AnalysisStore/storeSuccess(_:for:)``): the pipeline
+/// writes it together with its next store call, the notification claim, in one round trip on Redis
+/// (``NotificationStore/claim(fingerprint:channel:status:token:settings:after:)``).
+package struct PendingAnalysisWrite: Sendable {
+    /// The store to write to.
+    package var store: any AnalysisStore
+    package var result: AnalysisResult
+    package var fingerprint: Fingerprint
+
+    package init(store: any AnalysisStore, result: AnalysisResult, fingerprint: Fingerprint) {
+        self.store = store
+        self.result = result
+        self.fingerprint = fingerprint
+    }
+
+    /// Writes it on its own: ``AnalysisStore/storeSuccess(_:for:)``.
+    package func perform() async throws {
+        try await store.storeSuccess(result, for: fingerprint)
+    }
+}
+
 /// What an ``AnalysisStore`` holds for one fingerprint.
 package struct AnalysisLookup: Sendable, Hashable {
     /// The cached verdict, if any.

@@ -110,40 +110,53 @@ package struct Analyzer: Sendable {
     /// Throws only when the store fails (`CoreError`) or the task is cancelled; an Errorbrain failure is a
     /// decision, not an error.
     package func analyze(_ incident: Incident) async throws -> AnalysisDecision {
-        try await analyze(incident) { service in try await service.analyze(incident) }
+        try await analyze(incident, deferringWrite: false) { service in try await service.analyze(incident) }.decision
     }
 
     /// `analyze(_:)` for an incident the pipeline has redacted; the service does not redact it again.
     package func analyze(_ redacted: RedactedIncident) async throws -> AnalysisDecision {
-        try await analyze(redacted.incident) { service in try await service.analyze(redacted) }
+        try await analyze(redacted, deferringWrite: false).decision
+    }
+
+    /// `analyze(_:)` for a redacted incident; with `deferringWrite`, a fresh verdict is not cached here but returned
+    /// as `write`, for the caller to write with its next store call (``PendingAnalysisWrite``). Until it is written,
+    /// other replicas do not see it (a second channel or a reminder elsewhere would analyze again).
+    package func analyze(
+        _ redacted: RedactedIncident,
+        deferringWrite: Bool
+    ) async throws -> (decision: AnalysisDecision, write: PendingAnalysisWrite?) {
+        try await analyze(redacted.incident, deferringWrite: deferringWrite) { service in
+            try await service.analyze(redacted)
+        }
     }
 
     private func analyze(
         _ incident: Incident,
+        deferringWrite: Bool,
         calling call: (any AnalysisService) async throws -> AnalysisResult
-    ) async throws -> AnalysisDecision {
+    ) async throws -> (decision: AnalysisDecision, write: PendingAnalysisWrite?) {
         var logger = self.logger
         logger[metadataKey: "fingerprint"] = "\(incident.fingerprint.short)"
         logger[metadataKey: "object"] = "\(incident.object)"
         guard let service else {
             observer.analysisFinished(result: .notConfigured, serviceSeconds: nil)
-            return .ready(.notConfigured)
+            return (.ready(.notConfigured), nil)
         }
         let fingerprint = incident.fingerprint
         let stored = try await store.lookup(fingerprint)
         if let cached = stored.result {
             observer.analysisFinished(result: .cached, serviceSeconds: nil)
-            return .ready(.analyzed(cached))
+            return (.ready(.analyzed(cached)), nil)
         }
         if let state = stored.failure {
             let now = try await store.now()
             if now < state.nextAttemptAt {
                 if state.failures >= maxAttempts {
                     observer.analysisFinished(result: .unavailable, serviceSeconds: nil)
-                    return .ready(.unavailable(reason: state.lastError, attempts: state.failures))
+                    return (.ready(.unavailable(reason: state.lastError, attempts: state.failures)), nil)
                 }
                 observer.analysisFinished(result: .backoff, serviceSeconds: nil)
-                return .deferred(until: state.nextAttemptAt, failures: state.failures)
+                return (.deferred(until: state.nextAttemptAt, failures: state.failures), nil)
             }
         }
 
@@ -151,10 +164,11 @@ package struct Analyzer: Sendable {
         do {
             let result = try await call(service)
             let seconds = (ContinuousClock.now - started).timeInterval
-            try await store.storeSuccess(result, for: fingerprint)
+            let write = PendingAnalysisWrite(store: store, result: result, fingerprint: fingerprint)
+            if !deferringWrite { try await write.perform() }
             observer.analysisFinished(result: .analyzed, serviceSeconds: seconds)
             logger.info("incident analyzed", metadata: ["verdict": "\(result.verdictID)", "seconds": "\(seconds)"])
-            return .ready(.analyzed(result))
+            return (.ready(.analyzed(result)), deferringWrite ? write : nil)
         } catch {
             let seconds = (ContinuousClock.now - started).timeInterval
             if error is CancellationError || Task.isCancelled { throw error }
@@ -166,7 +180,7 @@ package struct Analyzer: Sendable {
                     "analysis unavailable: notifying without it",
                     metadata: ["failures": "\(state.failures)", "error": "\(reason)"]
                 )
-                return .ready(.unavailable(reason: reason, attempts: state.failures))
+                return (.ready(.unavailable(reason: reason, attempts: state.failures)), nil)
             }
             observer.analysisFinished(result: .failed, serviceSeconds: seconds)
             logger.notice(
@@ -176,7 +190,7 @@ package struct Analyzer: Sendable {
                     "error": "\(reason)",
                 ]
             )
-            return .deferred(until: state.nextAttemptAt, failures: state.failures)
+            return (.deferred(until: state.nextAttemptAt, failures: state.failures), nil)
         }
     }
 }

@@ -29,7 +29,9 @@ package struct ChannelOutcome: Sendable {
 /// For each channel: claim through the `NotificationStore` (which applies `NotificationStateMachine`), send, then
 /// `markSent` or `markFailed`. Several channels run concurrently in task groups (one channel runs inline, without
 /// them); an error on one never affects another.
-/// The analysis is asked for lazily, once, and only if at least one channel is to send.
+/// The analysis is asked for lazily, once, and only if at least one channel is to send. With one channel, a fresh
+/// verdict to cache goes to the store with the claim, and a delivery may be left to the caller to record with its
+/// ack (see ``dispatch(incident:status:channels:writing:deliveries:analysis:)``).
 package struct NotificationDispatcher: Sendable {
     package var notifiers: [any Notifier]
     package var store: any NotificationStore
@@ -71,12 +73,21 @@ package struct NotificationDispatcher: Sendable {
     /// - Parameters:
     ///   - channels: only these channels (the routing decision); `nil` for every channel. A channel left out is
     ///     neither claimed nor sent to, and its state is untouched.
+    ///   - write: a fresh verdict to cache first (``PendingAnalysisWrite``). With one channel it goes to the store
+    ///     with the claim (``NotificationStore/claim(fingerprint:channel:status:token:settings:after:)``, one round
+    ///     trip on Redis); with several it is written before the claims, and if that fails no channel is claimed
+    ///     (each gets `.storeError`).
+    ///   - deliveries: where a delivery is left unrecorded, for the caller to record with its ack
+    ///     (``PendingDelivery``); only with one channel, so a delivery is never left waiting on another channel's
+    ///     send. `nil`: each delivery is recorded at once (``PendingDelivery/record(repeated:logger:)``).
     ///   - analysis: called at most once, and only if some channel is to send.
     /// - Returns: one outcome per notifier taking part, in the notifiers' order.
     package func dispatch(
         incident: Incident,
         status: NotificationStatus,
         channels: Set<ChannelID>? = nil,
+        writing write: PendingAnalysisWrite? = nil,
+        deliveries: DeliveryLog? = nil,
         analysis: @escaping @Sendable () async -> AnalysisOutcome
     ) async -> [ChannelOutcome] {
         let notifiers = channels.map { wanted in self.notifiers.filter { wanted.contains($0.channel) } } ?? notifiers
@@ -86,23 +97,49 @@ package struct NotificationDispatcher: Sendable {
         incidentLogger[metadataKey: "cluster"] = "\(incident.object.cluster)"
         let logger = incidentLogger
 
-        // 1. Claim on every channel. One channel (the common case) is claimed and sent to inline: a task group of
-        // one child only adds a hop to another thread and back.
-        let claims: [Claimed]
+        // One channel (the common case) is claimed and sent to inline: a task group of one child only adds a hop to
+        // another thread and back.
         if notifiers.count == 1 {
-            claims = [await claim(notifiers[0], index: 0, token: makeToken(), incident: incident, status: status)]
-        } else {
-            claims = await withTaskGroup(of: Claimed.self) { group in
-                for (index, notifier) in notifiers.enumerated() {
-                    let token = makeToken()
-                    group.addTask {
-                        await claim(notifier, index: index, token: token, incident: incident, status: status)
-                    }
-                }
-                var all: [Claimed] = []
-                for await claimed in group { all.append(claimed) }
-                return all.sorted { $0.index < $1.index }
+            let claimed = await claim(
+                notifiers[0],
+                index: 0,
+                token: makeToken(),
+                incident: incident,
+                status: status,
+                after: write
+            )
+            return [
+                await deliver(
+                    claimed,
+                    with: notifiers[0],
+                    incident: incident,
+                    analysis: claimed.claim?.decision.kindToSend != nil ? await analysis() : nil,
+                    deliveries: deliveries,
+                    logger: logger
+                )
+            ]
+        }
+        if let write {
+            do {
+                try await write.perform()
+            } catch {
+                logger.warning("caching the analysis failed; not notifying", metadata: ["error": .error(error)])
+                return notifiers.map { ChannelOutcome(channel: $0.channel, result: .storeError("\(error)")) }
             }
+        }
+        guard !notifiers.isEmpty else { return [] }
+
+        // 1. Claim on every channel, concurrently.
+        let claims = await withTaskGroup(of: Claimed.self) { group in
+            for (index, notifier) in notifiers.enumerated() {
+                let token = makeToken()
+                group.addTask {
+                    await claim(notifier, index: index, token: token, incident: incident, status: status)
+                }
+            }
+            var all: [Claimed] = []
+            for await claimed in group { all.append(claimed) }
+            return all.sorted { $0.index < $1.index }
         }
 
         // 2. Analysis, once, if anything is to be sent.
@@ -110,11 +147,6 @@ package struct NotificationDispatcher: Sendable {
         let outcome: AnalysisOutcome? = anyToSend ? await analysis() : nil
 
         // 3. Send on the claimed channels, concurrently.
-        if claims.count == 1 {
-            return [
-                await deliver(claims[0], with: notifiers[0], incident: incident, analysis: outcome, logger: logger)
-            ]
-        }
         return await withTaskGroup(of: (Int, ChannelOutcome).self) { group in
             for claimed in claims {
                 let notifier = notifiers[claimed.index]
@@ -124,6 +156,7 @@ package struct NotificationDispatcher: Sendable {
                         with: notifier,
                         incident: incident,
                         analysis: outcome,
+                        deliveries: nil,
                         logger: logger
                     )
                     return (claimed.index, result)
@@ -143,22 +176,35 @@ package struct NotificationDispatcher: Sendable {
         var error: String?
     }
 
-    /// Claims `notifier`'s channel with `token`.
+    /// Claims `notifier`'s channel with `token`, after `write` if there is one.
     private func claim(
         _ notifier: any Notifier,
         index: Int,
         token: String,
         incident: Incident,
-        status: NotificationStatus
+        status: NotificationStatus,
+        after write: PendingAnalysisWrite? = nil
     ) async -> Claimed {
         do {
-            let claim = try await store.claim(
-                fingerprint: incident.fingerprint,
-                channel: notifier.channel,
-                status: status,
-                token: token,
-                settings: settings(for: notifier.channel)
-            )
+            let claim: NotificationClaim
+            if let write {
+                claim = try await store.claim(
+                    fingerprint: incident.fingerprint,
+                    channel: notifier.channel,
+                    status: status,
+                    token: token,
+                    settings: settings(for: notifier.channel),
+                    after: write
+                )
+            } else {
+                claim = try await store.claim(
+                    fingerprint: incident.fingerprint,
+                    channel: notifier.channel,
+                    status: status,
+                    token: token,
+                    settings: settings(for: notifier.channel)
+                )
+            }
             return Claimed(index: index, token: token, claim: claim)
         } catch {
             return Claimed(index: index, token: token, error: "\(error)")
@@ -171,6 +217,7 @@ package struct NotificationDispatcher: Sendable {
         with notifier: any Notifier,
         incident: Incident,
         analysis outcome: AnalysisOutcome?,
+        deliveries: DeliveryLog?,
         logger: Logger
     ) async -> ChannelOutcome {
         let channel = notifier.channel
@@ -202,6 +249,7 @@ package struct NotificationDispatcher: Sendable {
             with: notifier,
             token: claimed.token,
             retry: notification.isRetry,
+            deliveries: deliveries,
             logger: logger
         )
         return ChannelOutcome(channel: channel, result: result)
@@ -212,6 +260,7 @@ package struct NotificationDispatcher: Sendable {
         with notifier: any Notifier,
         token: String,
         retry: Bool,
+        deliveries: DeliveryLog?,
         logger: Logger
     ) async -> ChannelOutcome.Result {
         let channel = notifier.channel
@@ -225,43 +274,21 @@ package struct NotificationDispatcher: Sendable {
                 metrics.count(channel: channel, kind: notification.kind, result: .retried)
             }
             metrics.count(channel: channel, kind: notification.kind, result: .sent)
-            // The delivery happened: record it even through a short store outage (a Redis restart), or another
-            // sender would repeat it once the send lease expires. Retried for about half the send lease.
-            var backoff = Backoff(base: .milliseconds(200), maximum: .seconds(5), growth: .exponential(factor: 2))
-            var delay = backoff.next()
-            var waited = Duration.zero
-            while true {
-                do {
-                    let applied = try await store.markSent(
-                        fingerprint: fingerprint,
-                        channel: channel,
-                        token: token,
-                        status: notification.kind.status,
-                        reference: report.reference
-                    )
-                    if !applied {
-                        logger.warning(
-                            "notification delivered after its send lease expired",
-                            metadata: ["channel": "\(channel)", "kind": "\(notification.kind)"]
-                        )
-                    }
-                    break
-                } catch {
-                    if waited >= settings.sendLease / 2 {
-                        logger.error(
-                            "could not record a delivered notification; it may be sent again",
-                            metadata: ["channel": "\(channel)", "error": .error(error)]
-                        )
-                        break
-                    }
-                    logger.warning(
-                        "recording a delivered notification failed; retrying",
-                        metadata: ["channel": "\(channel)", "error": .error(error)]
-                    )
-                    try? await Task.sleep(for: delay)
-                    waited += delay
-                    delay = backoff.next()
-                }
+            // The delivery happened: record it now (even through a short store outage, or another sender would
+            // repeat it once the send lease expires), or leave it to the caller's ack.
+            let delivery = PendingDelivery(
+                store: store,
+                fingerprint: fingerprint,
+                channel: channel,
+                token: token,
+                status: notification.kind.status,
+                reference: report.reference,
+                sendLease: settings(for: channel).sendLease
+            )
+            if let deliveries {
+                deliveries.append(delivery)
+            } else {
+                await delivery.record(logger: logger)
             }
             logger.info(
                 "notification sent",

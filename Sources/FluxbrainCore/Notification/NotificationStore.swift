@@ -36,6 +36,22 @@ package protocol NotificationStore: Sendable {
         settings: NotificationSettings
     ) async throws -> NotificationClaim
 
+    /// `write` (``PendingAnalysisWrite/perform()``), then ``claim(fingerprint:channel:status:token:settings:)``: what
+    /// the pipeline does with a fresh verdict. A store may do both in one round trip; by default, the two calls.
+    ///
+    /// If the write fails, the default throws before claiming; a store that sent both at once returns the claim
+    /// anyway (it was taken, and the caller holds the verdict), and only logs that the verdict was not cached. If it
+    /// throws, the write and the claim may or may not have been applied (as for a lone `claim` whose reply was lost,
+    /// an unknown claim keeps the channel in flight until its send lease ends).
+    func claim(
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        status: NotificationStatus,
+        token: String,
+        settings: NotificationSettings,
+        after write: PendingAnalysisWrite
+    ) async throws -> NotificationClaim
+
     /// Records a delivery and the `reference` the notifier reported (``DeliveryReport/reference``; `nil` clears the
     /// stored one); `false` if `token` no longer holds the claim.
     @discardableResult
@@ -62,6 +78,25 @@ package protocol NotificationStore: Sendable {
 }
 
 extension NotificationStore {
+    /// The write, then the claim: two calls.
+    package func claim(
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        status: NotificationStatus,
+        token: String,
+        settings: NotificationSettings,
+        after write: PendingAnalysisWrite
+    ) async throws -> NotificationClaim {
+        try await write.perform()
+        return try await claim(
+            fingerprint: fingerprint,
+            channel: channel,
+            status: status,
+            token: token,
+            settings: settings
+        )
+    }
+
     /// Records a delivery that reported no reference (any stored one is cleared).
     @discardableResult
     package func markSent(

@@ -23,6 +23,19 @@ package protocol WorkQueue: Sendable {
     /// ``ack(_:)`` of `claim`, then ``claim(worker:lease:)`` of the next item. If it throws, the ack may or may not
     /// have been applied, and an item claimed by it is returned by the reaper when its lease expires.
     func ackAndClaim(_ claim: ClaimedWork, worker: String, lease: Duration) async throws -> AckAndClaim
+    /// Records `deliveries` in their notification store (``PendingDelivery/markSent()``, in order), then
+    /// ``ack(_:)`` of `claim`, then, with a `worker`, ``claim(worker:lease:)`` of the next item: what a worker does
+    /// when an item whose deliveries it holds is done. An implementation may do it all in one round trip, with
+    /// exactly the semantics of the separate calls in that order (a delivery's store error does not stop the ack:
+    /// the delivery comes back in ``AckAndClaim/unrecorded``). If it throws, each step may or may not have been
+    /// applied: the caller records the deliveries again (harmless), and an item claimed by it is returned by the
+    /// reaper when its lease expires.
+    func ack(
+        _ claim: ClaimedWork,
+        recording deliveries: [PendingDelivery],
+        thenClaimFor worker: String?,
+        lease: Duration
+    ) async throws -> AckAndClaim
     func reap() async throws -> ReapResult
     func stats() async throws -> QueueStats
     func deadLetters(limit: Int) async throws -> [DeadLetter]
@@ -40,10 +53,22 @@ package struct AckAndClaim: Sendable {
     package var acked: Bool
     /// The next item, claimed, if one was ready.
     package var next: ClaimedWork?
+    /// Deliveries of ``WorkQueue/ack(_:recording:thenClaimFor:lease:)`` whose recording failed (a store error): the
+    /// caller records them again.
+    package var unrecorded: [PendingDelivery]
+    /// Deliveries whose token no longer held the claim when they were recorded (sent after the send lease expired).
+    package var late: [PendingDelivery]
 
-    package init(acked: Bool, next: ClaimedWork?) {
+    package init(
+        acked: Bool,
+        next: ClaimedWork?,
+        unrecorded: [PendingDelivery] = [],
+        late: [PendingDelivery] = []
+    ) {
         self.acked = acked
         self.next = next
+        self.unrecorded = unrecorded
+        self.late = late
     }
 }
 
@@ -52,6 +77,25 @@ extension WorkQueue {
     package func ackAndClaim(_ claim: ClaimedWork, worker: String, lease: Duration) async throws -> AckAndClaim {
         let acked = try await ack(claim)
         return AckAndClaim(acked: acked, next: try await self.claim(worker: worker, lease: lease))
+    }
+
+    /// Each delivery's `markSent`, then `ack`, then `claim` (with a worker): separate calls.
+    package func ack(
+        _ claim: ClaimedWork,
+        recording deliveries: [PendingDelivery],
+        thenClaimFor worker: String?,
+        lease: Duration
+    ) async throws -> AckAndClaim {
+        let (late, unrecorded) = await PendingDelivery.markSent(deliveries)
+        var result: AckAndClaim
+        if let worker {
+            result = try await ackAndClaim(claim, worker: worker, lease: lease)
+        } else {
+            result = AckAndClaim(acked: try await ack(claim), next: nil)
+        }
+        result.unrecorded = unrecorded
+        result.late = late
+        return result
     }
 }
 

@@ -14,4 +14,15 @@ package enum ProcessingResult: Sendable, Equatable {
 /// is lost, so that a worker that lost its claim stops before sending anything.
 package protocol IncidentProcessor: Sendable {
     func process(_ item: WorkItem) async throws -> ProcessingResult
+
+    /// ``process(_:)``, leaving deliveries it made unrecorded in `deliveries` for the worker to record with the
+    /// item's ack (one round trip on Redis; ``PendingDelivery``). The worker records them whatever the outcome,
+    /// also when processing throws or is stopped. By default, ``process(_:)``, which records its own.
+    func process(_ item: WorkItem, deliveries: DeliveryLog) async throws -> ProcessingResult
+}
+
+extension IncidentProcessor {
+    package func process(_ item: WorkItem, deliveries: DeliveryLog) async throws -> ProcessingResult {
+        try await process(item)
+    }
 }

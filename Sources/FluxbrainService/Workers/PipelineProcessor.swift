@@ -57,6 +57,20 @@ package struct PipelineProcessor: IncidentProcessor {
     }
 
     package func process(_ item: WorkItem) async throws -> ProcessingResult {
+        try await process(item, leavingDeliveriesIn: nil)
+    }
+
+    /// Like ``process(_:)``, but with one channel a delivery is left in `deliveries` for the worker to record with
+    /// the ack (see ``IncidentProcessor/process(_:deliveries:)``).
+    package func process(_ item: WorkItem, deliveries: DeliveryLog) async throws -> ProcessingResult {
+        try await process(item, leavingDeliveriesIn: deliveries)
+    }
+
+    /// A fresh verdict is cached with the first notification claim (one round trip on Redis, see
+    /// ``NotificationDispatcher/dispatch(incident:status:channels:writing:deliveries:analysis:)``).
+    private func process(_ item: WorkItem, leavingDeliveriesIn deliveries: DeliveryLog?) async throws
+        -> ProcessingResult
+    {
         // Redacted once here; the Errorbrain event and the notifications use it as is.
         let redacted = redactor.redacted(item.incident)
         let incident = redacted.incident
@@ -91,7 +105,8 @@ package struct PipelineProcessor: IncidentProcessor {
                 return .done
             }
             let analysis: AnalysisOutcome
-            switch try await analyzer.analyze(redacted) {
+            let (decided, write) = try await analyzer.analyze(redacted, deferringWrite: true)
+            switch decided {
             case .ready(let outcome):
                 analysis = redactor.redact(outcome)
             case .deferred(let until, let failures):
@@ -105,12 +120,14 @@ package struct PipelineProcessor: IncidentProcessor {
             outcomes = await dispatcher.dispatch(
                 incident: incident,
                 status: .firing,
-                channels: Set(decision.channels)
+                channels: Set(decision.channels),
+                writing: write,
+                deliveries: deliveries
             ) { analysis }
         case .resolved:
             let cached = try await analysisStore.cachedResult(for: incident.fingerprint)
             try Task.checkCancellation()
-            outcomes = await dispatcher.dispatch(incident: incident, status: .resolved) {
+            outcomes = await dispatcher.dispatch(incident: incident, status: .resolved, deliveries: deliveries) {
                 cached.map { .analyzed($0) } ?? .notConfigured
             }
         }

@@ -149,10 +149,12 @@ package struct WorkerPool: Service {
     private enum End: Sendable {
         /// Shutdown or cancellation: the worker stops.
         case stopped
-        /// The guard found the lease lost and stopped the item (counted and logged): the worker starts afresh.
-        case leaseLost
-        /// The drain grace ended while `claim` was processed: nack it for another replica, then stop.
-        case interrupted(ClaimedWork)
+        /// The guard found the lease lost and stopped the item (counted and logged): the worker records the item's
+        /// `deliveries` and starts afresh.
+        case leaseLost(ClaimedWork, deliveries: [PendingDelivery])
+        /// The drain grace ended while `claim` was processed: record its `deliveries`, nack it for another replica,
+        /// then stop.
+        case interrupted(ClaimedWork, deliveries: [PendingDelivery])
     }
 
     /// Runs the worker's items and its guard until shutdown, starting afresh after a lost lease.
@@ -165,9 +167,20 @@ package struct WorkerPool: Service {
         }
     }
 
-    /// Nacks an interrupted item (outside the cancelled task group, so the nack is not cancelled too).
+    /// Records the deliveries of a stopped item and nacks an interrupted one (outside the cancelled task group, so
+    /// that neither is cancelled too).
     private func settle(_ end: End, worker: String) async {
-        guard case .interrupted(let claim) = end else { return }
+        let claim: ClaimedWork
+        switch end {
+        case .stopped:
+            return
+        case .leaseLost(let lost, let deliveries):
+            await record(deliveries, logger: itemLogger(lost))
+            return
+        case .interrupted(let interrupted, let deliveries):
+            claim = interrupted
+            await record(deliveries, logger: itemLogger(claim))
+        }
         let logger = itemLogger(claim)
         do {
             _ = try await queue.nack(claim, delay: .zero, error: "interrupted by shutdown of \(worker)")
@@ -307,47 +320,71 @@ package struct WorkerPool: Service {
         return logger
     }
 
+    /// Records `deliveries` one by one (each retried through a short store outage); `repeated`: an earlier attempt
+    /// may have applied.
+    private func record(_ deliveries: [PendingDelivery], repeated: Bool = false, logger: Logger) async {
+        for delivery in deliveries {
+            await delivery.record(repeated: repeated, logger: logger)
+        }
+    }
+
     /// Processes `claim` as the current item, then acks or nacks it; with `claimNext`, an ack also claims the
     /// worker's next item (unless shutting down), which is returned. An item the guard stopped is neither acked nor
-    /// nacked here.
+    /// nacked here. Deliveries the processor left unrecorded are recorded with the ack (one round trip on Redis),
+    /// else before the nack, or by ``settle(_:worker:)`` for a stopped item.
     private func handle(_ claim: ClaimedWork, worker: String, current: CurrentItem, claimNext: Bool) async -> Handled {
         let logger = itemLogger(claim)
         let elapsed = elapsedTime(on: clock)
+        let log = DeliveryLog()
         current.begin(claim)
         let outcome: Outcome
         do {
-            outcome = .processed(try await processor.process(claim.item))
+            outcome = .processed(try await processor.process(claim.item, deliveries: log))
         } catch is CancellationError {
             outcome = .interrupted
         } catch {
             outcome = .failed("\(error)")
         }
         let stopped = current.end()
+        let deliveries = log.take()
         itemSeconds.record(duration: elapsed())
         switch stopped {
         case .leaseLost:
             count("fluxbrain_work_items_total", [("result", "lost")])
             logger.warning("lease lost: stopped before further side effects")
-            return .stop(.leaseLost)
+            return .stop(.leaseLost(claim, deliveries: deliveries))
         case .interrupted:
-            return .stop(.interrupted(claim))
+            return .stop(.interrupted(claim, deliveries: deliveries))
         case nil:
             break
+        }
+        if case .processed(.done) = outcome {
+            // Recorded with the ack below.
+        } else {
+            await record(deliveries, logger: logger)
         }
         var next: ClaimedWork?
         do {
             switch outcome {
             case .processed(.done):
-                let acked: Bool
-                if claimNext && !Task.isShuttingDownGracefully {
-                    let result = try await queue.ackAndClaim(claim, worker: worker, lease: configuration.lease)
-                    acked = result.acked
-                    next = result.next
-                } else {
-                    acked = try await queue.ack(claim)
+                let result: AckAndClaim
+                do {
+                    result = try await queue.ack(
+                        claim,
+                        recording: deliveries,
+                        thenClaimFor: claimNext && !Task.isShuttingDownGracefully ? worker : nil,
+                        lease: configuration.lease
+                    )
+                } catch {
+                    // Each step may or may not have been applied: record the deliveries again (harmless).
+                    await record(deliveries, repeated: true, logger: logger)
+                    throw error
                 }
-                count("fluxbrain_work_items_total", [("result", acked ? "done" : "lost")])
-                logger.debug("processed", metadata: ["acked": "\(acked)"])
+                for late in result.late { late.reportRecorded(false, logger: logger) }
+                await record(result.unrecorded, repeated: true, logger: logger)
+                next = result.next
+                count("fluxbrain_work_items_total", [("result", result.acked ? "done" : "lost")])
+                logger.debug("processed", metadata: ["acked": "\(result.acked)"])
             case .processed(.retry(let delay, let reason)):
                 _ = try await queue.nack(claim, delay: delay, error: reason)
                 count("fluxbrain_work_items_total", [("result", "retry")])
