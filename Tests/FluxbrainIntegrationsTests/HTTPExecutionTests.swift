@@ -6,13 +6,42 @@ import FluxbrainTestbed
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import Synchronization
 import Testing
 
 /// The one request loop, over real HTTP on loopback: a scripted server answers each request with the next status of
 /// a list; the rule under test is the simplest one (5xx: retry with the backoff, 429: retry after `Retry-After`,
-/// anything else: done), so what is checked is the loop's own part: attempts, waits, the deadline, the body cap.
+/// anything else: done), so what is checked is the loop's own part: attempts, waits, the deadline, the body cap. Each
+/// test runs both forms: streamed answers (`execute(build:)`) and buffered requests (`execute(buffered:)`).
 @Suite struct HTTPExecutionTests {
+    /// The two ways of sending an attempt.
+    enum Form: String, CaseIterable, Sendable {
+        case streamed
+        case buffered
+    }
+
+    /// `execution.execute` in `form`, a `GET` of `url` for each attempt.
+    static func execute<Success>(
+        _ execution: HTTPExecution,
+        _ form: Form,
+        url: @Sendable () -> String,
+        decide: (Result<HTTPExecution.Answer, any Error>, HTTPExecution.Attempt) async throws -> HTTPExecution.Decision<
+            Success, any Error
+        >
+    ) async throws -> Success {
+        switch form {
+        case .streamed:
+            try await execution.execute(build: { _ in HTTPClientRequest(url: url()) }, decide: decide, interrupted: { $0 })
+        case .buffered:
+            try await execution.execute(
+                buffered: { _ in HTTPExecution.BufferedRequest(method: .GET, url: url()) },
+                decide: decide,
+                interrupted: { $0 }
+            )
+        }
+    }
+
     struct Case: Sendable, CustomTestStringConvertible {
         var name: String
         /// The server's answers in order (the last one repeats).
@@ -101,8 +130,8 @@ import Testing
         ),
     ]
 
-    @Test(arguments: cases)
-    func retriesAsTheRuleSays(_ testCase: Case) async throws {
+    @Test(arguments: cases, Form.allCases)
+    func retriesAsTheRuleSays(_ testCase: Case, _ form: Form) async throws {
         let server = ScriptedServer(answers: testCase.answers)
         let sleeps = Mutex<[Duration]>([])
         try await server.run { url in
@@ -111,50 +140,52 @@ import Testing
             execution.backoff = testCase.backoff
             execution.sleep = { duration in sleeps.withLock { $0.append(duration) } }
             execution.random = { 0 }
-            let result = try await execution.execute(
-                build: { _ in HTTPClientRequest(url: url) },
-                decide: { outcome, _ -> HTTPExecution.Decision<Int, any Error> in
-                    let answer = try outcome.get()
-                    _ = try await answer.collect()
-                    switch answer.status {
-                    case 429:
-                        return .retry(after: testCase.rateLimitWait, otherwise: .success(-429))
-                    case 500..<600: return .retry(otherwise: .success(-answer.status))
-                    default: return .finish(answer.status)
-                    }
-                },
-                interrupted: { $0 }
-            )
+            let result = try await Self.execute(execution, form, url: { url }) {
+                outcome,
+                _ -> HTTPExecution.Decision<Int, any Error> in
+                let answer = try outcome.get()
+                _ = try await answer.collect()
+                switch answer.status {
+                case 429:
+                    return .retry(after: testCase.rateLimitWait, otherwise: .success(-429))
+                case 500..<600: return .retry(otherwise: .success(-answer.status))
+                default: return .finish(answer.status)
+                }
+            }
             #expect(result == testCase.result)
         }
         #expect(server.requests == testCase.requests)
         #expect(sleeps.withLock { $0 } == testCase.sleeps)
     }
 
-    @Test func theBodyIsCappedAtMaxBodyBytes() async throws {
+    @Test(arguments: Form.allCases)
+    func theBodyIsCappedAtMaxBodyBytes(_ form: Form) async throws {
         let server = ScriptedServer(answers: [200], body: String(repeating: "x", count: 2048))
         try await server.run { url in
             for (cap, fits) in [(4096, true), (2048, true), (2047, false)] {
                 let execution = HTTPExecution(client: HTTPClient.shared, limit: Self.roomy, maxBodyBytes: cap)
-                let read = try await execution.execute(
-                    build: { _ in HTTPClientRequest(url: url) },
-                    decide: { outcome, _ -> HTTPExecution.Decision<Bool, any Error> in
-                        do {
-                            let body = try await outcome.get().collect()
-                            #expect(body.readableBytes == 2048)
-                            return .finish(true)
-                        } catch is NIOTooManyBytesError {
-                            return .finish(false)
-                        }
-                    },
-                    interrupted: { $0 }
-                )
+                let read = try await Self.execute(execution, form, url: { url }) {
+                    outcome,
+                    _ -> HTTPExecution.Decision<Bool, any Error> in
+                    let answer = try outcome.get()
+                    #expect(answer.status == 200)
+                    do {
+                        let body = try await answer.collect()
+                        #expect(body.readableBytes == 2048)
+                        return .finish(true)
+                    } catch let error as NIOTooManyBytesError {
+                        #expect(error.maxBytes == cap)
+                        return .finish(false)
+                    }
+                }
                 #expect(read == fits, "cap \(cap)")
             }
         }
+        #expect(server.requests == 3)
     }
 
-    @Test func aTransportErrorReachesDecideAndCanBeRetried() async throws {
+    @Test(arguments: Form.allCases)
+    func aTransportErrorReachesDecideAndCanBeRetried(_ form: Form) async throws {
         // A port nothing listens on: bind one, note it, close it.
         let port = try await ScriptedServer(answers: [200]).run { url in URL(string: url)!.port! }
         let attempts = Mutex(0)
@@ -163,17 +194,17 @@ import Testing
         var execution = HTTPExecution(client: HTTPClient.shared, limit: limit, maxBodyBytes: 1024)
         execution.maxAttempts = 2
         execution.sleep = { _ in }
-        let failures = try await execution.execute(
-            build: { _ in
+        let failures = try await Self.execute(
+            execution,
+            form,
+            url: {
                 attempts.withLock { $0 += 1 }
-                return HTTPClientRequest(url: "http://127.0.0.1:\(port)/")
-            },
-            decide: { outcome, attempt -> HTTPExecution.Decision<Int, any Error> in
-                guard case .failure = outcome else { return .finish(0) }
-                return .retry(otherwise: .success(attempt.number))
-            },
-            interrupted: { $0 }
-        )
+                return "http://127.0.0.1:\(port)/"
+            }
+        ) { outcome, attempt -> HTTPExecution.Decision<Int, any Error> in
+            guard case .failure = outcome else { return .finish(0) }
+            return .retry(otherwise: .success(attempt.number))
+        }
         #expect(failures == 2)
         #expect(attempts.withLock { $0 } == 2)
     }
@@ -197,23 +228,97 @@ import Testing
         #expect(server.requests == 1)
     }
 
-    @Test func aPerAttemptTimeoutEndsASlowAnswer() async throws {
+    @Test(arguments: Form.allCases)
+    func aPerAttemptTimeoutEndsASlowAnswer(_ form: Form) async throws {
         let server = ScriptedServer(answers: [200], delay: .seconds(2))
         try await server.run { url in
             let limit = HTTPExecution.Limit.perAttempt(.milliseconds(100))
             let execution = HTTPExecution(client: HTTPClient.shared, limit: limit, maxBodyBytes: 1024)
-            let outcome = try await execution.execute(
-                build: { _ in HTTPClientRequest(url: url) },
-                decide: { outcome, _ -> HTTPExecution.Decision<String, any Error> in
-                    switch outcome {
-                    case .success(let answer): .finish("status \(answer.status)")
-                    case .failure(let error): .finish("\(error)")
-                    }
+            let outcome = try await Self.execute(execution, form, url: { url }) {
+                outcome,
+                _ -> HTTPExecution.Decision<String, any Error> in
+                switch outcome {
+                case .success(let answer): .finish("status \(answer.status)")
+                case .failure(let error): .finish("\(error)")
+                }
+            }
+            #expect(outcome.contains("deadlineExceeded"), "\(outcome)")
+        }
+    }
+
+    @Test func aBufferedRequestSendsItsMethodHeadersAndBodyAndReadsTheAnswer() async throws {
+        let server = ScriptedServer(answers: [201], body: "{\"ok\":true}")
+        try await server.run { url in
+            let execution = HTTPExecution(client: HTTPClient.shared, limit: Self.roomy, maxBodyBytes: 1024)
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: "X-Signature", value: "sha256=abc")
+            let request = HTTPExecution.BufferedRequest(
+                method: .POST,
+                url: url + "events",
+                headers: headers,
+                body: ByteBuffer(string: "{\"id\":1}")
+            )
+            let (status, body) = try await execution.execute(
+                buffered: { _ in request },
+                decide: { outcome, _ -> HTTPExecution.Decision<(Int, String), any Error> in
+                    let answer = try outcome.get()
+                    return .finish((answer.status, String(buffer: try await answer.collect())))
                 },
                 interrupted: { $0 }
             )
-            #expect(outcome.contains("deadlineExceeded"), "\(outcome)")
+            #expect(status == 201)
+            #expect(body == "{\"ok\":true}")
         }
+        let received = try #require(server.received.first)
+        #expect(received.method == "POST")
+        #expect(received.path == "/events")
+        #expect(received.headers["content-type"] == "application/json")
+        #expect(received.headers["x-signature"] == "sha256=abc")
+        #expect(received.headers["content-length"] == "8")
+        #expect(received.text == "{\"id\":1}")
+    }
+
+    @Test func cancellingTheCallerCancelsABufferedRequest() async throws {
+        let server = ScriptedServer(answers: [200], delay: .seconds(3))
+        try await server.run { url in
+            let execution = HTTPExecution(client: HTTPClient.shared, limit: Self.roomy, maxBodyBytes: 1024)
+            let outcome = try await withThrowingTaskGroup(of: String.self) { group in
+                group.addTask {
+                    try await execution.execute(
+                        buffered: { _ in HTTPExecution.BufferedRequest(method: .GET, url: url) },
+                        decide: { outcome, _ -> HTTPExecution.Decision<String, any Error> in
+                            switch outcome {
+                            case .success(let answer): .finish("status \(answer.status)")
+                            case .failure(let error): .finish("\(error)")
+                            }
+                        },
+                        interrupted: { $0 }
+                    )
+                }
+                while server.requests == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                group.cancelAll()
+                return try await group.next()!
+            }
+            #expect(outcome.contains("cancelled"), "\(outcome)")
+        }
+    }
+}
+
+extension HTTPExecutionTests {
+    @Test func outboundClientsShareOneEventLoopAndKubernetesClientsTheGroup() async throws {
+        let outbound = HTTPClients()
+        let kubernetes = HTTPClients.kubernetes()
+        let webhook = outbound.client(for: URL(string: "http://127.0.0.1:1/hook")!)
+        let errorbrain = outbound.client(for: URL(string: "http://127.0.0.1:2/")!)
+        let cluster = kubernetes.client(proxy: nil, pool: "prod")
+        let loops = { (group: any EventLoopGroup) in Array(group.makeIterator()).count }
+        #expect(loops(webhook.eventLoopGroup) == 1)
+        #expect(webhook.eventLoopGroup === errorbrain.eventLoopGroup)
+        #expect(webhook.tracer == nil)
+        #expect(loops(cluster.eventLoopGroup) == loops(HTTPClient.defaultEventLoopGroup))
+        await outbound.shutdown()
+        await kubernetes.shutdown()
     }
 }
 
@@ -223,6 +328,7 @@ final class ScriptedServer: Sendable {
     private let body: String
     private let delay: Duration
     private let count = Mutex(0)
+    private let requestsReceived = Mutex<[RecordedRequest]>([])
 
     init(answers: [Int], body: String = "answer", delay: Duration = .zero) {
         self.answers = answers
@@ -231,6 +337,7 @@ final class ScriptedServer: Sendable {
     }
 
     var requests: Int { count.withLock { $0 } }
+    var received: [RecordedRequest] { requestsReceived.withLock { $0 } }
 
     func run<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
         var logger = Logger(label: "scripted")
@@ -238,7 +345,8 @@ final class ScriptedServer: Sendable {
         return try await withLoopbackServer(
             logger: logger,
             respond: { [self] request in
-                _ = try await RecordedRequest.read(request)
+                let recorded = try await RecordedRequest.read(request)
+                requestsReceived.withLock { $0.append(recorded) }
                 let index = count.withLock { count in
                     defer { count += 1 }
                     return count

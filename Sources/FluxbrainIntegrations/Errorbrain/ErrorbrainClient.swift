@@ -3,6 +3,7 @@ import FluxbrainCore
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// How Errorbrain is reached; built by the service from `FLUXBRAIN_ERRORBRAIN_*`.
 package struct ErrorbrainClientConfiguration: Sendable {
@@ -187,16 +188,18 @@ package struct ErrorbrainClient: AnalysisService {
         let maxTries = configuration.maxTries
         let maxResponseBytes = configuration.maxResponseBytes
         let target = url(path)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Accept", value: "application/json")
+        headers.add(name: "User-Agent", value: BuildInfo.userAgent)
+        let request = HTTPExecution.BufferedRequest(
+            method: .POST,
+            url: target,
+            headers: headers,
+            body: ByteBuffer(bytes: body)
+        )
         return try await execution.execute(
-            build: { _ throws(ErrorbrainError) in
-                var request = HTTPClientRequest(url: target)
-                request.method = .POST
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.headers.add(name: "Accept", value: "application/json")
-                request.headers.add(name: "User-Agent", value: BuildInfo.userAgent)
-                request.body = .bytes(ByteBuffer(bytes: body))
-                return request
-            },
+            buffered: { _ throws(ErrorbrainError) in request },
             decide: { outcome, attempt throws(ErrorbrainError) in
                 /// Connection errors are tried again; timeouts and cancellation end the attempt.
                 func unreachable(_ error: any Error) throws(ErrorbrainError) -> PostDecision {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOCore
 import Synchronization
 
 /// HTTP clients that share one configuration and differ only in what async-http-client sets per client, not per
@@ -22,15 +23,33 @@ package final class HTTPClients: Sendable {
 
     private let configuration: HTTPClient.Configuration
     private let proxies: ProxyEnvironment
+    private let eventLoopGroup: any EventLoopGroup
     private let clients: Mutex<[Key: HTTPClient]> = Mutex([:])
 
-    /// Clients with `configuration` (a default one when omitted); ``client(for:)`` asks `proxies`.
+    /// Clients with `configuration` (a default one when omitted) on `eventLoopGroup`; ``client(for:)`` asks
+    /// `proxies`.
+    ///
+    /// The outbound clients' default group is one event loop of NIO's shared group: their connections, timers and
+    /// answers then all live on one thread, which ``HTTPExecution/execute(buffered:decide:interrupted:)`` reaches
+    /// with a single hop per request (on a group of several loops, async-http-client's pool may hand a request a
+    /// connection of another loop, or open a connection per loop). Kubernetes clients (``kubernetes()``) take the
+    /// whole group.
     package init(
-        configuration: HTTPClient.Configuration = HTTPClient.Configuration(),
-        proxies: ProxyEnvironment = .none
+        configuration: HTTPClient.Configuration = HTTPClients.outboundConfiguration,
+        proxies: ProxyEnvironment = .none,
+        eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup.next()
     ) {
         self.configuration = configuration
         self.proxies = proxies
+        self.eventLoopGroup = eventLoopGroup
+    }
+
+    /// async-http-client's defaults without tracing: Fluxbrain bootstraps no tracer, and the no-op one the client
+    /// would take still costs a span and its attributes per request.
+    package static var outboundConfiguration: HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.tracing.tracer = nil
+        return configuration
     }
 
     /// The client for requests to `url`: through the proxy the environment names for it, else direct.
@@ -56,7 +75,7 @@ package final class HTTPClients: Sendable {
             if let connectionsPerHost {
                 configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
             }
-            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+            let client = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
             clients[key] = client
             return client
         }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Sends one HTTP request through an `HTTPClient` with a time limit, a cap on the body read and retries: the one
 /// request loop of the outbound clients (notifiers, Errorbrain, Kubernetes).
@@ -35,18 +36,37 @@ package struct HTTPExecution: Sendable {
         package var isLast: Bool { number >= maxAttempts }
     }
 
-    /// An answer whose head has arrived; the body is still streaming.
+    /// An answer whose head has arrived; the body is still streaming (or, for a ``BufferedRequest``, already read).
     package struct Answer: Sendable {
         package var response: HTTPClientResponse
         /// The most body bytes ``collect()`` reads.
         package var maxBodyBytes: Int
+        /// A ``BufferedRequest``'s answer whose body was longer than ``maxBodyBytes`` (reading stopped there).
+        var bodyTooLarge = false
 
         package var status: Int { Int(response.status.code) }
         package var headers: HTTPHeaders { response.headers }
 
         /// Reads the whole body, at most ``maxBodyBytes`` (`NIOTooManyBytesError` past it).
         package func collect() async throws -> ByteBuffer {
-            try await response.body.collect(upTo: maxBodyBytes)
+            if bodyTooLarge { throw NIOTooManyBytesError(maxBytes: maxBodyBytes) }
+            return try await response.body.collect(upTo: maxBodyBytes)
+        }
+    }
+
+    /// A request whose body is one buffer in memory and whose answer is read whole before `decide` sees it: what
+    /// Errorbrain and the notifiers send (``execute(buffered:decide:interrupted:)``).
+    package struct BufferedRequest: Sendable {
+        package var method: HTTPMethod
+        package var url: String
+        package var headers: HTTPHeaders
+        package var body: ByteBuffer?
+
+        package init(method: HTTPMethod, url: String, headers: HTTPHeaders = HTTPHeaders(), body: ByteBuffer? = nil) {
+            self.method = method
+            self.url = url
+            self.headers = headers
+            self.body = body
         }
     }
 
@@ -81,7 +101,9 @@ package struct HTTPExecution: Sendable {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    /// Sends the request `build` makes for each attempt until `decide` finishes, throws, or no attempt is left.
+    /// Sends the request `build` makes for each attempt until `decide` finishes, throws, or no attempt is left; the
+    /// answer's body streams (``Answer/collect()`` reads it). For answers read whole, see
+    /// ``execute(buffered:decide:interrupted:)``.
     ///
     /// - Parameters:
     ///   - build: the request of an attempt (rate limiting and credentials go here; what it throws ends the loop).
@@ -90,6 +112,49 @@ package struct HTTPExecution: Sendable {
     ///   - interrupted: the error to throw when a wait between attempts is cancelled.
     package func execute<Success, Failure: Error>(
         build: (Attempt) async throws(Failure) -> HTTPClientRequest,
+        decide: (Result<Answer, any Error>, Attempt) async throws(Failure) -> Decision<Success, Failure>,
+        interrupted: (any Error) -> Failure
+    ) async throws(Failure) -> Success {
+        try await loop(
+            build: build,
+            send: { request, deadline in
+                do {
+                    let response = try await client.execute(request, deadline: deadline, logger: logger)
+                    return .success(Answer(response: response, maxBodyBytes: maxBodyBytes))
+                } catch {
+                    return .failure(error)
+                }
+            },
+            decide: decide,
+            interrupted: interrupted
+        )
+    }
+
+    /// ``execute(build:decide:interrupted:)`` for requests whose body is in memory, reading each answer whole (at
+    /// most ``maxBodyBytes``; ``Answer/collect()`` then throws `NIOTooManyBytesError`) before `decide` sees it.
+    ///
+    /// The same limits, retries and errors, at a lower cost per request: each attempt runs on one event loop of the
+    /// client's group, from the hop there to the answer's end (async-http-client's future-based API with that loop
+    /// for the task and the connection), so the connection pool, the deadline and the answer need no further thread
+    /// switches, and the body is gathered there rather than streamed to this task part by part. Cancelling the
+    /// calling task cancels the request.
+    package func execute<Success, Failure: Error>(
+        buffered build: (Attempt) async throws(Failure) -> BufferedRequest,
+        decide: (Result<Answer, any Error>, Attempt) async throws(Failure) -> Decision<Success, Failure>,
+        interrupted: (any Error) -> Failure
+    ) async throws(Failure) -> Success {
+        try await loop(
+            build: build,
+            send: { request, deadline in await send(request, deadline: deadline) },
+            decide: decide,
+            interrupted: interrupted
+        )
+    }
+
+    /// The loop both forms share: `send` makes one attempt, given its deadline.
+    private func loop<Request, Success, Failure: Error>(
+        build: (Attempt) async throws(Failure) -> Request,
+        send: (Request, NIODeadline) async -> Result<Answer, any Error>,
         decide: (Result<Answer, any Error>, Attempt) async throws(Failure) -> Decision<Success, Failure>,
         interrupted: (any Error) -> Failure
     ) async throws(Failure) -> Success {
@@ -103,23 +168,12 @@ package struct HTTPExecution: Sendable {
         var attempt = Attempt(number: 1, maxAttempts: maxAttempts)
         while true {
             let request = try await build(attempt)
-            let outcome: Result<Answer, any Error>
-            do {
-                let response: HTTPClientResponse
-                switch limit {
-                case .perAttempt(let timeout):
-                    response = try await client.execute(
-                        request,
-                        timeout: .nanoseconds(timeout.nanoseconds),
-                        logger: logger
-                    )
-                case .overall:
-                    response = try await client.execute(request, deadline: nioDeadline ?? .now(), logger: logger)
-                }
-                outcome = .success(Answer(response: response, maxBodyBytes: maxBodyBytes))
-            } catch {
-                outcome = .failure(error)
+            let deadline: NIODeadline
+            switch limit {
+            case .perAttempt(let timeout): deadline = .now() + .nanoseconds(timeout.nanoseconds)
+            case .overall: deadline = nioDeadline ?? .now()
             }
+            let outcome = await send(request, deadline)
             switch try await decide(outcome, attempt) {
             case .finish(let value):
                 return value
@@ -135,6 +189,149 @@ package struct HTTPExecution: Sendable {
                 attempt.number += 1
             }
         }
+    }
+
+    /// One attempt of a ``BufferedRequest``: everything from the request's start to its answer's end on one event
+    /// loop, reached with one hop.
+    private func send(_ request: BufferedRequest, deadline: NIODeadline) async -> Result<Answer, any Error> {
+        let client = client
+        let logger = logger
+        let eventLoop = client.eventLoopGroup.next()
+        let collector = BodyCollector(maxBodyBytes: maxBodyBytes, eventLoop: eventLoop)
+        let running = RunningTask()
+        do {
+            let collected = try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Collected, any Error>) in
+                    eventLoop.execute {
+                        let task: HTTPClient.Task<Collected>
+                        do {
+                            let prepared = try HTTPClient.Request(
+                                url: request.url,
+                                method: request.method,
+                                headers: request.headers,
+                                body: request.body.map { .byteBuffer($0) }
+                            )
+                            task = client.execute(
+                                request: prepared,
+                                delegate: collector,
+                                eventLoop: .delegate(on: eventLoop),
+                                deadline: deadline,
+                                logger: logger
+                            )
+                        } catch {
+                            continuation.resume(throwing: error)
+                            return
+                        }
+                        running.started(task)
+                        task.futureResult.whenComplete { continuation.resume(with: $0) }
+                    }
+                }
+            } onCancel: {
+                running.cancel()
+            }
+            return .success(answer(collected.head, body: collected.body))
+        } catch let error as BodyTooLarge {
+            var answer = answer(error.head, body: ByteBuffer())
+            answer.bodyTooLarge = true
+            return .success(answer)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func answer(_ head: HTTPResponseHead, body: ByteBuffer) -> Answer {
+        let response = HTTPClientResponse(
+            version: head.version,
+            status: head.status,
+            headers: head.headers,
+            body: .bytes(body)
+        )
+        return Answer(response: response, maxBodyBytes: maxBodyBytes)
+    }
+}
+
+/// What ``BodyCollector`` gathered: the head and the body.
+private struct Collected: Sendable {
+    var head: HTTPResponseHead
+    var body: ByteBuffer
+}
+
+/// The body went past the cap: the request ends there (as when a streamed body's `collect(upTo:)` gives up), and
+/// ``HTTPExecution/Answer/collect()`` throws `NIOTooManyBytesError`.
+private struct BodyTooLarge: Error {
+    var head: HTTPResponseHead
+}
+
+/// Gathers an answer's body on its task's event loop, up to `maxBodyBytes`; a longer body fails the request with
+/// ``BodyTooLarge``.
+///
+/// async-http-client calls a delegate only on its task's event loop, one call at a time: the state needs no lock.
+private final class BodyCollector: HTTPClientResponseDelegate, @unchecked Sendable {
+    typealias Response = Collected
+
+    private let maxBodyBytes: Int
+    private let eventLoop: any EventLoop
+    private var head: HTTPResponseHead?
+    private var body: ByteBuffer?
+
+    init(maxBodyBytes: Int, eventLoop: any EventLoop) {
+        self.maxBodyBytes = maxBodyBytes
+        self.eventLoop = eventLoop
+    }
+
+    func didReceiveHead(task: HTTPClient.Task<Collected>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        self.head = head
+        return eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Collected>, _ part: ByteBuffer) -> EventLoopFuture<Void> {
+        guard let head else { return eventLoop.makeSucceededVoidFuture() }
+        if (body?.readableBytes ?? 0) + part.readableBytes > maxBodyBytes {
+            body = nil
+            return eventLoop.makeFailedFuture(BodyTooLarge(head: head))
+        }
+        if body == nil {
+            body = part
+        } else {
+            var part = part
+            body!.writeBuffer(&part)
+        }
+        return eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Collected>) throws -> Collected {
+        guard let head else { throw HTTPClientError.remoteConnectionClosed }
+        return Collected(head: head, body: body ?? ByteBuffer())
+    }
+}
+
+/// The task of a request in flight, so that cancelling the calling Swift task cancels it (also when the
+/// cancellation comes before the request started).
+private final class RunningTask: Sendable {
+    private enum State {
+        case waiting
+        case running(HTTPClient.Task<Collected>)
+        case cancelled
+    }
+
+    private let state = Mutex(State.waiting)
+
+    func started(_ task: HTTPClient.Task<Collected>) {
+        let cancelled = state.withLock { state in
+            if case .cancelled = state { return true }
+            state = .running(task)
+            return false
+        }
+        if cancelled { task.cancel() }
+    }
+
+    func cancel() {
+        let task = state.withLock { state -> HTTPClient.Task<Collected>? in
+            defer { state = .cancelled }
+            if case .running(let task) = state { return task }
+            return nil
+        }
+        task?.cancel()
     }
 }
 

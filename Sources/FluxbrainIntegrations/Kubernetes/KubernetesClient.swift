@@ -102,6 +102,7 @@ package struct KubernetesClient: Sendable {
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
+        configuration.tracing.tracer = nil
         // async-http-client has no setting for channel options; these hooks run once per new connection, before its
         // first request.
         configuration.http1_1ConnectionDebugInitializer = { useTransientReceiveBuffers($0) }
@@ -643,7 +644,7 @@ extension HTTPClients {
     /// Clients fit for Kubernetes (``KubernetesClient/httpConfiguration``): one per cluster, see
     /// `client(for:cluster:connections:)`.
     package static func kubernetes() -> HTTPClients {
-        HTTPClients(configuration: KubernetesClient.httpConfiguration)
+        HTTPClients(configuration: KubernetesClient.httpConfiguration, eventLoopGroup: HTTPClient.defaultEventLoopGroup)
     }
 
     /// The client of `cluster`: a connection pool of its own allowing `connections` HTTP/1 connections (default:

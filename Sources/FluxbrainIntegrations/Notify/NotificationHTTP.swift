@@ -122,14 +122,9 @@ package struct NotificationHTTP: Sendable {
         body: ByteBuffer?,
         what: String
     ) async throws(NotificationError) -> HTTPExchange {
-        try await policy.execution(client: client, sleep: sleep).execute(
-            build: { _ throws(NotificationError) in
-                var request = HTTPClientRequest(url: url)
-                request.method = method
-                request.headers = headers
-                if let body { request.body = .bytes(body) }
-                return request
-            },
+        let request = HTTPExecution.BufferedRequest(method: method, url: url, headers: headers, body: body)
+        return try await policy.execution(client: client, sleep: sleep).execute(
+            buffered: { _ throws(NotificationError) in request },
             decide: { outcome, attempt throws(NotificationError) in
                 let exchange: HTTPExchange
                 do {
