@@ -61,7 +61,7 @@ private final class TreeDecoder: Decoder {
     /// `T` from this decoder's value: the types `JSONDecoder` reads itself first, then `T.init(from:)`.
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
         if T.self == String.self { return try Self.string(value, codingPath) as! T }
-        if T.self == JSONValue.self { return Self.normalized(value) as! T }
+        if T.self == JSONValue.self { return value.normalized as! T }
         if T.self == Int.self { return try Self.integer(Int.self, value, codingPath) as! T }
         if T.self == Int64.self { return try Self.integer(Int64.self, value, codingPath) as! T }
         if T.self == Bool.self { return try Self.bool(value, codingPath) as! T }
@@ -159,26 +159,6 @@ private final class TreeDecoder: Decoder {
         case .int(let number): return F(number)
         case .double(let number): return F(number)
         default: throw mismatch(F.self, value, codingPath)
-        }
-    }
-
-    /// `value` as `JSONValue.init(from:)` under `JSONDecoder` gives it: integral numbers within `Int64` as `.int`.
-    static func normalized(_ value: JSONValue) -> JSONValue {
-        guard containsIntegralDouble(value) else { return value }
-        switch value {
-        case .double(let number): return Int64(exactly: number).map(JSONValue.int) ?? value
-        case .array(let elements): return .array(elements.map(normalized))
-        case .object(let members): return .object(members.mapValues(normalized))
-        case .null, .bool, .int, .string: return value
-        }
-    }
-
-    private static func containsIntegralDouble(_ value: JSONValue) -> Bool {
-        switch value {
-        case .double(let number): return Int64(exactly: number) != nil
-        case .array(let elements): return elements.contains(where: containsIntegralDouble)
-        case .object(let members): return members.values.contains(where: containsIntegralDouble)
-        case .null, .bool, .int, .string: return false
         }
     }
 }
@@ -392,4 +372,27 @@ private struct SingleValueContainer: SingleValueDecodingContainer {
     func decode(_ type: UInt32.Type) throws -> UInt32 { try TreeDecoder.integer(type, decoder.value, codingPath) }
     func decode(_ type: UInt64.Type) throws -> UInt64 { try TreeDecoder.integer(type, decoder.value, codingPath) }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try decoder.decodeValue(type) }
+}
+
+extension JSONValue {
+    /// This value as `JSONValue.init(from:)` under `JSONDecoder` gives it: integral numbers within `Int64` as `.int`
+    /// (FastJSON keeps `1.0` and `1e2` as `.double`).
+    var normalized: JSONValue {
+        guard Self.containsIntegralDouble(self) else { return self }
+        switch self {
+        case .double(let number): return Int64(exactly: number).map(JSONValue.int) ?? self
+        case .array(let elements): return .array(elements.map(\.normalized))
+        case .object(let members): return .object(members.mapValues(\.normalized))
+        case .null, .bool, .int, .string: return self
+        }
+    }
+
+    private static func containsIntegralDouble(_ value: JSONValue) -> Bool {
+        switch value {
+        case .double(let number): return Int64(exactly: number) != nil
+        case .array(let elements): return elements.contains(where: containsIntegralDouble)
+        case .object(let members): return members.values.contains(where: containsIntegralDouble)
+        case .null, .bool, .int, .string: return false
+        }
+    }
 }

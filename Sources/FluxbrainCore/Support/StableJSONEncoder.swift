@@ -43,6 +43,8 @@ enum EncodedNode {
     case string(String)
     case array(EncodedArray)
     case object(EncodedObject)
+    /// A ``JSONValue``, written by ``JSONWriter``.
+    case json(JSONValue)
 
     func write(to output: inout [UInt8]) {
         switch self {
@@ -59,6 +61,11 @@ enum EncodedNode {
             output.append(UInt8(ascii: "]"))
         case .object(let object):
             object.write(to: &output)
+        case .json(let value):
+            var writer = JSONWriter(appending: output)
+            output = []
+            writer.json(value)
+            output = writer.bytes
         }
     }
 }
@@ -72,17 +79,6 @@ final class EncodedArray {
 final class EncodedObject {
     var keys: [String] = []
     var values: [EncodedNode] = []
-
-    init() {}
-
-    init(_ members: [String: JSONValue]) {
-        keys.reserveCapacity(members.count)
-        values.reserveCapacity(members.count)
-        for (key, value) in members {
-            keys.append(key)
-            values.append(EncodedNode(value))
-        }
-    }
 
     func set(_ key: String, _ value: EncodedNode) {
         keys.append(key)
@@ -116,25 +112,6 @@ final class EncodedObject {
             }
         }
         output.append(UInt8(ascii: "}"))
-    }
-}
-
-extension EncodedNode {
-    /// A ``JSONValue`` without going through `Codable` (evidence, statuses and metadata are trees of them).
-    init(_ value: JSONValue) {
-        switch value {
-        case .null: self = .literal("null")
-        case .bool(let flag): self = .literal(flag ? "true" : "false")
-        case .int(let number): self = .literal(String(number))
-        case .double(let number): self = .literal(StableJSONEncoder.format(number))
-        case .string(let text): self = .string(text)
-        case .array(let items):
-            let array = EncodedArray()
-            array.elements = items.map(EncodedNode.init)
-            self = .array(array)
-        case .object(let members):
-            self = .object(EncodedObject(members))
-        }
     }
 }
 
@@ -208,7 +185,7 @@ private final class TreeEncoder: Encoder {
     /// Values `JSONEncoder` writes itself rather than through their `Encodable` conformance.
     static func primitive<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> EncodedNode? {
         if T.self == String.self { return .string(value as! String) }
-        if T.self == JSONValue.self { return EncodedNode(value as! JSONValue) }
+        if T.self == JSONValue.self { return .json(value as! JSONValue) }
         if T.self == Int.self { return .literal(String(value as! Int)) }
         if T.self == Int64.self { return .literal(String(value as! Int64)) }
         if T.self == Bool.self { return .literal((value as! Bool) ? "true" : "false") }
