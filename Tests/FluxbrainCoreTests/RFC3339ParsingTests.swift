@@ -25,8 +25,10 @@ import Testing
     /// ±HH, none); each also mutated (a character replaced, dropped or added).
     @Test func generatedTimestampsParseAsFoundationParsesThem() {
         var generator = IncidentGenerator(seed: 31)
-        let zones = ["Z", "Z", "", "", "+00:00", "-00:00", "+05:30", "-08:00", "+14:00", "-14:00", "+13:59", "z", "+0100",
-            "+01", "+14:01", "+15:00", "-23:59", "+24:00", "+01:60", " Z", "Zjunk"]
+        let zones = [
+            "Z", "Z", "", "", "+00:00", "-00:00", "+05:30", "-08:00", "+14:00", "-14:00", "+13:59", "z", "+0100",
+            "+01", "+14:01", "+15:00", "-23:59", "+24:00", "+01:60", " Z", "Zjunk",
+        ]
         let alphabet = Array("0123456789-:T.Z+ zt")
         var handled = 0
         for index in 0..<10_000 {

@@ -26,13 +26,18 @@ import Testing
         _ execution: HTTPExecution,
         _ form: Form,
         url: @Sendable () -> String,
-        decide: (Result<HTTPExecution.Answer, any Error>, HTTPExecution.Attempt) async throws -> HTTPExecution.Decision<
-            Success, any Error
-        >
+        decide: (Result<HTTPExecution.Answer, any Error>, HTTPExecution.Attempt) async throws ->
+            HTTPExecution.Decision<
+                Success, any Error
+            >
     ) async throws -> Success {
         switch form {
         case .streamed:
-            try await execution.execute(build: { _ in HTTPClientRequest(url: url()) }, decide: decide, interrupted: { $0 })
+            try await execution.execute(
+                build: { _ in HTTPClientRequest(url: url()) },
+                decide: decide,
+                interrupted: { $0 }
+            )
         case .buffered:
             try await execution.execute(
                 buffered: { _ in HTTPExecution.BufferedRequest(method: .GET, url: url()) },
@@ -194,14 +199,13 @@ import Testing
         var execution = HTTPExecution(client: HTTPClient.shared, limit: limit, maxBodyBytes: 1024)
         execution.maxAttempts = 2
         execution.sleep = { _ in }
-        let failures = try await Self.execute(
-            execution,
-            form,
-            url: {
-                attempts.withLock { $0 += 1 }
-                return "http://127.0.0.1:\(port)/"
-            }
-        ) { outcome, attempt -> HTTPExecution.Decision<Int, any Error> in
+        let url: @Sendable () -> String = {
+            attempts.withLock { $0 += 1 }
+            return "http://127.0.0.1:\(port)/"
+        }
+        let failures = try await Self.execute(execution, form, url: url) {
+            outcome,
+            attempt -> HTTPExecution.Decision<Int, any Error> in
             guard case .failure = outcome else { return .finish(0) }
             return .retry(otherwise: .success(attempt.number))
         }

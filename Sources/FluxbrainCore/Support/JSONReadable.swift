@@ -58,7 +58,10 @@ extension JSONScanner {
         guard let value = try read(type) else {
             throw DecodingError.valueNotFound(
                 T.self,
-                DecodingError.Context(codingPath: [], debugDescription: "Cannot get \(T.self) -- found null value instead")
+                DecodingError.Context(
+                    codingPath: [],
+                    debugDescription: "Cannot get \(T.self) -- found null value instead"
+                )
             )
         }
         return value

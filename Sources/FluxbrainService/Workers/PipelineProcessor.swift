@@ -68,7 +68,10 @@ package struct PipelineProcessor: IncidentProcessor {
 
     /// A fresh verdict is cached with the first notification claim (one round trip on Redis, see
     /// ``NotificationDispatcher/dispatch(incident:status:channels:writing:deliveries:analysis:)``).
-    private func process(_ item: WorkItem, leavingDeliveriesIn deliveries: DeliveryLog?) async throws
+    private func process(
+        _ item: WorkItem,
+        leavingDeliveriesIn deliveries: DeliveryLog?
+    ) async throws
         -> ProcessingResult
     {
         // Redacted once here; the Errorbrain event and the notifications use it as is.
