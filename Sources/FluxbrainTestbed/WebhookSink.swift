@@ -214,17 +214,7 @@ package final class WebhookSink: Sendable {
         do {
             var line = try StableJSON.encode(record)
             line.append(UInt8(ascii: "\n"))
-            try line.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let written = write(recordFile, bytes.baseAddress! + offset, bytes.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-                    }
-                    offset += written
-                }
-            }
+            try writeFully(line, to: recordFile)
         } catch {
             logger.error(
                 "could not append to the record file",

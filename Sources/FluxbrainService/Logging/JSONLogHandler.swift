@@ -2,14 +2,6 @@ import FluxbrainCore
 import Foundation
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Writes one JSON object per log line to standard error: `{"ts","level","logger","msg",…metadata}`.
 ///
 /// What Kubernetes log tooling expects. Keys are sorted so lines are stable; metadata values become strings,
@@ -81,15 +73,7 @@ package struct JSONLogHandler: LogHandler {
     }
 }
 
-/// Writes `line` to file descriptor 2, all of it unless the write fails.
+/// Writes `line` to file descriptor 2; a line that cannot be written is dropped (there is nowhere to report it).
 private func writeToStandardError(_ line: [UInt8]) {
-    line.withUnsafeBytes { bytes in
-        var offset = 0
-        while offset < bytes.count {
-            let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0, errno == EINTR { continue }
-            guard written > 0 else { return }
-            offset += written
-        }
-    }
+    try? writeFully(line, to: 2)
 }
