@@ -12,8 +12,7 @@ import Testing
     /// Writes an executable `/bin/sh` script and returns its path.
     private static func plugin(_ body: String) throws -> String {
         let path = try TestKubeconfig.makeDirectory() + "/plugin.sh"
-        try "#!/bin/sh\n\(body)\n".write(toFile: path, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        try writeExecutableScript("#!/bin/sh\n\(body)\n", to: path)
         return path
     }
 

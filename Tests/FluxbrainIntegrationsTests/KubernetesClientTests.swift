@@ -355,12 +355,14 @@ import Testing
         let tokenFile = directory + "/exec-token"
         try "exec-one".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let script = directory + "/credential-plugin.sh"
-        try """
-        #!/bin/sh
-        [ "$FLUXBRAIN_TEST" = 1 ] || exit 3
-        printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"2099-01-01T00:00:00Z"}}' "$(cat \(tokenFile))"
-        """.write(toFile: script, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        try writeExecutableScript(
+            """
+            #!/bin/sh
+            [ "$FLUXBRAIN_TEST" = 1 ] || exit 3
+            printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"2099-01-01T00:00:00Z"}}' "$(cat \(tokenFile))"
+            """,
+            to: script
+        )
         let state = FakeKubernetesState()
         await state.requireToken("exec-one")
         try await withFakeKubernetesServer(state: state, tls: true) { _, url in

@@ -262,12 +262,14 @@ import Testing
     @Test func execPluginGetsClusterInfoWhenItAsks() async throws {
         let directory = try TestKubeconfig.makeDirectory()
         let script = directory + "/plugin.sh"
-        try """
-        #!/bin/sh
-        printf '%s' "$KUBERNETES_EXEC_INFO" > \(directory)/exec-info.json
-        printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-plugin"}}'
-        """.write(toFile: script, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        try writeExecutableScript(
+            """
+            #!/bin/sh
+            printf '%s' "$KUBERNETES_EXEC_INFO" > \(directory)/exec-info.json
+            printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-plugin"}}'
+            """,
+            to: script
+        )
         let state = FakeKubernetesState()
         await state.requireToken("from-plugin")
         try await withFakeKubernetesServer(state: state, tls: true) { _, url in
