@@ -181,8 +181,9 @@ let package = Package(
         .testTarget(
             name: "FluxbrainServiceTests",
             dependencies: [
-                "FluxbrainCoordination", "FluxbrainCore", "FluxbrainRedis", "FluxbrainService", "FluxbrainTestSupport",
-                "FluxbrainTestbed", .product(name: "Configuration", package: "swift-configuration"),
+                "FluxbrainCoordination", "FluxbrainCore", "FluxbrainIntegrations", "FluxbrainRedis", "FluxbrainService",
+                "FluxbrainTestSupport", "FluxbrainTestbed",
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),

@@ -1,5 +1,6 @@
 import FluxbrainCoordination
 import FluxbrainCore
+import FluxbrainIntegrations
 import FluxbrainRedis
 import FluxbrainTestSupport
 import Foundation
@@ -66,6 +67,27 @@ import Testing
                 #expect(await eventually { processor.finished == 1 })
                 #expect(processor.started == 2)
                 #expect(await eventually { world.workItems("done") == 1 })
+            }
+        }
+    }
+
+    /// Workers run on the executor the service gives them (the outbound HTTP connections' event loop), also after
+    /// awaiting the queue (a Redis reply comes from the connection's own thread); without one, on Swift's pool.
+    @Test(arguments: Backend.all)
+    func workersRunOnTheExecutorTheyAreGiven(_ backend: Backend) async throws {
+        try await backend.with { world in
+            let executor = HTTPClients().workerExecutor
+            for given in [nil, executor] {
+                let processor = ExecutorProbe(executor: executor, queue: world.coordination)
+                let done = world.workItems("done")
+                try await world.enqueueOne()
+                try await world.running([world.pool(queue: world.coordination, processor: processor, executor: given)])
+                {
+                    _ in
+                    #expect(await eventually { world.workItems("done") == done + 1 })
+                }
+                let onLoop = given != nil
+                #expect(processor.observed == [onLoop, onLoop], "executor given: \(onLoop)")
             }
         }
     }
@@ -273,14 +295,19 @@ struct World: Sendable {
         }
     }
 
-    func pool(queue: any WorkQueue, processor: any IncidentProcessor) -> WorkerPool {
+    func pool(
+        queue: any WorkQueue,
+        processor: any IncidentProcessor,
+        executor: (any TaskExecutor)? = nil
+    ) -> WorkerPool {
         WorkerPool(
             configuration: .init(
                 workers: 1,
                 lease: lease,
                 replicaID: "r",
                 drainGrace: drainGrace,
-                idleWait: .seconds(2)
+                idleWait: .seconds(2),
+                executor: executor
             ),
             queue: queue,
             processor: processor,
@@ -348,6 +375,28 @@ final class GatedProcessor: IncidentProcessor {
             throw error
         }
         state.withLock { $0.finished += 1 }
+        return .done
+    }
+}
+
+/// A processor that notes, for each item, whether it runs on `executor`'s loop when it starts and after awaiting
+/// `queue`.
+final class ExecutorProbe: IncidentProcessor {
+    private let executor: EventLoopTaskExecutor
+    private let queue: any WorkQueue
+    private let seen = Mutex<[Bool]>([])
+
+    init(executor: EventLoopTaskExecutor, queue: any WorkQueue) {
+        self.executor = executor
+        self.queue = queue
+    }
+
+    var observed: [Bool] { seen.withLock { $0 } }
+
+    func process(_ item: WorkItem) async throws -> ProcessingResult {
+        seen.withLock { $0.append(executor.isCurrent) }
+        _ = try await queue.stats()
+        seen.withLock { $0.append(executor.isCurrent) }
         return .done
     }
 }

@@ -25,6 +25,8 @@ package final class HTTPClients: Sendable {
     private let proxies: ProxyEnvironment
     private let eventLoopGroup: any EventLoopGroup
     private let clients: Mutex<[Key: HTTPClient]> = Mutex([:])
+    /// The executor workers prefer: the loop of the outbound connections (see ``EventLoopTaskExecutor``).
+    package let workerExecutor: EventLoopTaskExecutor
 
     /// Clients with `configuration` (a default one when omitted) on `eventLoopGroup`; ``client(for:)`` asks
     /// `proxies`.
@@ -42,6 +44,7 @@ package final class HTTPClients: Sendable {
         self.configuration = configuration
         self.proxies = proxies
         self.eventLoopGroup = eventLoopGroup
+        self.workerExecutor = EventLoopTaskExecutor(eventLoopGroup.next())
     }
 
     /// async-http-client's defaults without tracing: Fluxbrain bootstraps no tracer, and the no-op one the client

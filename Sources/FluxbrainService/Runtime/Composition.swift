@@ -198,6 +198,7 @@ package enum Composition {
             silences: state.silences,
             source: source,
             processor: processor,
+            workerExecutor: httpClients.workerExecutor,
             readiness: {
                 var checks = await readinessChecks()
                 if let clusterChecks { checks += await clusterChecks() }

@@ -23,6 +23,8 @@ package struct RuntimeParts: Sendable {
     /// The clients the parts use are not among them: ``Composition/withParts(configuration:snapshot:console:mode:logger:_:)``
     /// owns them and closes them when its scope ends.
     package var services: [any Service]
+    /// The executor the workers prefer (``WorkerPool/Configuration/executor``); `nil` for Swift's global one.
+    package var workerExecutor: (any TaskExecutor)?
 
     package init(
         queue: any WorkQueue,
@@ -31,6 +33,7 @@ package struct RuntimeParts: Sendable {
         silences: any SilenceStore = InMemorySilenceStore(),
         source: any IncidentSource,
         processor: any IncidentProcessor,
+        workerExecutor: (any TaskExecutor)? = nil,
         readiness: @escaping @Sendable () async -> [ReadinessCheck] = { [] },
         services: [any Service] = []
     ) {
@@ -42,6 +45,7 @@ package struct RuntimeParts: Sendable {
         self.processor = processor
         self.readiness = readiness
         self.services = services
+        self.workerExecutor = workerExecutor
     }
 }
 
@@ -181,7 +185,7 @@ package enum FluxbrainRuntime {
                         _ = try await parts.queue.reap()
                         await withTaskGroup(of: Bool.self) { workers in
                             for index in 0..<configuration.workers {
-                                workers.addTask {
+                                workers.addTask(executorPreference: parts.workerExecutor) {
                                     await pool.processOne(worker: "\(configuration.replicaID)/once-\(index)")
                                 }
                             }
@@ -277,7 +281,8 @@ struct Pipeline {
             configuration: .init(
                 workers: configuration.workers,
                 lease: configuration.lease,
-                replicaID: configuration.replicaID
+                replicaID: configuration.replicaID,
+                executor: parts.workerExecutor
             ),
             queue: parts.queue,
             processor: parts.processor,

@@ -25,19 +25,25 @@ package struct WorkerPool: Service {
         package var drainGrace: Duration
         /// How long an idle worker waits for the doorbell before polling again.
         package var idleWait: Duration
+        /// The executor the workers (and their guards) prefer; `nil` for Swift's global one. The service passes the
+        /// outbound HTTP connections' event loop (``HTTPClients/workerExecutor``), so that a worker's requests and
+        /// their answers cross no thread.
+        package var executor: (any TaskExecutor)?
 
         package init(
             workers: Int,
             lease: Duration,
             replicaID: String,
             drainGrace: Duration = .seconds(20),
-            idleWait: Duration = .seconds(2)
+            idleWait: Duration = .seconds(2),
+            executor: (any TaskExecutor)? = nil
         ) {
             self.workers = workers
             self.lease = lease
             self.replicaID = replicaID
             self.drainGrace = drainGrace
             self.idleWait = idleWait
+            self.executor = executor
         }
     }
 
@@ -77,7 +83,9 @@ package struct WorkerPool: Service {
     package func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<configuration.workers {
-                group.addTask { await self.workerLoop(id: "\(configuration.replicaID)/\(index)") }
+                group.addTask(executorPreference: configuration.executor) {
+                    await self.workerLoop(id: "\(configuration.replicaID)/\(index)")
+                }
             }
             group.addTask { await self.reaperLoop() }
             await group.waitForAll()
