@@ -166,6 +166,30 @@ final class RecordingObserver: AnalysisObserver {
         #expect(try await store.failureState(for: incident.fingerprint) == nil)
     }
 
+    /// A failure is logged with the incident it concerns; a success only at debug (the dispatcher's "notification
+    /// sent" line names the verdict).
+    @Test func failuresAreLoggedWithTheIncidentAndSuccessesOnlyAtDebug() async throws {
+        let clock = ManualClock(start: AnalysisFixtures.start)
+        let incident = AnalysisFixtures.incident()
+        let service = ScriptedAnalysisService([
+            .failure(.init(description: "down")), .success(AnalysisFixtures.result(for: incident)),
+        ])
+        let logs = CapturedLogs()
+        let analyzer = Analyzer(
+            service: service,
+            store: InMemoryAnalysisStore(clock: clock.wall),
+            logger: logs.logger(level: .debug)
+        )
+        _ = try await analyzer.analyze(incident)
+        clock.advance(by: .seconds(30))
+        _ = try await analyzer.analyze(incident)
+        let entries = logs.entries
+        #expect(entries.map(\.message) == ["analysis failed: will try again", "incident analyzed"])
+        #expect(entries.map(\.level) == [.notice, .debug])
+        #expect(entries.allSatisfy { $0.metadata["object"] == "\(incident.object)" })
+        #expect(entries.last?.metadata["verdict"] == AnalysisFixtures.result(for: incident).verdictID)
+    }
+
     @Test func failureReasonIsRedacted() async throws {
         let incident = AnalysisFixtures.incident()
         let service = ScriptedAnalysisService([

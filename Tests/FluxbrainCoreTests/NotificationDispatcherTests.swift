@@ -95,6 +95,35 @@ final class Counter: Sendable {
         #expect(slack.sent.first?.idempotencyKey == "\(incident.fingerprint.hex):firing:1")
     }
 
+    /// One info line per delivery, naming Errorbrain's verdict when there is one (the analyzer logs its own line only
+    /// at debug).
+    @Test func theSentLineNamesTheVerdict() async {
+        let logs = CapturedLogs()
+        let d = NotificationDispatcher(
+            notifiers: [RecordingNotifier(.webhook)],
+            store: InMemoryNotificationStore(now: clock.dateNow),
+            settings: NotificationSettings(),
+            metrics: RecordingMetrics(),
+            logger: logs.logger(level: .info)
+        )
+        let result = AnalysisFixtures.result(for: incident)
+        _ = await d.dispatch(incident: incident, status: .firing) { .analyzed(result) }
+        let other = Incident(
+            object: ObjectReference(cluster: "prod", kind: .kustomization, namespace: "flux-system", name: "apps"),
+            state: .retrying,
+            reason: "BuildFailed",
+            message: "kustomize build failed",
+            revision: "main@sha1:abc",
+            detectedAt: incident.detectedAt
+        )
+        _ = await d.dispatch(incident: other, status: .firing) { .notConfigured }
+        let sent = logs.entries.filter { $0.message == "notification sent" }
+        #expect(sent.count == 2)
+        #expect(sent.first?.level == .info)
+        #expect(sent.first?.metadata["verdict"] == result.verdictID)
+        #expect(sent.last?.metadata["verdict"] == nil)
+    }
+
     @Test func reminderAfterRepeatIntervalThenOneResolved() async {
         let slack = RecordingNotifier(.slack)
         let d = dispatcher([slack])

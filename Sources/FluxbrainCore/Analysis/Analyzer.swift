@@ -135,9 +135,13 @@ package struct Analyzer: Sendable {
         deferringWrite: Bool,
         calling call: (any AnalysisService) async throws -> AnalysisResult
     ) async throws -> (decision: AnalysisDecision, write: PendingAnalysisWrite?) {
-        var logger = self.logger
-        logger[metadataKey: "fingerprint"] = "\(incident.fingerprint.short)"
-        logger[metadataKey: "object"] = "\(incident.object)"
+        // Made only when something is logged: most items log nothing here.
+        func incidentLogger() -> Logger {
+            var logger = self.logger
+            logger[metadataKey: "fingerprint"] = "\(incident.fingerprint.short)"
+            logger[metadataKey: "object"] = "\(incident.object)"
+            return logger
+        }
         guard let service else {
             observer.analysisFinished(result: .notConfigured, serviceSeconds: nil)
             return (.ready(.notConfigured), nil)
@@ -167,7 +171,12 @@ package struct Analyzer: Sendable {
             let write = PendingAnalysisWrite(store: store, result: result, fingerprint: fingerprint)
             if !deferringWrite { try await write.perform() }
             observer.analysisFinished(result: .analyzed, serviceSeconds: seconds)
-            logger.info("incident analyzed", metadata: ["verdict": "\(result.verdictID)", "seconds": "\(seconds)"])
+            if logger.logLevel <= .debug {
+                incidentLogger().debug(
+                    "incident analyzed",
+                    metadata: ["verdict": "\(result.verdictID)", "seconds": "\(seconds)"]
+                )
+            }
             return (.ready(.analyzed(result)), deferringWrite ? write : nil)
         } catch {
             let seconds = (ContinuousClock.now - started).timeInterval
@@ -176,14 +185,14 @@ package struct Analyzer: Sendable {
             let state = try await store.recordFailure(for: fingerprint, reason: reason, backoff: backoff)
             if state.failures >= maxAttempts {
                 observer.analysisFinished(result: .unavailable, serviceSeconds: seconds)
-                logger.warning(
+                incidentLogger().warning(
                     "analysis unavailable: notifying without it",
                     metadata: ["failures": "\(state.failures)", "error": "\(reason)"]
                 )
                 return (.ready(.unavailable(reason: reason, attempts: state.failures)), nil)
             }
             observer.analysisFinished(result: .failed, serviceSeconds: seconds)
-            logger.notice(
+            incidentLogger().notice(
                 "analysis failed: will try again",
                 metadata: [
                     "failures": "\(state.failures)", "next_attempt": "\(RFC3339.string(from: state.nextAttemptAt))",

@@ -290,13 +290,13 @@ package struct NotificationDispatcher: Sendable {
             } else {
                 await delivery.record(logger: logger)
             }
-            logger.info(
-                "notification sent",
-                metadata: [
-                    "channel": "\(channel)", "kind": "\(notification.kind)", "sequence": "\(notification.sequence)",
-                    "detail": "\(report.detail ?? "")",
-                ]
-            )
+            var sent: Logger.Metadata = [
+                "channel": "\(channel)", "kind": "\(notification.kind)", "sequence": "\(notification.sequence)",
+                "detail": "\(report.detail ?? "")",
+            ]
+            // The verdict's ID names the analysis in Errorbrain's logs (the analyzer logs it only at debug).
+            if let verdict = notification.analysis.result?.verdictID { sent["verdict"] = "\(verdict)" }
+            logger.info("notification sent", metadata: sent)
             return .sent(notification.kind, report)
         } catch {
             metrics.recordLatency(channel: channel, seconds: (monotonicNow() - start).timeInterval)
