@@ -21,11 +21,14 @@ final class CapturingMetrics: MetricsFactory, Sendable {
     }
 
     let values = Mutex<[String: Int64]>([:])
+    /// How many handles were asked for.
+    let made = Mutex(0)
 
     subscript(_ key: String) -> Int64 { values.withLock { $0[key] ?? 0 } }
 
     private func key(_ label: String, _ dimensions: [(String, String)]) -> String {
-        label + "{" + dimensions.map { "\($0.0)=\($0.1)" }.joined(separator: ",") + "}"
+        made.withLock { $0 += 1 }
+        return label + "{" + dimensions.map { "\($0.0)=\($0.1)" }.joined(separator: ",") + "}"
     }
     func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
         Handler(key: key(label, dimensions), owner: self)
@@ -54,5 +57,19 @@ final class CapturingMetrics: MetricsFactory, Sendable {
         #expect(backend["fluxbrain_notifications_total{channel=github,kind=resolved,result=failed}"] == 1)
         #expect(backend["fluxbrain_notifications_total{channel=webhook,kind=reminder,result=retried}"] == 1)
         #expect(backend["fluxbrain_notification_seconds{channel=slack}"] == 1)
+    }
+
+    /// A send records two metrics; the backend is asked for each label combination's handle once, not per send.
+    @Test func handlesAreMadeOncePerLabelCombination() {
+        let backend = CapturingMetrics()
+        let metrics = SwiftMetricsNotificationMetrics(factory: backend)
+        for _ in 0..<50 {
+            metrics.count(channel: .webhook, kind: .firing, result: .sent)
+            metrics.recordLatency(channel: .webhook, seconds: 0.01)
+        }
+        metrics.count(channel: .webhook, kind: .firing, result: .failed)
+        #expect(backend["fluxbrain_notifications_total{channel=webhook,kind=firing,result=sent}"] == 50)
+        #expect(backend["fluxbrain_notification_seconds{channel=webhook}"] == 50)
+        #expect(backend.made.withLock { $0 } == 3)
     }
 }

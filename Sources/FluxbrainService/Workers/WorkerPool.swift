@@ -53,6 +53,8 @@ package struct WorkerPool: Service {
     private let clock: any Clock<Duration>
     private let metricsFactory: any MetricsFactory
     private let itemSeconds: Timer
+    /// `fluxbrain_work_items_total{result}`, made once: a worker counts every item.
+    private let itemResults: [ItemResult: Counter]
     private let logger: Logger
 
     /// - Parameters:
@@ -73,11 +75,32 @@ package struct WorkerPool: Service {
         self.clock = clock
         self.metricsFactory = metricsFactory
         self.itemSeconds = Timer(label: "fluxbrain_work_item_seconds", factory: metricsFactory)
+        self.itemResults = Dictionary(
+            uniqueKeysWithValues: ItemResult.allCases.map { result in
+                (
+                    result,
+                    Counter(
+                        label: "fluxbrain_work_items_total",
+                        dimensions: [("result", result.rawValue)],
+                        factory: metricsFactory
+                    )
+                )
+            }
+        )
         self.logger = logger
     }
 
     private func count(_ label: String, _ dimensions: [(String, String)], by amount: Int = 1) {
         Counter(label: label, dimensions: dimensions, factory: metricsFactory).increment(by: amount)
+    }
+
+    /// How an item ended, the `result` of `fluxbrain_work_items_total`.
+    private enum ItemResult: String, CaseIterable {
+        case done, lost, retry, error, interrupted
+    }
+
+    private func count(_ result: ItemResult) {
+        itemResults[result]?.increment()
     }
 
     package func run() async throws {
@@ -192,7 +215,7 @@ package struct WorkerPool: Service {
         let logger = itemLogger(claim)
         do {
             _ = try await queue.nack(claim, delay: .zero, error: "interrupted by shutdown of \(worker)")
-            count("fluxbrain_work_items_total", [("result", "interrupted")])
+            count(.interrupted)
             logger.info("interrupted by shutdown: returned to the queue")
         } catch {
             logger.warning("could not ack or nack; the lease will expire", metadata: ["error": .error(error)])
@@ -358,7 +381,7 @@ package struct WorkerPool: Service {
         itemSeconds.record(duration: elapsed())
         switch stopped {
         case .leaseLost:
-            count("fluxbrain_work_items_total", [("result", "lost")])
+            count(.lost)
             logger.warning("lease lost: stopped before further side effects")
             return .stop(.leaseLost(claim, deliveries: deliveries))
         case .interrupted:
@@ -391,20 +414,20 @@ package struct WorkerPool: Service {
                 for late in result.late { late.reportRecorded(false, logger: logger) }
                 await record(result.unrecorded, repeated: true, logger: logger)
                 next = result.next
-                count("fluxbrain_work_items_total", [("result", result.acked ? "done" : "lost")])
+                count(result.acked ? .done : .lost)
                 logger.debug("processed", metadata: ["acked": "\(result.acked)"])
             case .processed(.retry(let delay, let reason)):
                 _ = try await queue.nack(claim, delay: delay, error: reason)
-                count("fluxbrain_work_items_total", [("result", "retry")])
+                count(.retry)
                 logger.info("will retry", metadata: ["after": "\(delay.formattedShort)", "reason": "\(reason)"])
             case .failed(let error):
                 _ = try await queue.nack(claim, delay: .seconds(5), error: error)
-                count("fluxbrain_work_items_total", [("result", "error")])
+                count(.error)
                 logger.warning("processing failed", metadata: ["error": "\(error)"])
             case .interrupted:
                 // Cancelled from outside (the service group), not by the guard.
                 _ = try await queue.nack(claim, delay: .zero, error: "interrupted by shutdown of \(worker)")
-                count("fluxbrain_work_items_total", [("result", "interrupted")])
+                count(.interrupted)
                 logger.info("interrupted by shutdown: returned to the queue")
             }
         } catch {
