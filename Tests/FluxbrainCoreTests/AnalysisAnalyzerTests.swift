@@ -190,6 +190,28 @@ final class RecordingObserver: AnalysisObserver {
         #expect(entries.last?.metadata["verdict"] == AnalysisFixtures.result(for: incident).verdictID)
     }
 
+    /// The first attempt of an item that opens its incident skips the store: Errorbrain is asked even though the
+    /// store holds a verdict (left there by an earlier incident of the same fingerprint); without it, the verdict is
+    /// used.
+    @Test func nothingStoredSkipsTheLookup() async throws {
+        let store = InMemoryAnalysisStore()
+        let incident = AnalysisFixtures.incident()
+        var left = AnalysisFixtures.result(for: incident)
+        left.verdictID = "left-from-before"
+        try await store.storeResult(left, for: incident.fingerprint)
+        let fresh = AnalysisFixtures.result(for: incident)
+        let service = ScriptedAnalysisService([.success(fresh)])
+        let analyzer = Analyzer(service: service, store: store, logger: logger)
+        let redacted = Redactor().redacted(incident)
+        let looked = try await analyzer.analyze(redacted, deferringWrite: true).decision
+        #expect(looked == .ready(.analyzed(left)))
+        #expect(service.callCount == 0)
+        let (skipped, write) = try await analyzer.analyze(redacted, deferringWrite: true, nothingStored: true)
+        #expect(skipped == .ready(.analyzed(fresh)))
+        #expect(service.callCount == 1)
+        #expect(write != nil)
+    }
+
     @Test func failureReasonIsRedacted() async throws {
         let incident = AnalysisFixtures.incident()
         let service = ScriptedAnalysisService([

@@ -46,6 +46,21 @@ import Testing
         }
     }
 
+    /// `opensIncident` is a member only when set, so items written before it existed read as not opening.
+    @Test func anItemThatOpensItsIncidentSaysSoAndOthersDoNot() throws {
+        let stored = try Self.read(WorkItem.self, Self.storedItem)
+        #expect(!stored.opensIncident)
+        #expect(!(try Self.direct(stored)).contains("opensIncident"))
+        var opening = stored
+        opening.opensIncident = true
+        let text = try Self.direct(opening)
+        #expect(text == (try Self.reference(opening)))
+        #expect(text.contains(#""opensIncident":true"#))
+        #expect(try Self.read(WorkItem.self, text) == opening)
+        #expect(try Self.codableRead(WorkItem.self, text) == opening)
+        #expect(try Self.referenceRead(WorkItem.self, text) == opening)
+    }
+
     @Test func analysisResultsAreWrittenAsCodableWritesThem() throws {
         var generator = IncidentGenerator(seed: 8)
         for _ in 0..<300 {

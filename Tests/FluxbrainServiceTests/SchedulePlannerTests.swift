@@ -42,9 +42,9 @@ import Testing
     static let rows: [Row] = [
         Row(name: "nothing failing, nothing open: nothing to do"),
         Row(
-            name: "a new failure is opened and fired",
+            name: "a new failure is opened and fired, its item marked as opening it",
             failing: [incident("apps")],
-            enqueue: ["firing:apps@main@sha1:1"],
+            enqueue: ["firing:apps@main@sha1:1 opens"],
             opened: ["apps@main@sha1:1"]
         ),
         Row(
@@ -63,7 +63,7 @@ import Testing
             name: "the object fails with another fingerprint: the old one is superseded, the new one opened",
             failing: [incident("apps", revision: "main@sha1:2")],
             open: [incident("apps")],
-            enqueue: ["firing:apps@main@sha1:2"],
+            enqueue: ["firing:apps@main@sha1:2 opens"],
             opened: ["apps@main@sha1:2"],
             closed: ["apps@main@sha1:1:superseded"]
         ),
@@ -85,7 +85,7 @@ import Testing
             failing: [incident("a"), incident("b")],
             healthy: ["c"],
             open: [incident("b"), incident("c")],
-            enqueue: ["firing:a@main@sha1:1", "resolved:c@main@sha1:1"],
+            enqueue: ["firing:a@main@sha1:1 opens", "resolved:c@main@sha1:1"],
             opened: ["a@main@sha1:1"],
             closed: ["c@main@sha1:1:resolved"]
         ),
@@ -107,7 +107,11 @@ import Testing
         )
         let plan = SchedulePlanner().plan(assessment: assessment, open: row.open, includeReminders: row.reminders)
         func label(_ incident: Incident) -> String { "\(incident.object.name)@\(incident.revision ?? "")" }
-        #expect(plan.enqueue.map { "\($0.transition.rawValue):\(label($0.incident))" } == row.enqueue)
+        #expect(
+            plan.enqueue.map {
+                "\($0.transition.rawValue):\(label($0.incident))" + ($0.opensIncident ? " opens" : "")
+            } == row.enqueue
+        )
         #expect(plan.open.map(label) == row.opened)
         #expect(plan.close.map { "\(label($0.incident)):\($0.why.rawValue)" } == row.closed)
     }

@@ -92,6 +92,16 @@ import Testing
         }
     }
 
+    /// An item claimed again (an earlier attempt may have stored a verdict or a failure) no longer counts as opening
+    /// its incident; the first claim keeps what the scheduler said.
+    @Test func onlyTheFirstClaimOfAnOpeningItemSkipsTheLookup() {
+        let opening = WorkItem(transition: .firing, incident: FixedSource.incident, opensIncident: true)
+        let reminder = WorkItem(transition: .firing, incident: FixedSource.incident)
+        #expect(WorkerPool.firstLook(ClaimedWork(item: opening, token: "t", attempts: 1)).opensIncident)
+        #expect(!WorkerPool.firstLook(ClaimedWork(item: opening, token: "t", attempts: 2)).opensIncident)
+        #expect(!WorkerPool.firstLook(ClaimedWork(item: reminder, token: "t", attempts: 1)).opensIncident)
+    }
+
     @Test(arguments: Backend.all)
     func shutdownGivesInFlightWorkTheDrainGraceThenReturnsIt(_ backend: Backend) async throws {
         try await backend.with { world in

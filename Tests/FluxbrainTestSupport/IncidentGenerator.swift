@@ -164,7 +164,13 @@ package struct IncidentGenerator: Sendable {
     }
 
     package mutating func workItem() -> WorkItem {
-        WorkItem(transition: next(2) == 0 ? .firing : .resolved, incident: incident())
+        let transition: WorkItem.Transition = next(2) == 0 ? .firing : .resolved
+        let incident = incident()
+        return WorkItem(
+            transition: transition,
+            incident: incident,
+            opensIncident: transition == .firing && next(2) == 0
+        )
     }
 
     package mutating func analysisResult() -> AnalysisResult {

@@ -121,11 +121,16 @@ package struct Analyzer: Sendable {
     /// `analyze(_:)` for a redacted incident; with `deferringWrite`, a fresh verdict is not cached here but returned
     /// as `write`, for the caller to write with its next store call (``PendingAnalysisWrite``). Until it is written,
     /// other replicas do not see it (a second channel or a reminder elsewhere would analyze again).
+    ///
+    /// With `nothingStored` the caller knows the store holds nothing for the fingerprint (the first attempt of an
+    /// item that opens its incident, ``WorkItem/opensIncident``): the lookup is skipped and the service asked at
+    /// once, saving a store round trip.
     package func analyze(
         _ redacted: RedactedIncident,
-        deferringWrite: Bool
+        deferringWrite: Bool,
+        nothingStored: Bool = false
     ) async throws -> (decision: AnalysisDecision, write: PendingAnalysisWrite?) {
-        try await analyze(redacted.incident, deferringWrite: deferringWrite) { service in
+        try await analyze(redacted.incident, deferringWrite: deferringWrite, nothingStored: nothingStored) { service in
             try await service.analyze(redacted)
         }
     }
@@ -133,6 +138,7 @@ package struct Analyzer: Sendable {
     private func analyze(
         _ incident: Incident,
         deferringWrite: Bool,
+        nothingStored: Bool = false,
         calling call: (any AnalysisService) async throws -> AnalysisResult
     ) async throws -> (decision: AnalysisDecision, write: PendingAnalysisWrite?) {
         // Made only when something is logged: most items log nothing here.
@@ -147,7 +153,7 @@ package struct Analyzer: Sendable {
             return (.ready(.notConfigured), nil)
         }
         let fingerprint = incident.fingerprint
-        let stored = try await store.lookup(fingerprint)
+        let stored = nothingStored ? AnalysisLookup(result: nil, failure: nil) : try await store.lookup(fingerprint)
         if let cached = stored.result {
             observer.analysisFinished(result: .cached, serviceSeconds: nil)
             return (.ready(.analyzed(cached)), nil)

@@ -8,6 +8,7 @@ extension WorkItem: JSONWritable, JSONReadable {
     package func write(to writer: inout JSONWriter) throws {
         writer.beginObject()
         try writer.member("incident", incident)
+        if opensIncident { try writer.member("opensIncident", true) }
         try writer.member("transition", transition)
         writer.endObject()
     }
@@ -15,16 +16,19 @@ extension WorkItem: JSONWritable, JSONReadable {
     package init(reading scanner: inout JSONScanner) throws {
         var transition: Transition?
         var incident: Incident?
+        var opensIncident = false
         try scanner.object { scanner, key in
             switch key {
             case "incident": incident = try scanner.require(Incident.self)
+            case "opensIncident": opensIncident = try scanner.read(Bool.self) ?? false
             case "transition": transition = try scanner.require(Transition.self)
             default: try scanner.skip()
             }
         }
         self.init(
             transition: try scanner.required(transition, "transition"),
-            incident: try scanner.required(incident, "incident")
+            incident: try scanner.required(incident, "incident"),
+            opensIncident: opensIncident
         )
     }
 }

@@ -12,10 +12,34 @@ package struct WorkItem: Sendable, Codable, Hashable {
 
     package var transition: Transition
     package var incident: Incident
+    /// The item of an incident the scheduler opened in this pass (not a reminder, not a resolution): the first item
+    /// of its fingerprint since the fingerprint was last resolved, so nothing is stored about its analysis yet. The
+    /// worker clears it on an item claimed again (``ClaimedWork/attempts`` above 1), whose earlier attempt may have
+    /// stored a verdict or a failure. Written to JSON only when set.
+    package var opensIncident: Bool
 
-    package init(transition: Transition, incident: Incident) {
+    package init(transition: Transition, incident: Incident, opensIncident: Bool = false) {
         self.transition = transition
         self.incident = incident
+        self.opensIncident = opensIncident
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case incident, opensIncident, transition
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        transition = try container.decode(Transition.self, forKey: .transition)
+        incident = try container.decode(Incident.self, forKey: .incident)
+        opensIncident = try container.decodeIfPresent(Bool.self, forKey: .opensIncident) ?? false
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(incident, forKey: .incident)
+        if opensIncident { try container.encode(true, forKey: .opensIncident) }
+        try container.encode(transition, forKey: .transition)
     }
 
     /// The dedup key: an item with the same key already queued or in flight is not enqueued again.

@@ -26,7 +26,8 @@ package struct SchedulePlan: Sendable, Equatable {
 
 /// Compares what a cluster looks like now with the incidents the scheduler remembers as open.
 ///
-/// - an incident not open yet (or with a new fingerprint for its object) → open it and enqueue `firing`;
+/// - an incident not open yet (or with a new fingerprint for its object) → open it and enqueue `firing`, marked as
+///   opening the incident (``WorkItem/opensIncident``);
 /// - an open incident seen again → enqueue `firing` only on a full resync (`includeReminders`): the notification
 ///   store decides whether a reminder is due, and the queue's dedup absorbs repeats;
 /// - an open incident whose object is healthy again → enqueue `resolved` and close it;
@@ -63,7 +64,7 @@ package struct SchedulePlanner: Sendable {
                 plan.close.append((previous, .superseded))
             }
             plan.open.append(incident)
-            plan.enqueue.append(WorkItem(transition: .firing, incident: incident))
+            plan.enqueue.append(WorkItem(transition: .firing, incident: incident, opensIncident: true))
         }
         // Resolved ones in object order, so a pass's output does not depend on the dictionary's.
         var resolvedObjects: [ObjectReference] = []

@@ -108,7 +108,11 @@ package struct PipelineProcessor: IncidentProcessor {
                 return .done
             }
             let analysis: AnalysisOutcome
-            let (decided, write) = try await analyzer.analyze(redacted, deferringWrite: true)
+            let (decided, write) = try await analyzer.analyze(
+                redacted,
+                deferringWrite: true,
+                nothingStored: item.opensIncident
+            )
             switch decided {
             case .ready(let outcome):
                 analysis = redactor.redact(outcome)

@@ -341,6 +341,14 @@ package struct WorkerPool: Service {
         case stop(End)
     }
 
+    /// The item as the processor sees it: one claimed again (an earlier attempt may have stored a verdict or a
+    /// failure) no longer counts as opening its incident.
+    static func firstLook(_ claim: ClaimedWork) -> WorkItem {
+        var item = claim.item
+        if claim.attempts > 1 { item.opensIncident = false }
+        return item
+    }
+
     private func itemLogger(_ claim: ClaimedWork) -> Logger {
         var logger = logger
         logger[metadataKey: "fingerprint"] = "\(claim.item.incident.fingerprint.short)"
@@ -370,7 +378,7 @@ package struct WorkerPool: Service {
         current.begin(claim)
         let outcome: Outcome
         do {
-            outcome = .processed(try await processor.process(claim.item, deliveries: log))
+            outcome = .processed(try await processor.process(Self.firstLook(claim), deliveries: log))
         } catch is CancellationError {
             outcome = .interrupted
         } catch {
