@@ -86,13 +86,13 @@ package final class RedisNotificationStore: NotificationStore, Sendable {
         after write: PendingAnalysisWrite
     ) async throws -> NotificationClaim {
         guard let analysis = write.store as? RedisAnalysisStore, analysis.client === client else {
-            try await write.perform()
-            return try await claim(
+            return try await claimSeparately(
                 fingerprint: fingerprint,
                 channel: channel,
                 status: status,
                 token: token,
-                settings: settings
+                settings: settings,
+                after: write
             )
         }
         let call = claimCall(

@@ -87,6 +87,26 @@ extension NotificationStore {
         settings: NotificationSettings,
         after write: PendingAnalysisWrite
     ) async throws -> NotificationClaim {
+        try await claimSeparately(
+            fingerprint: fingerprint,
+            channel: channel,
+            status: status,
+            token: token,
+            settings: settings,
+            after: write
+        )
+    }
+
+    /// ``claim(fingerprint:channel:status:token:settings:after:)`` as two calls, the write then the claim: the
+    /// default, and a store's way when it cannot send them together.
+    package func claimSeparately(
+        fingerprint: Fingerprint,
+        channel: ChannelID,
+        status: NotificationStatus,
+        token: String,
+        settings: NotificationSettings,
+        after write: PendingAnalysisWrite
+    ) async throws -> NotificationClaim {
         try await write.perform()
         return try await claim(
             fingerprint: fingerprint,
