@@ -21,12 +21,19 @@ final class RedisWorkerThread: @unchecked Sendable {
     }
 
     /// Queues `job`; returns `false` (and drops the job) when the thread is stopping.
+    ///
+    /// The thread is signalled after the lock is released: signalled while the caller still held it, the woken
+    /// thread would block on the lock at once and need a second wake-up (two more system calls and a context switch
+    /// per Redis round trip). No wake-up is lost: the thread checks `jobs` under the lock before it waits.
     @discardableResult
     func submit(_ job: @escaping () -> Void) -> Bool {
         condition.lock()
-        defer { condition.unlock() }
-        guard !stopping else { return false }
+        guard !stopping else {
+            condition.unlock()
+            return false
+        }
         jobs.append(job)
+        condition.unlock()
         condition.signal()
         return true
     }
