@@ -131,7 +131,7 @@ extension RedisCoordination {
     ) -> (
         script: RedisScript, keys: [String], arguments: [any RedisArgumentConvertible], token: String
     ) {
-        let token = UUID().uuidString.lowercased()
+        let token = RandomToken.make()
         return (
             CoordinationScripts.claim,
             [keys.ready, keys.leases, keys.itemPrefix, keys.dead, keys.pending, keys.delayed],

@@ -45,14 +45,14 @@ package struct NotificationDispatcher: Sendable {
 
     /// - Parameters:
     ///   - notifiers: one per configured channel (channels must be distinct).
-    ///   - makeToken: claim tokens, unique per send attempt (default: random UUIDs).
+    ///   - makeToken: claim tokens, unique per send attempt (default: ``RandomToken/make()``).
     package init(
         notifiers: [any Notifier],
         store: any NotificationStore,
         settings: NotificationSettings,
         metrics: any NotificationMetrics = NoNotificationMetrics(),
         logger: Logger,
-        makeToken: @escaping @Sendable () -> String = { UUID().uuidString }
+        makeToken: @escaping @Sendable () -> String = { RandomToken.make() }
     ) {
         self.notifiers = notifiers
         self.store = store

@@ -96,7 +96,7 @@ package actor InMemoryCoordination: WorkQueue, LeaderLock, IncidentIndex {
                 deadOrder.append(key)
                 continue
             }
-            let token = UUID().uuidString.lowercased()
+            let token = RandomToken.make()
             entry.token = token
             entry.leaseUntil = current.addingTimeInterval(lease.timeInterval)
             entries[key] = entry
