@@ -44,6 +44,8 @@ let package = Package(
                 "FluxbrainErrors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // Domain types, fingerprint, detection, context building, ports with in-memory implementations.

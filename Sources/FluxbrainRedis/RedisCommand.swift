@@ -184,6 +184,76 @@ package struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension RedisCommand {
+    /// `EVALSHA sha numkeys key... argument...`.
+    static func evalSHA(
+        _ sha: String,
+        keys: [any RedisArgumentConvertible],
+        arguments: [any RedisArgumentConvertible]
+    ) -> RedisCommand {
+        var command = RedisCommand("EVALSHA", sha, keys.count)
+        for key in keys { command.append(key) }
+        for argument in arguments { command.append(argument) }
+        return command
+    }
+
+    /// `SCRIPT LOAD source`.
+    static func scriptLoad(_ script: RedisScript) -> RedisCommand {
+        RedisCommand("SCRIPT", "LOAD", script.source)
+    }
+
+    /// Why the wrapper refuses to send this command, or `nil`: an empty command, one that puts the connection in push
+    /// mode, or a blocking command without a bounded server-side timeout.
+    var refusal: RedisError? {
+        if argumentCount == 0 {
+            return RedisError(.misuse, "empty Redis command")
+        }
+        if nameEquals("SUBSCRIBE") || nameEquals("PSUBSCRIBE") || nameEquals("SSUBSCRIBE") || nameEquals("MONITOR") {
+            return RedisError(.misuse, "\(name) puts the connection in push mode and is not supported")
+        }
+        if let block = blockingTimeout, block <= .zero {
+            return RedisError(
+                .misuse,
+                "\(name) with server-side timeout \(block) would block forever; use a bounded timeout"
+            )
+        }
+        return nil
+    }
+
+    /// Whether the command changes the connection's session (`SELECT`, `MULTI`, `EXEC`, `DISCARD`, `WATCH`,
+    /// `UNWATCH`, `AUTH`, `HELLO`, `RESET`, and `CLIENT REPLY`, `SETNAME`, `TRACKING`, `CACHING`, `NO-EVICT`,
+    /// `NO-TOUCH`): such commands run on a connection lent to one caller at a time, whose state is restored
+    /// afterwards, never on a connection that other callers share at the same moment.
+    var changesSessionState: Bool {
+        switch ends.first ?? 0 {
+        case 4:
+            return nameEquals("EXEC") || nameEquals("AUTH")
+        case 5:
+            return nameEquals("MULTI") || nameEquals("WATCH") || nameEquals("HELLO") || nameEquals("RESET")
+        case 6:
+            if nameEquals("SELECT") { return true }
+            guard nameEquals("CLIENT"), ends.count > 1 else { return false }
+            let subcommand = String(decoding: bytes[ends[0]..<ends[1]], as: UTF8.self).uppercased()
+            return ["REPLY", "SETNAME", "TRACKING", "CACHING", "NO-EVICT", "NO-TOUCH"].contains(subcommand)
+        case 7:
+            return nameEquals("DISCARD") || nameEquals("UNWATCH")
+        default:
+            return false
+        }
+    }
+}
+
+extension RedisScript {
+    /// The SHA1 in a `SCRIPT LOAD` reply; a server error or any other reply throws.
+    func sha(fromLoadReply reply: RedisReply) throws(RedisError) -> String {
+        let reply = try reply.throwingServerError()
+        guard let sha = reply.string, sha.utf8.count == 40 else {
+            throw RedisError(.protocol, "SCRIPT LOAD of script '\(name)' returned \(reply), not a SHA1")
+        }
+        return sha
+    }
+}
+
+extension RedisCommand {
     /// `BLPOP key... timeout`, marked blocking with `timeout` (sent with millisecond precision in seconds).
     package static func blpop(_ keys: [String], timeout: Duration) -> RedisCommand {
         var command = RedisCommand("BLPOP", arguments: keys)

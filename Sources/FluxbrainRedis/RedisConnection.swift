@@ -162,7 +162,7 @@ package final class RedisConnection {
                 case .script(let call):
                     var sha = environment.scripts.sha(for: call.script)
                     if sha == nil { sha = try loadScriptThrowing(call.script) }
-                    commands.append(Self.evalSHACommand(sha!, keys: call.keys, arguments: call.arguments))
+                    commands.append(RedisCommand.evalSHA(sha!, keys: call.keys, arguments: call.arguments))
                 }
             }
             var replies = try pipelineThrowing(commands)
@@ -175,7 +175,7 @@ package final class RedisConnection {
                     metadata: ["redis.script": "\(call.script.name)"]
                 )
                 let sha = try loadScriptThrowing(call.script)
-                replies[index] = try roundTrip(Self.evalSHACommand(sha, keys: call.keys, arguments: call.arguments))
+                replies[index] = try roundTrip(RedisCommand.evalSHA(sha, keys: call.keys, arguments: call.arguments))
             }
             return replies
         } catch {
@@ -305,7 +305,7 @@ package final class RedisConnection {
         arguments: [any RedisArgumentConvertible]
     ) throws(RedisError) -> RedisReply {
         func command(_ sha: String) -> RedisCommand {
-            Self.evalSHACommand(sha, keys: keys, arguments: arguments)
+            RedisCommand.evalSHA(sha, keys: keys, arguments: arguments)
         }
         let sha: String
         if let cached = environment.scripts.sha(for: script) {
@@ -322,41 +322,15 @@ package final class RedisConnection {
         return try reply.throwingServerError()
     }
 
-    private static func evalSHACommand(
-        _ sha: String,
-        keys: [any RedisArgumentConvertible],
-        arguments: [any RedisArgumentConvertible]
-    ) -> RedisCommand {
-        var command = RedisCommand("EVALSHA", sha, keys.count)
-        for key in keys { command.append(key) }
-        for argument in arguments { command.append(argument) }
-        return command
-    }
-
     private func loadScriptThrowing(_ script: RedisScript) throws(RedisError) -> String {
-        let reply = try roundTrip(RedisCommand("SCRIPT", "LOAD", script.source)).throwingServerError()
-        guard let sha = reply.string, sha.utf8.count == 40 else {
-            throw RedisError(.protocol, "SCRIPT LOAD of script '\(script.name)' returned \(reply), not a SHA1")
-        }
+        let reply = try roundTrip(RedisCommand.scriptLoad(script))
+        let sha = try script.sha(fromLoadReply: reply)
         environment.scripts.store(sha, for: script)
         return sha
     }
 
     private func refuseUnsupported(_ command: RedisCommand) throws(RedisError) {
-        if command.argumentCount == 0 {
-            throw RedisError(.misuse, "empty Redis command")
-        }
-        if command.nameEquals("SUBSCRIBE") || command.nameEquals("PSUBSCRIBE") || command.nameEquals("SSUBSCRIBE")
-            || command.nameEquals("MONITOR")
-        {
-            throw RedisError(.misuse, "\(command.name) puts the connection in push mode and is not supported")
-        }
-        if let block = command.blockingTimeout, block <= .zero {
-            throw RedisError(
-                .misuse,
-                "\(command.name) with server-side timeout \(block) would block forever; use a bounded timeout"
-            )
-        }
+        if let refusal = command.refusal { throw refusal }
     }
 
     private func trackSessionState(_ command: RedisCommand, _ reply: RedisReply) {

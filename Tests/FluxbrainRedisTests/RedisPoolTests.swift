@@ -49,7 +49,9 @@ import Testing
                     // All 500 commands completed while the 8 BLPOPs were still blocked: the work did not wait for
                     // them (they can only end by the pushes below), nor did they end early.
                     #expect(try await Self.blockedClients(client, name: name, command: "blpop") == 8)
-                    #expect(client.connectionCounts.shared <= 4)
+                    // The 500 commands shared the one event-loop connection of callers on Swift's threads.
+                    #expect(client.connectionCounts.shared == 0)
+                    #expect(client.eventLoopConnectionCount == 1)
                     #expect(client.connectionCounts.dedicated == 8)
 
                     try await client.send(RedisCommand("RPUSH", arguments: [queue] + (0..<8).map { "item-\($0)" }))
@@ -117,8 +119,12 @@ import Testing
                             try await Self.blockedClients(observer, name: name, command: "blpop") == 1
                         }
                         #expect(holding)
+                        // (`send` does not wait for the pool: it runs on an event-loop connection.)
+                        #expect(try await client.send("PING") == .status("PONG"))
                         let error = await withTaskGroup(of: RedisError?.self) { waiters in
-                            waiters.addTask { await redisError { try await client.send("PING") } }
+                            waiters.addTask {
+                                await redisError { _ = try await client.withConnection { try $0.send("PING") } }
+                            }
                             try? await Task.sleep(for: .milliseconds(100))
                             waiters.cancelAll()
                             return await waiters.next() ?? nil
@@ -128,7 +134,7 @@ import Testing
                         #expect(try await Self.blockedClients(observer, name: name, command: "blpop") == 1)
                         // A waiter that is not cancelled gets the connection when it is released.
                         try await withThrowingTaskGroup(of: RedisReply.self) { waiter in
-                            waiter.addTask { try await client.send("PING") }
+                            waiter.addTask { try await client.withConnection { try $0.send("PING") } }
                             try await observer.send("RPUSH", key, "release")
                             #expect(try await waiter.next() == .status("PONG"))
                         }
@@ -171,7 +177,7 @@ import Testing
                     #expect(blocked)
                     // Queued behind the holder (or, if it comes late, refused by the closed pool: the same code).
                     group.addTask {
-                        let error = await redisError { try await client.send("PING") }
+                        let error = await redisError { _ = try await client.withConnection { try $0.send("PING") } }
                         return ("waiter", error.map { "\($0.code)" } ?? "none")
                     }
                     try? await Task.sleep(for: .milliseconds(100))
@@ -183,7 +189,11 @@ import Testing
             }
             #expect(codes == ["dedicated": "io", "holder": "io", "waiter": "poolClosed"])
             #expect(client.connectionCounts == (0, 0))
+            #expect(client.eventLoopConnectionCount == 0)
             #expect((await redisError { try await client.send("PING") })?.code == .poolClosed)
+            #expect(
+                (await redisError { _ = try await client.withConnection { try $0.send("PING") } })?.code == .poolClosed
+            )
         }
     }
 

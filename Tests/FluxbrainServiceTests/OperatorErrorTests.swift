@@ -38,7 +38,7 @@ import Testing
         let chain = try #require(lines.dropFirst(index + 1).first)
         #expect(chain.hasPrefix("  "))
         #expect(chain.contains("RedisError(code: connectionRefused"))
-        #expect(chain.contains("FluxbrainRedis/RedisConnection.swift:"))
+        #expect(chain.contains("FluxbrainRedis/RedisLoopConnection.swift:"))
     }
 
     @Test func redisAuthenticationFailed() async throws {
