@@ -283,6 +283,25 @@ import Testing
         #expect(received.text == "{\"id\":1}")
     }
 
+    /// async-http-client logs only at debug and trace: a logger above that is not handed to it, so the client does not
+    /// set its request and connection ids on it (each set is redacted by Fluxbrain's handler, and never written).
+    @Test(arguments: Form.allCases, [Logger.Level.info, .debug])
+    func theClientGetsTheLoggerOnlyWhenItWouldWrite(_ form: Form, _ level: Logger.Level) async throws {
+        let server = ScriptedServer(answers: [200])
+        let keys = MetadataKeys()
+        try await server.run { url in
+            var execution = HTTPExecution(client: HTTPClient.shared, limit: Self.roomy, maxBodyBytes: 1024)
+            var logger = Logger(label: "test") { _ in MetadataKeys.Handler(keys: keys) }
+            logger.logLevel = level
+            execution.logger = logger
+            let status = try await Self.execute(execution, form, url: { url }) { outcome, _ in
+                HTTPExecution.Decision<Int, any Error>.finish(try outcome.get().status)
+            }
+            #expect(status == 200)
+        }
+        #expect(keys.all.contains { $0.hasPrefix("ahc-") } == (level == .debug), "keys set: \(keys.all)")
+    }
+
     @Test func cancellingTheCallerCancelsABufferedRequest() async throws {
         let server = ScriptedServer(answers: [200], delay: .seconds(3))
         try await server.run { url in
@@ -361,5 +380,28 @@ final class ScriptedServer: Sendable {
             },
             body: { port in try await body("http://127.0.0.1:\(port)/") }
         )
+    }
+}
+
+/// The metadata keys a logger was given, by any copy of it.
+final class MetadataKeys: Sendable {
+    private let keys = Mutex<[String]>([])
+
+    var all: [String] { keys.withLock { $0 } }
+
+    struct Handler: LogHandler {
+        let keys: MetadataKeys
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .info
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set {
+                keys.keys.withLock { $0.append(key) }
+                metadata[key] = newValue
+            }
+        }
+
+        func log(event: LogEvent) {}
     }
 }

@@ -91,8 +91,16 @@ package struct HTTPExecution: Sendable {
     /// A number in 0...1 for the backoff's jitter (default `Double.random(in: 0...1)`).
     package var random: @Sendable () -> Double = { Double.random(in: 0...1) }
     /// Passed to async-http-client for its own request logging; `nil` (the default) for none (notifiers: their URLs
-    /// are secrets).
+    /// are secrets). async-http-client logs only at debug and trace, so a logger above debug is not passed: the
+    /// client would still set its request and connection ids on it for every request, each one redacted by
+    /// Fluxbrain's log handler and never written.
     package var logger: Logger?
+
+    /// ``logger`` when it would write what async-http-client logs.
+    private var clientLogger: Logger? {
+        guard let logger, logger.logLevel <= .debug else { return nil }
+        return logger
+    }
 
     /// A loop of one attempt; set the other properties for retries.
     package init(client: HTTPClient, limit: Limit, maxBodyBytes: Int) {
@@ -119,7 +127,7 @@ package struct HTTPExecution: Sendable {
             build: build,
             send: { request, deadline in
                 do {
-                    let response = try await client.execute(request, deadline: deadline, logger: logger)
+                    let response = try await client.execute(request, deadline: deadline, logger: clientLogger)
                     return .success(Answer(response: response, maxBodyBytes: maxBodyBytes))
                 } catch {
                     return .failure(error)
@@ -195,7 +203,7 @@ package struct HTTPExecution: Sendable {
     /// loop, reached with one hop.
     private func send(_ request: BufferedRequest, deadline: NIODeadline) async -> Result<Answer, any Error> {
         let client = client
-        let logger = logger
+        let logger = clientLogger
         let eventLoop = client.eventLoopGroup.next()
         let collector = BodyCollector(maxBodyBytes: maxBodyBytes, eventLoop: eventLoop)
         let running = RunningTask()
