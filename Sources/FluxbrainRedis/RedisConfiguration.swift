@@ -31,9 +31,11 @@ package struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible, 
     package var database: Int
     /// Bound on the TCP connect.
     package var connectTimeout: Duration
-    /// Socket send/receive timeout: the bound on each command round trip.
+    /// The bound on each command round trip (a thread connection's socket send/receive timeout, an event-loop
+    /// connection's timer per request).
     package var commandTimeout: Duration
-    /// Number of shared connections (each with its own thread).
+    /// Number of shared thread connections, each with its own thread: they serve `withConnection` and commands that
+    /// change a connection's session (`send`, `pipeline` and `evalSHA` use event-loop connections instead).
     package var poolSize: Int
     /// Upper bound on connections leased exclusively for blocking commands.
     package var maxDedicatedConnections: Int

@@ -271,7 +271,6 @@ package enum Composition {
         }
         return try await withRedisCoordination(
             configuration: configuration,
-            poolSize: max(4, configuration.workers + 2),
             logger: logger
         ) { coordination, client in
             let health = RedisHealth(client: client)
@@ -337,11 +336,9 @@ package enum Composition {
     /// client, and closes the client when `body` returns or throws. The one Redis wiring: `run`, `once`,
     /// `fluxbrain queue` and `fluxbrain silence` all come through here.
     ///
-    /// - Parameter poolSize: connections in the client's pool (the client's default when `nil`).
     /// - Throws: ``ConfigurationError`` naming `FLUXBRAIN_REDIS_URL` when it is unset or malformed.
     package static func withRedisCoordination<T>(
         configuration: FluxbrainConfiguration,
-        poolSize: Int? = nil,
         logger: Logger,
         _ body: (RedisCoordination, RedisClient) async throws -> T
     ) async throws -> T {
@@ -357,7 +354,6 @@ package enum Composition {
                 url: url,
                 connectTimeout: configuration.redisTimeout,
                 commandTimeout: configuration.redisTimeout,
-                poolSize: poolSize ?? 4,
                 clientName: "fluxbrain-\(configuration.replicaID)"
             )
         } catch {
