@@ -37,6 +37,36 @@ import Testing
         }
     }
 
+    /// The analysis of an item that opens its incident (``WorkItem/opensIncident``) reads nothing from Redis before it
+    /// asks Errorbrain; the same incident without the mark reads once (the lookup's `GET` and `HMGET` together).
+    @Test func anOpeningItemsAnalysisMakesNoRoundTripBeforeErrorbrain() async throws {
+        struct Fixed: AnalysisService {
+            let result: AnalysisResult
+            func analyze(_ incident: Incident) async throws -> AnalysisResult { result }
+        }
+        try await RedisServerProcess.with { server in
+            let configuration = try RedisConfiguration(url: server.url)
+            try await withRedisClient(configuration: configuration, logger: RedisFixture.quietLogger) { client in
+                let store = RedisAnalysisStore(client: client, keyPrefix: "opening", logger: RedisFixture.quietLogger)
+                let analyzer = Analyzer(
+                    service: Fixed(result: AnalysisStoreConformance.sampleResult(verdictID: "v")),
+                    store: store,
+                    logger: RedisFixture.quietLogger
+                )
+                let incident = Redactor().redacted(Fixture.item(1).incident)
+                // Each count includes the `INFO` that reads it.
+                var before = try await Self.reads(client)
+                let opening = try await analyzer.analyze(incident, deferringWrite: true, nothingStored: true)
+                #expect(try await Self.reads(client) - before == 1)
+                #expect(opening.write != nil)
+                before = try await Self.reads(client)
+                let unmarked = try await analyzer.analyze(incident, deferringWrite: true)
+                #expect(try await Self.reads(client) - before == 2)
+                #expect(unmarked.write != nil)
+            }
+        }
+    }
+
     /// `total_reads_processed` of the server: one per request batch the server read, i.e. per round trip.
     static func reads(_ client: RedisClient) async throws -> Int {
         let info = try #require(try await client.send("INFO", "stats").string)
