@@ -19,9 +19,11 @@ final class ReplicaProcesses: @unchecked Sendable {
     private let baseEnvironment: [String: String]
     private var processes: [(id: String, process: Process)] = []
 
-    /// - Parameter environment: settings every replica gets (``start(_:arguments:environment:)`` adds its own).
-    init(environment: [String: String]) throws {
-        executable = try Self.executable()
+    /// - Parameters:
+    ///   - environment: settings every replica gets (``start(_:arguments:environment:)`` adds its own).
+    ///   - executable: the `fluxbrain` binary to run (default: ``executable()``).
+    init(environment: [String: String], executable: URL? = nil) throws {
+        self.executable = try executable ?? Self.executable()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "fluxbrain-bench-\(getpid())-\(UUID().uuidString.prefix(8))"
         )
@@ -232,6 +234,10 @@ enum BenchmarkSupport {
                 throw DetectionBenchmark.BenchmarkError("\(flag) must be an integer ≥ \(minimum), got '\(text)'")
             }
             return number
+        }
+
+        func string(_ flag: String) -> String? {
+            values[flag]
         }
 
         func ints(_ flag: String, default value: [Int]) throws -> [Int] {
