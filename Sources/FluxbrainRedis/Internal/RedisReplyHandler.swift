@@ -24,18 +24,20 @@ final class RedisReplyHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private struct Pending {
-        let id: UInt64
         let expected: Int
         var replies: [RedisReply]
         let promise: EventLoopPromise<[RedisReply]>
-        let timer: Scheduled<Void>
+        let deadline: NIODeadline
     }
 
     private let endpoint: String
     private let commandTimeout: Duration
     private let reader: UnsafeMutablePointer<redisReader>
     private var pending = CircularBuffer<Pending>()
-    private var nextID: UInt64 = 0
+    /// The one timer of the connection, due at the oldest request's deadline or earlier (requests are answered in
+    /// order and all get the same timeout, so the oldest one times out first): one timer per command timeout while
+    /// requests flow, not one per request.
+    private var timer: Scheduled<Void>?
     /// Set once the connection can no longer carry requests: what later writes fail with.
     private var closedError: RedisError?
 
@@ -62,16 +64,11 @@ final class RedisReplyHandler: ChannelDuplexHandler {
             promise?.fail(closedError)
             return
         }
-        nextID &+= 1
-        let id = nextID
-        let timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(commandTimeout)) {
-            self.timedOut(id, context: context)
-        }
         var replies: [RedisReply] = []
         replies.reserveCapacity(request.count)
-        pending.append(
-            Pending(id: id, expected: request.count, replies: replies, promise: request.promise, timer: timer)
-        )
+        let deadline = NIODeadline.now() + TimeAmount(commandTimeout)
+        pending.append(Pending(expected: request.count, replies: replies, promise: request.promise, deadline: deadline))
+        if timer == nil { arm(at: deadline, context: context) }
         context.write(wrapOutboundOut(request.bytes), promise: promise)
     }
 
@@ -105,7 +102,6 @@ final class RedisReplyHandler: ChannelDuplexHandler {
             pending[first].replies.append(reply)
             if pending[first].replies.count == pending[first].expected {
                 let done = pending.removeFirst()
-                done.timer.cancel()
                 done.promise.succeed(done.replies)
             }
         }
@@ -120,10 +116,22 @@ final class RedisReplyHandler: ChannelDuplexHandler {
         fail(context: context, lost("\(error)"))
     }
 
-    /// Fails the request `id` (when still waiting) with a timeout, the others with `io`, and closes the connection.
-    private func timedOut(_ id: UInt64, context: ChannelHandlerContext) {
-        guard let index = pending.firstIndex(where: { $0.id == id }) else { return }
-        let late = pending.remove(at: index)
+    private func arm(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.timer = nil
+            self.checkDeadline(context: context)
+        }
+    }
+
+    /// When the oldest request is past its deadline, fails it with a timeout, the others with `io`, and closes the
+    /// connection; otherwise waits for the oldest request's deadline.
+    private func checkDeadline(context: ChannelHandlerContext) {
+        guard let oldest = pending.first else { return }
+        guard oldest.deadline <= .now() else {
+            arm(at: oldest.deadline, context: context)
+            return
+        }
+        let late = pending.removeFirst()
         late.promise.fail(
             RedisError(
                 .timeout,
@@ -144,8 +152,9 @@ final class RedisReplyHandler: ChannelDuplexHandler {
             self.onClose = nil
             onClose()
         }
+        timer?.cancel()
+        timer = nil
         while let next = pending.popFirst() {
-            next.timer.cancel()
             next.promise.fail(error)
         }
     }
