@@ -181,27 +181,11 @@ package final class RedisClient: Sendable {
 
     /// `steps` on the caller's event-loop connection, with the scripts' loading and `NOSCRIPT` reloads.
     private func run(steps: [RedisPipelineStep]) async throws(RedisError) -> [RedisReply] {
-        var commands: [RedisCommand] = []
-        commands.reserveCapacity(steps.count)
-        for step in steps {
-            switch step {
-            case .command(let command):
-                commands.append(command)
-            case .script(let call):
-                var sha = environment.scripts.sha(for: call.script)
-                if sha == nil { sha = try await loadScript(call.script) }
-                commands.append(RedisCommand.evalSHA(sha!, keys: call.keys, arguments: call.arguments))
-            }
+        for script in steps.scriptsToLoad(in: environment.scripts) {
+            _ = try await loadScript(script)
         }
-        var replies = try await run(commands)
-        for index in replies.indices {
-            guard case .error(let message) = replies[index], message.hasPrefix("NOSCRIPT"),
-                case .script(let call) = steps[index]
-            else { continue }
-            environment.logger.info(
-                "Redis script cache miss, reloading script",
-                metadata: ["redis.script": "\(call.script.name)"]
-            )
+        var replies = try await run(steps.commands(with: environment.scripts))
+        for (index, call) in steps.scriptsToRunAgain(after: replies, logger: environment.logger) {
             let sha = try await loadScript(call.script)
             replies[index] = try await run([RedisCommand.evalSHA(sha, keys: call.keys, arguments: call.arguments)])[0]
         }

@@ -153,27 +153,11 @@ package final class RedisConnection {
     /// others (so after the steps that followed it).
     package func pipeline(steps: [RedisPipelineStep]) throws(RedisError) -> [RedisReply] {
         do throws(RedisError) {
-            var commands: [RedisCommand] = []
-            commands.reserveCapacity(steps.count)
-            for step in steps {
-                switch step {
-                case .command(let command):
-                    commands.append(command)
-                case .script(let call):
-                    var sha = environment.scripts.sha(for: call.script)
-                    if sha == nil { sha = try loadScriptThrowing(call.script) }
-                    commands.append(RedisCommand.evalSHA(sha!, keys: call.keys, arguments: call.arguments))
-                }
+            for script in steps.scriptsToLoad(in: environment.scripts) {
+                _ = try loadScriptThrowing(script)
             }
-            var replies = try pipelineThrowing(commands)
-            for index in replies.indices {
-                guard case .error(let message) = replies[index], message.hasPrefix("NOSCRIPT"),
-                    case .script(let call) = steps[index]
-                else { continue }
-                logger.info(
-                    "Redis script cache miss, reloading script",
-                    metadata: ["redis.script": "\(call.script.name)"]
-                )
+            var replies = try pipelineThrowing(steps.commands(with: environment.scripts))
+            for (index, call) in steps.scriptsToRunAgain(after: replies, logger: logger) {
                 let sha = try loadScriptThrowing(call.script)
                 replies[index] = try roundTrip(RedisCommand.evalSHA(sha, keys: call.keys, arguments: call.arguments))
             }

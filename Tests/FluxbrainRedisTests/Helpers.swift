@@ -1,5 +1,6 @@
 import CoreMetrics
 import FluxbrainRedis
+import FluxbrainTestSupport
 import Logging
 import Synchronization
 import Testing
@@ -102,5 +103,20 @@ func redisError(
     } catch {
         Issue.record("expected a RedisError, got \(error)", sourceLocation: sourceLocation)
         return nil
+    }
+}
+
+/// Runs `body` with a client of `redis`'s default configuration whose metrics go to a fresh ``CapturedMetrics``.
+func withMeteredClient(
+    _ redis: PlainRedis,
+    _ body: (RedisClient, CapturedMetrics) async throws -> Void
+) async throws {
+    let metrics = CapturedMetrics()
+    try await withRedisClient(
+        configuration: redis.configuration(),
+        logger: CapturedLogs().logger(),
+        metricsFactory: metrics
+    ) { client in
+        try await body(client, metrics)
     }
 }

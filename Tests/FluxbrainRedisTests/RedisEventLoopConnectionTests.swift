@@ -53,12 +53,7 @@ import Testing
 
     @Test func scriptsAreLoadedOnFirstUseAndAgainAfterAFlush() async throws {
         try await PlainRedis.with { redis in
-            let metrics = CapturedMetrics()
-            try await withRedisClient(
-                configuration: redis.configuration(),
-                logger: CapturedLogs().logger(),
-                metricsFactory: metrics
-            ) { client in
+            try await withMeteredClient(redis) { client, metrics in
                 let script = RedisScript(name: "echo", source: "return {KEYS[1], ARGV[1]}")
                 let key = redis.key("script")
                 let first = try await client.evalSHA(script, keys: [key], arguments: ["a"])

@@ -199,12 +199,7 @@ import Testing
 
     @Test func countsCommandsInMetrics() async throws {
         try await PlainRedis.with { redis in
-            let metrics = CapturedMetrics()
-            try await withRedisClient(
-                configuration: redis.configuration(),
-                logger: CapturedLogs().logger(),
-                metricsFactory: metrics
-            ) { client in
+            try await withMeteredClient(redis) { client, metrics in
                 try await client.send("PING")
                 _ = try await client.pipeline([RedisCommand("PING"), RedisCommand("PING"), RedisCommand("NOPE")])
                 #expect(metrics.value("fluxbrain_redis_commands_total") == 4)
