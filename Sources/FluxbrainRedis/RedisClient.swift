@@ -150,11 +150,7 @@ package final class RedisClient: Sendable {
     /// not run) is loaded and run again on its own, after the others (so after the steps that followed it). No step
     /// may block.
     package func pipeline(steps: [RedisPipelineStep]) async throws(RedisError) -> [RedisReply] {
-        let commands = steps.compactMap { step -> RedisCommand? in
-            if case .command(let command) = step { return command }
-            return nil
-        }
-        if commands.contains(where: { $0.blockingTimeout != nil || $0.changesSessionState }) {
+        if steps.contains(where: \.needsLentConnection) {
             return try await typed { try await withConnection { try $0.pipeline(steps: steps) } }
         }
         if steps.isEmpty { return [] }

@@ -367,23 +367,16 @@ package final class RedisConnection {
             let reason = errorString(newContext)
             redisFree(newContext)
             let code: RedisError.Code
-            let message: String
-            // One line for an operator: what (Redis at host:port), why (hiredis' reason, lower-cased).
-            let why = reason.prefix(1).lowercased() + reason.dropFirst()
             if reason.contains("refused") {
                 code = .connectionRefused
-                message = "cannot reach Redis at \(configuration.endpoint) (\(why))"
             } else if reason.contains("timed out") || reason == String(cString: strerror(EAGAIN)) {
                 code = .timeout
-                message =
-                    "cannot reach Redis at \(configuration.endpoint): no connection within "
-                    + "\(configuration.connectTimeout) (\(why))"
             } else {
                 code = .connectFailed
-                message = "cannot reach Redis at \(configuration.endpoint) (\(why))"
             }
-            logger.warning("Redis connect failed", metadata: ["error": "\(message)"])
-            throw RedisError(code, message)
+            let error = RedisError.cannotConnect(code, to: configuration, reason: reason)
+            logger.warning("Redis connect failed", metadata: ["error": "\(error.message)"])
+            throw error
         }
         context = newContext
         socket.set(newContext.pointee.fd)
@@ -403,34 +396,11 @@ package final class RedisConnection {
             close()
             throw RedisError(.connectFailed, "Could not enable TCP keepalive on \(configuration.endpoint): \(reason)")
         }
-        if let password = configuration.password {
-            var auth = RedisCommand("AUTH")
-            if let username = configuration.username { auth.append(username) }
-            auth.append(password)
-            let reply = try setupCommand(auth, step: "AUTH")
+        for step in RedisSetupStep.steps(for: configuration) {
+            let reply = try setupCommand(step.command, step: step.name)
             if case .error(let message) = reply {
                 close()
-                throw RedisError(
-                    .authenticationFailed,
-                    "Redis at \(configuration.endpoint) refused the credentials (AUTH: \(message))"
-                )
-            }
-        }
-        if configuration.database != 0 {
-            let reply = try setupCommand(RedisCommand("SELECT", configuration.database), step: "SELECT")
-            if case .error(let message) = reply {
-                close()
-                throw RedisError(
-                    .server,
-                    "Redis SELECT \(configuration.database) failed on \(configuration.endpoint): \(message)"
-                )
-            }
-        }
-        if let name = configuration.clientName {
-            let reply = try setupCommand(RedisCommand("CLIENT", "SETNAME", name), step: "CLIENT SETNAME")
-            if case .error(let message) = reply {
-                close()
-                throw RedisError(.server, "Redis CLIENT SETNAME failed on \(configuration.endpoint): \(message)")
+                throw step.failure(message)
             }
         }
         hasConnected = true
@@ -442,9 +412,7 @@ package final class RedisConnection {
             try appendToContext(command)
             return try readFromContext()
         } catch {
-            var annotated = error
-            annotated.message = "\(error.message) (during \(step) after connecting)"
-            throw annotated
+            throw error.duringSetup(step)
         }
     }
 
@@ -493,16 +461,9 @@ package final class RedisConnection {
         switch kind {
         case REDIS_ERR_IO
         where reason == String(cString: strerror(EAGAIN)) || reason == String(cString: strerror(EWOULDBLOCK)):
-            error = RedisError(
-                .timeout,
-                "Redis at \(configuration.endpoint) did not answer within \(configuration.commandTimeout) "
-                    + "(the command may still have been applied)"
-            )
+            error = .unanswered(configuration)
         case REDIS_ERR_IO, REDIS_ERR_EOF:
-            error = RedisError(
-                .io,
-                "lost the connection to Redis at \(configuration.endpoint): \(reason) (the command may have been applied)"
-            )
+            error = .lostConnection(to: configuration.endpoint, reason: reason)
         default:
             error = RedisError(
                 .protocol,

@@ -94,13 +94,10 @@ final class RedisLoopConnection: @unchecked Sendable {
             request.promise.fail(RedisError(.poolClosed, "Redis client is shut down"))
         case .ready(let channel) where channel.isActive:
             channel.writeAndFlush(request, promise: nil)
-        case .ready:
-            state = .connecting([request])
-            connect()
         case .connecting(var waiting):
             waiting.append(request)
             state = .connecting(waiting)
-        case .idle:
+        case .idle, .ready:
             state = .connecting([request])
             connect()
         }
@@ -113,15 +110,14 @@ final class RedisLoopConnection: @unchecked Sendable {
         } else {
             logger.debug("Connecting to Redis")
         }
-        let endpoint = configuration.endpoint
-        let commandTimeout = configuration.commandTimeout
+        let configuration = configuration
         ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handler = RedisReplyHandler(endpoint: endpoint, commandTimeout: commandTimeout) {
+                    let handler = RedisReplyHandler(configuration: configuration) {
                         self.lost(channel)
                     }
                     try channel.pipeline.syncOperations.addHandler(handler)
@@ -141,7 +137,7 @@ final class RedisLoopConnection: @unchecked Sendable {
             channel.close(promise: nil)
             return
         }
-        let setup = setupCommands()
+        let setup = RedisSetupStep.steps(for: configuration)
         guard !setup.isEmpty else {
             ready(channel)
             return
@@ -160,10 +156,9 @@ final class RedisLoopConnection: @unchecked Sendable {
                 }
                 self.ready(channel)
             case .failure(let error):
-                var annotated = error as? RedisError ?? RedisError(.io, "\(error)")
+                let error = error as? RedisError ?? RedisError(.io, "\(error)")
                 let steps = setup.map(\.name).joined(separator: ", ")
-                annotated.message = "\(annotated.message) (during \(steps) after connecting)"
-                self.failConnecting(annotated, close: channel)
+                self.failConnecting(error.duringSetup(steps), close: channel)
             }
         }
     }
@@ -197,69 +192,16 @@ final class RedisLoopConnection: @unchecked Sendable {
         }
     }
 
-    /// `AUTH`, `SELECT` and `CLIENT SETNAME` as the configuration asks, each with the error its refusal gives.
-    private func setupCommands() -> [SetupStep] {
-        let endpoint = configuration.endpoint
-        var steps: [SetupStep] = []
-        if let password = configuration.password {
-            var auth = RedisCommand("AUTH")
-            if let username = configuration.username { auth.append(username) }
-            auth.append(password)
-            steps.append(
-                SetupStep(command: auth) {
-                    RedisError(.authenticationFailed, "Redis at \(endpoint) refused the credentials (AUTH: \($0))")
-                }
-            )
-        }
-        if configuration.database != 0 {
-            let database = configuration.database
-            steps.append(
-                SetupStep(command: RedisCommand("SELECT", database)) {
-                    RedisError(.server, "Redis SELECT \(database) failed on \(endpoint): \($0)")
-                }
-            )
-        }
-        if let name = configuration.clientName {
-            steps.append(
-                SetupStep(command: RedisCommand("CLIENT", "SETNAME", name)) {
-                    RedisError(.server, "Redis CLIENT SETNAME failed on \(endpoint): \($0)")
-                }
-            )
-        }
-        return steps
-    }
-
-    private struct SetupStep {
-        var command: RedisCommand
-        var failure: (String) -> RedisError
-
-        /// `AUTH`, `SELECT` or `CLIENT SETNAME`.
-        var name: String {
-            command.nameEquals("CLIENT") ? "CLIENT SETNAME" : command.name
-        }
-    }
-
-    /// One line for an operator, as the thread connections word it: what (Redis at host:port), why.
+    /// The connect's failure as the thread connections word it (``RedisError/cannotConnect(_:to:reason:file:line:)``).
     private func connectError(_ error: any Error) -> RedisError {
-        let endpoint = configuration.endpoint
         if let error = error as? ChannelError, case .connectTimeout = error {
-            return RedisError(
-                .timeout,
-                "cannot reach Redis at \(endpoint): no connection within \(configuration.connectTimeout) (timed out)"
-            )
+            return .cannotConnect(.timeout, to: configuration, reason: "timed out")
         }
-        let errno = Self.errno(of: error)
-        if errno == ECONNREFUSED {
-            return RedisError(.connectionRefused, "cannot reach Redis at \(endpoint) (connection refused)")
+        guard let errno = Self.errno(of: error) else {
+            return .cannotConnect(.connectFailed, to: configuration, reason: "\(error)")
         }
-        let why: String
-        if let errno {
-            let reason = String(cString: strerror(errno))
-            why = reason.prefix(1).lowercased() + reason.dropFirst()
-        } else {
-            why = "\(error)"
-        }
-        return RedisError(.connectFailed, "cannot reach Redis at \(endpoint) (\(why))")
+        let code: RedisError.Code = errno == ECONNREFUSED ? .connectionRefused : .connectFailed
+        return .cannotConnect(code, to: configuration, reason: String(cString: strerror(errno)))
     }
 
     private static func errno(of error: any Error) -> Int32? {

@@ -1,5 +1,14 @@
 import Logging
 
+extension RedisPipelineStep {
+    /// A command that blocks or changes the connection's session: a pipeline holding one runs on a connection lent to
+    /// it alone (``RedisClient/withConnection(_:)``), not on a shared event-loop connection.
+    var needsLentConnection: Bool {
+        guard case .command(let command) = self else { return false }
+        return command.blockingTimeout != nil || command.changesSessionState
+    }
+}
+
 /// What both kinds of connection do with a pipeline of steps around sending it: load the scripts whose SHA is not
 /// cached yet, turn the steps into commands (a script into `EVALSHA` of its SHA), and after the replies, find the
 /// scripts Redis answered `NOSCRIPT` for (they did not run) to load and run again on their own.

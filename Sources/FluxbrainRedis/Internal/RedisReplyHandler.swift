@@ -30,8 +30,8 @@ final class RedisReplyHandler: ChannelDuplexHandler {
         let deadline: NIODeadline
     }
 
-    private let endpoint: String
-    private let commandTimeout: Duration
+    private let configuration: RedisConfiguration
+    private var endpoint: String { configuration.endpoint }
     private let reader: UnsafeMutablePointer<redisReader>
     private var pending = CircularBuffer<Pending>()
     /// The one timer of the connection, due at the oldest request's deadline or earlier (requests are answered in
@@ -45,9 +45,8 @@ final class RedisReplyHandler: ChannelDuplexHandler {
     /// so that a caller they resume finds the connection gone and opens a new one.
     private var onClose: (() -> Void)?
 
-    init(endpoint: String, commandTimeout: Duration, onClose: @escaping () -> Void) {
-        self.endpoint = endpoint
-        self.commandTimeout = commandTimeout
+    init(configuration: RedisConfiguration, onClose: @escaping () -> Void) {
+        self.configuration = configuration
         self.onClose = onClose
         guard let reader = redisReaderCreate() else { fatalError("hiredis could not allocate a reply reader") }
         self.reader = reader
@@ -66,7 +65,7 @@ final class RedisReplyHandler: ChannelDuplexHandler {
         }
         var replies: [RedisReply] = []
         replies.reserveCapacity(request.count)
-        let deadline = NIODeadline.now() + TimeAmount(commandTimeout)
+        let deadline = NIODeadline.now() + TimeAmount(configuration.commandTimeout)
         pending.append(Pending(expected: request.count, replies: replies, promise: request.promise, deadline: deadline))
         if timer == nil { arm(at: deadline, context: context) }
         context.write(wrapOutboundOut(request.bytes), promise: promise)
@@ -132,12 +131,7 @@ final class RedisReplyHandler: ChannelDuplexHandler {
             return
         }
         let late = pending.removeFirst()
-        late.promise.fail(
-            RedisError(
-                .timeout,
-                "Redis at \(endpoint) did not answer within \(commandTimeout) (the command may still have been applied)"
-            )
-        )
+        late.promise.fail(RedisError.unanswered(configuration))
         fail(context: context, lost("closed after a command timed out"))
     }
 
@@ -160,7 +154,7 @@ final class RedisReplyHandler: ChannelDuplexHandler {
     }
 
     private func lost(_ reason: String) -> RedisError {
-        RedisError(.io, "lost the connection to Redis at \(endpoint): \(reason) (the command may have been applied)")
+        .lostConnection(to: endpoint, reason: reason)
     }
 
     private var readerError: String {
