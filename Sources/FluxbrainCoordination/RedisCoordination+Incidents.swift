@@ -22,27 +22,44 @@ extension RedisCoordination {
 
     /// Records `incident` as its object's open incident (replacing any other); fenced by `lease`.
     package func open(_ incident: Incident, lease: LeaderLease) async throws {
-        let json: [UInt8]
-        do {
-            json = try StableJSON.bytes(incident)
-        } catch {
-            throw CoordinationError(.encoding, "could not encode incident \(incident.fingerprint)", underlying: error)
+        try await open([incident], lease: lease)
+    }
+
+    /// The `open_incident` script for each incident, pipelined (one round trip per ``batchLimit``, in order); fenced
+    /// by `lease`. Every incident is encoded before anything is sent.
+    package func open(_ incidents: [Incident], lease: LeaderLease) async throws {
+        let calls = try incidents.map { incident in
+            let json: [UInt8]
+            do {
+                json = try StableJSON.bytes(incident)
+            } catch {
+                throw CoordinationError(.encoding, "could not encode incident \(incident.fingerprint)", underlying: error)
+            }
+            return RedisScriptCall(
+                CoordinationScripts.openIncident,
+                keys: [keys.lock, keys.open(cluster: incident.object.cluster)],
+                arguments: [lease.lockValue, CoordinationKeys.openField(incident.object), json]
+            )
         }
-        _ = try await run(
-            CoordinationScripts.openIncident,
-            keys: [keys.lock, keys.open(cluster: incident.object.cluster)],
-            arguments: [lease.lockValue, CoordinationKeys.openField(incident.object), json],
-            fencedBy: lease
-        )
+        _ = try await run(calls, fencedBy: lease)
     }
 
     /// Forgets `object`'s open incident if its fingerprint is `fingerprint`; fenced by `lease`.
     package func close(_ object: ObjectReference, fingerprint: Fingerprint, lease: LeaderLease) async throws {
-        _ = try await run(
+        _ = try await run([closeCall(object, fingerprint: fingerprint, lease: lease)], fencedBy: lease)
+    }
+
+    /// The `close_incident` script for each incident's object and fingerprint, pipelined like ``open(_:lease:)``.
+    package func close(_ incidents: [Incident], lease: LeaderLease) async throws {
+        let calls = incidents.map { closeCall($0.object, fingerprint: $0.fingerprint, lease: lease) }
+        _ = try await run(calls, fencedBy: lease)
+    }
+
+    private func closeCall(_ object: ObjectReference, fingerprint: Fingerprint, lease: LeaderLease) -> RedisScriptCall {
+        RedisScriptCall(
             CoordinationScripts.closeIncident,
             keys: [keys.lock, keys.open(cluster: object.cluster)],
-            arguments: [lease.lockValue, CoordinationKeys.openField(object), fingerprint.hex],
-            fencedBy: lease
+            arguments: [lease.lockValue, CoordinationKeys.openField(object), fingerprint.hex]
         )
     }
 }

@@ -6,19 +6,29 @@ extension RedisCoordination {
     /// Enqueues `item` unless an item with the same key is queued, delayed or leased; fenced by `lease` inside the
     /// script, so a stale leader gets `FencedError` and writes nothing.
     package func enqueue(_ item: WorkItem, lease: LeaderLease) async throws -> EnqueueResult {
-        let payload: [UInt8]
-        do {
-            payload = try StableJSON.bytes(item)
-        } catch {
-            throw CoordinationError(.encoding, "could not encode work item \(item.key)", underlying: error)
+        try await enqueue([item], lease: lease)[0]
+    }
+
+    /// The `enqueue` script for each item, pipelined (one round trip per ``batchLimit`` items, in order); fenced by
+    /// `lease` as ``WorkQueue/enqueue(_:lease:)-([WorkItem],_)`` says. Every payload is encoded before anything is
+    /// sent.
+    package func enqueue(_ items: [WorkItem], lease: LeaderLease) async throws -> [EnqueueResult] {
+        let calls = try items.map { item in
+            let payload: [UInt8]
+            do {
+                payload = try StableJSON.bytes(item)
+            } catch {
+                throw CoordinationError(.encoding, "could not encode work item \(item.key)", underlying: error)
+            }
+            return RedisScriptCall(
+                CoordinationScripts.enqueue,
+                keys: [keys.lock, keys.pending, keys.itemPrefix, keys.ready, keys.doorbell, keys.dead],
+                arguments: [lease.lockValue, item.key, payload, lease.epoch, configuration.doorbellLength]
+            )
         }
-        let reply = try await run(
-            CoordinationScripts.enqueue,
-            keys: [keys.lock, keys.pending, keys.itemPrefix, keys.ready, keys.doorbell, keys.dead],
-            arguments: [lease.lockValue, item.key, payload, lease.epoch, configuration.doorbellLength],
-            fencedBy: lease
-        )
-        return try integer(reply, from: "enqueue") == 1 ? .enqueued : .duplicate
+        return try await run(calls, fencedBy: lease).map { reply in
+            try integer(reply, from: "enqueue") == 1 ? .enqueued : .duplicate
+        }
     }
 
     /// Claims the oldest ready item (after promoting due delayed ones) with a fresh token, leased for `lease`.

@@ -95,6 +95,42 @@ package final class RedisCoordination: WorkQueue, LeaderLock, IncidentIndex, Sen
         }
     }
 
+    /// How many script calls ``run(_:fencedBy:)`` sends per round trip.
+    static let batchLimit = 256
+
+    /// Runs `calls` (each a fenced write) pipelined, ``batchLimit`` per round trip, in order; the replies in order.
+    /// Failures are wrapped like ``run(_:keys:arguments:fencedBy:)``: the first `FENCED` error reply throws
+    /// `FencedError` for `lease` (Redis ran every call before it; the lease's epoch only grows, so none after it
+    /// applied), and any other error reply throws after the round trip it came in.
+    func run(_ calls: [RedisScriptCall], fencedBy lease: LeaderLease) async throws -> [RedisReply] {
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(calls.count)
+        for start in stride(from: 0, to: calls.count, by: Self.batchLimit) {
+            let batch = calls[start..<min(start + Self.batchLimit, calls.count)]
+            let answered: [RedisReply]
+            do {
+                answered = try await client.evalSHA(Array(batch))
+            } catch {
+                throw CoordinationError(.redis, "\(batch[start].script.name) failed", underlying: error)
+            }
+            guard answered.count == batch.count else {
+                throw CoordinationError(.unexpectedReply, "\(batch.count) script calls got \(answered.count) replies")
+            }
+            for (call, reply) in zip(batch, answered) {
+                if let message = reply.errorMessage {
+                    if message.hasPrefix("FENCED") { throw FencedError(lease: lease) }
+                    throw CoordinationError(
+                        .redis,
+                        "\(call.script.name) failed",
+                        underlying: RedisError(.server, message)
+                    )
+                }
+                replies.append(reply)
+            }
+        }
+        return replies
+    }
+
     /// Sends one plain command (a read), wrapping failures like ``run(_:keys:arguments:fencedBy:)``.
     func send(_ command: RedisCommand, operation: String) async throws -> RedisReply {
         do {

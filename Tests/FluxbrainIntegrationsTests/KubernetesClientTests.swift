@@ -509,6 +509,12 @@ import Testing
                 let enriched = await evidence.enrich(incident)
                 #expect(enriched.logLines.count == 2)
                 #expect(enriched.events.isEmpty)
+                // A batch is read at once and comes back in its order: only `apps` has log lines about it.
+                var other = incident
+                other.object = ObjectReference(cluster: "c", kind: .kustomization, namespace: "flux-system", name: "x")
+                let batch = await evidence.enrich([other, incident, other])
+                #expect(batch.map(\.object.name) == ["x", "apps", "x"])
+                #expect(batch.map(\.logLines.count) == [0, 2, 0])
             }
         }
     }

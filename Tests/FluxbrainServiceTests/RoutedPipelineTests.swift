@@ -213,13 +213,21 @@ final class Recorder: Notifier {
 /// One object, failing or healthy, as the scheduler sees it.
 final class Source: IncidentSource {
     private let state = Mutex<Assessment>(Assessment(incidents: []))
-    func set(failing incident: Incident) { state.withLock { $0 = Assessment(incidents: [incident]) } }
-    func set(healthy object: ObjectReference) {
-        state.withLock { $0 = Assessment(incidents: [], healthy: [object]) }
+    private let enriched = Mutex<[Int]>([])
+    func set(failing incident: Incident) { set(failing: [incident]) }
+    func set(failing incidents: [Incident]) { state.withLock { $0 = Assessment(incidents: incidents) } }
+    /// The sizes of the batches given to ``enrich(_:)``.
+    var enrichedBatches: [Int] { enriched.withLock { $0 } }
+    func set(healthy object: ObjectReference) { set(healthy: [object]) }
+    func set(healthy objects: [ObjectReference]) {
+        state.withLock { $0 = Assessment(incidents: [], healthy: Set(objects)) }
     }
     func assess(now: Date) async throws -> SourceAssessment {
         SourceAssessment(clusters: [ClusterAssessment(cluster: "prod", assessment: state.withLock { $0 })])
     }
-    func enrich(_ incident: Incident) async -> Incident { incident }
+    func enrich(_ incidents: [Incident]) async -> [Incident] {
+        enriched.withLock { $0.append(incidents.count) }
+        return incidents
+    }
     func waitForChange(timeout: Duration) async throws {}
 }

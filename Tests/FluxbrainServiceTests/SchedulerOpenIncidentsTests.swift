@@ -73,6 +73,48 @@ import Testing
         #expect(index.counts == .init(reads: 2, opens: 2, closes: 1))
     }
 
+    @Test func aBurstIsEnrichedAndEnqueuedInBatchesAndOpenedInOneCall() async throws {
+        let queue = ObservedQueue(coordination)
+        let scheduler = Scheduler(
+            configuration: .init(resyncInterval: .seconds(300)),
+            source: source,
+            queue: queue,
+            index: index,
+            leadership: Leadership(ttl: .seconds(15), clock: clock),
+            clock: clock,
+            wallClock: clock.wall,
+            metricsFactory: TestMetrics(),
+            logger: Logger(label: "memo", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        let lease = try await lease()
+        let burst = (0..<40).map { n in
+            Incident(
+                object: ObjectReference(cluster: "prod", kind: .kustomization, namespace: "apps", name: "app\(n)"),
+                state: .retrying,
+                reason: "BuildFailed",
+                message: "kustomize build failed",
+                revision: "main@sha1:1",
+                detectedAt: Date(timeIntervalSince1970: 1_800_000_000)
+            )
+        }
+        source.set(failing: burst)
+        let result = try await scheduler.pass(lease: lease, includeReminders: true)
+        #expect(result.enqueued.count == 40)
+        #expect(source.enrichedBatches == [16, 16, 8])
+        #expect(queue.enqueueBatches == [16, 16, 8])
+        #expect(index.batches == .init(opens: [40], closes: []))
+        // In the order the source assessed them.
+        var claimed: [String] = []
+        while let claim = try await coordination.claim(worker: "w", lease: .seconds(30)) {
+            claimed.append(claim.item.incident.object.name)
+        }
+        #expect(claimed == burst.map(\.object.name))
+
+        source.set(healthy: burst.map(\.object))
+        _ = try await scheduler.pass(lease: lease, includeReminders: true)
+        #expect(index.batches == .init(opens: [40], closes: [40]))
+    }
+
     @Test func aNewLeaseOrAFailedPassReadsTheIndexAgain() async throws {
         let first = try await lease()
         source.set(failing: Self.apps)
@@ -121,14 +163,21 @@ final class CountingIndex: IncidentIndex {
         var closes = 0
     }
 
+    /// The sizes of the batches the index was given, opens and closes.
+    struct Batches: Equatable, Sendable {
+        var opens: [Int] = []
+        var closes: [Int] = []
+    }
+
     struct Refused: Error {}
 
     private let base: any IncidentIndex
-    private let state = Mutex((counts: Counts(), failOpen: false))
+    private let state = Mutex((counts: Counts(), batches: Batches(), failOpen: false))
 
     init(_ base: any IncidentIndex) { self.base = base }
 
     var counts: Counts { state.withLock { $0.counts } }
+    var batches: Batches { state.withLock { $0.batches } }
     func failNextOpen() { state.withLock { $0.failOpen = true } }
 
     func openIncidents(cluster: String) async throws -> [Incident] {
@@ -149,5 +198,15 @@ final class CountingIndex: IncidentIndex {
     func close(_ object: ObjectReference, fingerprint: Fingerprint, lease: LeaderLease) async throws {
         state.withLock { $0.counts.closes += 1 }
         try await base.close(object, fingerprint: fingerprint, lease: lease)
+    }
+
+    func open(_ incidents: [Incident], lease: LeaderLease) async throws {
+        if !incidents.isEmpty { state.withLock { $0.batches.opens.append(incidents.count) } }
+        for incident in incidents { try await open(incident, lease: lease) }
+    }
+
+    func close(_ incidents: [Incident], lease: LeaderLease) async throws {
+        if !incidents.isEmpty { state.withLock { $0.batches.closes.append(incidents.count) } }
+        for incident in incidents { try await close(incident.object, fingerprint: incident.fingerprint, lease: lease) }
     }
 }

@@ -118,7 +118,7 @@ final class ScriptedSource: IncidentSource {
         return SourceAssessment(clusters: [ClusterAssessment(cluster: "prod", assessment: Assessment(incidents: []))])
     }
 
-    func enrich(_ incident: Incident) async -> Incident { incident }
+    func enrich(_ incidents: [Incident]) async -> [Incident] { incidents }
 
     /// Returns at once when a change came since the last pass or call, else sleeps until the next change or
     /// `timeout`.

@@ -419,6 +419,7 @@ final class ObservedQueue: WorkQueue {
     private let base: any WorkQueue
     private let state = Mutex((heartbeats: 0, paused: false))
     private let acks = Mutex((failing: false, failed: 0))
+    private let batches = Mutex<[Int]>([])
 
     init(_ base: any WorkQueue) { self.base = base }
 
@@ -457,6 +458,12 @@ final class ObservedQueue: WorkQueue {
 
     func enqueue(_ item: WorkItem, lease: LeaderLease) async throws -> EnqueueResult {
         try await base.enqueue(item, lease: lease)
+    }
+    /// The sizes of the batches given to ``enqueue(_:lease:)-([WorkItem],_)``.
+    var enqueueBatches: [Int] { batches.withLock { $0 } }
+    func enqueue(_ items: [WorkItem], lease: LeaderLease) async throws -> [EnqueueResult] {
+        batches.withLock { $0.append(items.count) }
+        return try await base.enqueue(items, lease: lease)
     }
     func claim(worker: String, lease: Duration) async throws -> ClaimedWork? {
         try await base.claim(worker: worker, lease: lease)
@@ -523,6 +530,6 @@ struct FixedSource: IncidentSource {
             ClusterAssessment(cluster: "prod", assessment: Assessment(incidents: [Self.incident]))
         ])
     }
-    func enrich(_ incident: Incident) async -> Incident { incident }
+    func enrich(_ incidents: [Incident]) async -> [Incident] { incidents }
     func waitForChange(timeout: Duration) async throws {}
 }

@@ -288,6 +288,39 @@ package enum WorkQueueConformance {
     ]
 
     static let queueCases: [Case] = [
+        make("a batch enqueue answers per item in order, deduplicates within the batch and against the queue") { c in
+            let q = c.coordination
+            let lease = try await leader(c)
+            try c.checkEqual(try await q.enqueue([], lease: lease), [], "an empty batch")
+            _ = try await q.enqueue(item(1), lease: lease)
+            let results = try await q.enqueue([item(2), item(1), item(3), item(2)], lease: lease)
+            try c.checkEqual(results, [.enqueued, .duplicate, .enqueued, .duplicate], "batch results")
+            for n in [1, 2, 3] {
+                let claim = try requireValue(try await q.claim(worker: "w1", lease: c.unit * 30), c, "claim \(n)")
+                try c.checkEqual(claim.item, item(n), "claimed in enqueue order")
+            }
+            try c.checkEqual(try await q.claim(worker: "w1", lease: c.unit * 30), nil, "a fourth claim")
+        },
+        make("a batch larger than one round trip enqueues every item, in order") { c in
+            let q = c.coordination
+            let lease = try await leader(c)
+            let items = (1...300).map { item($0) }
+            let results = try await q.enqueue(items, lease: lease)
+            try c.checkEqual(results, Array(repeating: .enqueued, count: 300), "batch results")
+            try c.checkEqual(try await q.stats().ready, 300, "ready")
+            for n in [1, 2] {
+                let claim = try requireValue(try await q.claim(worker: "w1", lease: c.unit * 30), c, "claim \(n)")
+                try c.checkEqual(claim.item, item(n), "claimed in enqueue order")
+            }
+        },
+        make("a stale leader's batch enqueue is fenced and adds nothing") { c in
+            let q = c.coordination
+            let lease = try await leader(c)
+            try await q.release(lease)
+            _ = try requireValue(try await q.acquire(replicaID: "other", ttl: c.unit * 1000), c, "other acquire")
+            try await c.checkFenced("a stale batch") { _ = try await q.enqueue([item(1), item(2)], lease: lease) }
+            try c.checkEqual(try await q.stats().pending, 0, "pending after the fenced batch")
+        },
         make("enqueue deduplicates while the item is queued and while it is leased") { c in
             let q = c.coordination
             let lease = try await leader(c)
@@ -591,6 +624,30 @@ package enum WorkQueueConformance {
             try c.checkEqual(try await q.openIncidents(cluster: "c1"), [other], "after closing")
             try c.checkEqual(try await q.openIncidents(cluster: "c2"), [elsewhere], "the other cluster")
             try c.checkEqual(try await q.openIncidents(cluster: "c3"), [], "an unknown cluster")
+        },
+        make("the incident index opens and closes batches in order") { c in
+            let q = c.coordination
+            let lease = try await leader(c)
+            let first = incident(1, revision: 1)
+            let replacement = incident(1, revision: 2)
+            let other = incident(2)
+            try await q.open([], lease: lease)
+            try await q.open([first, other, replacement, incident(1, cluster: "c2")], lease: lease)
+            try c.checkEqual(try await q.openIncidents(cluster: "c1"), [replacement, other], "the later one replaced")
+            try await q.close([first, other], lease: lease)
+            try c.checkEqual(
+                try await q.openIncidents(cluster: "c1"),
+                [replacement],
+                "after closing the old fingerprint and the other"
+            )
+            try await q.close([replacement, incident(1, cluster: "c2")], lease: lease)
+            try c.checkEqual(try await q.openIncidents(cluster: "c1"), [], "c1 after closing")
+            try c.checkEqual(try await q.openIncidents(cluster: "c2"), [], "c2 after closing")
+            try await q.release(lease)
+            _ = try requireValue(try await q.acquire(replicaID: "other", ttl: c.unit * 1000), c, "other acquire")
+            try await c.checkFenced("a stale batch open") { try await q.open([other], lease: lease) }
+            try await c.checkFenced("a stale batch close") { try await q.close([other], lease: lease) }
+            try c.checkEqual(try await q.openIncidents(cluster: "c1"), [], "after the fenced batch")
         },
         make("incident index writes from a stale leader are fenced") { c in
             let q = c.coordination

@@ -16,6 +16,11 @@ import Foundation
 ///   both in one round trip, with exactly the semantics of the two calls.
 package protocol WorkQueue: Sendable {
     func enqueue(_ item: WorkItem, lease: LeaderLease) async throws -> EnqueueResult
+    /// ``enqueue(_:lease:)`` of each item, in order; one result per item. An implementation may send them in one
+    /// round trip. Throws `FencedError` when `lease` is not (or no longer) the leader's: the items before the first
+    /// fenced one may have been enqueued, none from it on. Any other error may leave any of the items enqueued (a
+    /// pass that enqueues them again gets `.duplicate`).
+    func enqueue(_ items: [WorkItem], lease: LeaderLease) async throws -> [EnqueueResult]
     func claim(worker: String, lease: Duration) async throws -> ClaimedWork?
     func heartbeat(_ claim: ClaimedWork, lease: Duration) async throws -> Bool
     func ack(_ claim: ClaimedWork) async throws -> Bool
@@ -73,6 +78,14 @@ package struct AckAndClaim: Sendable {
 }
 
 extension WorkQueue {
+    /// One ``enqueue(_:lease:)`` after the other.
+    package func enqueue(_ items: [WorkItem], lease: LeaderLease) async throws -> [EnqueueResult] {
+        var results: [EnqueueResult] = []
+        results.reserveCapacity(items.count)
+        for item in items { results.append(try await enqueue(item, lease: lease)) }
+        return results
+    }
+
     /// `ack` then `claim`, two calls.
     package func ackAndClaim(_ claim: ClaimedWork, worker: String, lease: Duration) async throws -> AckAndClaim {
         let acked = try await ack(claim)
@@ -122,4 +135,23 @@ package protocol IncidentIndex: Sendable {
     func open(_ incident: Incident, lease: LeaderLease) async throws
     /// Forgets the open incident `fingerprint` of `object`, fenced by `lease`.
     func close(_ object: ObjectReference, fingerprint: Fingerprint, lease: LeaderLease) async throws
+    /// ``open(_:lease:)`` of each incident, in order; an implementation may send them in one round trip. Fenced like
+    /// ``WorkQueue/enqueue(_:lease:)-([WorkItem],_)``: the incidents before the first fenced one may have been
+    /// recorded, none from it on.
+    func open(_ incidents: [Incident], lease: LeaderLease) async throws
+    /// ``close(_:fingerprint:lease:)`` of each incident's object and fingerprint, in order; like
+    /// ``open(_:lease:)-([Incident],_)``.
+    func close(_ incidents: [Incident], lease: LeaderLease) async throws
+}
+
+extension IncidentIndex {
+    /// One ``open(_:lease:)`` after the other.
+    package func open(_ incidents: [Incident], lease: LeaderLease) async throws {
+        for incident in incidents { try await open(incident, lease: lease) }
+    }
+
+    /// One ``close(_:fingerprint:lease:)`` after the other.
+    package func close(_ incidents: [Incident], lease: LeaderLease) async throws {
+        for incident in incidents { try await close(incident.object, fingerprint: incident.fingerprint, lease: lease) }
+    }
 }

@@ -65,6 +65,20 @@ package struct EvidenceCollector: Sendable {
         return incident
     }
 
+    /// Each incident enriched as by ``enrich(_:)-(Incident)``, all at once (their reads run concurrently); the
+    /// incidents in the same order.
+    package func enrich(_ incidents: [Incident]) async -> [Incident] {
+        if incidents.count == 1 { return [await enrich(incidents[0])] }
+        return await withTaskGroup(of: (Int, Incident).self) { group in
+            for (index, incident) in incidents.enumerated() {
+                group.addTask { (index, await enrich(incident)) }
+            }
+            var enriched = incidents
+            for await (index, incident) in group { enriched[index] = incident }
+            return enriched
+        }
+    }
+
     private func client(for cluster: String) throws -> KubernetesClient {
         guard let client = clients[cluster] else {
             throw KubernetesError(.config, "no Kubernetes client for cluster \(cluster)")

@@ -32,8 +32,9 @@ package protocol IncidentSource: Sendable {
     /// Assesses every cluster it can read now. An unreachable cluster, or a kind that cannot be read, is left out
     /// and named in `unread` (never fails the others).
     func assess(now: Date) async throws -> SourceAssessment
-    /// Fills in evidence (events, controller log lines) for a new incident before it is enqueued.
-    func enrich(_ incident: Incident) async -> Incident
+    /// Fills in evidence (events, controller log lines) for new incidents before they are enqueued; the incidents in
+    /// the same order. A source that reads evidence over the network reads it for all of them at once.
+    func enrich(_ incidents: [Incident]) async -> [Incident]
     /// Waits until something changed (a watch event) since the last ``assess(now:)`` began or the last wait
     /// returned, or until `timeout` passed.
     func waitForChange(timeout: Duration) async throws
@@ -74,7 +75,7 @@ package struct SnapshotSource: IncidentSource {
         return SourceAssessment(clusters: [ClusterAssessment(cluster: cluster, assessment: assessment)])
     }
 
-    package func enrich(_ incident: Incident) async -> Incident { incident }
+    package func enrich(_ incidents: [Incident]) async -> [Incident] { incidents }
 
     package func waitForChange(timeout: Duration) async throws {
         try await Task.sleep(for: timeout)

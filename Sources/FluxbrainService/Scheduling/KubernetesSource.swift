@@ -143,8 +143,8 @@ package final class KubernetesSource: IncidentSource, Sendable {
         return result
     }
 
-    package func enrich(_ incident: Incident) async -> Incident {
-        await evidence.enrich(incident)
+    package func enrich(_ incidents: [Incident]) async -> [Incident] {
+        await evidence.enrich(incidents)
     }
 
     package func waitForChange(timeout: Duration) async throws {

@@ -44,8 +44,12 @@ package struct Scheduler: Service {
     private let wallClock: any WallClock
     private let metricsFactory: any MetricsFactory
     private let fencedWrites: Counter
+    /// `fluxbrain_enqueued_total{transition}`, made once.
+    private let enqueuedTotal: [WorkItem.Transition: Counter]
     private let logger: Logger
     private let openMemo = OpenIncidentMemo()
+    /// Work items enqueued per round trip (and whose evidence is read at once) in a pass.
+    static let enqueueBatch = 16
 
     /// - Parameters:
     ///   - clock: the monotonic clock the loop sleeps and measures the resync period on.
@@ -72,6 +76,18 @@ package struct Scheduler: Service {
         self.wallClock = wallClock
         self.metricsFactory = metricsFactory
         self.fencedWrites = Counter(label: "fluxbrain_fenced_writes_total", factory: metricsFactory)
+        self.enqueuedTotal = Dictionary(
+            uniqueKeysWithValues: WorkItem.Transition.allCases.map { transition in
+                (
+                    transition,
+                    Counter(
+                        label: "fluxbrain_enqueued_total",
+                        dimensions: [("transition", transition.rawValue)],
+                        factory: metricsFactory
+                    )
+                )
+            }
+        )
         self.logger = logger
     }
 
@@ -126,25 +142,28 @@ package struct Scheduler: Service {
                 }
                 let plan = planner.plan(assessment: cluster.assessment, open: open, includeReminders: includeReminders)
                 let opened = Set(plan.open.map(\.fingerprint))
-                for item in plan.enqueue {
-                    var item = item
-                    if item.transition == .firing, opened.contains(item.incident.fingerprint) {
-                        item.incident = await source.enrich(item.incident)
+                // In batches: their evidence is read at once and they go to the queue in one round trip.
+                for start in stride(from: 0, to: plan.enqueue.count, by: Self.enqueueBatch) {
+                    var items = Array(plan.enqueue[start..<min(start + Self.enqueueBatch, plan.enqueue.count)])
+                    let opening = items.indices.filter {
+                        items[$0].transition == .firing && opened.contains(items[$0].incident.fingerprint)
                     }
-                    switch try await queue.enqueue(item, lease: lease) {
-                    case .enqueued:
-                        result.enqueued.append(item.key)
-                        Counter(
-                            label: "fluxbrain_enqueued_total",
-                            dimensions: [("transition", item.transition.rawValue)],
-                            factory: metricsFactory
-                        ).increment()
-                    case .duplicate:
-                        result.duplicates += 1
+                    if !opening.isEmpty {
+                        let enriched = await source.enrich(opening.map { items[$0].incident })
+                        for (index, incident) in zip(opening, enriched) { items[index].incident = incident }
+                    }
+                    for (item, outcome) in zip(items, try await queue.enqueue(items, lease: lease)) {
+                        switch outcome {
+                        case .enqueued:
+                            result.enqueued.append(item.key)
+                            enqueuedTotal[item.transition]?.increment()
+                        case .duplicate:
+                            result.duplicates += 1
+                        }
                     }
                 }
+                try await index.open(plan.open, lease: lease)
                 for incident in plan.open {
-                    try await index.open(incident, lease: lease)
                     openMemo.opened(incident, lease: lease)
                     logger.info(
                         "incident opened",
@@ -154,8 +173,8 @@ package struct Scheduler: Service {
                         ]
                     )
                 }
+                try await index.close(plan.close.map(\.incident), lease: lease)
                 for (incident, why) in plan.close {
-                    try await index.close(incident.object, fingerprint: incident.fingerprint, lease: lease)
                     openMemo.closed(incident.object, fingerprint: incident.fingerprint, lease: lease)
                     if why == .resolved { result.resolved += 1 }
                     logger.info(
