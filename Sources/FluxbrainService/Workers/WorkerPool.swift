@@ -372,7 +372,8 @@ package struct WorkerPool: Service {
     /// nacked here. Deliveries the processor left unrecorded are recorded with the ack (one round trip on Redis),
     /// else before the nack, or by ``settle(_:worker:)`` for a stopped item.
     private func handle(_ claim: ClaimedWork, worker: String, current: CurrentItem, claimNext: Bool) async -> Handled {
-        let logger = itemLogger(claim)
+        // Made when something is logged: most items log nothing here, and each metadata value set costs a redaction.
+        lazy var logger = itemLogger(claim)
         let elapsed = elapsedTime(on: clock)
         let log = DeliveryLog()
         current.begin(claim)
@@ -420,10 +421,10 @@ package struct WorkerPool: Service {
                     throw error
                 }
                 for late in result.late { late.reportRecorded(false, logger: logger) }
-                await record(result.unrecorded, repeated: true, logger: logger)
+                if !result.unrecorded.isEmpty { await record(result.unrecorded, repeated: true, logger: logger) }
                 next = result.next
                 count(result.acked ? .done : .lost)
-                logger.debug("processed", metadata: ["acked": "\(result.acked)"])
+                if self.logger.logLevel <= .debug { logger.debug("processed", metadata: ["acked": "\(result.acked)"]) }
             case .processed(.retry(let delay, let reason)):
                 _ = try await queue.nack(claim, delay: delay, error: reason)
                 count(.retry)
