@@ -73,6 +73,35 @@ import Testing
         #expect(id != ErrorEventBuilder.eventID(for: ErrorbrainFixtures.incident(name: "other").fingerprint))
     }
 
+    /// The first 128 bits of the fingerprint, version digit `8`, the variant digit's two high bits `10`: every value
+    /// of the variant digit and known fingerprints give the ids Errorbrain has already seen.
+    @Test(arguments: [
+        (String(repeating: "0", count: 64), "00000000-0000-8000-8000-000000000000"),
+        (String(repeating: "f", count: 64), "ffffffff-ffff-8fff-bfff-ffffffffffff"),
+        (
+            "0123456789abcdef" + "0123456789abcdef" + String(repeating: "7", count: 32),
+            "01234567-89ab-8def-8123-456789abcdef"
+        ),
+        (
+            "9364ddc2cbd48d06549c2fb92383d8a9183c46c0f32434a23339e3a966014227",
+            "9364ddc2-cbd4-8d06-949c-2fb92383d8a9"
+        ),
+    ])
+    func eventIDIsTheFingerprintsFirstHalfAsAVersion8UUID(_ hex: String, _ expected: String) throws {
+        let fingerprint = try #require(Fingerprint(hex: hex))
+        #expect(ErrorEventBuilder.eventID(for: fingerprint) == expected)
+    }
+
+    @Test func eventIDsVariantDigitKeepsItsLowTwoBits() throws {
+        for digit in Array("0123456789abcdef") {
+            let hex = String(repeating: "1", count: 16) + String(digit) + String(repeating: "1", count: 47)
+            let id = ErrorEventBuilder.eventID(for: try #require(Fingerprint(hex: hex)))
+            let variant = Array(id)[19]
+            let expected = Array("89ab")[Int(String(digit), radix: 16)! & 3]
+            #expect(variant == expected, "digit \(digit)")
+        }
+    }
+
     @Test func capsFieldsAndTotalSizeWithExplicitMarkers() throws {
         let limits = ErrorEventLimits(messageBytes: 100, fieldBytes: 50, arrayItems: 3, totalBytes: 4000)
         let long = String(repeating: "x", count: 500)

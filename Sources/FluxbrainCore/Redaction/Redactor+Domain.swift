@@ -29,8 +29,11 @@ extension Redactor {
     /// that skips its own pass sees nothing a second pass would have removed. A text without a secret costs one scan.
     package func redacted(_ incident: Incident) -> RedactedIncident {
         var incident = incident
-        incident.message = redactFully(incident.message)
-        incident.cause = ErrorCause.innermost(of: incident.message).map { redactFully($0) }
+        let message = redactFully(incident.message)
+        // `cause` is the message's innermost error (`Incident.init`): found again only in a message that lost a secret.
+        let cause = message == incident.message ? incident.cause : ErrorCause.innermost(of: message)
+        incident.message = message
+        incident.cause = cause.map { redactFully($0) }
         incident.remediation = incident.remediation.map {
             Remediation(reason: $0.reason, message: redactFully($0.message), summary: redactFully($0.summary))
         }

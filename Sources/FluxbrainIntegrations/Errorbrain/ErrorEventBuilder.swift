@@ -136,16 +136,28 @@ package struct ErrorEventBuilder: Sendable {
 
     /// A lowercase UUID derived from the fingerprint (version-8 layout over its first 128 bits).
     package static func eventID(for fingerprint: Fingerprint) -> String {
-        var hex = Array(fingerprint.hex.prefix(32))
-        hex[12] = "8"
-        let variant: [Character] = ["8", "9", "a", "b"]
-        hex[16] = variant[Int(String(hex[16]), radix: 16)! & 3]
-        let text = String(hex)
-        func part(_ from: Int, _ length: Int) -> Substring {
-            let start = text.index(text.startIndex, offsetBy: from)
-            return text[start..<text.index(start, offsetBy: length)]
+        let variants: StaticString = "89ab"
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var index = 0
+            // The fingerprint is 64 lowercase hex digits.
+            for (position, digit) in fingerprint.hex.utf8.prefix(32).enumerated() {
+                if position == 8 || position == 12 || position == 16 || position == 20 {
+                    out[index] = UInt8(ascii: "-")
+                    index += 1
+                }
+                switch position {
+                case 12:
+                    out[index] = UInt8(ascii: "8")
+                case 16:
+                    let value = digit >= UInt8(ascii: "a") ? digit - UInt8(ascii: "a") + 10 : digit - UInt8(ascii: "0")
+                    out[index] = variants.utf8Start[Int(value & 3)]
+                default:
+                    out[index] = digit
+                }
+                index += 1
+            }
+            return index
         }
-        return "\(part(0, 8))-\(part(8, 4))-\(part(12, 4))-\(part(16, 4))-\(part(20, 12))"
     }
 
     // MARK: Private
