@@ -33,7 +33,11 @@ extension RedisCoordination {
             do {
                 json = try StableJSON.bytes(incident)
             } catch {
-                throw CoordinationError(.encoding, "could not encode incident \(incident.fingerprint)", underlying: error)
+                throw CoordinationError(
+                    .encoding,
+                    "could not encode incident \(incident.fingerprint)",
+                    underlying: error
+                )
             }
             return RedisScriptCall(
                 CoordinationScripts.openIncident,
