@@ -65,15 +65,11 @@ import Testing
 
     /// One scheduler pass (a full resync when `reminders`), then every queued item through `processor`.
     func pass(_ processor: PipelineProcessor, reminders: Bool = true) async throws {
-        let scheduler = Scheduler(
-            configuration: .init(resyncInterval: .seconds(300)),
+        let scheduler = Scheduler.onManualClock(
+            clock,
             source: source,
             queue: coordination,
             index: coordination,
-            leadership: Leadership(ttl: .seconds(15), clock: clock),
-            clock: clock,
-            wallClock: clock.wall,
-            metricsFactory: TestMetrics(),
             logger: logger
         )
         let lease = try #require(await coordination.acquire(replicaID: "r", ttl: .seconds(15)))

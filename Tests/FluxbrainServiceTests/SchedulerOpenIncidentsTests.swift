@@ -24,17 +24,7 @@ import Testing
     init() {
         coordination = InMemoryCoordination(maxAttempts: 5, clock: clock.wall)
         index = CountingIndex(coordination)
-        scheduler = Scheduler(
-            configuration: .init(resyncInterval: .seconds(300)),
-            source: source,
-            queue: coordination,
-            index: index,
-            leadership: Leadership(ttl: .seconds(15), clock: clock),
-            clock: clock,
-            wallClock: clock.wall,
-            metricsFactory: TestMetrics(),
-            logger: Logger(label: "memo", factory: { _ in SwiftLogNoOpLogHandler() })
-        )
+        scheduler = .onManualClock(clock, source: source, queue: coordination, index: index)
     }
 
     func lease(_ replica: String = "r") async throws -> LeaderLease {
@@ -75,17 +65,7 @@ import Testing
 
     @Test func aBurstIsEnrichedAndEnqueuedInBatchesAndOpenedInOneCall() async throws {
         let queue = ObservedQueue(coordination)
-        let scheduler = Scheduler(
-            configuration: .init(resyncInterval: .seconds(300)),
-            source: source,
-            queue: queue,
-            index: index,
-            leadership: Leadership(ttl: .seconds(15), clock: clock),
-            clock: clock,
-            wallClock: clock.wall,
-            metricsFactory: TestMetrics(),
-            logger: Logger(label: "memo", factory: { _ in SwiftLogNoOpLogHandler() })
-        )
+        let scheduler = Scheduler.onManualClock(clock, source: source, queue: queue, index: index)
         let lease = try await lease()
         let burst = (0..<40).map { n in
             Incident(
@@ -139,6 +119,29 @@ import Testing
         }
         _ = try await scheduler.pass(lease: second, includeReminders: false)
         #expect(index.counts == .init(reads: 3, opens: 3, closes: 1))
+    }
+}
+
+extension Scheduler {
+    /// A scheduler with a 5-minute resync on `clock`, its metrics and (unless given) its logs discarded.
+    static func onManualClock(
+        _ clock: ManualClock,
+        source: any IncidentSource,
+        queue: any WorkQueue,
+        index: any IncidentIndex,
+        logger: Logger = Logger(label: "scheduler", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) -> Scheduler {
+        Scheduler(
+            configuration: .init(resyncInterval: .seconds(300)),
+            source: source,
+            queue: queue,
+            index: index,
+            leadership: Leadership(ttl: .seconds(15), clock: clock),
+            clock: clock,
+            wallClock: clock.wall,
+            metricsFactory: TestMetrics(),
+            logger: logger
+        )
     }
 }
 
