@@ -77,20 +77,16 @@ package final class RedisCoordination: WorkQueue, LeaderLock, IncidentIndex, Sen
         self.metrics = QueueMetrics(factory: metricsFactory)
     }
 
-    /// Runs `script`, wrapping Redis failures as ``CoordinationError`` with the operation's name; a `FENCED` error
-    /// reply becomes `FencedError` for `lease`.
+    /// Runs `script`, wrapping Redis failures as ``CoordinationError`` with the script's name. (Fenced writes go
+    /// through ``run(_:fencedBy:)``.)
     func run(
         _ script: RedisScript,
         keys: [String],
-        arguments: [any RedisArgumentConvertible],
-        fencedBy lease: LeaderLease? = nil
+        arguments: [any RedisArgumentConvertible]
     ) async throws -> RedisReply {
         do {
             return try await client.runScript(script, keys: keys, arguments: arguments)
         } catch {
-            if let lease, error.code == .server, error.message.hasPrefix("FENCED") {
-                throw FencedError(lease: lease)
-            }
             throw CoordinationError(.redis, "\(script.name) failed", underlying: error)
         }
     }
@@ -99,7 +95,7 @@ package final class RedisCoordination: WorkQueue, LeaderLock, IncidentIndex, Sen
     static let batchLimit = 256
 
     /// Runs `calls` (each a fenced write) pipelined, ``batchLimit`` per round trip, in order; the replies in order.
-    /// Failures are wrapped like ``run(_:keys:arguments:fencedBy:)``: the first `FENCED` error reply throws
+    /// Failures are wrapped like ``run(_:keys:arguments:)``: the first `FENCED` error reply throws
     /// `FencedError` for `lease` (Redis ran every call before it; the lease's epoch only grows, so none after it
     /// applied), and any other error reply throws after the round trip it came in.
     func run(_ calls: [RedisScriptCall], fencedBy lease: LeaderLease) async throws -> [RedisReply] {
@@ -131,7 +127,7 @@ package final class RedisCoordination: WorkQueue, LeaderLock, IncidentIndex, Sen
         return replies
     }
 
-    /// Sends one plain command (a read), wrapping failures like ``run(_:keys:arguments:fencedBy:)``.
+    /// Sends one plain command (a read), wrapping failures like ``run(_:keys:arguments:)``.
     func send(_ command: RedisCommand, operation: String) async throws -> RedisReply {
         do {
             return try await client.send(command)
