@@ -151,7 +151,13 @@ package struct JSONWriter {
 
     /// The keys of `map` in the order ``StableJSON`` writes them: by their UTF-8 bytes.
     static func sortedKeys<Value>(_ map: [String: Value]) -> [String] {
-        map.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        sortedByUTF8(Array(map.keys))
+    }
+
+    /// `keys` sorted by their UTF-8 bytes. Not generic, so the sort is specialized even when ``sortedKeys(_:)`` is
+    /// called for a value type only known at run time (a dictionary written from another module).
+    private static func sortedByUTF8(_ keys: [String]) -> [String] {
+        keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
     private mutating func raw(_ text: StaticString) {
