@@ -129,11 +129,14 @@ package final class RedisConnection {
     @discardableResult
     package func evalSHA(
         _ script: RedisScript,
-        keys: [any RedisArgumentConvertible] = [],
+        keys: [String] = [],
         arguments: [any RedisArgumentConvertible] = []
     ) throws(RedisError) -> RedisReply {
-        do {
-            return try evalSHAThrowing(script, keys: keys, arguments: arguments)
+        // A pipeline of one script step: the loading and the `NOSCRIPT` reload are the pipeline's (it counts its own
+        // errors; the script's error reply is counted here).
+        let reply = try pipeline(steps: [.script(RedisScriptCall(script, keys: keys, arguments: arguments))])[0]
+        do throws(RedisError) {
+            return try reply.throwingServerError()
         } catch {
             environment.metrics.recordError(error)
             throw error
@@ -281,29 +284,6 @@ package final class RedisConnection {
         environment.metrics.commands.increment(by: Int64(commands.count))
         if longestBlock != nil { try restoreTimeout() }
         return replies
-    }
-
-    private func evalSHAThrowing(
-        _ script: RedisScript,
-        keys: [any RedisArgumentConvertible],
-        arguments: [any RedisArgumentConvertible]
-    ) throws(RedisError) -> RedisReply {
-        func command(_ sha: String) -> RedisCommand {
-            RedisCommand.evalSHA(sha, keys: keys, arguments: arguments)
-        }
-        let sha: String
-        if let cached = environment.scripts.sha(for: script) {
-            sha = cached
-        } else {
-            sha = try loadScriptThrowing(script)
-        }
-        let reply = try roundTrip(command(sha))
-        if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
-            logger.info("Redis script cache miss, reloading script", metadata: ["redis.script": "\(script.name)"])
-            let reloaded = try loadScriptThrowing(script)
-            return try roundTrip(command(reloaded)).throwingServerError()
-        }
-        return try reply.throwingServerError()
     }
 
     private func loadScriptThrowing(_ script: RedisScript) throws(RedisError) -> String {

@@ -163,6 +163,37 @@ import Testing
         }
     }
 
+    /// The same on a lent thread connection (``RedisConnection/evalSHA(_:keys:arguments:)``).
+    @Test func aLentConnectionsEvalSHARecoversAfterScriptFlush() async throws {
+        try await RedisServerProcess.with { server in
+            let metrics = CapturedMetrics()
+            let configuration = try RedisConfiguration(url: server.url)
+            try await withRedisClient(
+                configuration: configuration,
+                logger: CapturedLogs().logger(),
+                metricsFactory: metrics
+            ) { client in
+                let script = RedisScript(
+                    name: "incr-by",
+                    source: "return redis.call('INCRBY', KEYS[1], ARGV[1])"
+                )
+                let replies = try await client.withConnection { connection in
+                    let first = try connection.evalSHA(script, keys: ["s"], arguments: [5])
+                    try connection.send("SCRIPT", "FLUSH")
+                    // The cached SHA now gets NOSCRIPT; the connection reloads and retries once.
+                    let second = try connection.evalSHA(script, keys: ["s"], arguments: [3])
+                    return [first, second]
+                }
+                #expect(replies == [.integer(5), .integer(8)])
+                let failing = RedisScript(name: "fails", source: "return redis.error_reply('NOPE no way')")
+                let error = await redisError { _ = try await client.withConnection { try $0.evalSHA(failing) } }
+                #expect(error?.code == .server)
+                #expect(error?.message == "NOPE no way")
+                #expect(metrics.value("fluxbrain_redis_errors_total", [("kind", "server")]) == 1)
+            }
+        }
+    }
+
     @Test func sessionStateIsRestoredBeforeTheNextLease() async throws {
         try await PlainRedis.with { redis in
             let configuration = try redis.configuration(database: 5, poolSize: 1)
