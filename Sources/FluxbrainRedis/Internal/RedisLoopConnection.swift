@@ -273,21 +273,20 @@ final class RedisLoopConnections: Sendable {
 
     /// Closes every connection; later calls throw `poolClosed`.
     func shutdown() async {
-        let all = state.withLock { state in
-            state.closed = true
-            defer { state.connections = [:] }
-            return Array(state.connections.values)
-        }
-        for connection in all { await connection.shutdown() }
+        for connection in takeAll() { await connection.shutdown() }
     }
 
     /// Closes every connection without waiting.
     func closeDetached() {
-        let all = state.withLock { state in
+        for connection in takeAll() { connection.closeDetached() }
+    }
+
+    /// Marks the client closed (``current()`` throws from now on) and hands over every connection, to close.
+    private func takeAll() -> [RedisLoopConnection] {
+        state.withLock { state in
             state.closed = true
             defer { state.connections = [:] }
             return Array(state.connections.values)
         }
-        for connection in all { connection.closeDetached() }
     }
 }
