@@ -39,6 +39,25 @@ import Testing
         #expect(builder.event(for: redacted.incident).message != redacted.incident.message)
     }
 
+    @Test func theCauseIsTheRedactedMessagesInnermostErrorRedacted() {
+        // `redacted(_:)` finds the cause again only in a message that lost a secret; either way it is what the
+        // redacted message's innermost error, redacted until stable, is.
+        let redactor = Redactor()
+        func fully(_ text: String) -> String {
+            var current = text
+            while case let next = redactor.redact(current), next != current { current = next }
+            return current
+        }
+        var generator = FluxMessageGenerator(seed: 7)
+        let messages =
+            SecretSample.all.map { "kustomize build failed: accumulating resources: \($0.text)" }
+            + (0..<300).map { _ in generator.anyMessage() }
+        for message in messages {
+            let redacted = redactor.redacted(ErrorbrainFixtures.incident(message: message)).incident
+            #expect(redacted.cause == ErrorCause.innermost(of: redacted.message).map(fully), "\(message)")
+        }
+    }
+
     @Test func aSecondPassOverARedactedIncidentFindsNothing() {
         // What lets consumers skip their own pass: redacting the texts of a RedactedIncident again changes nothing.
         let redactor = Redactor()
