@@ -128,8 +128,13 @@ import Testing
         }
     }
 
-    @Test func evalSHARecoversAfterScriptFlush() async throws {
-        // SCRIPT FLUSH affects every client of the server, so this test uses a private server.
+    /// A client of a private redis-server (`SCRIPT FLUSH` affects every client of a server), its metrics, a script
+    /// that adds `ARGV[1]` to `KEYS[1]` and one that answers an error.
+    private func withScriptsOnAPrivateServer(
+        _ body:
+            @Sendable (RedisClient, CapturedMetrics, _ incrBy: RedisScript, _ failing: RedisScript) async throws
+            -> Void
+    ) async throws {
         try await RedisServerProcess.with { server in
             let metrics = CapturedMetrics()
             let configuration = try RedisConfiguration(url: server.url)
@@ -138,59 +143,52 @@ import Testing
                 logger: CapturedLogs().logger(),
                 metricsFactory: metrics
             ) { client in
-                let script = RedisScript(
-                    name: "incr-by",
-                    source: "return redis.call('INCRBY', KEYS[1], ARGV[1])"
+                try await body(
+                    client,
+                    metrics,
+                    RedisScript(name: "incr-by", source: "return redis.call('INCRBY', KEYS[1], ARGV[1])"),
+                    RedisScript(name: "fails", source: "return redis.error_reply('NOPE no way')")
                 )
-                #expect(try await client.evalSHA(script, keys: ["s"], arguments: [5]) == .integer(5))
-                #expect(try await client.evalSHA(script, keys: ["s"], arguments: [2]) == .integer(7))
-                try await client.send("SCRIPT", "FLUSH")
-                // The cached SHA now gets NOSCRIPT; the client reloads and retries once.
-                #expect(try await client.evalSHA(script, keys: ["s"], arguments: [3]) == .integer(10))
-                // The server's own error reply from the script is a server error.
-                let failing = RedisScript(name: "fails", source: "return redis.error_reply('NOPE no way')")
-                let error = await redisError { try await client.evalSHA(failing) }
-                #expect(error?.code == .server)
-                #expect(error?.message == "NOPE no way")
-                // EVALSHA sent by hand with an unknown SHA surfaces as noScript.
-                let unknown = await redisError {
-                    try await client.send("EVALSHA", String(repeating: "0", count: 40), 0)
-                }
-                #expect(unknown?.code == .noScript)
-                #expect(metrics.value("fluxbrain_redis_errors_total", [("kind", "noScript")]) == 1)
-                #expect(metrics.value("fluxbrain_redis_errors_total", [("kind", "server")]) == 1)
             }
+        }
+    }
+
+    @Test func evalSHARecoversAfterScriptFlush() async throws {
+        try await withScriptsOnAPrivateServer { client, metrics, script, failing in
+            #expect(try await client.evalSHA(script, keys: ["s"], arguments: [5]) == .integer(5))
+            #expect(try await client.evalSHA(script, keys: ["s"], arguments: [2]) == .integer(7))
+            try await client.send("SCRIPT", "FLUSH")
+            // The cached SHA now gets NOSCRIPT; the client reloads and retries once.
+            #expect(try await client.evalSHA(script, keys: ["s"], arguments: [3]) == .integer(10))
+            // The server's own error reply from the script is a server error.
+            let error = await redisError { try await client.evalSHA(failing) }
+            #expect(error?.code == .server)
+            #expect(error?.message == "NOPE no way")
+            // EVALSHA sent by hand with an unknown SHA surfaces as noScript.
+            let unknown = await redisError {
+                try await client.send("EVALSHA", String(repeating: "0", count: 40), 0)
+            }
+            #expect(unknown?.code == .noScript)
+            #expect(metrics.value("fluxbrain_redis_errors_total", [("kind", "noScript")]) == 1)
+            #expect(metrics.value("fluxbrain_redis_errors_total", [("kind", "server")]) == 1)
         }
     }
 
     /// The same on a lent thread connection (``RedisConnection/evalSHA(_:keys:arguments:)``).
     @Test func aLentConnectionsEvalSHARecoversAfterScriptFlush() async throws {
-        try await RedisServerProcess.with { server in
-            let metrics = CapturedMetrics()
-            let configuration = try RedisConfiguration(url: server.url)
-            try await withRedisClient(
-                configuration: configuration,
-                logger: CapturedLogs().logger(),
-                metricsFactory: metrics
-            ) { client in
-                let script = RedisScript(
-                    name: "incr-by",
-                    source: "return redis.call('INCRBY', KEYS[1], ARGV[1])"
-                )
-                let replies = try await client.withConnection { connection in
-                    let first = try connection.evalSHA(script, keys: ["s"], arguments: [5])
-                    try connection.send("SCRIPT", "FLUSH")
-                    // The cached SHA now gets NOSCRIPT; the connection reloads and retries once.
-                    let second = try connection.evalSHA(script, keys: ["s"], arguments: [3])
-                    return [first, second]
-                }
-                #expect(replies == [.integer(5), .integer(8)])
-                let failing = RedisScript(name: "fails", source: "return redis.error_reply('NOPE no way')")
-                let error = await redisError { _ = try await client.withConnection { try $0.evalSHA(failing) } }
-                #expect(error?.code == .server)
-                #expect(error?.message == "NOPE no way")
-                #expect(metrics.value("fluxbrain_redis_errors_total", [("kind", "server")]) == 1)
+        try await withScriptsOnAPrivateServer { client, metrics, script, failing in
+            let replies = try await client.withConnection { connection in
+                let first = try connection.evalSHA(script, keys: ["s"], arguments: [5])
+                try connection.send("SCRIPT", "FLUSH")
+                // The cached SHA now gets NOSCRIPT; the connection reloads and retries once.
+                let second = try connection.evalSHA(script, keys: ["s"], arguments: [3])
+                return [first, second]
             }
+            #expect(replies == [.integer(5), .integer(8)])
+            let error = await redisError { _ = try await client.withConnection { try $0.evalSHA(failing) } }
+            #expect(error?.code == .server)
+            #expect(error?.message == "NOPE no way")
+            #expect(metrics.value("fluxbrain_redis_errors_total", [("kind", "server")]) == 1)
         }
     }
 
